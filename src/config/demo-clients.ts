@@ -1,0 +1,37 @@
+import type { ClientMetadata } from './load.ts';
+
+/** Port of the demo website started by `npm run demo`. */
+export const DEMO_SITE_PORT = 3001;
+
+/**
+ * The development stand-ins for the programme's own relying parties: the website (a confidential
+ * client) and the mobile app (a public native client that signs in through the system browser).
+ * Refused in production, where OIDC_CLIENTS_FILE must list the real ones.
+ */
+export function demoClients(): ClientMetadata[] {
+  const site = `http://localhost:${DEMO_SITE_PORT}`;
+  return [
+    {
+      client_id: 'jmb-website',
+      client_name: 'JMB website (demo)',
+      client_secret: 'jmb-website-development-secret-not-for-production',
+      redirect_uris: [`${site}/callback`],
+      post_logout_redirect_uris: [`${site}/`],
+      backchannel_logout_uri: `${site}/backchannel-logout`,
+      backchannel_logout_session_required: true,
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'client_secret_basic',
+    },
+    {
+      client_id: 'jmb-app',
+      client_name: 'JMB app (demo)',
+      application_type: 'native',
+      redirect_uris: ['jp.jmb.app:/oauth2redirect'],
+      post_logout_redirect_uris: ['jp.jmb.app:/logged-out'],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+    },
+  ];
+}

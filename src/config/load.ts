@@ -1,0 +1,170 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { z } from 'zod';
+import { demoClients } from './demo-clients.ts';
+
+export type ClientMetadata = Record<string, unknown> & { client_id: string };
+export type Jwk = Record<string, unknown> & { kty: string; kid?: string };
+
+/** The validated configuration the whole IdP runs on. */
+export type Config = {
+  production: boolean;
+  port: number;
+  issuer: string;
+  databaseUrl: string;
+  dataDir: string;
+  clients: ClientMetadata[];
+  cookieKeys: string[];
+  jwks: { keys: Jwk[] };
+  trustProxy: boolean;
+  logLevel: LogLevel;
+  loginLimits: { perMember: number; perIp: number; windowSeconds: number };
+};
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+
+/** Thrown with every problem found, so an operator fixes them all in one go. */
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.problems = problems;
+  }
+}
+
+const positiveInt = z.coerce.number().int().positive();
+const clientSchema = z.looseObject({
+  client_id: z.string().regex(/^[A-Za-z0-9_-]+$/, 'client_id may hold only letters, digits, "_" and "-"'),
+  redirect_uris: z.array(z.string()).min(1),
+});
+const jwksSchema = z.object({ keys: z.array(z.looseObject({ kty: z.string(), d: z.string() })).min(1) });
+
+/**
+ * Reads the settings from `env`, fills development defaults (generating keys under DATA_DIR once),
+ * and validates everything. Throws ConfigError listing every problem at once.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv): Config {
+  const problems: string[] = [];
+  const production = env.NODE_ENV === 'production';
+  const refuseInProduction = (name: string, what: string) => {
+    if (production) problems.push(`${name} must be set in production (${what} is for development only)`);
+  };
+
+  const port = parse('PORT', env.PORT ?? '3000', z.coerce.number().int().min(0).max(65535), problems) ?? 3000;
+  const dataDir = path.resolve(env.DATA_DIR ?? './data');
+
+  const issuer = (env.ISSUER ?? `http://localhost:${port}`).replace(/\/+$/, '');
+  const issuerUrl = URL.parse(issuer);
+  if (!issuerUrl || !['http:', 'https:'].includes(issuerUrl.protocol)) {
+    problems.push(`ISSUER must be an http(s) URL, got "${issuer}"`);
+  } else if (issuerUrl.search || issuerUrl.hash) {
+    problems.push('ISSUER must not have a query or fragment');
+  } else if (production && issuerUrl.protocol === 'http:' && !isLoopback(issuerUrl.hostname)) {
+    problems.push(`ISSUER must be https in production, got "${issuer}"`);
+  }
+
+  const databaseUrl = env.DATABASE_URL ?? `sqlite:${path.join(dataDir, 'jmb-idp.db')}`;
+  if (!/^sqlite:.+/.test(databaseUrl) && !/^mongodb(\+srv)?:\/\/.+/.test(databaseUrl)) {
+    problems.push('DATABASE_URL must be "sqlite:<path>", "sqlite::memory:" or "mongodb://…"');
+  }
+
+  let clients: ClientMetadata[] = [];
+  if (env.OIDC_CLIENTS_FILE) {
+    const raw = readJson('OIDC_CLIENTS_FILE', env.OIDC_CLIENTS_FILE, problems);
+    if (raw !== undefined) clients = parse('OIDC_CLIENTS_FILE', raw, z.array(clientSchema).min(1), problems) as ClientMetadata[] ?? [];
+  } else {
+    refuseInProduction('OIDC_CLIENTS_FILE', 'the built-in demo client list');
+    clients = demoClients();
+  }
+  const ids = clients.map((c) => c.client_id);
+  const duplicate = ids.find((id, i) => ids.indexOf(id) !== i);
+  if (duplicate) problems.push(`OIDC_CLIENTS_FILE lists client_id "${duplicate}" twice`);
+
+  let cookieKeys: string[] = [];
+  if (env.COOKIE_KEYS) {
+    cookieKeys = env.COOKIE_KEYS.split(',').map((k) => k.trim()).filter(Boolean);
+    if (cookieKeys.length === 0) problems.push('COOKIE_KEYS must hold at least one key');
+    if (cookieKeys.some((k) => k.length < 32)) problems.push('COOKIE_KEYS: every key must be at least 32 characters');
+  } else {
+    refuseInProduction('COOKIE_KEYS', 'a generated key');
+    if (!production) cookieKeys = developmentSecret(dataDir, 'cookie-keys.json', () => [randomBytes(32).toString('base64url')]);
+  }
+
+  let jwks: { keys: Jwk[] } = { keys: [] };
+  if (env.JWKS_FILE) {
+    const raw = readJson('JWKS_FILE', env.JWKS_FILE, problems);
+    if (raw !== undefined) jwks = (parse('JWKS_FILE', raw, jwksSchema, problems) as { keys: Jwk[] }) ?? jwks;
+    if (jwks.keys.length && !jwks.keys.some((k) => k.kty === 'EC' && k.crv === 'P-256')) {
+      problems.push('JWKS_FILE must include an EC P-256 key: ES256 is the default ID token algorithm');
+    }
+    if (jwks.keys.some((k) => !k.kid)) problems.push('JWKS_FILE: every key needs a "kid"');
+  } else {
+    refuseInProduction('JWKS_FILE', 'a generated signing key');
+    if (!production) jwks = developmentSecret(dataDir, 'jwks.json', generateJwks);
+  }
+
+  const trustProxy = parseBoolean('TRUST_PROXY', env.TRUST_PROXY, problems);
+  const logLevel = parse('LOG_LEVEL', env.LOG_LEVEL ?? 'info', z.enum(['debug', 'info', 'warn', 'error', 'silent']), problems) ?? 'info';
+  const loginLimits = {
+    perMember: parse('LOGIN_MAX_FAILURES_PER_MEMBER', env.LOGIN_MAX_FAILURES_PER_MEMBER ?? '5', positiveInt, problems) ?? 5,
+    perIp: parse('LOGIN_MAX_FAILURES_PER_IP', env.LOGIN_MAX_FAILURES_PER_IP ?? '30', positiveInt, problems) ?? 30,
+    windowSeconds: parse('LOGIN_FAILURE_WINDOW_SECONDS', env.LOGIN_FAILURE_WINDOW_SECONDS ?? '900', positiveInt, problems) ?? 900,
+  };
+
+  if (problems.length) throw new ConfigError(problems);
+  return { production, port, issuer, databaseUrl, dataDir, clients, cookieKeys, jwks, trustProxy, logLevel, loginLimits };
+}
+
+function parse<T>(name: string, value: unknown, schema: z.ZodType<T>, problems: string[]): T | undefined {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const where = issue?.path.length ? ` at ${issue.path.join('.')}` : '';
+  problems.push(`${name}${where}: ${issue?.message ?? 'invalid value'}`);
+  return undefined;
+}
+
+function parseBoolean(name: string, value: string | undefined, problems: string[]): boolean {
+  if (value === undefined || value === '') return false;
+  if (['1', 'true', 'yes', 'on'].includes(value.toLowerCase())) return true;
+  if (['0', 'false', 'no', 'off'].includes(value.toLowerCase())) return false;
+  problems.push(`${name} must be true or false, got "${value}"`);
+  return false;
+}
+
+function readJson(name: string, file: string, problems: string[]): unknown {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    problems.push(`${name}: cannot read JSON from "${file}" (${(error as Error).message})`);
+    return undefined;
+  }
+}
+
+function isLoopback(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '127.0.0.1' || hostname === '[::1]';
+}
+
+/** Reads a development secret from DATA_DIR, creating it (owner-only) the first time. */
+function developmentSecret<T>(dataDir: string, file: string, create: () => T): T {
+  const full = path.join(dataDir, file);
+  if (existsSync(full)) return JSON.parse(readFileSync(full, 'utf8')) as T;
+  mkdirSync(dataDir, { recursive: true });
+  const value = create();
+  writeFileSync(full, JSON.stringify(value, null, 2), { mode: 0o600, flag: 'wx' });
+  return value;
+}
+
+/** A fresh private JWKS: ES256 (the default) and RS256. */
+export function generateJwks(): { keys: Jwk[] } {
+  const stamp = new Date().toISOString().slice(0, 10);
+  const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' });
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
+  return {
+    keys: [
+      { ...ec, kty: 'EC', kid: `es256-${stamp}`, alg: 'ES256', use: 'sig' },
+      { ...rsa, kty: 'RSA', kid: `rs256-${stamp}`, alg: 'RS256', use: 'sig' },
+    ],
+  };
+}

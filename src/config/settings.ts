@@ -1,0 +1,27 @@
+/**
+ * Every environment setting the IdP reads, once: name, development default and a one-line meaning.
+ * The README's settings table and the docker-compose check are both driven by this list.
+ */
+export type Setting = {
+  name: string;
+  default: string;
+  doc: string;
+};
+
+export const settings: readonly Setting[] = [
+  { name: 'NODE_ENV', default: 'development', doc: '`production` refuses every unsafe development default' },
+  { name: 'PORT', default: '3000', doc: 'listen port' },
+  { name: 'ISSUER', default: 'http://localhost:$PORT', doc: 'the issuer URL (https in production, no trailing slash)' },
+  { name: 'DATABASE_URL', default: 'sqlite:./data/jmb-idp.db', doc: '`sqlite:<path>`, `sqlite::memory:` or `mongodb://…`' },
+  { name: 'DATA_DIR', default: './data', doc: 'where development keys and the SMS outbox are kept' },
+  { name: 'OIDC_CLIENTS_FILE', default: '(built-in demo clients)', doc: 'JSON array of client metadata in oidc-provider format' },
+  { name: 'COOKIE_KEYS', default: '(generated once under DATA_DIR)', doc: 'comma-separated cookie signing keys, newest first, 32+ characters each' },
+  { name: 'JWKS_FILE', default: '(generated once under DATA_DIR)', doc: 'private JWKS (JSON) for token signing; an EC P-256 key is required' },
+  { name: 'TRUST_PROXY', default: 'false', doc: 'trust `X-Forwarded-*` from a TLS-terminating proxy' },
+  { name: 'LOG_LEVEL', default: 'info', doc: '`debug`, `info`, `warn`, `error` or `silent`' },
+  { name: 'LOGIN_MAX_FAILURES_PER_MEMBER', default: '5', doc: 'failed password log-ins per member number before a pause' },
+  { name: 'LOGIN_MAX_FAILURES_PER_IP', default: '30', doc: 'failed password log-ins per client IP before a pause' },
+  { name: 'LOGIN_FAILURE_WINDOW_SECONDS', default: '900', doc: 'the window (and pause) for the two limits above' },
+];
+
+export const settingNames: ReadonlySet<string> = new Set(settings.map((s) => s.name));

@@ -1,0 +1,22 @@
+import type { Clock, Store } from './port.ts';
+
+export type OpenOptions = {
+  clock?: Clock;
+  /** Create MongoDB indexes on open (outside production; production runs `npm run db:migrate`). */
+  ensureIndexes?: boolean;
+};
+
+/** Opens the store a DATABASE_URL names: `sqlite:<path>`, `sqlite::memory:` or `mongodb://…`. */
+export async function openStore(databaseUrl: string, options: OpenOptions = {}): Promise<Store> {
+  const clock = options.clock ?? Date.now;
+  if (databaseUrl.startsWith('sqlite:')) {
+    const { openSqliteStore } = await import('./sqlite/sqlite-store.ts');
+    return openSqliteStore(databaseUrl.slice('sqlite:'.length), clock);
+  }
+  if (/^mongodb(\+srv)?:\/\//.test(databaseUrl)) {
+    // Loaded only when asked for, so the embedded default never loads mongoose.
+    const { openMongoStore } = await import('./mongo/mongo-store.ts');
+    return openMongoStore(databaseUrl, clock, { ensureIndexes: options.ensureIndexes ?? true });
+  }
+  throw new Error('DATABASE_URL must start with "sqlite:" or "mongodb://"');
+}

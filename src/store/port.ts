@@ -1,0 +1,113 @@
+/**
+ * The storage port: the narrow interfaces the IdP's features need, each implemented by every adapter
+ * (SQLite in `sqlite/`, MongoDB in `mongo/`) and held to one contract suite (test/contract).
+ */
+
+export type Payload = Record<string, unknown>;
+
+/**
+ * Documents that expire: oidc-provider's models (kind = model name) and short-lived challenges.
+ * An expired document is never returned, whether or not it has been pruned yet.
+ */
+export interface ExpiringDocuments {
+  /** Inserts or replaces; `expiresAt` undefined means it never expires. */
+  upsert(kind: string, id: string, payload: Payload, expiresAt: Date | undefined): Promise<void>;
+  find(kind: string, id: string): Promise<Payload | undefined>;
+  /** Finds by `payload.uid` (oidc-provider Session). */
+  findByUid(kind: string, uid: string): Promise<Payload | undefined>;
+  /** Finds by `payload.userCode` (oidc-provider DeviceCode). */
+  findByUserCode(kind: string, userCode: string): Promise<Payload | undefined>;
+  /**
+   * Marks the document consumed (`payload.consumed` = epoch seconds). True only for the one call
+   * that consumed it: of two simultaneous consumers exactly one wins.
+   */
+  consume(kind: string, id: string): Promise<boolean>;
+  destroy(kind: string, id: string): Promise<void>;
+  /** Removes every document of this kind whose `payload.grantId` is `grantId`. */
+  revokeByGrantId(kind: string, grantId: string): Promise<void>;
+  /** Reads and removes in one step: a single-use value goes to exactly one caller. */
+  take(kind: string, id: string): Promise<Payload | undefined>;
+  /** Deletes expired documents; returns how many. */
+  prune(): Promise<number>;
+}
+
+export type MemberStatus = 'active' | 'locked' | 'disabled';
+
+/** A programme member as stored. `id` is the opaque, stable OIDC `sub`. */
+export type Member = {
+  id: string;
+  number: string;
+  name: string;
+  phone: string;
+  country: string;
+  status: MemberStatus;
+  /** An encoded scrypt hash with its parameters, never the password. */
+  passwordHash: string;
+  createdAt: Date;
+  updatedAt: Date;
+};
+
+export type MemberChanges = Partial<Pick<Member, 'name' | 'phone' | 'country' | 'status' | 'passwordHash'>>;
+
+export interface Members {
+  /** Throws DuplicateError when the member number is taken. */
+  create(member: Member): Promise<Member>;
+  findById(id: string): Promise<Member | undefined>;
+  findByNumber(number: string): Promise<Member | undefined>;
+  /** Members in member-number order, `limit` at most, after `afterNumber` when given. */
+  list(options: { limit: number; afterNumber?: string }): Promise<Member[]>;
+  /** Applies the changes and returns the updated member, or undefined when there is none. */
+  update(id: string, changes: MemberChanges): Promise<Member | undefined>;
+}
+
+export type Count = { count: number; resetAt: Date };
+
+/** Fixed-window counters for rate limits, shared by every IdP instance on the same store. */
+export interface Counters {
+  /** Adds one to `key`, starting a new window of `windowSeconds` when the last one has ended. */
+  increment(key: string, windowSeconds: number): Promise<Count>;
+  /** The live window of `key`, if any. */
+  get(key: string): Promise<Count | undefined>;
+  reset(key: string): Promise<void>;
+}
+
+export type AuditEvent = {
+  memberId: string | undefined;
+  at: Date;
+  type: string;
+  outcome: 'success' | 'failure' | 'info';
+  ip?: string;
+  userAgent?: string;
+  clientId?: string;
+  detail?: Record<string, string | number | boolean>;
+};
+
+/** The append-only security activity trail. Never holds a secret. */
+export interface AuditLog {
+  append(event: AuditEvent): Promise<void>;
+  /** Newest first. */
+  listForMember(memberId: string, limit: number): Promise<AuditEvent[]>;
+}
+
+export interface Store {
+  readonly kind: 'sqlite' | 'mongodb';
+  documents: ExpiringDocuments;
+  members: Members;
+  counters: Counters;
+  audit: AuditLog;
+  /** Resolves when the store answers a trivial query. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The clock a store reads expiry against; tests pass a controllable one. */
+export type Clock = () => number;
+
+/** A unique value (a member number) is already taken. */
+export class DuplicateError extends Error {
+  readonly field: string;
+  constructor(field: string) {
+    super(`${field} already exists`);
+    this.field = field;
+  }
+}

@@ -1,0 +1,79 @@
+import type { DatabaseSync } from 'node:sqlite';
+
+/**
+ * Versioned schema steps, applied in order on open. A step is never edited once released:
+ * a change is a new step at the end.
+ */
+const migrations: readonly string[] = [
+  `
+  CREATE TABLE documents (
+    kind TEXT NOT NULL,
+    id TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    grant_id TEXT,
+    uid TEXT,
+    user_code TEXT,
+    consumed_at INTEGER,
+    expires_at INTEGER,
+    PRIMARY KEY (kind, id)
+  ) WITHOUT ROWID;
+  CREATE INDEX documents_grant ON documents (kind, grant_id) WHERE grant_id IS NOT NULL;
+  CREATE INDEX documents_uid ON documents (kind, uid) WHERE uid IS NOT NULL;
+  CREATE INDEX documents_user_code ON documents (kind, user_code) WHERE user_code IS NOT NULL;
+  CREATE INDEX documents_expiry ON documents (expires_at) WHERE expires_at IS NOT NULL;
+
+  CREATE TABLE members (
+    id TEXT PRIMARY KEY,
+    number TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    phone TEXT NOT NULL,
+    country TEXT NOT NULL,
+    status TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+
+  CREATE TABLE counters (
+    key TEXT PRIMARY KEY,
+    count INTEGER NOT NULL,
+    reset_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+
+  CREATE TABLE audit (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    member_id TEXT,
+    at INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    ip TEXT,
+    user_agent TEXT,
+    client_id TEXT,
+    detail TEXT
+  );
+  CREATE INDEX audit_member ON audit (member_id, at);
+  `,
+];
+
+/** Brings the database to the newest schema version, one transaction per step (safe when two processes open it at once). */
+export function migrate(db: DatabaseSync): number {
+  for (;;) {
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      const { user_version: version } = db.prepare('PRAGMA user_version').get() as { user_version: number };
+      if (version > migrations.length) {
+        throw new Error(`database schema version ${version} is newer than this IdP knows (${migrations.length}): upgrade the IdP`);
+      }
+      if (version === migrations.length) {
+        db.exec('COMMIT');
+        return version;
+      }
+      db.exec(migrations[version]!);
+      db.exec(`PRAGMA user_version = ${version + 1}`);
+      db.exec('COMMIT');
+    } catch (error) {
+      db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,209 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
+import {
+  DuplicateError,
+  type AuditEvent,
+  type AuditLog,
+  type Clock,
+  type Count,
+  type Counters,
+  type ExpiringDocuments,
+  type Member,
+  type MemberChanges,
+  type Members,
+  type Payload,
+  type Store,
+} from '../port.ts';
+import { migrate } from './schema.ts';
+
+type Row = Record<string, SQLInputValue>;
+
+/**
+ * The embedded store on node:sqlite: WAL so readers never wait for the writer, a busy timeout so a
+ * second process (the members tool) waits instead of failing, the schema migrated on open.
+ * Every statement is a single atomic step, which is what makes consume/take/increment race-free.
+ */
+export function openSqliteStore(file: string, clock: Clock): Store {
+  if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const db = new DatabaseSync(file);
+  db.exec('PRAGMA busy_timeout = 5000');
+  if (file !== ':memory:') db.exec('PRAGMA journal_mode = WAL');
+  db.exec('PRAGMA synchronous = NORMAL');
+  migrate(db);
+
+  return {
+    kind: 'sqlite',
+    documents: sqliteDocuments(db, clock),
+    members: sqliteMembers(db, clock),
+    counters: sqliteCounters(db, clock),
+    audit: sqliteAudit(db),
+    async ping() {
+      db.prepare('SELECT 1').get();
+    },
+    async close() {
+      if (db.isOpen) db.close();
+    },
+  };
+}
+
+function sqliteDocuments(db: DatabaseSync, clock: Clock): ExpiringDocuments {
+  const live = '(expires_at IS NULL OR expires_at > ?)';
+  const upsert = db.prepare(`
+    INSERT INTO documents (kind, id, payload, grant_id, uid, user_code, consumed_at, expires_at)
+    VALUES (?, ?, ?, ?, ?, ?, NULL, ?)
+    ON CONFLICT (kind, id) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id,
+      uid = excluded.uid, user_code = excluded.user_code, consumed_at = NULL, expires_at = excluded.expires_at`);
+  const find = db.prepare(`SELECT payload, consumed_at FROM documents WHERE kind = ? AND id = ? AND ${live}`);
+  const findByUid = db.prepare(`SELECT payload, consumed_at FROM documents WHERE kind = ? AND uid = ? AND ${live}`);
+  const findByUserCode = db.prepare(`SELECT payload, consumed_at FROM documents WHERE kind = ? AND user_code = ? AND ${live}`);
+  const consume = db.prepare(`UPDATE documents SET consumed_at = ? WHERE kind = ? AND id = ? AND consumed_at IS NULL AND ${live}`);
+  const destroy = db.prepare('DELETE FROM documents WHERE kind = ? AND id = ?');
+  const revoke = db.prepare('DELETE FROM documents WHERE kind = ? AND grant_id = ?');
+  const take = db.prepare(`DELETE FROM documents WHERE kind = ? AND id = ? RETURNING payload, consumed_at, expires_at`);
+  const prune = db.prepare('DELETE FROM documents WHERE expires_at IS NOT NULL AND expires_at <= ?');
+
+  const toPayload = (row: Row | undefined): Payload | undefined => {
+    if (!row) return undefined;
+    const payload = JSON.parse(row.payload as string) as Payload;
+    if (row.consumed_at !== null) payload.consumed = row.consumed_at;
+    return payload;
+  };
+  const text = (value: unknown) => (typeof value === 'string' ? value : null);
+
+  return {
+    async upsert(kind, id, payload, expiresAt) {
+      upsert.run(kind, id, JSON.stringify(payload), text(payload.grantId), text(payload.uid), text(payload.userCode), expiresAt?.getTime() ?? null);
+    },
+    async find(kind, id) {
+      return toPayload(find.get(kind, id, clock()) as Row | undefined);
+    },
+    async findByUid(kind, uid) {
+      return toPayload(findByUid.get(kind, uid, clock()) as Row | undefined);
+    },
+    async findByUserCode(kind, userCode) {
+      return toPayload(findByUserCode.get(kind, userCode, clock()) as Row | undefined);
+    },
+    async consume(kind, id) {
+      const now = clock();
+      return consume.run(Math.floor(now / 1000), kind, id, now).changes === 1;
+    },
+    async destroy(kind, id) {
+      destroy.run(kind, id);
+    },
+    async revokeByGrantId(kind, grantId) {
+      revoke.run(kind, grantId);
+    },
+    async take(kind, id) {
+      const row = take.get(kind, id) as Row | undefined;
+      if (!row || (row.expires_at !== null && (row.expires_at as number) <= clock())) return undefined;
+      return toPayload(row);
+    },
+    async prune() {
+      return Number(prune.run(clock()).changes);
+    },
+  };
+}
+
+function sqliteMembers(db: DatabaseSync, clock: Clock): Members {
+  const insert = db.prepare(`
+    INSERT INTO members (id, number, name, phone, country, status, password_hash, created_at, updated_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  const byId = db.prepare('SELECT * FROM members WHERE id = ?');
+  const byNumber = db.prepare('SELECT * FROM members WHERE number = ?');
+  const list = db.prepare('SELECT * FROM members WHERE number > ? ORDER BY number LIMIT ?');
+  const columns: Record<keyof MemberChanges, string> = {
+    name: 'name', phone: 'phone', country: 'country', status: 'status', passwordHash: 'password_hash',
+  };
+
+  const toMember = (row: Row | undefined): Member | undefined => row && {
+    id: row.id as string,
+    number: row.number as string,
+    name: row.name as string,
+    phone: row.phone as string,
+    country: row.country as string,
+    status: row.status as Member['status'],
+    passwordHash: row.password_hash as string,
+    createdAt: new Date(row.created_at as number),
+    updatedAt: new Date(row.updated_at as number),
+  };
+
+  return {
+    async create(member) {
+      try {
+        insert.run(member.id, member.number, member.name, member.phone, member.country, member.status,
+          member.passwordHash, member.createdAt.getTime(), member.updatedAt.getTime());
+      } catch (error) {
+        if (String((error as Error).message).includes('UNIQUE constraint failed: members.number')) throw new DuplicateError('number');
+        throw error;
+      }
+      return member;
+    },
+    async findById(id) {
+      return toMember(byId.get(id) as Row | undefined);
+    },
+    async findByNumber(number) {
+      return toMember(byNumber.get(number) as Row | undefined);
+    },
+    async list({ limit, afterNumber }) {
+      return (list.all(afterNumber ?? '', limit) as Row[]).map((row) => toMember(row)!);
+    },
+    async update(id, changes) {
+      const entries = Object.entries(changes).filter(([, value]) => value !== undefined) as [keyof MemberChanges, string][];
+      const sets = entries.map(([key]) => `${columns[key]} = ?`);
+      const result = db.prepare(`UPDATE members SET ${[...sets, 'updated_at = ?'].join(', ')} WHERE id = ?`)
+        .run(...entries.map(([, value]) => value), clock(), id);
+      return result.changes === 1 ? toMember(byId.get(id) as Row | undefined) : undefined;
+    },
+  };
+}
+
+function sqliteCounters(db: DatabaseSync, clock: Clock): Counters {
+  const increment = db.prepare(`
+    INSERT INTO counters (key, count, reset_at) VALUES (?, 1, ?)
+    ON CONFLICT (key) DO UPDATE SET
+      count = CASE WHEN reset_at <= ? THEN 1 ELSE count + 1 END,
+      reset_at = CASE WHEN reset_at <= ? THEN excluded.reset_at ELSE reset_at END
+    RETURNING count, reset_at`);
+  const get = db.prepare('SELECT count, reset_at FROM counters WHERE key = ? AND reset_at > ?');
+  const reset = db.prepare('DELETE FROM counters WHERE key = ?');
+  const toCount = (row: Row | undefined): Count | undefined =>
+    row && { count: Number(row.count), resetAt: new Date(row.reset_at as number) };
+
+  return {
+    async increment(key, windowSeconds) {
+      const now = clock();
+      return toCount(increment.get(key, now + windowSeconds * 1000, now, now) as Row)!;
+    },
+    async get(key) {
+      return toCount(get.get(key, clock()) as Row | undefined);
+    },
+    async reset(key) {
+      reset.run(key);
+    },
+  };
+}
+
+function sqliteAudit(db: DatabaseSync): AuditLog {
+  const insert = db.prepare(`
+    INSERT INTO audit (member_id, at, type, outcome, ip, user_agent, client_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
+  const list = db.prepare('SELECT * FROM audit WHERE member_id = ? ORDER BY at DESC, seq DESC LIMIT ?');
+  return {
+    async append(event) {
+      insert.run(event.memberId ?? null, event.at.getTime(), event.type, event.outcome, event.ip ?? null,
+        event.userAgent ?? null, event.clientId ?? null, event.detail ? JSON.stringify(event.detail) : null);
+    },
+    async listForMember(memberId, limit) {
+      return (list.all(memberId, limit) as Row[]).map((row): AuditEvent => ({
+        memberId: row.member_id as string,
+        at: new Date(row.at as number),
+        type: row.type as string,
+        outcome: row.outcome as AuditEvent['outcome'],
+        ...(row.ip !== null && { ip: row.ip as string }),
+        ...(row.user_agent !== null && { userAgent: row.user_agent as string }),
+        ...(row.client_id !== null && { clientId: row.client_id as string }),
+        ...(row.detail !== null && { detail: JSON.parse(row.detail as string) }),
+      }));
+    },
+  };
+}
