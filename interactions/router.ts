@@ -1,0 +1,42 @@
+import Router from '@koa/router';
+import type Provider from 'oidc-provider';
+import type { PasswordLogin } from '../src/auth/password/password-login.ts';
+import type { Csrf } from '../src/http/csrf.ts';
+import type { Store } from '../src/store/port.ts';
+import { showConsent, submitConsent } from './consent.ts';
+import { finish, loadInteraction } from './interaction.ts';
+import { renderLogin, submitPasswordLogin } from './login.ts';
+
+export type InteractionDeps = {
+  provider: Provider;
+  store: Store;
+  passwordLogin: PasswordLogin;
+  csrf: Csrf;
+  issuerOrigin: string;
+};
+
+/** Every page and endpoint of a sign-in, one route per step, all under the interaction cookie's path. */
+export function interactionRouter(deps: InteractionDeps): Router {
+  const router = new Router();
+
+  router.get('/interaction/:uid', async (ctx) => {
+    ctx.set('Cache-Control', 'no-store');
+    const details = await loadInteraction(deps.provider, ctx);
+    switch (details.prompt.name) {
+      case 'login':
+        return renderLogin(ctx, deps, details);
+      case 'consent':
+        return showConsent(ctx, deps, details);
+      default:
+        throw new Error(`no page for prompt ${details.prompt.name}`);
+    }
+  });
+  router.post('/interaction/:uid/login', (ctx) => submitPasswordLogin(ctx, deps));
+  router.post('/interaction/:uid/continue', (ctx) => submitConsent(ctx, deps));
+  router.get('/interaction/:uid/abort', async (ctx) => {
+    await loadInteraction(deps.provider, ctx);
+    await finish(deps.provider, ctx, { error: 'access_denied', error_description: 'the member cancelled the log-in' });
+  });
+
+  return router;
+}

@@ -1,0 +1,101 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Koa from 'koa';
+import views from 'koa-views';
+import type Provider from 'oidc-provider';
+import { interactionRouter } from '../interactions/router.ts';
+import { createPasswordLogin } from './auth/password/password-login.ts';
+import type { Config } from './config/load.ts';
+import { assetsRouter } from './http/assets.ts';
+import { createCsrf } from './http/csrf.ts';
+import { errorBoundary, requestLog } from './http/error-boundary.ts';
+import { healthRouter } from './http/health.ts';
+import { localization } from './http/localize.ts';
+import { securityHeaders } from './http/security-headers.ts';
+import { createLogger, type Logger } from './log.ts';
+import { createProvider } from './oidc/provider.ts';
+import { openStore } from './store/open.ts';
+import type { Clock, Store } from './store/port.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const viewsDir = path.join(root, 'views');
+
+export type AppOptions = {
+  logger?: Logger;
+  clock?: Clock;
+  /** An already open store (tests share one between app and assertions). */
+  store?: Store;
+};
+
+export type App = {
+  koa: Koa;
+  provider: Provider;
+  store: Store;
+  logger: Logger;
+  /** Stops background work and closes the store. */
+  close(): Promise<void>;
+};
+
+const PRUNE_EVERY_MS = 10 * 60 * 1000;
+
+/** The composition root: opens the store, builds every collaborator once, and assembles the Koa app. */
+export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const clock = options.clock ?? Date.now;
+  const store = options.store ?? (await openStore(config.databaseUrl, { clock, ensureIndexes: !config.production }));
+  const provider = createProvider({ config, store, logger, clock });
+  const issuerOrigin = new URL(config.issuer).origin;
+
+  const koa = new Koa({ proxy: config.trustProxy });
+  koa.keys = config.cookieKeys;
+  const csrf = createCsrf(config.cookieKeys[0]!, (ctx) => ctx.secure);
+  const passwordLogin = createPasswordLogin({ members: store.members, counters: store.counters, audit: store.audit, limits: config.loginLimits, clock });
+  const render = views(viewsDir, { extension: 'ejs' });
+
+  // The provider renders its own pages (errors, log-out) with the same templates and language.
+  provider.use(securityHeaders());
+  provider.use(render);
+  provider.use(localization());
+  provider.use(async (ctx, next) => {
+    await next();
+    if (ctx.status === 404 && ctx.body === undefined) {
+      ctx.status = 404;
+      await ctx.render('error', { page: 'notfound', code: 'not_found', title: ctx.state.t('error.title') });
+    }
+  });
+
+  const routers = [
+    healthRouter(store, logger),
+    assetsRouter(path.join(viewsDir, 'assets')),
+    interactionRouter({ provider, store, passwordLogin, csrf, issuerOrigin }),
+  ];
+  koa.use(requestLog(logger));
+  koa.use(securityHeaders());
+  koa.use(render);
+  koa.use(localization());
+  koa.use(errorBoundary(logger));
+  for (const router of routers) koa.use(router.routes()).use(router.allowedMethods());
+
+  // Everything else is the OIDC provider's (discovery, /auth, /token, /jwks, /session/end, …).
+  const handleOidc = provider.callback();
+  koa.use(async (ctx) => {
+    ctx.respond = false;
+    await handleOidc(ctx.req, ctx.res);
+  });
+
+  const pruning = setInterval(() => {
+    store.documents.prune().catch((error: unknown) => logger.warn('pruning expired documents failed', { error }));
+  }, PRUNE_EVERY_MS);
+  pruning.unref();
+
+  return {
+    koa,
+    provider,
+    store,
+    logger,
+    async close() {
+      clearInterval(pruning);
+      if (!options.store) await store.close();
+    },
+  };
+}

@@ -1,0 +1,13 @@
+/** Why a log-in step failed; interaction handlers map each code to a page message or a JSON error. */
+export type AuthErrorCode = 'invalid_credentials' | 'too_many_attempts';
+
+/** The one error every log-in method throws. `retryAt` is set when the member must wait. */
+export class AuthError extends Error {
+  readonly code: AuthErrorCode;
+  readonly retryAt: Date | undefined;
+  constructor(code: AuthErrorCode, message: string, retryAt?: Date) {
+    super(message);
+    this.code = code;
+    this.retryAt = retryAt;
+  }
+}

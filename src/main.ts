@@ -1,0 +1,30 @@
+import type { Server } from 'node:http';
+import { createApp } from './app.ts';
+import { ConfigError, loadConfig } from './config/load.ts';
+
+/** Starts the IdP: configuration first (exiting non-zero before listening if it is wrong), then the app. */
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`jmb-idp: ${error.message}\n`);
+    process.exit(1);
+  }
+  const app = await createApp(config);
+  const server: Server = app.koa.listen(config.port, () => {
+    app.logger.info('listening', { issuer: config.issuer, port: config.port, store: app.store.kind, production: config.production });
+  });
+  server.keepAliveTimeout = 65_000;
+
+  const stop = (signal: string) => {
+    app.logger.info('shutting down', { signal });
+    server.close(() => void app.close().then(() => process.exit(0)));
+    setTimeout(() => process.exit(0), 10_000).unref();
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+await main();

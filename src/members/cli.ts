@@ -1,0 +1,170 @@
+import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
+import { defaultDatabaseUrl } from '../config/database-url.ts';
+import { openStore } from '../store/open.ts';
+import type { Member, Members } from '../store/port.ts';
+import {
+  createMember, findMemberByNumber, MemberInputError, publicView, setPassword, setPhone, setStatus, type PublicMember,
+} from './members.ts';
+import { validateMemberNumber } from './validate.ts';
+
+const USAGE = `Usage: npm run --silent members -- <command> [options]
+
+Manages JMB members in the IdP's store: DATABASE_URL, by default sqlite:<DATA_DIR or ./data>/jmb-idp.db.
+
+Commands:
+  add --number N --name NAME --phone +E164 --country CC (--password P | --password-stdin)
+  list [--limit N] [--after NUMBER]     members in number order; limit 1 to 1000, default 100
+  show (--number N | --id ID)
+  set-phone (--number N | --id ID) --phone +E164
+  set-password (--number N | --id ID) (--password P | --password-stdin)
+  disable (--number N | --id ID)
+  help
+
+--password-stdin reads the password from standard input (one trailing newline is dropped),
+so it stays out of shell history and the process list:
+  printf '%s\\n' "$NEW_PASSWORD" | npm run --silent members -- set-password --number 300000001 --password-stdin
+
+Every member printed is one JSON object per line on stdout, without password or hash.
+Exit status: 0 done; 1 input refused (nothing written); 2 usage error. The reason is one line on stderr.
+`;
+
+/** A refusal with its exit status: 1 for bad input, 2 for a malformed command line. */
+class CliError extends Error {
+  readonly exitCode: 1 | 2;
+  constructor(exitCode: 1 | 2, message: string) {
+    super(message);
+    this.exitCode = exitCode;
+  }
+}
+const usage = (message: string) => new CliError(2, `${message} (see "npm run members -- help")`);
+const refused = (message: string) => new CliError(1, message);
+
+type Values = Record<string, string | boolean | undefined>;
+type Action = (members: Members) => Promise<Member[]>;
+type Command = { options: ParseArgsOptionsConfig; prepare(values: Values): Promise<Action> };
+
+const target = { number: { type: 'string' }, id: { type: 'string' } } as const;
+const password = { password: { type: 'string' }, 'password-stdin': { type: 'boolean' } } as const;
+
+// Each command checks its command line first and only then gets the store, so a usage error never opens it.
+const commands: Record<string, Command> = {
+  add: {
+    options: { ...password, number: { type: 'string' }, name: { type: 'string' }, phone: { type: 'string' }, country: { type: 'string' } },
+    async prepare(values) {
+      for (const name of ['number', 'name', 'phone', 'country']) required(values, name);
+      const secret = await readPassword(values);
+      const input = { number: values.number, name: values.name, phone: values.phone, country: values.country, password: secret };
+      return async (members) => [await createMember(members, input, Date.now)];
+    },
+  },
+  list: {
+    options: { limit: { type: 'string' }, after: { type: 'string' } },
+    async prepare(values) {
+      const limit = Number(values.limit ?? '100');
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw refused('--limit must be a whole number from 1 to 1000');
+      const after = values.after === undefined ? undefined : checked(validateMemberNumber(values.after));
+      return (members) => members.list({ limit, afterNumber: after });
+    },
+  },
+  show: {
+    options: target,
+    async prepare(values) {
+      const find = targetMember(values);
+      return async (members) => [await find(members)];
+    },
+  },
+  'set-phone': {
+    options: { ...target, phone: { type: 'string' } },
+    async prepare(values) {
+      const find = targetMember(values);
+      const phone = required(values, 'phone');
+      return async (members) => [(await setPhone(members, (await find(members)).id, phone))!];
+    },
+  },
+  'set-password': {
+    options: { ...target, ...password },
+    async prepare(values) {
+      const find = targetMember(values);
+      const secret = await readPassword(values);
+      return async (members) => [(await setPassword(members, (await find(members)).id, secret))!];
+    },
+  },
+  disable: {
+    options: target,
+    async prepare(values) {
+      const find = targetMember(values);
+      return async (members) => [(await setStatus(members, (await find(members)).id, 'disabled'))!];
+    },
+  },
+};
+
+function required(values: Values, name: string): string {
+  const value = values[name];
+  if (typeof value !== 'string') throw usage(`missing --${name}`);
+  return value;
+}
+
+function checked<T>(result: { ok: true; value: T } | { ok: false; reason: string }): T {
+  if (!result.ok) throw refused(result.reason);
+  return result.value;
+}
+
+/** The member named by exactly one of --number and --id; a lookup that finds none is refused. */
+function targetMember(values: Values): (members: Members) => Promise<Member> {
+  if ((values.number === undefined) === (values.id === undefined)) throw usage('give exactly one of --number and --id');
+  if (typeof values.id === 'string') {
+    const id = values.id;
+    return async (members) => (await members.findById(id)) ?? Promise.reject(refused(`no member with id ${JSON.stringify(id)}`));
+  }
+  const number = checked(validateMemberNumber(values.number));
+  return async (members) => (await findMemberByNumber(members, number)) ?? Promise.reject(refused(`no member with number ${number}`));
+}
+
+async function readPassword(values: Values): Promise<string> {
+  if (values.password !== undefined && values['password-stdin']) throw usage('give --password or --password-stdin, not both');
+  if (typeof values.password === 'string') return values.password;
+  if (!values['password-stdin']) throw usage('missing --password or --password-stdin');
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+function parseCommandLine(command: Command, args: string[]): Values {
+  try {
+    return parseArgs({ args, options: { ...command.options, help: { type: 'boolean', short: 'h' } }, strict: true }).values;
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    // Node's message quotes the stray argument, which may be a mistyped password: never echo it.
+    if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') throw usage('unexpected argument: every value needs its --option');
+    if (code?.startsWith('ERR_PARSE_ARGS')) throw usage((error as Error).message.split('\n')[0]!);
+    throw error;
+  }
+}
+
+async function main(args: string[], env: NodeJS.ProcessEnv): Promise<void> {
+  const [name, ...rest] = args;
+  if (name === 'help' || name === '--help' || name === '-h') return void process.stdout.write(USAGE);
+  if (name === undefined) throw usage('missing command');
+  const command = Object.hasOwn(commands, name) ? commands[name]! : undefined;
+  if (!command) throw usage(`unknown command ${JSON.stringify(name.slice(0, 40))}`);
+  const values = parseCommandLine(command, rest);
+  if (values.help) return void process.stdout.write(USAGE);
+  const action = await command.prepare(values);
+
+  const store = await openStore(env.DATABASE_URL ?? defaultDatabaseUrl(env), { ensureIndexes: env.NODE_ENV !== 'production' });
+  try {
+    const shown: PublicMember[] = (await action(store.members)).map(publicView);
+    process.stdout.write(shown.map((member) => `${JSON.stringify(member)}\n`).join(''));
+  } finally {
+    await store.close();
+  }
+}
+
+try {
+  await main(process.argv.slice(2), process.env);
+} catch (error) {
+  const exitCode = error instanceof CliError ? error.exitCode : 1;
+  const message = error instanceof MemberInputError || error instanceof CliError ? error.message : `error: ${(error as Error).message}`;
+  process.stderr.write(`${message.replace(/\s*\n\s*/g, ' ')}\n`);
+  process.exitCode = exitCode;
+}

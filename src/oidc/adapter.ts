@@ -1,0 +1,41 @@
+import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
+import type { Clock, ExpiringDocuments } from '../store/port.ts';
+
+// The models whose records carry a grantId and are revoked together (oidc-provider's revoke helper).
+const GRANTABLE = ['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest', 'PreAuthorizedCode'];
+
+/** oidc-provider's adapter factory over the store's expiring documents. */
+export function createOidcAdapter(documents: ExpiringDocuments, clock: Clock): (model: string) => Adapter {
+  return (model) => ({
+    async upsert(id, payload, expiresIn) {
+      const expiresAt = expiresIn ? new Date(clock() + expiresIn * 1000) : undefined;
+      await documents.upsert(model, id, payload as Record<string, unknown>, expiresAt);
+    },
+    async find(id) {
+      return (await documents.find(model, id)) as AdapterPayload | undefined;
+    },
+    async findByUid(uid) {
+      return (await documents.findByUid(model, uid)) as AdapterPayload | undefined;
+    },
+    async findByUserCode(userCode) {
+      return (await documents.findByUserCode(model, userCode)) as AdapterPayload | undefined;
+    },
+    async consume(id) {
+      if (await documents.consume(model, id)) return;
+      // Another request redeemed the same code or refresh token between its read and this write:
+      // treat it exactly like a sequential reuse, revoking everything the grant issued.
+      const payload = await documents.find(model, id);
+      const grantId = typeof payload?.grantId === 'string' ? payload.grantId : undefined;
+      if (grantId) {
+        await Promise.all([...GRANTABLE.map((kind) => documents.revokeByGrantId(kind, grantId)), documents.destroy('Grant', grantId)]);
+      }
+      throw new errors.InvalidGrant(`${model === 'RefreshToken' ? 'refresh token' : 'grant'} already used`);
+    },
+    async destroy(id) {
+      await documents.destroy(model, id);
+    },
+    async revokeByGrantId(grantId) {
+      await documents.revokeByGrantId(model, grantId);
+    },
+  });
+}

@@ -1,0 +1,127 @@
+import { Schema, type Connection, type Model } from 'mongoose';
+
+/**
+ * One expiring document. The payload is kept as JSON text: oidc-provider puts client ids (which may
+ * hold dots) and other arbitrary strings in object keys, and MongoDB field names cannot hold every
+ * such key faithfully. The fields the store looks up by are copied out of it.
+ */
+export type DocumentRecord = {
+  /** `[kind, id]` as JSON: unambiguous for any kind and id. */
+  _id: string;
+  kind: string;
+  payload: string;
+  grantId?: string;
+  uid?: string;
+  userCode?: string;
+  /** Epoch seconds. */
+  consumedAt?: number;
+  expiresAt?: Date;
+};
+
+/** A member as stored; `_id` is the member id. */
+export type MemberRecord = {
+  _id: string;
+  number: string;
+  name: string;
+  phone: string;
+  country: string;
+  status: string;
+  passwordHash: string;
+  createdAt: Date;
+  updatedAt: Date;
+};
+
+/** A fixed-window counter; `_id` is the key. */
+export type CounterRecord = { _id: string; count: number; resetAt: Date };
+
+/** An audit event; `detail` is JSON text for the same reason as a payload. */
+export type AuditRecord = {
+  memberId?: string;
+  at: Date;
+  type: string;
+  outcome: string;
+  ip?: string;
+  userAgent?: string;
+  clientId?: string;
+  detail?: string;
+};
+
+const options = { versionKey: false, autoIndex: false, autoCreate: false } as const;
+const present = { $exists: true };
+
+const documentSchema = new Schema<DocumentRecord>({
+  _id: { type: String, required: true },
+  kind: String,
+  payload: String,
+  grantId: String,
+  uid: String,
+  userCode: String,
+  consumedAt: Number,
+  expiresAt: Date,
+}, { ...options, collection: 'documents' });
+// The TTL monitor only cleans up (about once a minute); reads filter on expiresAt themselves.
+documentSchema.index({ expiresAt: 1 }, { name: 'expiry', expireAfterSeconds: 0 });
+documentSchema.index({ kind: 1, grantId: 1 }, { name: 'grant', partialFilterExpression: { grantId: present } });
+documentSchema.index({ kind: 1, uid: 1 }, { name: 'uid', unique: true, partialFilterExpression: { uid: present } });
+documentSchema.index({ kind: 1, userCode: 1 }, { name: 'user_code', unique: true, partialFilterExpression: { userCode: present } });
+
+const memberSchema = new Schema<MemberRecord>({
+  _id: { type: String, required: true },
+  number: String,
+  name: String,
+  phone: String,
+  country: String,
+  status: String,
+  passwordHash: String,
+  createdAt: { type: Date, required: true },
+  updatedAt: { type: Date, required: true },
+}, { ...options, collection: 'members' });
+memberSchema.index({ number: 1 }, { name: 'number', unique: true });
+
+const counterSchema = new Schema<CounterRecord>({
+  _id: { type: String, required: true },
+  count: { type: Number, required: true },
+  resetAt: { type: Date, required: true },
+}, { ...options, collection: 'counters' });
+// A counter outlives its window by at most the TTL monitor's period; `get` ignores ended windows.
+counterSchema.index({ resetAt: 1 }, { name: 'expiry', expireAfterSeconds: 0 });
+
+const auditSchema = new Schema<AuditRecord>({
+  memberId: String,
+  at: { type: Date, required: true },
+  type: { type: String },
+  outcome: String,
+  ip: String,
+  userAgent: String,
+  clientId: String,
+  detail: String,
+}, { ...options, collection: 'audit' });
+auditSchema.index({ memberId: 1, at: -1, _id: -1 }, { name: 'member_time' });
+
+/** The store's models, bound to one connection. */
+export type StoreModels = {
+  documents: Model<DocumentRecord>;
+  members: Model<MemberRecord>;
+  counters: Model<CounterRecord>;
+  audit: Model<AuditRecord>;
+};
+
+/** Compiles the models on `connection`; nothing is created in the database yet. */
+export function defineModels(connection: Connection): StoreModels {
+  return {
+    documents: connection.model<DocumentRecord>('Document', documentSchema),
+    members: connection.model<MemberRecord>('Member', memberSchema),
+    counters: connection.model<CounterRecord>('Counter', counterSchema),
+    audit: connection.model<AuditRecord>('AuditEvent', auditSchema),
+  };
+}
+
+/** Creates every index the store relies on (never drops one); returns the index names per collection. */
+export async function createStoreIndexes(models: StoreModels): Promise<Record<string, string[]>> {
+  const created: Record<string, string[]> = {};
+  for (const model of Object.values(models) as Model<unknown>[]) {
+    await model.createIndexes();
+    created[model.collection.collectionName] = model.schema.indexes().map(([, indexOptions]) => String(indexOptions.name));
+  }
+  return created;
+}

@@ -1,0 +1,71 @@
+import type { Model } from 'mongoose';
+import type { Clock, ExpiringDocuments, Payload } from '../port.ts';
+import type { DocumentRecord } from './models.ts';
+
+/** ExpiringDocuments on one `documents` collection; every read ignores documents past `expiresAt`. */
+export function mongoDocuments(documents: Model<DocumentRecord>, clock: Clock): ExpiringDocuments {
+  const key = (kind: string, id: string) => JSON.stringify([kind, id]);
+  // The TTL monitor runs about once a minute, so an expired document may still be there.
+  const live = () => ({ $or: [{ expiresAt: null }, { expiresAt: { $gt: new Date(clock()) } }] });
+
+  const findOne = async (filter: Record<string, unknown>) =>
+    toPayload(await documents.findOne({ ...filter, ...live() }, { payload: 1, consumedAt: 1 }).lean<DocumentRecord>());
+
+  return {
+    async upsert(kind, id, payload, expiresAt) {
+      const set: Partial<DocumentRecord> = { kind, payload: JSON.stringify(payload) };
+      const unset: Record<string, 1> = { consumedAt: 1 };
+      const looked = { grantId: text(payload.grantId), uid: text(payload.uid), userCode: text(payload.userCode), expiresAt };
+      for (const [field, value] of Object.entries(looked)) {
+        if (value === undefined) unset[field] = 1;
+        else Object.assign(set, { [field]: value });
+      }
+      // A replacement, like an insert: an earlier consumed mark or expiry does not survive it.
+      await documents.updateOne({ _id: key(kind, id) }, { $set: set, $unset: unset }, { upsert: true });
+    },
+    async find(kind, id) {
+      return findOne({ _id: key(kind, id) });
+    },
+    async findByUid(kind, uid) {
+      return findOne({ kind, uid: { $eq: uid } });
+    },
+    async findByUserCode(kind, userCode) {
+      return findOne({ kind, userCode: { $eq: userCode } });
+    },
+    async consume(kind, id) {
+      const now = clock();
+      // The filter is re-checked inside the single-document write, so only one caller can match it.
+      const result = await documents.updateOne(
+        { _id: key(kind, id), consumedAt: null, ...live() },
+        { $set: { consumedAt: Math.floor(now / 1000) } },
+      );
+      return result.modifiedCount === 1;
+    },
+    async destroy(kind, id) {
+      await documents.deleteOne({ _id: key(kind, id) });
+    },
+    async revokeByGrantId(kind, grantId) {
+      await documents.deleteMany({ kind, grantId: { $eq: grantId } });
+    },
+    async take(kind, id) {
+      const record = await documents.findOneAndDelete({ _id: key(kind, id) }).lean<DocumentRecord>();
+      if (!record || (record.expiresAt && record.expiresAt.getTime() <= clock())) return undefined;
+      return toPayload(record);
+    },
+    async prune() {
+      const result = await documents.deleteMany({ expiresAt: { $lte: new Date(clock()) } });
+      return result.deletedCount;
+    },
+  };
+}
+
+function toPayload(record: Pick<DocumentRecord, 'payload' | 'consumedAt'> | null): Payload | undefined {
+  if (!record) return undefined;
+  const payload = JSON.parse(record.payload) as Payload;
+  if (typeof record.consumedAt === 'number') payload.consumed = record.consumedAt;
+  return payload;
+}
+
+function text(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}

@@ -1,0 +1,184 @@
+import type { Model } from 'mongoose';
+import {
+  DuplicateError,
+  type AuditEvent,
+  type AuditLog,
+  type Clock,
+  type Count,
+  type Counters,
+  type Member,
+  type Members,
+  type Store,
+} from '../port.ts';
+import { connectMongo } from './connect.ts';
+import { createStoreIndexes, defineModels, type AuditRecord, type CounterRecord, type MemberRecord } from './models.ts';
+import { mongoDocuments } from './mongo-documents.ts';
+
+/**
+ * The production store on MongoDB. Indexes are created on open only when asked (development);
+ * production creates them beforehand with `npm run db:migrate`. Every write that must be race-free
+ * (consume, take, increment) is a single conditional operation on one document.
+ */
+export async function openMongoStore(url: string, clock: Clock, options: { ensureIndexes: boolean }): Promise<Store> {
+  const connection = await connectMongo(url);
+  const models = defineModels(connection);
+  if (options.ensureIndexes) {
+    try {
+      await createStoreIndexes(models);
+    } catch (error) {
+      await connection.close();
+      throw error;
+    }
+  }
+
+  return {
+    kind: 'mongodb',
+    documents: mongoDocuments(models.documents, clock),
+    members: mongoMembers(models.members, clock),
+    counters: mongoCounters(models.counters, clock),
+    audit: mongoAudit(models.audit),
+    async ping() {
+      await connection.db!.admin().ping();
+    },
+    async close() {
+      await connection.close();
+    },
+  };
+}
+
+/** Creates every MongoDB index the store needs, for `npm run db:migrate`; returns the index names per collection. */
+export async function ensureMongoIndexes(url: string): Promise<Record<string, string[]>> {
+  const connection = await connectMongo(url);
+  try {
+    return await createStoreIndexes(defineModels(connection));
+  } finally {
+    await connection.close();
+  }
+}
+
+/** Drops the database `url` names; only for test teardown. */
+export async function dropMongoDatabase(url: string): Promise<void> {
+  const connection = await connectMongo(url);
+  try {
+    await connection.dropDatabase();
+  } finally {
+    await connection.close();
+  }
+}
+
+function mongoMembers(members: Model<MemberRecord>, clock: Clock): Members {
+  const toMember = (record: MemberRecord | null): Member | undefined => record ? {
+    id: record._id,
+    number: record.number,
+    name: record.name,
+    phone: record.phone,
+    country: record.country,
+    status: record.status as Member['status'],
+    passwordHash: record.passwordHash,
+    createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
+  } : undefined;
+
+  return {
+    async create(member) {
+      const { id, ...fields } = member;
+      try {
+        await members.create({ _id: id, ...fields });
+      } catch (error) {
+        if (isDuplicateKey(error, 'number')) throw new DuplicateError('number');
+        throw error;
+      }
+      return member;
+    },
+    async findById(id) {
+      return toMember(await members.findOne({ _id: { $eq: id } }).lean<MemberRecord>());
+    },
+    async findByNumber(number) {
+      return toMember(await members.findOne({ number: { $eq: number } }).lean<MemberRecord>());
+    },
+    async list({ limit, afterNumber }) {
+      // limit(0) means "no limit" to MongoDB.
+      if (limit <= 0) return [];
+      const filter = afterNumber === undefined ? {} : { number: { $gt: afterNumber } };
+      const records = await members.find(filter).sort({ number: 1 }).limit(limit).lean<MemberRecord[]>();
+      return records.map((record) => toMember(record)!);
+    },
+    async update(id, changes) {
+      const set = Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined));
+      const record = await members.findOneAndUpdate(
+        { _id: { $eq: id } },
+        { $set: { ...set, updatedAt: new Date(clock()) } },
+        { returnDocument: 'after' },
+      ).lean<MemberRecord>();
+      return toMember(record);
+    },
+  };
+}
+
+function mongoCounters(counters: Model<CounterRecord>, clock: Clock): Counters {
+  const toCount = (record: CounterRecord | null): Count | undefined =>
+    record ? { count: record.count, resetAt: record.resetAt } : undefined;
+
+  return {
+    async increment(key, windowSeconds) {
+      const now = new Date(clock());
+      const running = { $gt: ['$resetAt', now] };
+      // One pipeline update decides "same window or a new one" against the stored value, atomically.
+      const update = [{
+        $set: {
+          count: { $cond: [running, { $add: ['$count', 1] }, 1] },
+          resetAt: { $cond: [running, '$resetAt', new Date(now.getTime() + windowSeconds * 1000)] },
+        },
+      }];
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const record = await counters.findOneAndUpdate({ _id: key }, update,
+            { upsert: true, returnDocument: 'after', updatePipeline: true }).lean<CounterRecord>();
+          return toCount(record)!;
+        } catch (error) {
+          // Two first increments can both try to insert; the loser retries as an update.
+          if (attempt >= 3 || !isDuplicateKey(error, '_id')) throw error;
+        }
+      }
+    },
+    async get(key) {
+      return toCount(await counters.findOne({ _id: { $eq: key }, resetAt: { $gt: new Date(clock()) } }).lean<CounterRecord>());
+    },
+    async reset(key) {
+      await counters.deleteOne({ _id: { $eq: key } });
+    },
+  };
+}
+
+function mongoAudit(audit: Model<AuditRecord>): AuditLog {
+  return {
+    async append(event) {
+      const { detail, memberId, ...rest } = event;
+      await audit.create({
+        ...rest,
+        ...(memberId !== undefined && { memberId }),
+        ...(detail !== undefined && { detail: JSON.stringify(detail) }),
+      });
+    },
+    async listForMember(memberId, limit) {
+      if (limit <= 0) return [];
+      const records = await audit.find({ memberId: { $eq: memberId } }).sort({ at: -1, _id: -1 }).limit(limit).lean<AuditRecord[]>();
+      return records.map((record): AuditEvent => ({
+        memberId: record.memberId,
+        at: record.at,
+        type: record.type,
+        outcome: record.outcome as AuditEvent['outcome'],
+        ...(record.ip != null && { ip: record.ip }),
+        ...(record.userAgent != null && { userAgent: record.userAgent }),
+        ...(record.clientId != null && { clientId: record.clientId }),
+        ...(record.detail != null && { detail: JSON.parse(record.detail) }),
+      }));
+    },
+  };
+}
+
+function isDuplicateKey(error: unknown, field: string): boolean {
+  const { code, keyPattern, message } = error as { code?: unknown; keyPattern?: Record<string, unknown>; message?: unknown };
+  if (code !== 11000) return false;
+  return keyPattern ? field in keyPattern : String(message).includes(`dup key: { ${field}:`);
+}
