@@ -1,0 +1,87 @@
+/**
+ * A minimal cookie-keeping HTTP client that behaves like a browser for the IdP's pages: it keeps
+ * cookies per path, never follows redirects by itself, and can post forms found in a page.
+ */
+type Cookie = { name: string; value: string; path: string };
+
+export type PageResponse = { status: number; location: string | undefined; html: string; headers: Headers };
+
+export class Browser {
+  readonly cookies: Cookie[] = [];
+  readonly origin: string;
+  userAgent = 'Mozilla/5.0 (X11; Linux x86_64) JMB-test';
+  acceptLanguage = 'en';
+
+  constructor(origin: string) {
+    this.origin = origin;
+  }
+
+  async get(url: string, headers: Record<string, string> = {}): Promise<PageResponse> {
+    return this.request(url, { method: 'GET', headers });
+  }
+
+  /** Posts an urlencoded form, as a same-origin page would. */
+  async post(url: string, form: Record<string, string>, headers: Record<string, string> = {}): Promise<PageResponse> {
+    return this.request(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: this.origin, 'sec-fetch-site': 'same-origin', ...headers },
+      body: new URLSearchParams(form).toString(),
+    });
+  }
+
+  async request(url: string, init: { method: string; headers?: Record<string, string>; body?: string }): Promise<PageResponse> {
+    const target = new URL(url, this.origin);
+    const response = await fetch(target, {
+      method: init.method,
+      redirect: 'manual',
+      headers: { cookie: this.cookieHeader(target), 'user-agent': this.userAgent, 'accept-language': this.acceptLanguage, accept: 'text/html', ...init.headers },
+      body: init.body,
+    });
+    for (const line of response.headers.getSetCookie()) this.store(line);
+    const location = response.headers.get('location') ?? undefined;
+    return { status: response.status, location: location && new URL(location, target).toString(), html: await response.text(), headers: response.headers };
+  }
+
+  /** Follows redirects on the IdP's origin; stops at the first one that leaves it (the relying party). */
+  async follow(url: string): Promise<{ final: PageResponse; url: string }> {
+    let current = url;
+    for (let hop = 0; hop < 10; hop++) {
+      const response = await this.get(current);
+      if (!response.location || response.status < 300 || response.status >= 400) return { final: response, url: current };
+      if (new URL(response.location).origin !== this.origin) return { final: response, url: response.location };
+      current = response.location;
+    }
+    throw new Error('too many redirects');
+  }
+
+  private cookieHeader(url: URL): string {
+    return this.cookies.filter((c) => url.pathname === c.path || url.pathname.startsWith(c.path.endsWith('/') ? c.path : `${c.path}/`) || c.path === '/')
+      .map((c) => `${c.name}=${c.value}`).join('; ');
+  }
+
+  private store(line: string): void {
+    const [pair = '', ...attributes] = line.split(';').map((part) => part.trim());
+    const eq = pair.indexOf('=');
+    const name = pair.slice(0, eq);
+    const value = pair.slice(eq + 1);
+    const attr = (key: string) => attributes.find((a) => a.toLowerCase().startsWith(`${key}=`))?.slice(key.length + 1);
+    const path = attr('path') ?? '/';
+    const expires = attr('expires');
+    const index = this.cookies.findIndex((c) => c.name === name && c.path === path);
+    if (index >= 0) this.cookies.splice(index, 1);
+    const gone = (expires && Date.parse(expires) <= Date.now()) || attr('max-age') === '0' || value === '';
+    if (!gone) this.cookies.push({ name, value, path });
+  }
+}
+
+/** The value of a hidden input in a page. */
+export function hiddenField(html: string, name: string): string {
+  const match = new RegExp(`<input type="hidden" name="${name}" value="([^"]*)"`).exec(html);
+  if (!match) throw new Error(`no hidden field "${name}" in page`);
+  return match[1]!;
+}
+
+/** The text of the page's role="alert" element, if any. */
+export function alertText(html: string): string | undefined {
+  return /role="alert"[^>]*>([^<]*)</.exec(html)?.[1]?.trim();
+}

@@ -1,0 +1,66 @@
+import * as client from 'openid-client';
+import { Browser, hiddenField } from './browser.ts';
+import type { TestApp } from './test-app.ts';
+
+export type RelyingPartyOptions = { clientId: string; clientSecret?: string; redirectUri: string };
+
+/** A relying party built on openid-client: starts authorization-code + PKCE flows and redeems codes. */
+export class RelyingParty {
+  readonly config: client.Configuration;
+  readonly redirectUri: string;
+  private constructor(config: client.Configuration, redirectUri: string) {
+    this.config = config;
+    this.redirectUri = redirectUri;
+  }
+
+  static async discover(app: TestApp, options: RelyingPartyOptions): Promise<RelyingParty> {
+    const config = await client.discovery(
+      new URL(app.url),
+      options.clientId,
+      options.clientSecret ? { client_secret: options.clientSecret } : { token_endpoint_auth_method: 'none' },
+      options.clientSecret ? client.ClientSecretBasic(options.clientSecret) : client.None(),
+      { execute: [client.allowInsecureRequests] },
+    );
+    return new RelyingParty(config, options.redirectUri);
+  }
+
+  /** A fresh authorization request: its URL and the checks the callback must pass. */
+  async start(params: Record<string, string> = {}): Promise<{ url: string; verifier: string; state: string; nonce: string }> {
+    const verifier = client.randomPKCECodeVerifier();
+    const state = client.randomState();
+    const nonce = client.randomNonce();
+    const url = client.buildAuthorizationUrl(this.config, {
+      redirect_uri: this.redirectUri,
+      scope: 'openid profile phone jmb',
+      code_challenge: await client.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+      state,
+      nonce,
+      ...params,
+    });
+    return { url: url.toString(), verifier, state, nonce };
+  }
+
+  /** Redeems the code in `callbackUrl` and validates the ID token (signature, iss, aud, nonce, state, iss param). */
+  async redeem(callbackUrl: string, checks: { verifier: string; state: string; nonce: string }) {
+    return client.authorizationCodeGrant(this.config, new URL(callbackUrl), {
+      pkceCodeVerifier: checks.verifier,
+      expectedState: checks.state,
+      expectedNonce: checks.nonce,
+      idTokenExpected: true,
+    });
+  }
+}
+
+/**
+ * The member's whole journey with member number and password: authorize, log in on the IdP's page,
+ * and arrive back at the relying party. Returns the callback URL the browser was sent to.
+ */
+export async function passwordLogIn(browser: Browser, authorizationUrl: string, number: string, password: string): Promise<string> {
+  const { final, url } = await browser.follow(authorizationUrl);
+  if (!url.includes('/interaction/')) throw new Error(`expected the log-in page, got ${final.status} at ${url}`);
+  const posted = await browser.post(`${url}/login`, { csrf: hiddenField(final.html, 'csrf'), number, password });
+  if (posted.status !== 303 || !posted.location) throw new Error(`log-in failed with ${posted.status}`);
+  const { url: callback } = await browser.follow(posted.location);
+  return callback;
+}

@@ -1,0 +1,70 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { createApp, type App } from '../../src/app.ts';
+import { loadConfig, type ClientMetadata, type Config } from '../../src/config/load.ts';
+import { createMember } from './members.ts';
+
+export const WEBSITE = {
+  client_id: 'website',
+  client_secret: 'website-secret-for-tests-only-0123456789',
+  redirect_uris: ['https://rp.example.com/cb'],
+  post_logout_redirect_uris: ['https://rp.example.com/bye'],
+  grant_types: ['authorization_code', 'refresh_token'],
+  response_types: ['code'],
+} satisfies ClientMetadata;
+
+export const NATIVE_APP = {
+  client_id: 'app',
+  application_type: 'native',
+  token_endpoint_auth_method: 'none',
+  redirect_uris: ['jp.jmb.app:/oauth2redirect'],
+  grant_types: ['authorization_code', 'refresh_token'],
+  response_types: ['code'],
+} satisfies ClientMetadata;
+
+export type TestApp = App & {
+  url: string;
+  config: Config;
+  dir: string;
+  stop(): Promise<void>;
+};
+
+/**
+ * The real app on an ephemeral port with a fresh SQLite file in a temp folder.
+ * `env` overrides settings; `clients` replaces the client list.
+ */
+export async function startTestApp(options: { env?: Record<string, string>; clients?: ClientMetadata[] } = {}): Promise<TestApp> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'jmb-idp-test-'));
+  const server: Server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const clientsFile = path.join(dir, 'clients.json');
+  writeFileSync(clientsFile, JSON.stringify(options.clients ?? [WEBSITE, NATIVE_APP]));
+  const config = loadConfig({
+    DATA_DIR: dir,
+    DATABASE_URL: `sqlite:${path.join(dir, 'idp.db')}`,
+    ISSUER: `http://localhost:${port}`,
+    OIDC_CLIENTS_FILE: clientsFile,
+    LOG_LEVEL: 'silent',
+    ...options.env,
+  });
+  const app = await createApp(config);
+  server.on('request', app.koa.callback());
+  return {
+    ...app,
+    url: config.issuer,
+    config,
+    dir,
+    async stop() {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await app.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export { createMember };
