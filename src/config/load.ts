@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';
+import { defaultDatabaseUrl } from './database-url.ts';
 import { demoClients } from './demo-clients.ts';
 
 export type ClientMetadata = Record<string, unknown> & { client_id: string };
@@ -64,7 +65,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     problems.push(`ISSUER must be https in production, got "${issuer}"`);
   }
 
-  const databaseUrl = env.DATABASE_URL ?? `sqlite:${path.join(dataDir, 'jmb-idp.db')}`;
+  const databaseUrl = env.DATABASE_URL ?? defaultDatabaseUrl(env);
   if (!/^sqlite:.+/.test(databaseUrl) && !/^mongodb(\+srv)?:\/\/.+/.test(databaseUrl)) {
     problems.push('DATABASE_URL must be "sqlite:<path>", "sqlite::memory:" or "mongodb://…"');
   }

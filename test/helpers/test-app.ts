@@ -36,7 +36,7 @@ export type TestApp = App & {
  * The real app on an ephemeral port with a fresh SQLite file in a temp folder.
  * `env` overrides settings; `clients` replaces the client list.
  */
-export async function startTestApp(options: { env?: Record<string, string>; clients?: ClientMetadata[] } = {}): Promise<TestApp> {
+export async function startTestApp(options: { env?: Record<string, string>; clients?: ClientMetadata[]; clock?: () => number } = {}): Promise<TestApp> {
   const dir = mkdtempSync(path.join(tmpdir(), 'jmb-idp-test-'));
   const server: Server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -51,7 +51,7 @@ export async function startTestApp(options: { env?: Record<string, string>; clie
     LOG_LEVEL: 'silent',
     ...options.env,
   });
-  const app = await createApp(config);
+  const app = await createApp(config, { clock: options.clock });
   server.on('request', app.koa.callback());
   return {
     ...app,
