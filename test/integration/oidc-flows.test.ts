@@ -190,3 +190,11 @@ test('health and readiness answer JSON', async (t) => {
   t.is(ready.status, 200);
   t.deepEqual(await ready.json(), { status: 'ready', store: 'sqlite' });
 });
+
+test('two simultaneous redemptions of one code: exactly one gets tokens', async (t) => {
+  const { rp, flow, callback } = await signedIn();
+  const results = await Promise.allSettled([rp.redeem(callback, flow), rp.redeem(callback, flow)]);
+  t.is(results.filter((r) => r.status === 'fulfilled').length, 1);
+  const loser = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+  t.is((loser.reason as client.ResponseBodyError).error, 'invalid_grant');
+});

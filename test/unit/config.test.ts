@@ -1,0 +1,97 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import test from 'ava';
+import { ConfigError, generateJwks, loadConfig } from '../../src/config/load.ts';
+
+const tempDir = () => mkdtempSync(path.join(tmpdir(), 'jmb-config-'));
+
+function problemsOf(env: NodeJS.ProcessEnv): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+function productionFiles(dir: string) {
+  const clients = path.join(dir, 'clients.json');
+  writeFileSync(clients, JSON.stringify([{ client_id: 'website', client_secret: 's', redirect_uris: ['https://www.example.jp/cb'] }]));
+  const jwks = path.join(dir, 'jwks.json');
+  writeFileSync(jwks, JSON.stringify(generateJwks()));
+  return { OIDC_CLIENTS_FILE: clients, JWKS_FILE: jwks, COOKIE_KEYS: 'k'.repeat(40) };
+}
+
+test('a fresh machine gets working development defaults, generated once and kept', (t) => {
+  const dir = tempDir();
+  const first = loadConfig({ DATA_DIR: dir });
+  t.is(first.port, 3000);
+  t.is(first.issuer, 'http://localhost:3000');
+  t.is(first.databaseUrl, `sqlite:${path.join(dir, 'jmb-idp.db')}`);
+  t.false(first.production);
+  t.deepEqual(first.clients.map((c) => c.client_id), ['jmb-website', 'jmb-app']);
+  t.true(first.jwks.keys.some((k) => k.kty === 'EC' && k.crv === 'P-256'));
+  t.true(first.jwks.keys.some((k) => k.kty === 'RSA'));
+  const second = loadConfig({ DATA_DIR: dir });
+  t.deepEqual(second.cookieKeys, first.cookieKeys, 'cookie keys survive a restart');
+  t.deepEqual(second.jwks, first.jwks, 'signing keys survive a restart');
+});
+
+test('production refuses every unsafe development default, naming the variable to set', (t) => {
+  const problems = problemsOf({ NODE_ENV: 'production', DATA_DIR: tempDir(), ISSUER: 'http://idp.example.jp' });
+  t.true(problems.some((p) => p.startsWith('ISSUER must be https in production')));
+  t.true(problems.some((p) => p.startsWith('OIDC_CLIENTS_FILE must be set in production')));
+  t.true(problems.some((p) => p.startsWith('COOKIE_KEYS must be set in production')));
+  t.true(problems.some((p) => p.startsWith('JWKS_FILE must be set in production')));
+  t.is(problems.length, 4, 'every problem is reported at once');
+});
+
+test('production with real settings loads', (t) => {
+  const dir = tempDir();
+  const config = loadConfig({ NODE_ENV: 'production', DATA_DIR: dir, ISSUER: 'https://idp.example.jp/', TRUST_PROXY: 'true', ...productionFiles(dir) });
+  t.true(config.production);
+  t.is(config.issuer, 'https://idp.example.jp', 'a trailing slash is dropped');
+  t.true(config.trustProxy);
+});
+
+test('bad values are reported together with what was expected', (t) => {
+  const dir = tempDir();
+  const badJwks = path.join(dir, 'rsa-only.json');
+  const { keys } = generateJwks();
+  writeFileSync(badJwks, JSON.stringify({ keys: keys.filter((k) => k.kty === 'RSA') }));
+  const problems = problemsOf({
+    DATA_DIR: dir,
+    PORT: 'eighty',
+    DATABASE_URL: 'postgres://db/idp',
+    TRUST_PROXY: 'maybe',
+    COOKIE_KEYS: 'short',
+    JWKS_FILE: badJwks,
+    OIDC_CLIENTS_FILE: path.join(dir, 'missing.json'),
+    LOGIN_MAX_FAILURES_PER_MEMBER: '0',
+  });
+  for (const name of ['PORT', 'DATABASE_URL', 'TRUST_PROXY', 'COOKIE_KEYS', 'JWKS_FILE', 'OIDC_CLIENTS_FILE', 'LOGIN_MAX_FAILURES_PER_MEMBER']) {
+    t.true(problems.some((p) => p.startsWith(name)), `${name} is named`);
+  }
+});
+
+test('client ids with dots are refused (they would be unsafe as MongoDB keys)', (t) => {
+  const dir = tempDir();
+  const file = path.join(dir, 'clients.json');
+  writeFileSync(file, JSON.stringify([{ client_id: 'jp.jmb.web', redirect_uris: ['https://x/cb'] }]));
+  t.true(problemsOf({ DATA_DIR: dir, OIDC_CLIENTS_FILE: file }).some((p) => p.includes('client_id')));
+});
+
+test('the server exits non-zero before listening when the configuration is wrong', (t) => {
+  const result = spawnSync(process.execPath, ['src/main.ts'], {
+    env: { PATH: process.env.PATH, NODE_ENV: 'production', DATA_DIR: tempDir(), PORT: '0' },
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+  t.is(result.status, 1);
+  t.regex(result.stderr, /COOKIE_KEYS must be set in production/);
+  t.regex(result.stderr, /JWKS_FILE must be set in production/);
+  t.notRegex(result.stdout, /listening/);
+});
