@@ -3,7 +3,9 @@
  * For MongoDB that means creating every index (production never creates them at run time);
  * the embedded SQLite store migrates its own schema when it opens.
  */
-const databaseUrl = process.env.DATABASE_URL ?? 'sqlite:./data/jmb-idp.db';
+import { defaultDatabaseUrl } from '../config/database-url.ts';
+
+const databaseUrl = process.env.DATABASE_URL ?? defaultDatabaseUrl(process.env);
 
 try {
   if (databaseUrl.startsWith('sqlite:')) {

@@ -38,7 +38,8 @@ export async function openMongoStore(url: string, clock: Clock, options: { ensur
     counters: mongoCounters(models.counters, clock),
     audit: mongoAudit(models.audit),
     async ping() {
-      await connection.db!.admin().ping();
+      if (!connection.db) throw new Error('the MongoDB connection is closed');
+      await connection.db.admin().ping();
     },
     async close() {
       await connection.close();

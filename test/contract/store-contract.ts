@@ -1,0 +1,264 @@
+import test, { type ExecutionContext } from 'ava';
+import { DuplicateError, type AuditEvent, type Member, type Store } from '../../src/store/port.ts';
+
+/** A clock the tests move by hand. */
+export type ManualClock = (() => number) & { advance(ms: number): void };
+
+/**
+ * Starts at the real time: MongoDB's TTL monitor deletes by the server's clock, so documents made
+ * here expire in the real future and only "expire" when a test advances this clock.
+ */
+export function createManualClock(start = Date.now()): ManualClock {
+  let now = start;
+  return Object.assign(() => now, { advance: (ms: number) => { now += ms; } });
+}
+
+/** A fresh, empty store, the clock it reads, and what to do after closing it. */
+export type StoreSubject = { store: Store; clock: ManualClock; dispose?: () => Promise<void> };
+
+type Contract = (t: ExecutionContext, subject: StoreSubject) => Promise<void>;
+
+const minute = 60_000;
+const year = 365 * 24 * 60 * minute;
+
+/** Registers the whole store contract, each test on a fresh store from `open`, titles prefixed with `prefix`. */
+export function registerStoreContract(prefix: string, open: () => Promise<StoreSubject>): void {
+  const contract = (title: string, run: Contract) => test(`${prefix}: ${title}`, async (t) => {
+    const subject = await open();
+    t.teardown(async () => {
+      await subject.store.close();
+      await subject.dispose?.();
+    });
+    await run(t, subject);
+  });
+  for (const [title, run] of Object.entries(documentContract)) contract(`documents: ${title}`, run);
+  for (const [title, run] of Object.entries(memberContract)) contract(`members: ${title}`, run);
+  for (const [title, run] of Object.entries(counterContract)) contract(`counters: ${title}`, run);
+  for (const [title, run] of Object.entries(auditContract)) contract(`audit: ${title}`, run);
+  contract('ping resolves', async (t, { store }) => {
+    await t.notThrowsAsync(store.ping());
+  });
+}
+
+const inAMinute = (clock: ManualClock) => new Date(clock() + minute);
+
+const documentContract: Record<string, Contract> = {
+  'upsert then find returns the payload; kinds are separate': async (t, { store, clock }) => {
+    const payload = { jti: 'a1', kind: 'AccessToken', grantId: 'g1', scope: 'openid', exp: 123 };
+    await store.documents.upsert('AccessToken', 'a1', payload, inAMinute(clock));
+    t.deepEqual(await store.documents.find('AccessToken', 'a1'), payload);
+    t.is(await store.documents.find('RefreshToken', 'a1'), undefined);
+    t.is(await store.documents.find('AccessToken', 'missing'), undefined);
+  },
+  'an expired document is neither found, nor found by uid or user code, nor taken, nor consumed': async (t, { store, clock }) => {
+    await store.documents.upsert('Session', 's1', { uid: 'u1' }, inAMinute(clock));
+    await store.documents.upsert('DeviceCode', 'd1', { userCode: 'ABCD-EFGH' }, inAMinute(clock));
+    t.truthy(await store.documents.findByUid('Session', 'u1'));
+    // Expiry is inclusive: at expiresAt the document is gone.
+    clock.advance(minute);
+    t.is(await store.documents.find('Session', 's1'), undefined);
+    t.is(await store.documents.findByUid('Session', 'u1'), undefined);
+    t.is(await store.documents.findByUserCode('DeviceCode', 'ABCD-EFGH'), undefined);
+    t.false(await store.documents.consume('DeviceCode', 'd1'));
+    t.is(await store.documents.take('Session', 's1'), undefined);
+  },
+  'a document upserted without expiry never expires': async (t, { store, clock }) => {
+    await store.documents.upsert('Client', 'c1', { client_id: 'c1' }, undefined);
+    clock.advance(10 * year);
+    t.deepEqual(await store.documents.find('Client', 'c1'), { client_id: 'c1' });
+    t.is(await store.documents.prune(), 0);
+  },
+  'an upsert replaces the document, its consumed mark and its expiry': async (t, { store, clock }) => {
+    await store.documents.upsert('AuthorizationCode', 'c1', { v: 1 }, inAMinute(clock));
+    t.true(await store.documents.consume('AuthorizationCode', 'c1'));
+    await store.documents.upsert('AuthorizationCode', 'c1', { v: 2 }, undefined);
+    clock.advance(year);
+    t.deepEqual(await store.documents.find('AuthorizationCode', 'c1'), { v: 2 });
+    t.true(await store.documents.consume('AuthorizationCode', 'c1'));
+  },
+  'consume marks payload.consumed in epoch seconds, once': async (t, { store, clock }) => {
+    await store.documents.upsert('AuthorizationCode', 'c1', { jti: 'c1' }, inAMinute(clock));
+    clock.advance(1_500);
+    t.true(await store.documents.consume('AuthorizationCode', 'c1'));
+    const found = await store.documents.find('AuthorizationCode', 'c1');
+    t.deepEqual(found, { jti: 'c1', consumed: Math.floor(clock() / 1000) });
+    t.false(await store.documents.consume('AuthorizationCode', 'c1'));
+    t.false(await store.documents.consume('AuthorizationCode', 'missing'));
+  },
+  'of simultaneous consumers exactly one wins': async (t, { store, clock }) => {
+    await store.documents.upsert('RefreshToken', 'r1', { jti: 'r1' }, inAMinute(clock));
+    const results = await Promise.all(Array.from({ length: 5 }, () => store.documents.consume('RefreshToken', 'r1')));
+    t.is(results.filter(Boolean).length, 1);
+  },
+  'take returns the payload to exactly one of simultaneous callers and removes it': async (t, { store, clock }) => {
+    await store.documents.upsert('Challenge', 'x1', { challenge: 'abc' }, inAMinute(clock));
+    const results = await Promise.all([store.documents.take('Challenge', 'x1'), store.documents.take('Challenge', 'x1')]);
+    t.deepEqual(results.filter(Boolean), [{ challenge: 'abc' }]);
+    t.is(await store.documents.find('Challenge', 'x1'), undefined);
+    t.is(await store.documents.take('Challenge', 'missing'), undefined);
+  },
+  'take of an expired document gives undefined': async (t, { store, clock }) => {
+    await store.documents.upsert('Challenge', 'x1', { challenge: 'abc' }, inAMinute(clock));
+    clock.advance(2 * minute);
+    t.is(await store.documents.take('Challenge', 'x1'), undefined);
+    t.is(await store.documents.take('Challenge', 'x1'), undefined);
+  },
+  'destroy removes one document': async (t, { store, clock }) => {
+    await store.documents.upsert('Interaction', 'i1', { a: 1 }, inAMinute(clock));
+    await store.documents.upsert('Interaction', 'i2', { a: 2 }, inAMinute(clock));
+    await store.documents.destroy('Interaction', 'i1');
+    await t.notThrowsAsync(store.documents.destroy('Interaction', 'missing'));
+    t.is(await store.documents.find('Interaction', 'i1'), undefined);
+    t.deepEqual(await store.documents.find('Interaction', 'i2'), { a: 2 });
+  },
+  "revokeByGrantId removes only that grant's documents of that kind": async (t, { store, clock }) => {
+    const put = (kind: string, id: string, grantId?: string) =>
+      store.documents.upsert(kind, id, grantId ? { grantId } : {}, inAMinute(clock));
+    await put('AccessToken', 'a1', 'g1');
+    await put('AccessToken', 'a2', 'g1');
+    await put('AccessToken', 'a3', 'g2');
+    await put('AccessToken', 'a4');
+    await put('RefreshToken', 'r1', 'g1');
+    await store.documents.revokeByGrantId('AccessToken', 'g1');
+    t.is(await store.documents.find('AccessToken', 'a1'), undefined);
+    t.is(await store.documents.find('AccessToken', 'a2'), undefined);
+    t.deepEqual(await store.documents.find('AccessToken', 'a3'), { grantId: 'g2' });
+    t.deepEqual(await store.documents.find('AccessToken', 'a4'), {});
+    t.deepEqual(await store.documents.find('RefreshToken', 'r1'), { grantId: 'g1' });
+  },
+  'findByUid finds a session by payload.uid within its kind': async (t, { store, clock }) => {
+    await store.documents.upsert('Session', 's1', { uid: 'u1', accountId: 'm1' }, inAMinute(clock));
+    await store.documents.upsert('Session', 's2', { uid: 'u2', accountId: 'm2' }, inAMinute(clock));
+    t.deepEqual(await store.documents.findByUid('Session', 'u2'), { uid: 'u2', accountId: 'm2' });
+    t.is(await store.documents.findByUid('Session', 'u3'), undefined);
+    t.is(await store.documents.findByUid('Interaction', 'u1'), undefined);
+  },
+  'findByUserCode finds a device code by payload.userCode within its kind': async (t, { store, clock }) => {
+    await store.documents.upsert('DeviceCode', 'd1', { userCode: 'WXYZ-1234', clientId: 'app' }, inAMinute(clock));
+    t.deepEqual(await store.documents.findByUserCode('DeviceCode', 'WXYZ-1234'), { userCode: 'WXYZ-1234', clientId: 'app' });
+    t.is(await store.documents.findByUserCode('DeviceCode', 'WXYZ-0000'), undefined);
+    t.is(await store.documents.findByUserCode('Session', 'WXYZ-1234'), undefined);
+  },
+  'payload keys with dots and $, nested values and unicode survive exactly': async (t, { store, clock }) => {
+    const payload = {
+      uid: 'u-dots',
+      authorizations: { 'client.with.dots': { sid: 'x', grantId: 'g' }, 'jmb-website': { sid: 'y' } },
+      $where: 'not an operator',
+      $set: { 'a.b': 1 },
+      nested: { deeper: [1, 'two', { $in: ['ü', '日本語'] }, [null, true, false, 1.5]] },
+      'emoji 🛫': '名前',
+      empty: {},
+      list: [],
+      '': 'empty key',
+    };
+    await store.documents.upsert('Session', 's1', payload, inAMinute(clock));
+    t.deepEqual(await store.documents.find('Session', 's1'), payload);
+    t.deepEqual(await store.documents.findByUid('Session', 'u-dots'), payload);
+  },
+  'prune deletes expired documents and says how many': async (t, { store, clock }) => {
+    for (const id of ['e1', 'e2', 'e3']) await store.documents.upsert('Interaction', id, {}, inAMinute(clock));
+    await store.documents.upsert('Interaction', 'later', {}, new Date(clock() + 60 * minute));
+    await store.documents.upsert('Client', 'forever', {}, undefined);
+    clock.advance(2 * minute);
+    t.is(await store.documents.prune(), 3);
+    t.is(await store.documents.prune(), 0);
+    t.deepEqual(await store.documents.find('Interaction', 'later'), {});
+    t.deepEqual(await store.documents.find('Client', 'forever'), {});
+  },
+};
+
+const member = (number: string, at: number, overrides: Partial<Member> = {}): Member => ({
+  id: `id-${number}`,
+  number,
+  name: 'Hanako Yamada 山田花子',
+  phone: '+819012345678',
+  country: 'JP',
+  status: 'active',
+  passwordHash: 'scrypt$N=16384,r=8,p=1$salt$hash',
+  createdAt: new Date(at),
+  updatedAt: new Date(at),
+  ...overrides,
+});
+
+const memberContract: Record<string, Contract> = {
+  'create, then find by id and by number': async (t, { store, clock }) => {
+    const created = member('1000000001', clock());
+    t.deepEqual(await store.members.create(created), created);
+    t.deepEqual(await store.members.findById(created.id), created);
+    t.deepEqual(await store.members.findByNumber('1000000001'), created);
+    t.is(await store.members.findById('id-missing'), undefined);
+    t.is(await store.members.findByNumber('1999999999'), undefined);
+  },
+  'list is in member-number order, paged by afterNumber': async (t, { store, clock }) => {
+    for (const number of ['300', '100', '400', '200']) await store.members.create(member(number, clock()));
+    const numbers = async (options: { limit: number; afterNumber?: string }) =>
+      (await store.members.list(options)).map((m) => m.number);
+    t.deepEqual(await numbers({ limit: 10 }), ['100', '200', '300', '400']);
+    t.deepEqual(await numbers({ limit: 2 }), ['100', '200']);
+    t.deepEqual(await numbers({ limit: 2, afterNumber: '200' }), ['300', '400']);
+    t.deepEqual(await numbers({ limit: 10, afterNumber: '400' }), []);
+  },
+  'update applies the changes, stamps updatedAt and returns the member': async (t, { store, clock }) => {
+    const created = await store.members.create(member('500', clock()));
+    clock.advance(5 * minute);
+    const updated = await store.members.update(created.id, { phone: '+818011112222', status: 'locked', name: undefined });
+    const expected = { ...created, phone: '+818011112222', status: 'locked' as const, updatedAt: new Date(clock()) };
+    t.deepEqual(updated, expected);
+    t.deepEqual(await store.members.findById(created.id), expected);
+    t.is(await store.members.update('id-missing', { name: 'x' }), undefined);
+  },
+  'a taken member number throws DuplicateError': async (t, { store, clock }) => {
+    const first = await store.members.create(member('600', clock()));
+    const error = await t.throwsAsync(store.members.create(member('600', clock(), { id: 'another-id', name: 'Other' })),
+      { instanceOf: DuplicateError });
+    t.is(error?.field, 'number');
+    t.deepEqual(await store.members.findByNumber('600'), first);
+  },
+};
+
+const counterContract: Record<string, Contract> = {
+  'increment counts within a window and restarts after it': async (t, { store, clock }) => {
+    const resetAt = new Date(clock() + minute);
+    t.deepEqual(await store.counters.increment('login:m1', 60), { count: 1, resetAt });
+    clock.advance(10_000);
+    t.deepEqual(await store.counters.increment('login:m1', 60), { count: 2, resetAt });
+    t.deepEqual(await store.counters.increment('login:m1', 60), { count: 3, resetAt });
+    t.deepEqual(await store.counters.get('login:m1'), { count: 3, resetAt });
+    t.is(await store.counters.get('login:other'), undefined);
+    clock.advance(50_000);
+    t.is(await store.counters.get('login:m1'), undefined);
+    t.deepEqual(await store.counters.increment('login:m1', 60), { count: 1, resetAt: new Date(clock() + minute) });
+  },
+  'reset forgets the window': async (t, { store }) => {
+    await store.counters.increment('k', 60);
+    await store.counters.increment('k', 60);
+    await store.counters.reset('k');
+    t.is(await store.counters.get('k'), undefined);
+    t.is((await store.counters.increment('k', 60)).count, 1);
+    await t.notThrowsAsync(store.counters.reset('missing'));
+  },
+  'simultaneous increments each get their own count': async (t, { store }) => {
+    const counts = await Promise.all(Array.from({ length: 10 }, () => store.counters.increment('ip:203.0.113.9', 60)));
+    t.deepEqual(counts.map((c) => c.count).sort((a, b) => a - b), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    t.is((await store.counters.get('ip:203.0.113.9'))?.count, 10);
+  },
+};
+
+const auditContract: Record<string, Contract> = {
+  'listForMember is newest first, limited, and only that member': async (t, { store, clock }) => {
+    const at = (minutes: number) => new Date(clock() + minutes * minute);
+    const full: AuditEvent = {
+      memberId: 'm1', at: at(3), type: 'login', outcome: 'success', ip: '203.0.113.9', userAgent: 'Mozilla/5.0',
+      clientId: 'jmb-website', detail: { method: 'passkey', synced: true, attempts: 1, 'key.with.dot': 'ok' },
+    };
+    await store.audit.append({ memberId: 'm1', at: at(1), type: 'login', outcome: 'failure' });
+    await store.audit.append(full);
+    await store.audit.append({ memberId: 'm1', at: at(2), type: 'sms.sent', outcome: 'info' });
+    await store.audit.append({ memberId: 'm2', at: at(4), type: 'login', outcome: 'success' });
+    await store.audit.append({ memberId: undefined, at: at(5), type: 'login', outcome: 'failure', ip: '198.51.100.1' });
+    t.deepEqual(await store.audit.listForMember('m1', 2), [full, { memberId: 'm1', at: at(2), type: 'sms.sent', outcome: 'info' }]);
+    t.deepEqual((await store.audit.listForMember('m1', 10)).map((e) => e.at), [at(3), at(2), at(1)]);
+    t.deepEqual(await store.audit.listForMember('m2', 10), [{ memberId: 'm2', at: at(4), type: 'login', outcome: 'success' }]);
+    t.deepEqual(await store.audit.listForMember('m3', 10), []);
+  },
+};
