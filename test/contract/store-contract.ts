@@ -1,5 +1,6 @@
 import test, { type ExecutionContext } from 'ava';
 import { DuplicateError, type AuditEvent, type Member, type Store } from '../../src/store/port.ts';
+import { passkeyContract } from './passkey-contract.ts';
 
 /** A clock the tests move by hand. */
 export type ManualClock = (() => number) & { advance(ms: number): void };
@@ -16,7 +17,8 @@ export function createManualClock(start = Date.now()): ManualClock {
 /** A fresh, empty store, the clock it reads, and what to do after closing it. */
 export type StoreSubject = { store: Store; clock: ManualClock; dispose?: () => Promise<void> };
 
-type Contract = (t: ExecutionContext, subject: StoreSubject) => Promise<void>;
+/** One contract test, run against a fresh store. */
+export type Contract = (t: ExecutionContext, subject: StoreSubject) => Promise<void>;
 
 const minute = 60_000;
 const year = 365 * 24 * 60 * minute;
@@ -33,6 +35,7 @@ export function registerStoreContract(prefix: string, open: () => Promise<StoreS
   });
   for (const [title, run] of Object.entries(documentContract)) contract(`documents: ${title}`, run);
   for (const [title, run] of Object.entries(memberContract)) contract(`members: ${title}`, run);
+  for (const [title, run] of Object.entries(passkeyContract)) contract(`passkeys: ${title}`, run);
   for (const [title, run] of Object.entries(counterContract)) contract(`counters: ${title}`, run);
   for (const [title, run] of Object.entries(auditContract)) contract(`audit: ${title}`, run);
   contract('ping resolves', async (t, { store }) => {

@@ -1,4 +1,4 @@
-import { Schema, type Connection, type Model } from 'mongoose';
+import { Schema, type Connection, type Model, type mongo } from 'mongoose';
 
 /**
  * One expiring document. The payload is kept as JSON text: oidc-provider puts client ids (which may
@@ -29,6 +29,24 @@ export type MemberRecord = {
   passwordHash: string;
   createdAt: Date;
   updatedAt: Date;
+};
+
+/** A passkey; `_id` is the credential id. */
+export type PasskeyRecord = {
+  _id: string;
+  memberId: string;
+  userHandle: string;
+  /** Stored as BSON binary; a lean read gives it back as a `Binary`, a write takes a `Buffer`. */
+  publicKey: Buffer | mongo.Binary;
+  counter: number;
+  transports: string[];
+  synced: boolean;
+  backedUp: boolean;
+  aaguid: string;
+  name: string;
+  createdAt: Date;
+  lastUsedAt?: Date;
+  lastUsedFrom?: string;
 };
 
 /** A fixed-window counter; `_id` is the key. */
@@ -78,6 +96,23 @@ const memberSchema = new Schema<MemberRecord>({
 }, { ...options, collection: 'members' });
 memberSchema.index({ number: 1 }, { name: 'number', unique: true });
 
+const passkeySchema = new Schema<PasskeyRecord>({
+  _id: { type: String, required: true },
+  memberId: { type: String, required: true },
+  userHandle: String,
+  publicKey: { type: Buffer, required: true },
+  counter: { type: Number, required: true },
+  transports: [String],
+  synced: { type: Boolean, required: true },
+  backedUp: { type: Boolean, required: true },
+  aaguid: String,
+  name: String,
+  createdAt: { type: Date, required: true },
+  lastUsedAt: Date,
+  lastUsedFrom: String,
+}, { ...options, collection: 'passkeys' });
+passkeySchema.index({ memberId: 1, createdAt: 1 }, { name: 'member_created' });
+
 const counterSchema = new Schema<CounterRecord>({
   _id: { type: String, required: true },
   count: { type: Number, required: true },
@@ -102,6 +137,7 @@ auditSchema.index({ memberId: 1, at: -1, _id: -1 }, { name: 'member_time' });
 export type StoreModels = {
   documents: Model<DocumentRecord>;
   members: Model<MemberRecord>;
+  passkeys: Model<PasskeyRecord>;
   counters: Model<CounterRecord>;
   audit: Model<AuditRecord>;
 };
@@ -111,6 +147,7 @@ export function defineModels(connection: Connection): StoreModels {
   return {
     documents: connection.model<DocumentRecord>('Document', documentSchema),
     members: connection.model<MemberRecord>('Member', memberSchema),
+    passkeys: connection.model<PasskeyRecord>('Passkey', passkeySchema),
     counters: connection.model<CounterRecord>('Counter', counterSchema),
     audit: connection.model<AuditRecord>('AuditEvent', auditSchema),
   };
@@ -124,4 +161,11 @@ export async function createStoreIndexes(models: StoreModels): Promise<Record<st
     created[model.collection.collectionName] = model.schema.indexes().map(([, indexOptions]) => String(indexOptions.name));
   }
   return created;
+}
+
+/** True when `error` is MongoDB's duplicate-key error on a unique index over `field`. */
+export function isDuplicateKey(error: unknown, field: string): boolean {
+  const { code, keyPattern, message } = error as { code?: unknown; keyPattern?: Record<string, unknown>; message?: unknown };
+  if (code !== 11000) return false;
+  return keyPattern ? field in keyPattern : String(message).includes(`dup key: { ${field}:`);
 }

@@ -11,13 +11,14 @@ import {
   type Store,
 } from '../port.ts';
 import { connectMongo } from './connect.ts';
-import { createStoreIndexes, defineModels, type AuditRecord, type CounterRecord, type MemberRecord } from './models.ts';
+import { createStoreIndexes, defineModels, isDuplicateKey, type AuditRecord, type CounterRecord, type MemberRecord } from './models.ts';
 import { mongoDocuments } from './mongo-documents.ts';
+import { mongoPasskeys } from './mongo-passkeys.ts';
 
 /**
  * The production store on MongoDB. Indexes are created on open only when asked (development);
  * production creates them beforehand with `npm run db:migrate`. Every write that must be race-free
- * (consume, take, increment) is a single conditional operation on one document.
+ * (consume, take, increment, a passkey's recordUse) is a single conditional operation on one document.
  */
 export async function openMongoStore(url: string, clock: Clock, options: { ensureIndexes: boolean }): Promise<Store> {
   const connection = await connectMongo(url);
@@ -35,6 +36,7 @@ export async function openMongoStore(url: string, clock: Clock, options: { ensur
     kind: 'mongodb',
     documents: mongoDocuments(models.documents, clock),
     members: mongoMembers(models.members, clock),
+    passkeys: mongoPasskeys(models.passkeys),
     counters: mongoCounters(models.counters, clock),
     audit: mongoAudit(models.audit),
     async ping() {
@@ -176,10 +178,4 @@ function mongoAudit(audit: Model<AuditRecord>): AuditLog {
       }));
     },
   };
-}
-
-function isDuplicateKey(error: unknown, field: string): boolean {
-  const { code, keyPattern, message } = error as { code?: unknown; keyPattern?: Record<string, unknown>; message?: unknown };
-  if (code !== 11000) return false;
-  return keyPattern ? field in keyPattern : String(message).includes(`dup key: { ${field}:`);
 }
