@@ -5,23 +5,48 @@ import { AuthError } from '../src/auth/auth-error.ts';
 import type { PasswordLogin } from '../src/auth/password/password-login.ts';
 import { readForm } from '../src/http/body.ts';
 import type { Csrf } from '../src/http/csrf.ts';
+import { isInAppBrowser } from '../src/http/in-app-browser.ts';
 import { assertSameOrigin } from '../src/http/same-origin.ts';
 import type { MessageKey } from '../src/i18n/messages.ts';
-import { assuranceOf } from '../src/oidc/assurance.ts';
+import { ACR, assuranceOf } from '../src/oidc/assurance.ts';
+import { requestedAcrValues } from '../src/oidc/policy.ts';
+import type { Passkeys } from '../src/store/port.ts';
 import { clientName, finish, loadInteraction } from './interaction.ts';
 
-export type LoginDeps = { provider: Provider; passwordLogin: PasswordLogin; csrf: Csrf; issuerOrigin: string };
+export type LoginDeps = { provider: Provider; passwordLogin: PasswordLogin; passkeys: Passkeys; csrf: Csrf; issuerOrigin: string; rpId: string };
+
+/** What the relying party asked of the log-in: nothing special, a passkey if possible, or only a passkey. */
+function passkeyDemand(details: Interaction): 'none' | 'requested' | 'required' {
+  const essential = essentialAcrValues(details.params.claims);
+  if (essential && !essential.includes(ACR.password)) return essential.includes(ACR.phishingResistant) ? 'required' : 'none';
+  return requestedAcrValues(details.params.acr_values).includes(ACR.phishingResistant) ? 'requested' : 'none';
+}
+
+function essentialAcrValues(claims: unknown): string[] | undefined {
+  try {
+    const acr = (JSON.parse(String(claims ?? '{}')) as { id_token?: { acr?: { essential?: boolean; value?: string; values?: string[] } } }).id_token?.acr;
+    if (!acr?.essential) return undefined;
+    return acr.values ?? (acr.value ? [acr.value] : undefined);
+  } catch {
+    return undefined;
+  }
+}
 
 /** Renders the log-in page, keeping what the member typed (never the password). */
 export async function renderLogin(ctx: Context, deps: LoginDeps, details: Interaction, form: { number?: string; error?: string } = {}): Promise<void> {
   const { t } = ctx.state;
+  const hint = details.params.login_hint;
   await ctx.render('login', {
     title: t('login.title'),
     uid: details.uid,
     client: await clientName(deps.provider, details),
-    number: form.number ?? (typeof details.params.login_hint === 'string' && /^\d{7,10}$/.test(details.params.login_hint) ? details.params.login_hint : ''),
+    number: form.number ?? (typeof hint === 'string' && /^\d{7,10}$/.test(hint) ? hint : ''),
     error: form.error,
     csrf: deps.csrf.token(ctx, details.uid),
+    rpId: deps.rpId,
+    inApp: isInAppBrowser(ctx.get('user-agent')),
+    pageUrl: `${deps.issuerOrigin}/interaction/${details.uid}`,
+    demand: passkeyDemand(details),
   });
 }
 
@@ -41,17 +66,15 @@ export async function submitPasswordLogin(ctx: Context, deps: LoginDeps): Promis
   };
   if (!number || !password) return fail(400, 'login.missing');
 
+  let member;
   try {
-    const member = await deps.passwordLogin.logIn({
+    member = await deps.passwordLogin.logIn({
       number,
       password,
       ip: ctx.ip,
       userAgent: ctx.get('user-agent') || undefined,
       clientId: String(details.params.client_id),
     });
-    const { acr, amr } = assuranceOf([{ method: 'password' }]);
-    // The member just proved who they are here, which also satisfies the native-app confirmation.
-    await finish(deps.provider, ctx, { login: { accountId: member.id, acr, amr, remember: true }, consent: {} });
   } catch (error) {
     if (!(error instanceof AuthError)) throw error;
     if (error.code === 'too_many_attempts' && error.retryAt) {
@@ -61,4 +84,14 @@ export async function submitPasswordLogin(ctx: Context, deps: LoginDeps): Promis
     }
     return fail(401, 'login.invalid');
   }
+
+  if (passkeyDemand(details) === 'required') {
+    // A password can never give what was demanded: point a member with a passkey to it, and tell the
+    // relying party when the member has none (OIDC Core 3.1.2.6).
+    if ((await deps.passkeys.listForMember(member.id)).length) return fail(400, 'login.passkey.use');
+    return finish(deps.provider, ctx, { error: 'unmet_authentication_requirements', error_description: 'the member has no passkey' });
+  }
+  const { acr, amr } = assuranceOf([{ method: 'password' }]);
+  // The member just proved who they are here, which also satisfies the native-app confirmation.
+  await finish(deps.provider, ctx, { login: { accountId: member.id, acr, amr, remember: true }, consent: {} });
 }

@@ -1,41 +1,51 @@
 import Router from '@koa/router';
 import type Provider from 'oidc-provider';
+import type { PasskeyLogin } from '../src/auth/passkey/passkey-login.ts';
 import type { PasswordLogin } from '../src/auth/password/password-login.ts';
 import type { Csrf } from '../src/http/csrf.ts';
 import type { Store } from '../src/store/port.ts';
 import { showConsent, submitConsent } from './consent.ts';
 import { finish, loadInteraction } from './interaction.ts';
 import { renderLogin, submitPasswordLogin } from './login.ts';
+import { passkeyAssertion, passkeyOptions } from './passkey.ts';
 
 export type InteractionDeps = {
   provider: Provider;
   store: Store;
   passwordLogin: PasswordLogin;
+  passkeyLogin: PasskeyLogin;
   csrf: Csrf;
   issuerOrigin: string;
+  rpId: string;
 };
 
 /** Every page and endpoint of a sign-in, one route per step, all under the interaction cookie's path. */
 export function interactionRouter(deps: InteractionDeps): Router {
   const router = new Router();
+  const pages = { ...deps, passkeys: deps.store.passkeys };
 
   router.get('/interaction/:uid', async (ctx) => {
     ctx.set('Cache-Control', 'no-store');
     const details = await loadInteraction(deps.provider, ctx);
     switch (details.prompt.name) {
       case 'login':
-        return renderLogin(ctx, deps, details);
+        return renderLogin(ctx, pages, details);
       case 'consent':
         return showConsent(ctx, deps, details);
       default:
         throw new Error(`no page for prompt ${details.prompt.name}`);
     }
   });
-  router.post('/interaction/:uid/login', (ctx) => submitPasswordLogin(ctx, deps));
+  router.post('/interaction/:uid/login', (ctx) => submitPasswordLogin(ctx, pages));
+  router.post('/interaction/:uid/passkey/options', (ctx) => passkeyOptions(ctx, pages));
+  router.post('/interaction/:uid/passkey', (ctx) => passkeyAssertion(ctx, pages));
   router.post('/interaction/:uid/continue', (ctx) => submitConsent(ctx, deps));
   router.get('/interaction/:uid/abort', async (ctx) => {
     await loadInteraction(deps.provider, ctx);
     await finish(deps.provider, ctx, { error: 'access_denied', error_description: 'the member cancelled the log-in' });
+  });
+  router.get('/help/passkeys', async (ctx) => {
+    await ctx.render('help-passkeys', { title: ctx.state.t('help.title') });
   });
 
   return router;

@@ -4,6 +4,8 @@ import Koa from 'koa';
 import views from 'koa-views';
 import type Provider from 'oidc-provider';
 import { interactionRouter } from '../interactions/router.ts';
+import { createChallenges } from './auth/passkey/challenges.ts';
+import { createPasskeyLogin } from './auth/passkey/passkey-login.ts';
 import { createPasswordLogin } from './auth/password/password-login.ts';
 import type { Config } from './config/load.ts';
 import { assetsRouter } from './http/assets.ts';
@@ -12,6 +14,7 @@ import { errorBoundary, requestLog } from './http/error-boundary.ts';
 import { healthRouter } from './http/health.ts';
 import { localization } from './http/localize.ts';
 import { securityHeaders } from './http/security-headers.ts';
+import { wellKnownRouter } from './http/well-known.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createProvider } from './oidc/provider.ts';
 import { openStore } from './store/open.ts';
@@ -19,6 +22,8 @@ import type { Clock, Store } from './store/port.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const viewsDir = path.join(root, 'views');
+// The browser half of SimpleWebAuthn, served from the IdP's own origin (no CDN).
+const webauthnBrowser = path.join(root, 'node_modules/@simplewebauthn/browser/dist/bundle/index.umd.min.js');
 
 export type AppOptions = {
   logger?: Logger;
@@ -50,6 +55,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   koa.keys = config.cookieKeys;
   const csrf = createCsrf(config.cookieKeys[0]!, (ctx) => ctx.secure);
   const passwordLogin = createPasswordLogin({ members: store.members, counters: store.counters, audit: store.audit, limits: config.loginLimits, clock });
+  const passkeyLogin = createPasskeyLogin({
+    settings: config.webauthn,
+    members: store.members,
+    passkeys: store.passkeys,
+    challenges: createChallenges(store.documents),
+    audit: store.audit,
+    clock,
+  });
   const render = views(viewsDir, { extension: 'ejs' });
 
   // The provider renders its own pages (errors, log-out) with the same templates and language.
@@ -66,8 +79,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
   const routers = [
     healthRouter(store, logger),
-    assetsRouter(path.join(viewsDir, 'assets')),
-    interactionRouter({ provider, store, passwordLogin, csrf, issuerOrigin }),
+    assetsRouter(path.join(viewsDir, 'assets'), { 'simplewebauthn-browser.js': webauthnBrowser }),
+    wellKnownRouter(config),
+    interactionRouter({ provider, store, passwordLogin, passkeyLogin, csrf, issuerOrigin, rpId: config.webauthn.rpId }),
   ];
   koa.use(requestLog(logger));
   koa.use(securityHeaders());

@@ -1,5 +1,18 @@
 /** Why a log-in step failed; interaction handlers map each code to a page message or a JSON error. */
-export type AuthErrorCode = 'invalid_credentials' | 'too_many_attempts';
+export type AuthErrorCode =
+  | 'invalid_credentials'
+  | 'too_many_attempts'
+  | 'invalid_request'
+  | 'unknown_credential'
+  | 'challenge_expired'
+  | 'challenge_mismatch'
+  | 'user_verification_required'
+  | 'origin_mismatch'
+  | 'rp_id_mismatch'
+  | 'credential_mismatch'
+  | 'counter_regression'
+  | 'invalid_assertion'
+  | 'member_unavailable';
 
 /** The one error every log-in method throws. `retryAt` is set when the member must wait. */
 export class AuthError extends Error {

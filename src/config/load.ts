@@ -19,9 +19,14 @@ export type Config = {
   cookieKeys: string[];
   jwks: { keys: Jwk[] };
   trustProxy: boolean;
+  webauthn: WebAuthnSettings;
+  apps: { android: { packageName: string; fingerprint: string }[]; ios: string[] };
   logLevel: LogLevel;
   loginLimits: { perMember: number; perIp: number; windowSeconds: number };
 };
+
+/** Where passkeys are bound: one RP ID, and every origin a ceremony may come from. */
+export type WebAuthnSettings = { rpId: string; rpName: string; origins: string[]; relatedOrigins: string[] };
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 
@@ -106,6 +111,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   }
 
   const trustProxy = parseBoolean('TRUST_PROXY', env.TRUST_PROXY, problems);
+  const webauthn = loadWebAuthn(env, issuerUrl, problems);
+  const apps = loadApps(env, problems);
   const logLevel = parse('LOG_LEVEL', env.LOG_LEVEL ?? 'info', z.enum(['debug', 'info', 'warn', 'error', 'silent']), problems) ?? 'info';
   const loginLimits = {
     perMember: parse('LOGIN_MAX_FAILURES_PER_MEMBER', env.LOGIN_MAX_FAILURES_PER_MEMBER ?? '5', positiveInt, problems) ?? 5,
@@ -114,7 +121,45 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   };
 
   if (problems.length) throw new ConfigError(problems);
-  return { production, port, issuer, databaseUrl, dataDir, clients, cookieKeys, jwks, trustProxy, logLevel, loginLimits };
+  return { production, port, issuer, databaseUrl, dataDir, clients, cookieKeys, jwks, trustProxy, webauthn, apps, logLevel, loginLimits };
+}
+
+const list = (value: string | undefined) => (value ?? '').split(',').map((item) => item.trim()).filter(Boolean);
+
+function loadWebAuthn(env: NodeJS.ProcessEnv, issuerUrl: URL | null, problems: string[]): WebAuthnSettings {
+  const host = issuerUrl?.hostname ?? 'localhost';
+  const rpId = (env.WEBAUTHN_RP_ID ?? host).toLowerCase();
+  // An RP ID must be the origin's host or a registrable parent of it (WebAuthn §5.1.3).
+  if (host !== rpId && !host.endsWith(`.${rpId}`)) {
+    problems.push(`WEBAUTHN_RP_ID "${rpId}" must be the issuer host "${host}" or a parent domain of it`);
+  }
+  const extra = list(env.WEBAUTHN_ORIGINS);
+  for (const origin of extra) {
+    const url = URL.parse(origin);
+    const web = url && url.origin === origin && (url.protocol === 'https:' || (url.protocol === 'http:' && url.hostname === 'localhost'));
+    if (!web && !/^android:apk-key-hash:[A-Za-z0-9_-]{43}$/.test(origin)) {
+      problems.push(`WEBAUTHN_ORIGINS: "${origin}" is neither an https origin nor android:apk-key-hash:<base64url SHA-256>`);
+    }
+  }
+  const relatedOrigins = list(env.WEBAUTHN_RELATED_ORIGINS);
+  for (const origin of relatedOrigins) {
+    if (URL.parse(origin)?.origin !== origin || !origin.startsWith('https://')) problems.push(`WEBAUTHN_RELATED_ORIGINS: "${origin}" is not an https origin`);
+  }
+  const origins = [...new Set([issuerUrl?.origin ?? '', ...extra, ...relatedOrigins].filter(Boolean))];
+  return { rpId, rpName: env.WEBAUTHN_RP_NAME ?? 'JMB', origins, relatedOrigins };
+}
+
+function loadApps(env: NodeJS.ProcessEnv, problems: string[]): Config['apps'] {
+  const android = list(env.ANDROID_APPS).map((entry) => {
+    const [packageName = '', fingerprint = ''] = entry.split('=');
+    if (!/^[a-zA-Z][\w]*(\.[a-zA-Z][\w]*)+$/.test(packageName) || !/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/i.test(fingerprint)) {
+      problems.push(`ANDROID_APPS: "${entry}" is not package.name=AA:BB:…(32 hex pairs)`);
+    }
+    return { packageName, fingerprint: fingerprint.toUpperCase() };
+  });
+  const ios = list(env.IOS_APP_IDS);
+  for (const id of ios) if (!/^[A-Z0-9]{10}\.[\w.-]+$/.test(id)) problems.push(`IOS_APP_IDS: "${id}" is not TEAMID.bundle.id`);
+  return { android, ios };
 }
 
 function parse<T>(name: string, value: unknown, schema: z.ZodType<T>, problems: string[]): T | undefined {

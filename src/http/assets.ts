@@ -9,12 +9,16 @@ const TYPES: Record<string, string> = {
   '.png': 'image/png',
 };
 
-/** Serves the page assets from `dir` under `/assets/`, read once at start-up; nothing else is reachable. */
-export function assetsRouter(dir: string): Router {
+/**
+ * Serves the page assets from `dir`, plus `extra` files (name → path, e.g. a browser library from
+ * node_modules), under `/assets/`, read once at start-up; nothing else is reachable.
+ */
+export function assetsRouter(dir: string, extra: Record<string, string> = {}): Router {
   const files = new Map<string, { type: string; body: Buffer }>();
-  for (const name of readdirSync(dir)) {
-    const type = TYPES[path.extname(name)];
-    if (type) files.set(name, { type, body: readFileSync(path.join(dir, name)) });
+  const entries = [...readdirSync(dir).map((name) => [name, path.join(dir, name)]), ...Object.entries(extra)];
+  for (const [name, file] of entries) {
+    const type = TYPES[path.extname(name!)];
+    if (type) files.set(name!, { type, body: readFileSync(file!) });
   }
   const router = new Router();
   router.get('/assets/:name', (ctx) => {

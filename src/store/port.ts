@@ -89,10 +89,50 @@ export interface AuditLog {
   listForMember(memberId: string, limit: number): Promise<AuditEvent[]>;
 }
 
+/** A member's WebAuthn credential (a passkey). */
+export type Passkey = {
+  /** The credential id, base64url. */
+  id: string;
+  memberId: string;
+  /** The WebAuthn user handle the credential was created for, base64url. */
+  userHandle: string;
+  /** The COSE public key. */
+  publicKey: Uint8Array;
+  counter: number;
+  transports: string[];
+  /** True for a synced passkey (backup eligible), false for one bound to a single device. */
+  synced: boolean;
+  backedUp: boolean;
+  aaguid: string;
+  name: string;
+  createdAt: Date;
+  lastUsedAt: Date | undefined;
+  /** The app or browser it was last used from, in a few words. */
+  lastUsedFrom: string | undefined;
+};
+
+export interface Passkeys {
+  /** Throws DuplicateError('id') when the credential id is already registered. */
+  create(passkey: Passkey): Promise<void>;
+  findById(id: string): Promise<Passkey | undefined>;
+  /** Oldest first. */
+  listForMember(memberId: string): Promise<Passkey[]>;
+  /**
+   * Records a successful use: sets the counter, last-used time and place, but only while the stored
+   * counter still equals `expectedCounter` (compare-and-swap). False when another use got there first.
+   */
+  recordUse(id: string, use: { expectedCounter: number; counter: number; at: Date; from: string | undefined }): Promise<boolean>;
+  /** False when the member has no such passkey. */
+  rename(memberId: string, id: string, name: string): Promise<boolean>;
+  /** False when the member has no such passkey. */
+  remove(memberId: string, id: string): Promise<boolean>;
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'mongodb';
   documents: ExpiringDocuments;
   members: Members;
+  passkeys: Passkeys;
   counters: Counters;
   audit: AuditLog;
   /** Resolves when the store answers a trivial query. */

@@ -29,6 +29,22 @@ export class Browser {
     });
   }
 
+  /** Posts JSON the way the log-in page's script does (fetch from the same origin). */
+  async postJson(url: string, body?: unknown, headers: Record<string, string> = {}): Promise<PageResponse & { json: any }> {
+    const response = await this.request(url, {
+      method: 'POST',
+      headers: { accept: 'application/json', origin: this.origin, 'sec-fetch-site': 'same-origin', ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    let json: unknown;
+    try {
+      json = JSON.parse(response.html);
+    } catch {
+      json = undefined;
+    }
+    return { ...response, json };
+  }
+
   async request(url: string, init: { method: string; headers?: Record<string, string>; body?: string }): Promise<PageResponse> {
     const target = new URL(url, this.origin);
     const response = await fetch(target, {

@@ -1,5 +1,6 @@
 import * as client from 'openid-client';
 import { Browser, hiddenField } from './browser.ts';
+import type { Assertion, SoftPasskey } from './soft-authenticator.ts';
 import type { TestApp } from './test-app.ts';
 
 export type RelyingPartyOptions = { clientId: string; clientSecret?: string; redirectUri: string };
@@ -62,5 +63,26 @@ export async function passwordLogIn(browser: Browser, authorizationUrl: string, 
   const posted = await browser.post(`${url}/login`, { csrf: hiddenField(final.html, 'csrf'), number, password });
   if (posted.status !== 303 || !posted.location) throw new Error(`log-in failed with ${posted.status}`);
   const { url: callback } = await browser.follow(posted.location);
+  return callback;
+}
+
+/** The passkey endpoints' answer to one assertion, and the sign-in it belongs to. */
+export async function passkeyAttempt(browser: Browser, interactionUrl: string, passkey: SoftPasskey, tweak: Assertion = {}) {
+  const options = await browser.postJson(`${interactionUrl}/passkey/options`);
+  if (options.status !== 200) throw new Error(`passkey options failed with ${options.status}`);
+  const assertion = passkey.assert(options.json, browser.origin, tweak);
+  return browser.postJson(`${interactionUrl}/passkey`, assertion);
+}
+
+/**
+ * The member's journey with a passkey: authorize, get options on the log-in page, answer them with
+ * the software authenticator, and arrive back at the relying party. Returns the callback URL.
+ */
+export async function passkeyLogIn(browser: Browser, authorizationUrl: string, passkey: SoftPasskey, tweak: Assertion = {}): Promise<string> {
+  const { final, url } = await browser.follow(authorizationUrl);
+  if (!url.includes('/interaction/')) throw new Error(`expected the log-in page, got ${final.status} at ${url}`);
+  const result = await passkeyAttempt(browser, url, passkey, tweak);
+  if (result.status !== 200) throw new Error(`passkey log-in failed with ${result.status}: ${result.html}`);
+  const { url: callback } = await browser.follow(result.json.redirectTo);
   return callback;
 }

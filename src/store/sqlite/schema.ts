@@ -53,6 +53,24 @@ const migrations: readonly string[] = [
   );
   CREATE INDEX audit_member ON audit (member_id, at);
   `,
+  `
+  CREATE TABLE passkeys (
+    id TEXT PRIMARY KEY,
+    member_id TEXT NOT NULL,
+    user_handle TEXT NOT NULL,
+    public_key BLOB NOT NULL,
+    counter INTEGER NOT NULL,
+    transports TEXT NOT NULL,
+    synced INTEGER NOT NULL,
+    backed_up INTEGER NOT NULL,
+    aaguid TEXT NOT NULL,
+    name TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    last_used_at INTEGER,
+    last_used_from TEXT
+  );
+  CREATE INDEX passkeys_member ON passkeys (member_id, created_at);
+  `,
 ];
 
 /** Brings the database to the newest schema version, one transaction per step (safe when two processes open it at once). */

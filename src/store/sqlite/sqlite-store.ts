@@ -12,6 +12,8 @@ import {
   type Member,
   type MemberChanges,
   type Members,
+  type Passkey,
+  type Passkeys,
   type Payload,
   type Store,
 } from '../port.ts';
@@ -36,6 +38,7 @@ export function openSqliteStore(file: string, clock: Clock): Store {
     kind: 'sqlite',
     documents: sqliteDocuments(db, clock),
     members: sqliteMembers(db, clock),
+    passkeys: sqlitePasskeys(db),
     counters: sqliteCounters(db, clock),
     audit: sqliteAudit(db),
     async ping() {
@@ -154,6 +157,61 @@ function sqliteMembers(db: DatabaseSync, clock: Clock): Members {
       const result = db.prepare(`UPDATE members SET ${[...sets, 'updated_at = ?'].join(', ')} WHERE id = ?`)
         .run(...entries.map(([, value]) => value), clock(), id);
       return result.changes === 1 ? toMember(byId.get(id) as Row | undefined) : undefined;
+    },
+  };
+}
+
+function sqlitePasskeys(db: DatabaseSync): Passkeys {
+  const insert = db.prepare(`
+    INSERT INTO passkeys (id, member_id, user_handle, public_key, counter, transports, synced, backed_up, aaguid, name, created_at, last_used_at, last_used_from)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  const byId = db.prepare('SELECT * FROM passkeys WHERE id = ?');
+  const forMember = db.prepare('SELECT * FROM passkeys WHERE member_id = ? ORDER BY created_at, id');
+  const recordUse = db.prepare('UPDATE passkeys SET counter = ?, last_used_at = ?, last_used_from = ? WHERE id = ? AND counter = ?');
+  const rename = db.prepare('UPDATE passkeys SET name = ? WHERE member_id = ? AND id = ?');
+  const remove = db.prepare('DELETE FROM passkeys WHERE member_id = ? AND id = ?');
+
+  const toPasskey = (row: Row | undefined): Passkey | undefined => row && {
+    id: row.id as string,
+    memberId: row.member_id as string,
+    userHandle: row.user_handle as string,
+    publicKey: new Uint8Array(row.public_key as Uint8Array),
+    counter: Number(row.counter),
+    transports: JSON.parse(row.transports as string) as string[],
+    synced: row.synced === 1,
+    backedUp: row.backed_up === 1,
+    aaguid: row.aaguid as string,
+    name: row.name as string,
+    createdAt: new Date(row.created_at as number),
+    lastUsedAt: row.last_used_at === null ? undefined : new Date(row.last_used_at as number),
+    lastUsedFrom: (row.last_used_from as string | null) ?? undefined,
+  };
+
+  return {
+    async create(passkey) {
+      try {
+        insert.run(passkey.id, passkey.memberId, passkey.userHandle, passkey.publicKey, passkey.counter, JSON.stringify(passkey.transports),
+          passkey.synced ? 1 : 0, passkey.backedUp ? 1 : 0, passkey.aaguid, passkey.name, passkey.createdAt.getTime(),
+          passkey.lastUsedAt?.getTime() ?? null, passkey.lastUsedFrom ?? null);
+      } catch (error) {
+        if (String((error as Error).message).includes('UNIQUE constraint failed: passkeys.id')) throw new DuplicateError('id');
+        throw error;
+      }
+    },
+    async findById(id) {
+      return toPasskey(byId.get(id) as Row | undefined);
+    },
+    async listForMember(memberId) {
+      return (forMember.all(memberId) as Row[]).map((row) => toPasskey(row)!);
+    },
+    async recordUse(id, use) {
+      return recordUse.run(use.counter, use.at.getTime(), use.from ?? null, id, use.expectedCounter).changes === 1;
+    },
+    async rename(memberId, id, name) {
+      return rename.run(name, memberId, id).changes === 1;
+    },
+    async remove(memberId, id) {
+      return remove.run(memberId, id).changes === 1;
     },
   };
 }

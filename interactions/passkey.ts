@@ -1,0 +1,83 @@
+import type { Context } from 'koa';
+import type Provider from 'oidc-provider';
+import { AuthError, type AuthErrorCode } from '../src/auth/auth-error.ts';
+import type { PasskeyLogin } from '../src/auth/passkey/passkey-login.ts';
+import { readJson } from '../src/http/body.ts';
+import { HttpError } from '../src/http/http-error.ts';
+import { assertSameOrigin } from '../src/http/same-origin.ts';
+import type { MessageKey } from '../src/i18n/messages.ts';
+import { assuranceOf } from '../src/oidc/assurance.ts';
+import type { Passkeys } from '../src/store/port.ts';
+import { loadInteraction } from './interaction.ts';
+
+export type PasskeyDeps = { provider: Provider; passkeyLogin: PasskeyLogin; passkeys: Passkeys; issuerOrigin: string; rpId: string };
+
+const STATUS: Record<AuthErrorCode, number> = {
+  invalid_request: 400,
+  challenge_expired: 400,
+  challenge_mismatch: 400,
+  unknown_credential: 401,
+  credential_mismatch: 401,
+  invalid_assertion: 401,
+  user_verification_required: 401,
+  origin_mismatch: 401,
+  rp_id_mismatch: 401,
+  counter_regression: 401,
+  member_unavailable: 403,
+  invalid_credentials: 401,
+  too_many_attempts: 429,
+};
+
+/**
+ * Loads the interaction for a JSON call from the page's script. Cross-site use is stopped by the
+ * SameSite interaction cookie and the same-origin check, so no page token is needed and an app's
+ * web view or a load driver can call it the way a browser does.
+ */
+async function loginInteraction(ctx: Context, deps: PasskeyDeps) {
+  ctx.state.json = true;
+  ctx.set('Cache-Control', 'no-store');
+  assertSameOrigin(ctx, deps.issuerOrigin);
+  const details = await loadInteraction(deps.provider, ctx);
+  if (details.prompt.name !== 'login') throw new HttpError(400, 'invalid_request', 'this sign-in is not waiting for a log-in');
+  return details;
+}
+
+/** POST /interaction/:uid/passkey/options: request options with a fresh challenge for this sign-in. */
+export async function passkeyOptions(ctx: Context, deps: PasskeyDeps): Promise<void> {
+  const details = await loginInteraction(ctx, deps);
+  ctx.body = await deps.passkeyLogin.start(details.uid, new Date(details.exp * 1000));
+}
+
+/** POST /interaction/:uid/passkey: verifies the assertion and answers where the browser goes next. */
+export async function passkeyAssertion(ctx: Context, deps: PasskeyDeps): Promise<void> {
+  const details = await loginInteraction(ctx, deps);
+  const response = await readJson(ctx);
+  try {
+    const { member, passkey } = await deps.passkeyLogin.finish({
+      boundTo: details.uid,
+      response,
+      ip: ctx.ip,
+      userAgent: ctx.get('user-agent') || undefined,
+      clientId: String(details.params.client_id),
+    });
+    const { acr, amr } = assuranceOf([{ method: 'passkey', synced: passkey.synced }]);
+    const redirectTo = await deps.provider.interactionResult(ctx.req, ctx.res,
+      { login: { accountId: member.id, acr, amr, remember: true }, consent: {} }, { mergeWithLastSubmission: false });
+    const current = await deps.passkeys.listForMember(member.id);
+    ctx.body = {
+      redirectTo,
+      // For the WebAuthn Signal API: the device keeps only passkeys the IdP still accepts, with current names.
+      signals: {
+        rpId: deps.rpId,
+        userId: passkey.userHandle,
+        allAcceptedCredentialIds: current.map((p) => p.id),
+        name: member.number,
+        displayName: member.name,
+      },
+    };
+  } catch (error) {
+    if (!(error instanceof AuthError)) throw error;
+    ctx.status = STATUS[error.code];
+    ctx.body = { error: error.code, error_description: ctx.state.t(`passkey.error.${error.code}` as MessageKey) };
+  }
+}
