@@ -1,0 +1,67 @@
+import type { Server } from 'node:http';
+import { createApp } from '../src/app.ts';
+import { demoClients, DEMO_SITE_PORT } from '../src/config/demo-clients.ts';
+import { ConfigError, loadConfig } from '../src/config/load.ts';
+import { createDemoSite } from './site.ts';
+
+const WEBSITE_CLIENT_ID = 'jmb-website';
+
+/** `npm run demo`: the IdP exactly as `npm start` runs it, plus the demo JMB website beside it. */
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`jmb-idp: ${error.message}\n`);
+    process.exit(1);
+  }
+
+  const website = config.clients.find((c) => c.client_id === WEBSITE_CLIENT_ID) ?? demoClients().find((c) => c.client_id === WEBSITE_CLIENT_ID)!;
+  if (!config.clients.includes(website)) {
+    process.stderr.write(`demo: the IdP's client list has no "${WEBSITE_CLIENT_ID}" client, so the demo website cannot log members in\n`);
+  }
+
+  const app = await createApp(config);
+  const server: Server = app.koa.listen(config.port);
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  }).catch((error: Error) => fail(`the IdP cannot listen on port ${config.port}: ${error.message}`));
+  app.logger.info('listening', { issuer: config.issuer, port: config.port, store: app.store.kind, production: config.production });
+
+  const site = await createDemoSite({
+    issuer: config.issuer,
+    clientId: website.client_id,
+    clientSecret: String(website.client_secret ?? ''),
+    port: DEMO_SITE_PORT,
+    logger: app.logger,
+  }).catch((error: Error) => fail(`the demo website cannot listen on port ${DEMO_SITE_PORT}: ${error.message}`));
+
+  process.stdout.write(`\nJMB IdP:            ${config.issuer}\nJMB website (demo): ${site.url}\n\n`);
+  const [anyMember] = await app.store.members.list({ limit: 1 });
+  if (!anyMember) {
+    process.stdout.write([
+      'No member exists yet. Add one (with the same DATA_DIR / DATABASE_URL as this demo), choosing your own password:',
+      "  npm run members -- add --number 300000001 --password 'choose-a-password' --phone +819012345678 --country JP --name 'Taro Yamada'",
+      '',
+      '',
+    ].join('\n'));
+  }
+
+  const stop = () => {
+    void site.close();
+    server.close(() => void app.close().then(() => process.exit(0)));
+    setTimeout(() => process.exit(0), 10_000).unref();
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
+function fail(message: string): never {
+  process.stderr.write(`demo: ${message}\n`);
+  process.exit(1);
+}
+
+await main();
