@@ -75,6 +75,9 @@ export function createProvider({ config, store, logger, clock }: ProviderDeps): 
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     rotateRefreshToken: true,
     clientBasedCORS: () => false,
+    // oidc-provider refuses outgoing requests (back-channel logout) to special-use addresses. In
+    // development the demo website listens on loopback, so loopback alone is let through there.
+    ...(!config.production && { fetch: allowLoopbackFetch }),
     ttl: {
       AccessToken: 900,
       AuthorizationCode: 60,
@@ -104,6 +107,12 @@ export function createProvider({ config, store, logger, clock }: ProviderDeps): 
   provider.proxy = config.trustProxy;
   logEvents(provider, logger);
   return provider;
+}
+
+function allowLoopbackFetch(url: string | URL | Request, init?: RequestInit & { dispatcher?: unknown }): Promise<Response> {
+  const { hostname } = new URL(url instanceof Request ? url.url : url);
+  if (init && ['localhost', '127.0.0.1', '[::1]'].includes(hostname)) delete init.dispatcher;
+  return fetch(url, init);
 }
 
 type RenderingContext = KoaContextWithOIDC & { render(view: string, locals?: object): Promise<void> };

@@ -140,9 +140,7 @@ test('Log out ends the session on the website and, after confirming, on the IdP'
   t.true(again.url.startsWith(`${app.url}/interaction/`), 'the IdP asks for the password again');
 });
 
-// The IdP does not yet deliver back-channel logouts to a loopback address (oidc-provider refuses them
-// as server-side request forgery), so this journey is expected to fail until it does.
-test.failing('logging out at the IdP ends the website session through the back channel', async (t) => {
+test('logging out at the IdP ends the website session through the back channel', async (t) => {
   const member = await createMember(app.store);
   const browser = new Browser(app.url);
   const signedIn = await logIn(browser, member);
