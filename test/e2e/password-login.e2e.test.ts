@@ -61,7 +61,9 @@ test.serial('a wrong password shows the alert, keeps the membership number and c
   const { context, page } = await newPage(browser, { locale: 'en-US' });
   try {
     await page.goto((await (await website()).start()).url);
+    const posted = page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname.endsWith('/login'));
     await logIn(page, english, member.number, 'not the password');
+    t.is((await posted).status(), 401, 'the log-in form is refused as a wrong password, not as anything else');
 
     const alert = page.getByRole('alert');
     await alert.waitFor();

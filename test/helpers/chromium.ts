@@ -6,7 +6,7 @@
  * a browser of its own here.
  */
 import { existsSync } from 'node:fs';
-import { chromium, type Browser, type BrowserContext, type CDPSession, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type CDPSession, type Page, type Response } from 'playwright-core';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -61,6 +61,8 @@ export async function newPage(browser: Browser, options: NewPageOptions = {}): P
     locale: options.locale ?? 'en-US',
     ...(options.userAgent ? { userAgent: options.userAgent } : {}),
   });
+  // Waits fail after 10 s rather than playwright's 30 s: every page here is served from localhost.
+  context.setDefaultTimeout(10_000);
   const page = await context.newPage();
   return { context, page };
 }
@@ -87,13 +89,41 @@ export async function waitForRelyingPartyCallback(page: Page, prefix: string, op
     return next === '' || next === '?' || next === '#';
   };
   const timeout = options.timeout ?? 15_000;
+  // Fails at once when the IdP answers the journey with an error page instead of a redirect.
+  let onResponse: ((response: Response) => void) | undefined;
+  const errorPage = new Promise<never>((_, reject) => {
+    onResponse = (response) => {
+      const request = response.request();
+      if (response.status() < 400 || !request.isNavigationRequest() || request.frame() !== page.mainFrame()) return;
+      page
+        .waitForURL(response.url(), { waitUntil: 'domcontentloaded', timeout: 5_000 })
+        .catch(() => undefined)
+        .then(() => describePage(page))
+        .then((where) => reject(new Error(`the browser was not sent to ${prefix}: the IdP answered ${response.status()}; ${where}`)));
+    };
+    page.on('response', onResponse);
+  });
   try {
-    const request = await page.waitForRequest((r) => matches(r.url()), { timeout });
+    const request = await Promise.race([page.waitForRequest((r) => matches(r.url()), { timeout }), errorPage]);
     return request.url();
   } catch (error) {
-    const where = page.isClosed() ? 'a closed page' : page.url();
-    throw new Error(`the browser was not sent to ${prefix} within ${timeout} ms; it is at ${where}`, { cause: error });
+    if (error instanceof Error && error.message.startsWith('the browser was not sent')) throw error;
+    throw new Error(`the browser was not sent to ${prefix} within ${timeout} ms; ${await describePage(page)}`, { cause: error });
+  } finally {
+    if (onResponse) page.off('response', onResponse);
   }
+}
+
+/** Where the page is and what it says (title, heading, alert, error code), for failure messages. */
+export async function describePage(page: Page): Promise<string> {
+  if (page.isClosed()) return 'the page is closed';
+  const shown = await page
+    .evaluate(() => {
+      const text = (selector: string) => document.querySelector(selector)?.textContent?.trim().replace(/\s+/g, ' ');
+      return [document.title, text('h1'), text('[role="alert"]'), text('.code')].filter(Boolean).join(' | ');
+    })
+    .catch(() => '');
+  return `it is at ${page.url()}${shown ? ` showing "${shown}"` : ''}`;
 }
 
 /** Options of `WebAuthn.addVirtualAuthenticator`; the defaults model a phone's platform authenticator. */
