@@ -9,7 +9,7 @@ import { isInAppBrowser } from '../src/http/in-app-browser.ts';
 import { assertSameOrigin } from '../src/http/same-origin.ts';
 import type { MessageKey } from '../src/i18n/messages.ts';
 import { ACR, assuranceOf } from '../src/oidc/assurance.ts';
-import { requestedAcrValues } from '../src/oidc/policy.ts';
+import { acrRequestOf } from '../src/oidc/acr-request.ts';
 import type { Passkeys } from '../src/store/port.ts';
 import { clientName, finish, loadInteraction } from './interaction.ts';
 
@@ -17,19 +17,11 @@ export type LoginDeps = { provider: Provider; passwordLogin: PasswordLogin; pass
 
 /** What the relying party asked of the log-in: nothing special, a passkey if possible, or only a passkey. */
 function passkeyDemand(details: Interaction): 'none' | 'requested' | 'required' {
-  const essential = essentialAcrValues(details.params.claims);
-  if (essential && !essential.includes(ACR.password)) return essential.includes(ACR.phishingResistant) ? 'required' : 'none';
-  return requestedAcrValues(details.params.acr_values).includes(ACR.phishingResistant) ? 'requested' : 'none';
-}
-
-function essentialAcrValues(claims: unknown): string[] | undefined {
-  try {
-    const acr = (JSON.parse(String(claims ?? '{}')) as { id_token?: { acr?: { essential?: boolean; value?: string; values?: string[] } } }).id_token?.acr;
-    if (!acr?.essential) return undefined;
-    return acr.values ?? (acr.value ? [acr.value] : undefined);
-  } catch {
-    return undefined;
-  }
+  const { requested, essential } = acrRequestOf(details.params);
+  // Only a passkey gives phr, and an SMS step-up builds on either first factor.
+  const passwordWillDo = [ACR.password, ACR.stepUp].some((acr) => essential?.includes(acr));
+  if (essential && !passwordWillDo) return essential.includes(ACR.phishingResistant) ? 'required' : 'none';
+  return requested.includes(ACR.phishingResistant) ? 'requested' : 'none';
 }
 
 /** Renders the log-in page, keeping what the member typed (never the password). */

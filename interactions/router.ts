@@ -2,18 +2,22 @@ import Router from '@koa/router';
 import type Provider from 'oidc-provider';
 import type { PasskeyLogin } from '../src/auth/passkey/passkey-login.ts';
 import type { PasswordLogin } from '../src/auth/password/password-login.ts';
+import type { SmsOtp } from '../src/auth/sms-otp/sms-otp.ts';
+import { SMS_PROMPT } from '../src/oidc/policy.ts';
 import type { Csrf } from '../src/http/csrf.ts';
 import type { Store } from '../src/store/port.ts';
 import { showConsent, submitConsent } from './consent.ts';
 import { finish, loadInteraction } from './interaction.ts';
 import { renderLogin, submitPasswordLogin } from './login.ts';
 import { passkeyAssertion, passkeyOptions } from './passkey.ts';
+import { resendSmsStep, showSmsStep, skipSmsStep, verifySmsStep } from './sms-step.ts';
 
 export type InteractionDeps = {
   provider: Provider;
   store: Store;
   passwordLogin: PasswordLogin;
   passkeyLogin: PasskeyLogin;
+  smsOtp: SmsOtp;
   csrf: Csrf;
   issuerOrigin: string;
   rpId: string;
@@ -22,7 +26,7 @@ export type InteractionDeps = {
 /** Every page and endpoint of a sign-in, one route per step, all under the interaction cookie's path. */
 export function interactionRouter(deps: InteractionDeps): Router {
   const router = new Router();
-  const pages = { ...deps, passkeys: deps.store.passkeys };
+  const pages = { ...deps, passkeys: deps.store.passkeys, members: deps.store.members };
 
   router.get('/interaction/:uid', async (ctx) => {
     ctx.set('Cache-Control', 'no-store');
@@ -30,6 +34,8 @@ export function interactionRouter(deps: InteractionDeps): Router {
     switch (details.prompt.name) {
       case 'login':
         return renderLogin(ctx, pages, details);
+      case SMS_PROMPT:
+        return showSmsStep(ctx, pages, details);
       case 'consent':
         return showConsent(ctx, deps, details);
       default:
@@ -39,6 +45,9 @@ export function interactionRouter(deps: InteractionDeps): Router {
   router.post('/interaction/:uid/login', (ctx) => submitPasswordLogin(ctx, pages));
   router.post('/interaction/:uid/passkey/options', (ctx) => passkeyOptions(ctx, pages));
   router.post('/interaction/:uid/passkey', (ctx) => passkeyAssertion(ctx, pages));
+  router.post('/interaction/:uid/sms/verify', (ctx) => verifySmsStep(ctx, pages));
+  router.post('/interaction/:uid/sms/resend', (ctx) => resendSmsStep(ctx, pages));
+  router.post('/interaction/:uid/sms/skip', (ctx) => skipSmsStep(ctx, pages));
   router.post('/interaction/:uid/continue', (ctx) => submitConsent(ctx, deps));
   router.get('/interaction/:uid/abort', async (ctx) => {
     await loadInteraction(deps.provider, ctx);

@@ -1,3 +1,4 @@
+import { hkdfSync } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Koa from 'koa';
@@ -7,6 +8,9 @@ import { interactionRouter } from '../interactions/router.ts';
 import { createChallenges } from './auth/passkey/challenges.ts';
 import { createPasskeyLogin } from './auth/passkey/passkey-login.ts';
 import { createPasswordLogin } from './auth/password/password-login.ts';
+import { createSmsSender } from './auth/sms-otp/create-sender.ts';
+import type { SmsSender } from './auth/sms-otp/sms-sender.ts';
+import { createSmsOtp } from './auth/sms-otp/sms-otp.ts';
 import type { Config } from './config/load.ts';
 import { assetsRouter } from './http/assets.ts';
 import { createCsrf } from './http/csrf.ts';
@@ -30,6 +34,8 @@ export type AppOptions = {
   clock?: Clock;
   /** An already open store (tests share one between app and assertions). */
   store?: Store;
+  /** Replaces the SMS transport SMS_TRANSPORT names (tests keep messages in memory). */
+  smsSender?: SmsSender;
 };
 
 export type App = {
@@ -63,6 +69,16 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     audit: store.audit,
     clock,
   });
+  const smsOtp = createSmsOtp({
+    documents: store.documents,
+    counters: store.counters,
+    audit: store.audit,
+    sender: options.smsSender ?? createSmsSender(config.sms, logger, clock),
+    clock,
+    limits: config.sms.limits,
+    hashKey: Buffer.from(hkdfSync('sha256', config.cookieKeys[0]!, '', 'jmb-idp sms-otp', 32)),
+    issuerHost: new URL(config.issuer).host,
+  });
   const render = views(viewsDir, { extension: 'ejs' });
 
   // The provider renders its own pages (errors, log-out) with the same templates and language.
@@ -81,7 +97,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     healthRouter(store, logger),
     assetsRouter(path.join(viewsDir, 'assets'), { 'simplewebauthn-browser.js': webauthnBrowser }),
     wellKnownRouter(config),
-    interactionRouter({ provider, store, passwordLogin, passkeyLogin, csrf, issuerOrigin, rpId: config.webauthn.rpId }),
+    interactionRouter({ provider, store, passwordLogin, passkeyLogin, smsOtp, csrf, issuerOrigin, rpId: config.webauthn.rpId }),
   ];
   koa.use(requestLog(logger));
   koa.use(securityHeaders());

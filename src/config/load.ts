@@ -20,9 +20,20 @@ export type Config = {
   jwks: { keys: Jwk[] };
   trustProxy: boolean;
   webauthn: WebAuthnSettings;
+  sms: SmsSettings;
   apps: { android: { packageName: string; fingerprint: string }[]; ios: string[] };
   logLevel: LogLevel;
   loginLimits: { perMember: number; perIp: number; windowSeconds: number };
+};
+
+export type SmsLimits = { cooldownSeconds: number; perMemberPerDay: number; perPhonePerDay: number; perIpPerHour: number; perHour: number };
+
+/** How SMS messages leave the IdP, and the budgets that keep them from being abused. */
+export type SmsSettings = {
+  transport: 'outbox' | 'twilio';
+  outboxFile: string;
+  twilio: { accountSid: string; authToken: string; from?: string; messagingServiceSid?: string } | undefined;
+  limits: SmsLimits;
 };
 
 /** Where passkeys are bound: one RP ID, and every origin a ceremony may come from. */
@@ -113,6 +124,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const trustProxy = parseBoolean('TRUST_PROXY', env.TRUST_PROXY, problems);
   const webauthn = loadWebAuthn(env, issuerUrl, problems);
   const apps = loadApps(env, problems);
+  const sms = loadSms(env, dataDir, production, problems);
   const logLevel = parse('LOG_LEVEL', env.LOG_LEVEL ?? 'info', z.enum(['debug', 'info', 'warn', 'error', 'silent']), problems) ?? 'info';
   const loginLimits = {
     perMember: parse('LOGIN_MAX_FAILURES_PER_MEMBER', env.LOGIN_MAX_FAILURES_PER_MEMBER ?? '5', positiveInt, problems) ?? 5,
@@ -121,7 +133,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   };
 
   if (problems.length) throw new ConfigError(problems);
-  return { production, port, issuer, databaseUrl, dataDir, clients, cookieKeys, jwks, trustProxy, webauthn, apps, logLevel, loginLimits };
+  return { production, port, issuer, databaseUrl, dataDir, clients, cookieKeys, jwks, trustProxy, webauthn, sms, apps, logLevel, loginLimits };
 }
 
 const list = (value: string | undefined) => (value ?? '').split(',').map((item) => item.trim()).filter(Boolean);
@@ -147,6 +159,35 @@ function loadWebAuthn(env: NodeJS.ProcessEnv, issuerUrl: URL | null, problems: s
   }
   const origins = [...new Set([issuerUrl?.origin ?? '', ...extra, ...relatedOrigins].filter(Boolean))];
   return { rpId, rpName: env.WEBAUTHN_RP_NAME ?? 'JMB', origins, relatedOrigins };
+}
+
+function loadSms(env: NodeJS.ProcessEnv, dataDir: string, production: boolean, problems: string[]): SmsSettings {
+  const transport = parse('SMS_TRANSPORT', env.SMS_TRANSPORT ?? 'outbox', z.enum(['outbox', 'twilio']), problems) ?? 'outbox';
+  if (production && transport === 'outbox') {
+    problems.push('SMS_TRANSPORT must be "twilio" in production (the outbox file is for development only)');
+  }
+  let twilio: SmsSettings['twilio'];
+  if (transport === 'twilio') {
+    const { TWILIO_ACCOUNT_SID: accountSid = '', TWILIO_AUTH_TOKEN: authToken = '', TWILIO_FROM: from, TWILIO_MESSAGING_SERVICE_SID: messagingServiceSid } = env;
+    if (!/^AC[0-9a-fA-F]{32}$/.test(accountSid)) problems.push('TWILIO_ACCOUNT_SID must be set to your account SID (AC followed by 32 hex digits)');
+    if (!authToken) problems.push('TWILIO_AUTH_TOKEN must be set with SMS_TRANSPORT=twilio');
+    if (!from === !messagingServiceSid) problems.push('set exactly one of TWILIO_FROM and TWILIO_MESSAGING_SERVICE_SID with SMS_TRANSPORT=twilio');
+    if (messagingServiceSid && !/^MG[0-9a-fA-F]{32}$/.test(messagingServiceSid)) problems.push('TWILIO_MESSAGING_SERVICE_SID must be MG followed by 32 hex digits');
+    twilio = { accountSid, authToken, ...(from && { from }), ...(messagingServiceSid && { messagingServiceSid }) };
+  }
+  const limit = (name: string, fallback: string) => parse(name, env[name] ?? fallback, positiveInt, problems) ?? Number(fallback);
+  return {
+    transport,
+    outboxFile: path.resolve(env.SMS_OUTBOX_FILE ?? path.join(dataDir, 'sms-outbox.jsonl')),
+    twilio,
+    limits: {
+      cooldownSeconds: limit('SMS_RESEND_COOLDOWN_SECONDS', '60'),
+      perMemberPerDay: limit('SMS_MAX_PER_MEMBER_PER_DAY', '10'),
+      perPhonePerDay: limit('SMS_MAX_PER_PHONE_PER_DAY', '10'),
+      perIpPerHour: limit('SMS_MAX_PER_IP_PER_HOUR', '20'),
+      perHour: limit('SMS_MAX_PER_HOUR', '1000'),
+    },
+  };
 }
 
 function loadApps(env: NodeJS.ProcessEnv, problems: string[]): Config['apps'] {

@@ -1,19 +1,22 @@
 import { interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
+import { acrRequestOf, asksFor } from './acr-request.ts';
 import { ACR } from './assurance.ts';
 
-const { Check } = interactionPolicy;
+const { Check, Prompt } = interactionPolicy;
 
-/** The acr values a relying party asked for with `acr_values` (voluntary, most preferred first). */
-export function requestedAcrValues(acrValues: unknown): string[] {
-  return typeof acrValues === 'string' ? acrValues.split(' ').filter(Boolean) : [];
-}
+/** The name of the SMS step-up prompt; its interaction result is stored under the same key. */
+export const SMS_PROMPT = 'sms-otp';
 
 /**
- * The interaction policy: oidc-provider's login and consent prompts, plus one check of our own.
+ * The interaction policy, in order: log-in, the SMS step-up, consent.
  *
- * `acr_values=phr` asks for a passkey: a session established another way gets the log-in page again.
- * Only once: if the member has just logged in during this sign-in and still could not give `phr`,
- * the token says honestly what happened instead of sending the member round in a loop.
+ * The provider's own essential-acr checks are replaced by ours, which never loop: each step is asked
+ * for at most once per sign-in. When the member has just done the step during this sign-in and still
+ * could not reach the asked-for acr, the step itself ends the sign-in with
+ * `unmet_authentication_requirements` for an essential acr, or the token says honestly what happened.
+ *
+ * - `phr` (voluntary or essential): a session not established by a passkey gets the log-in page.
+ * - `urn:jmb:loa:2`: a session without an SMS verification gets the SMS step after its first factor.
  *
  * Consent is satisfied by first-party grants (grants.ts); it still appears for a native app reusing
  * an existing session, because a custom-scheme redirect could belong to an impostor app and the
@@ -21,16 +24,24 @@ export function requestedAcrValues(acrValues: unknown): string[] {
  */
 export function createPolicy(): interactionPolicy.DefaultPolicy {
   const policy = interactionPolicy.base();
-  policy.get('login')!.checks.add(new Check(
-    'phr_requested',
-    'a phishing-resistant log-in was requested',
-    'login_required',
-    (ctx: KoaContextWithOIDC) => {
+  const login = policy.get('login')!;
+  login.checks.remove('essential_acrs');
+  login.checks.remove('essential_acr');
+  login.checks.add(new Check('phr_requested', 'a phishing-resistant log-in was requested', 'login_required', (ctx: KoaContextWithOIDC) => {
+    const { oidc } = ctx;
+    if (!asksFor(acrRequestOf(oidc.params ?? {}), ACR.phishingResistant)) return Check.NO_NEED_TO_PROMPT;
+    if (oidc.session?.acr === ACR.phishingResistant || oidc.result?.login) return Check.NO_NEED_TO_PROMPT;
+    return Check.REQUEST_PROMPT;
+  }));
+
+  policy.add(new Prompt(
+    { name: SMS_PROMPT, requestable: false },
+    new Check('sms_step_up_requested', 'an SMS step-up was requested', 'interaction_required', (ctx: KoaContextWithOIDC) => {
       const { oidc } = ctx;
-      if (!requestedAcrValues(oidc.params?.acr_values).includes(ACR.phishingResistant)) return Check.NO_NEED_TO_PROMPT;
-      if (oidc.session?.acr === ACR.phishingResistant || oidc.result?.login) return Check.NO_NEED_TO_PROMPT;
+      if (!asksFor(acrRequestOf(oidc.params ?? {}), ACR.stepUp)) return Check.NO_NEED_TO_PROMPT;
+      if (oidc.session?.acr === ACR.stepUp || oidc.result?.[SMS_PROMPT]) return Check.NO_NEED_TO_PROMPT;
       return Check.REQUEST_PROMPT;
-    },
-  ));
+    }),
+  ), 1);
   return policy;
 }

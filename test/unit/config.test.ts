@@ -46,12 +46,16 @@ test('production refuses every unsafe development default, naming the variable t
   t.true(problems.some((p) => p.startsWith('OIDC_CLIENTS_FILE must be set in production')));
   t.true(problems.some((p) => p.startsWith('COOKIE_KEYS must be set in production')));
   t.true(problems.some((p) => p.startsWith('JWKS_FILE must be set in production')));
-  t.is(problems.length, 4, 'every problem is reported at once');
+  t.true(problems.some((p) => p.startsWith('SMS_TRANSPORT must be "twilio" in production')));
+  t.is(problems.length, 5, 'every problem is reported at once');
 });
 
 test('production with real settings loads', (t) => {
   const dir = tempDir();
-  const config = loadConfig({ NODE_ENV: 'production', DATA_DIR: dir, ISSUER: 'https://idp.example.jp/', TRUST_PROXY: 'true', ...productionFiles(dir) });
+  const config = loadConfig({
+    NODE_ENV: 'production', DATA_DIR: dir, ISSUER: 'https://idp.example.jp/', TRUST_PROXY: 'true', ...productionFiles(dir),
+    SMS_TRANSPORT: 'twilio', TWILIO_ACCOUNT_SID: `AC${'0'.repeat(32)}`, TWILIO_AUTH_TOKEN: 'token', TWILIO_FROM: 'JMB',
+  });
   t.true(config.production);
   t.is(config.issuer, 'https://idp.example.jp', 'a trailing slash is dropped');
   t.true(config.trustProxy);

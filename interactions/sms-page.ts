@@ -1,0 +1,78 @@
+import type { Context } from 'koa';
+import { canReceiveSmsCodes } from '../src/auth/sms-otp/eligibility.ts';
+import { OtpError, type OtpRequest, type SmsOtp } from '../src/auth/sms-otp/sms-otp.ts';
+import type { Csrf } from '../src/http/csrf.ts';
+import type { MessageKey } from '../src/i18n/messages.ts';
+import { maskPhone } from '../src/members/members.ts';
+
+/** Where the SMS step's forms post, and what the page says around them. */
+export type SmsPage = {
+  csrfScope: string;
+  verifyAction: string;
+  resendAction: string;
+  cancelHref?: string;
+  intro?: string;
+  /** For members who cannot receive codes: a way on (continue without, or back to the relying party). */
+  skip?: { action: string; label: string; note?: string };
+};
+
+export type SmsPageDeps = { smsOtp: SmsOtp; csrf: Csrf };
+
+/** The member-facing text for why a code was not sent or not accepted. */
+export function otpErrorMessage(ctx: Context, error: OtpError): string {
+  const { t, locale } = ctx.state;
+  const time = (at: Date | undefined) => at ? `${new Intl.DateTimeFormat(locale, { timeStyle: 'short', timeZone: 'Asia/Tokyo' }).format(at)} (JST)` : '';
+  if (error.code === 'invalid_code' && error.remaining === undefined) return t('sms.error.invalid_format');
+  return t(`sms.error.${error.code}` as MessageKey, { remaining: error.remaining ?? 0, time: time(error.retryAt) });
+}
+
+const STATUS: Record<OtpError['code'], number> = {
+  not_eligible: 403,
+  locked: 429,
+  cooldown: 429,
+  limit_reached: 429,
+  delivery_failed: 503,
+  no_code: 400,
+  invalid_code: 400,
+  code_exhausted: 400,
+};
+
+/**
+ * Renders the SMS step. With `send`, a code goes out first unless one is already waiting for this
+ * scope (a reload does not send another); an error is shown on the same page.
+ */
+export async function renderSmsStep(ctx: Context, deps: SmsPageDeps, request: OtpRequest, page: SmsPage, options: { send?: boolean; error?: OtpError } = {}): Promise<void> {
+  const eligible = canReceiveSmsCodes(request.member);
+  let error = options.error;
+  if (eligible && options.send && !error) {
+    const status = await deps.smsOtp.status(request);
+    if (!status.pending) {
+      try {
+        await deps.smsOtp.issue(request);
+      } catch (caught) {
+        if (!(caught instanceof OtpError)) throw caught;
+        error = caught;
+      }
+    }
+  }
+  const status = eligible ? await deps.smsOtp.status(request) : undefined;
+  const now = Date.now();
+  const resendIn = status?.resendAt ? Math.max(0, Math.ceil((status.resendAt.getTime() - now) / 1000)) : 0;
+  if (error) ctx.status = STATUS[error.code];
+  await ctx.render('sms-step', {
+    title: ctx.state.t('sms.title'),
+    eligible,
+    maskedPhone: maskPhone(request.member.phone),
+    locked: !!status?.lockedUntil || error?.code === 'locked',
+    error: error && otpErrorMessage(ctx, error),
+    resendIn,
+    csrf: deps.csrf.token(ctx, page.csrfScope),
+    verifyAction: page.verifyAction,
+    resendAction: page.resendAction,
+    cancelHref: page.cancelHref,
+    intro: page.intro,
+    skipAction: page.skip?.action,
+    skipLabel: page.skip?.label,
+    unavailableNote: page.skip?.note,
+  });
+}

@@ -1,0 +1,200 @@
+import { createHmac, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import type { SmsLimits } from '../../config/load.ts';
+import type { Locale } from '../../i18n/messages.ts';
+import { maskPhone } from '../../members/members.ts';
+import type { AuditLog, Clock, Counters, ExpiringDocuments, Member } from '../../store/port.ts';
+import { canReceiveSmsCodes } from './eligibility.ts';
+import { verificationMessage } from './message.ts';
+import { SmsDeliveryError, type SmsFailure, type SmsSender } from './sms-sender.ts';
+
+/** What a code proves: a step-up for a relying party, or access to the account's security settings. */
+export type OtpPurpose = 'step-up' | 'account';
+
+export type OtpErrorCode =
+  | 'not_eligible'
+  | 'locked'
+  | 'cooldown'
+  | 'limit_reached'
+  | 'delivery_failed'
+  | 'no_code'
+  | 'invalid_code'
+  | 'code_exhausted';
+
+/** Why a code was not sent or not accepted. `retryAt`, `remaining` and `failure` say more where they apply. */
+export class OtpError extends Error {
+  readonly code: OtpErrorCode;
+  readonly retryAt: Date | undefined;
+  readonly remaining: number | undefined;
+  readonly failure: SmsFailure | undefined;
+  constructor(code: OtpErrorCode, message: string, extra: { retryAt?: Date; remaining?: number; failure?: SmsFailure } = {}) {
+    super(message);
+    this.code = code;
+    this.retryAt = extra.retryAt;
+    this.remaining = extra.remaining;
+    this.failure = extra.failure;
+  }
+}
+
+/** The policy NIST SP 800-63B and ASVS ask of out-of-band codes. */
+export const OTP_POLICY = {
+  ttlSeconds: 5 * 60,
+  triesPerCode: 5,
+  failuresBeforeLock: 10,
+  lockSeconds: 15 * 60,
+} as const;
+
+export type SmsOtpDeps = {
+  documents: ExpiringDocuments;
+  counters: Counters;
+  audit: AuditLog;
+  sender: SmsSender;
+  clock: Clock;
+  limits: SmsLimits;
+  /** The key codes are hashed with; only this keyed hash is ever stored. */
+  hashKey: Buffer;
+  issuerHost: string;
+};
+
+export type OtpScope = { member: Member; purpose: OtpPurpose; bindTo: string };
+export type OtpRequest = OtpScope & { ip: string; userAgent?: string; locale: Locale };
+
+type StoredCode = { memberId: string; phone: string; hash: string; nonce: string; issuedAt: number };
+
+const KIND = 'SmsOtp';
+
+/** Six decimal digits from the CSPRNG (about 20 bits, as NIST SP 800-63B asks), leading zeros kept. */
+export function generateCode(): string {
+  return String(randomInt(0, 1_000_000)).padStart(6, '0');
+}
+const DAY = 24 * 3600;
+const HOUR = 3600;
+
+/**
+ * One-time codes by SMS: six digits from a CSPRNG, stored only as a keyed hash bound to the member,
+ * the phone, the purpose and the sign-in or account session; five minutes; single use; five tries a
+ * code; ten failures in a row lock the factor for fifteen minutes. Every send passes the cooldown,
+ * per-member, per-phone, per-IP and global budgets first: the defence against SMS pumping.
+ */
+export function createSmsOtp(deps: SmsOtpDeps) {
+  const { documents, counters, audit, sender, clock, limits, hashKey, issuerHost } = deps;
+  const docId = ({ purpose, bindTo }: Pick<OtpScope, 'purpose' | 'bindTo'>) => `${purpose}:${bindTo}`;
+  const keys = {
+    lock: (memberId: string) => `sms-lock:${memberId}`,
+    failures: (memberId: string) => `sms-failures:${memberId}`,
+    cooldown: (memberId: string) => `sms-cooldown:${memberId}`,
+    attempts: (nonce: string) => `sms-attempts:${nonce}`,
+  };
+  const hash = (scope: OtpScope, phone: string, nonce: string, code: string) =>
+    createHmac('sha256', hashKey).update([nonce, scope.member.id, phone, scope.purpose, scope.bindTo, code].join('|')).digest();
+
+  async function assertNotLocked(memberId: string): Promise<void> {
+    const lock = await counters.get(keys.lock(memberId));
+    if (lock) throw new OtpError('locked', 'SMS verification is locked after too many wrong codes', { retryAt: lock.resetAt });
+  }
+
+  const budgets = (member: Member, ip: string) => [
+    { key: `sms-sent:member:${member.id}`, limit: limits.perMemberPerDay, window: DAY },
+    { key: `sms-sent:phone:${member.phone}`, limit: limits.perPhonePerDay, window: DAY },
+    { key: `sms-sent:ip:${ip}`, limit: limits.perIpPerHour, window: HOUR },
+    { key: 'sms-sent:all', limit: limits.perHour, window: HOUR },
+  ];
+
+  return {
+    /** Sends a fresh code, replacing any earlier one for the same scope. */
+    async issue(request: OtpRequest): Promise<{ maskedPhone: string; resendAt: Date; expiresAt: Date }> {
+      const { member, ip, userAgent, locale } = request;
+      const event = { memberId: member.id, at: new Date(clock()), type: 'sms.sent', ip, userAgent };
+      if (!canReceiveSmsCodes(member)) {
+        await audit.append({ ...event, outcome: 'failure', detail: { reason: 'not eligible' } });
+        throw new OtpError('not_eligible', 'SMS verification is available only to members residing in Japan');
+      }
+      await assertNotLocked(member.id);
+
+      // Claimed atomically, so two simultaneous requests cannot both send.
+      const cooldown = await counters.increment(keys.cooldown(member.id), limits.cooldownSeconds);
+      if (cooldown.count > 1) throw new OtpError('cooldown', 'a code was sent a moment ago', { retryAt: cooldown.resetAt });
+      for (const budget of budgets(member, ip)) {
+        const used = await counters.get(budget.key);
+        if (used && used.count >= budget.limit) {
+          await counters.reset(keys.cooldown(member.id));
+          await audit.append({ ...event, outcome: 'failure', detail: { reason: `limit ${budget.key.split(':')[1]}` } });
+          throw new OtpError('limit_reached', 'too many codes were sent', { retryAt: used.resetAt });
+        }
+      }
+
+      const code = generateCode();
+      const nonce = randomBytes(16).toString('base64url');
+      try {
+        await sender.send({ to: member.phone, body: verificationMessage(locale, code, issuerHost, OTP_POLICY.ttlSeconds / 60) });
+      } catch (error) {
+        // Nothing was sent: the member may try again at once, and any earlier code stays valid.
+        await counters.reset(keys.cooldown(member.id));
+        const failure = error instanceof SmsDeliveryError ? error.failure : 'unavailable';
+        await audit.append({ ...event, outcome: 'failure', detail: { reason: `delivery ${failure}`, transport: sender.name } });
+        throw new OtpError('delivery_failed', 'the SMS could not be sent', { failure });
+      }
+
+      const issuedAt = clock();
+      const expiresAt = new Date(issuedAt + OTP_POLICY.ttlSeconds * 1000);
+      const stored: StoredCode = { memberId: member.id, phone: member.phone, hash: hash(request, member.phone, nonce, code).toString('base64url'), nonce, issuedAt };
+      await documents.upsert(KIND, docId(request), stored, expiresAt);
+      await Promise.all(budgets(member, ip).map((budget) => counters.increment(budget.key, budget.window)));
+      await audit.append({ ...event, outcome: 'success', detail: { purpose: request.purpose, transport: sender.name } });
+      return { maskedPhone: maskPhone(member.phone), resendAt: cooldown.resetAt, expiresAt };
+    },
+
+    /** When the member may ask for another code, and whether one is waiting; sends nothing. */
+    async status(scope: OtpScope): Promise<{ pending: boolean; resendAt: Date | undefined; lockedUntil: Date | undefined }> {
+      const [stored, cooldown, lock] = await Promise.all([
+        documents.find(KIND, docId(scope)),
+        counters.get(keys.cooldown(scope.member.id)),
+        counters.get(keys.lock(scope.member.id)),
+      ]);
+      const mine = stored && (stored as StoredCode).memberId === scope.member.id && (stored as StoredCode).phone === scope.member.phone;
+      return { pending: !!mine, resendAt: cooldown?.resetAt, lockedUntil: lock?.resetAt };
+    },
+
+    /** Accepts the code once; throws OtpError otherwise. A success resets the failure count. */
+    async verify(scope: OtpScope & { code: string; ip: string; userAgent?: string }): Promise<void> {
+      const { member, ip, userAgent } = scope;
+      const event = { memberId: member.id, at: new Date(clock()), type: 'sms.verify', ip, userAgent };
+      await assertNotLocked(member.id);
+      const stored = (await documents.find(KIND, docId(scope))) as StoredCode | undefined;
+      if (!stored || stored.memberId !== member.id || stored.phone !== member.phone) {
+        throw new OtpError('no_code', 'no code is waiting: it expired, was used, or was never sent');
+      }
+      const code = scope.code.replace(/\s/g, '');
+      if (!/^\d{6}$/.test(code)) throw new OtpError('invalid_code', 'a code has six digits', { remaining: undefined });
+
+      const attempts = await counters.increment(keys.attempts(stored.nonce), OTP_POLICY.ttlSeconds);
+      if (attempts.count > OTP_POLICY.triesPerCode) throw new OtpError('code_exhausted', 'this code has had too many tries');
+      const expected = Buffer.from(stored.hash, 'base64url');
+      const matches = timingSafeEqual(hash(scope, member.phone, stored.nonce, code), expected);
+
+      if (!matches) {
+        const failures = await counters.increment(keys.failures(member.id), DAY);
+        await audit.append({ ...event, outcome: 'failure', detail: { purpose: scope.purpose } });
+        if (failures.count >= OTP_POLICY.failuresBeforeLock) {
+          const lock = await counters.increment(keys.lock(member.id), OTP_POLICY.lockSeconds);
+          await Promise.all([counters.reset(keys.failures(member.id)), documents.destroy(KIND, docId(scope))]);
+          await audit.append({ ...event, type: 'sms.locked', outcome: 'failure' });
+          throw new OtpError('locked', 'SMS verification is locked after too many wrong codes', { retryAt: lock.resetAt });
+        }
+        const remaining = OTP_POLICY.triesPerCode - attempts.count;
+        if (remaining <= 0) {
+          await documents.destroy(KIND, docId(scope));
+          throw new OtpError('code_exhausted', 'this code has had too many tries');
+        }
+        throw new OtpError('invalid_code', 'the code is not right', { remaining });
+      }
+
+      // Taken atomically: of two simultaneous correct submissions exactly one succeeds.
+      const taken = (await documents.take(KIND, docId(scope))) as StoredCode | undefined;
+      if (taken?.nonce !== stored.nonce) throw new OtpError('no_code', 'this code was already used');
+      await counters.reset(keys.failures(member.id));
+      await audit.append({ ...event, outcome: 'success', detail: { purpose: scope.purpose } });
+    },
+  };
+}
+
+export type SmsOtp = ReturnType<typeof createSmsOtp>;
