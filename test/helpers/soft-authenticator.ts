@@ -76,6 +76,11 @@ export class SoftPasskey {
     };
   }
 
+  /** The private key as PKCS#8 DER, e.g. to give the same credential to a browser's virtual authenticator. */
+  privateKeyPkcs8(): Buffer {
+    return this.privateKey.export({ format: 'der', type: 'pkcs8' });
+  }
+
   /** An AuthenticationResponseJSON answering `options`, as a browser would send it from `origin`. */
   assert(options: PublicKeyCredentialRequestOptionsJSON, origin: string, tweak: Assertion = {}): AuthenticationResponseJSON {
     if (tweak.counter === undefined) this.counter += this.counterStep;
