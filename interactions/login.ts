@@ -24,6 +24,15 @@ function passkeyDemand(details: Interaction): 'none' | 'requested' | 'required' 
   return requested.includes(ACR.phishingResistant) ? 'requested' : 'none';
 }
 
+/**
+ * Where a member in an in-app browser should start again in Safari or Chrome: the relying party's own
+ * site. This sign-in cannot move to another browser, because it is tied to this browser's cookies.
+ */
+function siteToReopen(details: Interaction, issuerOrigin: string): string {
+  const redirect = URL.parse(String(details.params.redirect_uri ?? ''));
+  return redirect && (redirect.protocol === 'https:' || redirect.protocol === 'http:') ? `${redirect.origin}/` : `${issuerOrigin}/account`;
+}
+
 /** Renders the log-in page, keeping what the member typed (never the password). */
 export async function renderLogin(ctx: Context, deps: LoginDeps, details: Interaction, form: { number?: string; error?: string } = {}): Promise<void> {
   const { t } = ctx.state;
@@ -37,7 +46,7 @@ export async function renderLogin(ctx: Context, deps: LoginDeps, details: Intera
     csrf: deps.csrf.token(ctx, details.uid),
     rpId: deps.rpId,
     inApp: isInAppBrowser(ctx.get('user-agent')),
-    pageUrl: `${deps.issuerOrigin}/interaction/${details.uid}`,
+    siteUrl: siteToReopen(details, deps.issuerOrigin),
     demand: passkeyDemand(details),
   });
 }

@@ -4,9 +4,12 @@ import { fileURLToPath } from 'node:url';
 import Koa from 'koa';
 import views from 'koa-views';
 import type Provider from 'oidc-provider';
+import { accountRouter } from '../interactions/account.ts';
 import { interactionRouter } from '../interactions/router.ts';
+import { createPasskeySettings } from './account/passkey-settings.ts';
 import { createChallenges } from './auth/passkey/challenges.ts';
 import { createPasskeyLogin } from './auth/passkey/passkey-login.ts';
+import { createPasskeyRegistration } from './auth/passkey/passkey-registration.ts';
 import { createPasswordLogin } from './auth/password/password-login.ts';
 import { createSmsSender } from './auth/sms-otp/create-sender.ts';
 import type { SmsSender } from './auth/sms-otp/sms-sender.ts';
@@ -61,11 +64,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   koa.keys = config.cookieKeys;
   const csrf = createCsrf(config.cookieKeys[0]!, (ctx) => ctx.secure);
   const passwordLogin = createPasswordLogin({ members: store.members, counters: store.counters, audit: store.audit, limits: config.loginLimits, clock });
+  const challenges = createChallenges(store.documents);
   const passkeyLogin = createPasskeyLogin({
     settings: config.webauthn,
     members: store.members,
     passkeys: store.passkeys,
-    challenges: createChallenges(store.documents),
+    challenges,
     audit: store.audit,
     clock,
   });
@@ -77,7 +81,15 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     clock,
     limits: config.sms.limits,
     hashKey: Buffer.from(hkdfSync('sha256', config.cookieKeys[0]!, '', 'jmb-idp sms-otp', 32)),
-    issuerHost: new URL(config.issuer).host,
+    // Origin-bound codes name the host alone: the format has no place for a port.
+    issuerHost: new URL(config.issuer).hostname,
+  });
+  const passkeySettings = createPasskeySettings({
+    passkeys: store.passkeys,
+    registration: createPasskeyRegistration({ settings: config.webauthn, challenges, clock }),
+    audit: store.audit,
+    smsOtp,
+    clock,
   });
   const render = views(viewsDir, { extension: 'ejs' });
 
@@ -98,6 +110,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     assetsRouter(path.join(viewsDir, 'assets'), { 'simplewebauthn-browser.js': webauthnBrowser }),
     wellKnownRouter(config),
     interactionRouter({ provider, store, passwordLogin, passkeyLogin, smsOtp, csrf, issuerOrigin, rpId: config.webauthn.rpId }),
+    accountRouter({ provider, store, smsOtp, settings: passkeySettings, csrf, issuer: config.issuer, rpId: config.webauthn.rpId, clock }),
   ];
   koa.use(requestLog(logger));
   koa.use(securityHeaders());

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';
+import { ACCOUNT_CLIENT_ID } from '../oidc/account-client.ts';
 import { defaultDatabaseUrl } from './database-url.ts';
 import { demoClients } from './demo-clients.ts';
 
@@ -97,6 +98,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const ids = clients.map((c) => c.client_id);
   const duplicate = ids.find((id, i) => ids.indexOf(id) !== i);
   if (duplicate) problems.push(`OIDC_CLIENTS_FILE lists client_id "${duplicate}" twice`);
+  if (ids.includes(ACCOUNT_CLIENT_ID)) problems.push(`OIDC_CLIENTS_FILE: client_id "${ACCOUNT_CLIENT_ID}" is reserved for the account page`);
 
   let cookieKeys: string[] = [];
   if (env.COOKIE_KEYS) {

@@ -2,6 +2,7 @@ import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'o
 import type { Config } from '../config/load.ts';
 import type { Logger } from '../log.ts';
 import type { Clock, Store } from '../store/port.ts';
+import { accountClient } from './account-client.ts';
 import { createOidcAdapter } from './adapter.ts';
 import { supportedAcrValues } from './assurance.ts';
 import { loadFirstPartyGrant } from './grants.ts';
@@ -21,7 +22,7 @@ export const scopeClaims = {
 export function createProvider({ config, store, logger, clock }: ProviderDeps): Provider {
   const configuration: Configuration = {
     adapter: createOidcAdapter(store.documents, clock),
-    clients: config.clients as Configuration['clients'],
+    clients: [...config.clients, accountClient(config.issuer)] as Configuration['clients'],
     clientDefaults: {
       grant_types: ['authorization_code'],
       response_types: ['code'],
@@ -48,7 +49,8 @@ export function createProvider({ config, store, logger, clock }: ProviderDeps): 
     claims: { ...scopeClaims, sid: null } as unknown as Configuration['claims'],
     scopes: ['openid', 'offline_access', ...Object.keys(scopeClaims).filter((scope) => scope !== 'openid')],
     acrValues: [...supportedAcrValues],
-    responseTypes: ['code'],
+    // `none` only for the account page's own client (account-client.ts); every other client uses `code`.
+    responseTypes: ['code', 'none'],
     pkce: { required: () => true },
     enabledJWA: { idTokenSigningAlgValues: ['ES256', 'RS256'] },
     features: {

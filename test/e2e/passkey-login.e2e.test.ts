@@ -31,7 +31,7 @@ const website = () => RelyingParty.discover(app, { clientId: WEBSITE.client_id, 
 
 const BUTTON = { en: 'Log in with passkey', ja: 'パスキーでログイン' };
 const UNKNOWN_CREDENTIAL = 'This passkey is not registered with JMB. It may have been deleted. Log in with your membership number and password.';
-const IN_APP_GUIDANCE = 'Passkeys cannot be used in the browser built into this app. Open this page in Safari or Chrome to log in with a passkey.';
+const IN_APP_GUIDANCE = 'Passkeys cannot be used in the browser built into this app. To log in with a passkey, open the website in Safari or Chrome and log in there.';
 
 /**
  * Poses as a browser without passkey autofill: the page then starts no conditional request on load,
@@ -194,7 +194,7 @@ for (const [appName, userAgent] of [
   ['LINE', 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 Safari Line/13.1.0'],
   ['Facebook', 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 [FBAN/FBIOS;FBAV/480.0.0.36.108]'],
 ] as const) {
-  test.serial(`in the ${appName} in-app browser the page explains where passkeys work and offers its address instead of the button`, async (t) => {
+  test.serial(`in the ${appName} in-app browser the page explains where passkeys work and offers the website's address instead of the button`, async (t) => {
     const flow = await (await website()).start();
     const { context, page } = await newPage(browser, { locale: 'en-US', userAgent });
     try {
@@ -204,9 +204,10 @@ for (const [appName, userAgent] of [
       await guidance.waitFor({ state: 'visible' });
       t.true(await page.getByText(IN_APP_GUIDANCE, { exact: true }).isVisible());
 
-      const address = page.getByLabel('Address of this page', { exact: true });
+      const address = page.getByLabel('Address of the website', { exact: true });
       t.true(await address.isVisible());
-      t.is(await address.inputValue(), page.url(), 'the field holds the address of this log-in page');
+      // This sign-in is tied to the in-app browser's cookies, so the member starts again at the website.
+      t.is(await address.inputValue(), 'https://rp.example.com/', 'the field holds the relying party site to open elsewhere');
       t.true(await page.getByRole('button', { name: 'Copy address', exact: true }).isVisible());
 
       t.is(await page.getByRole('button', { name: BUTTON.en }).count(), 0, 'no passkey button');

@@ -1,6 +1,11 @@
 import { createHash, generateKeyPairSync, randomBytes, randomUUID, sign, type KeyObject } from 'node:crypto';
 import { isoCBOR } from '@simplewebauthn/server/helpers';
-import type { AuthenticationResponseJSON, PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
+import type {
+  AuthenticationResponseJSON,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
+} from '@simplewebauthn/server';
 import type { Passkey, Store } from '../../src/store/port.ts';
 
 const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest();
@@ -55,6 +60,36 @@ export class SoftPasskey {
     // Synced passkeys typically report 0 forever; device-bound ones count up.
     this.counterStep = options.counterStep ?? (this.synced ? 0 : 1);
     this.counter = 0;
+  }
+
+  /**
+   * A new passkey answering creation `options` from `origin`: the RegistrationResponseJSON a browser
+   * would send (attestation `none`), and the authenticator that now holds the key.
+   */
+  static create(options: PublicKeyCredentialCreationOptionsJSON, origin: string, settings: { synced?: boolean; aaguid?: string; userVerified?: boolean; rpId?: string } = {}) {
+    const passkey = new SoftPasskey({ rpId: options.rp.id ?? 'localhost', userHandle: options.user.id, synced: settings.synced });
+    let flags = FLAGS.UP | FLAGS.AT | (settings.userVerified === false ? 0 : FLAGS.UV);
+    if (passkey.synced) flags |= FLAGS.BE | FLAGS.BS;
+    const id = Buffer.from(passkey.id, 'base64url');
+    const aaguid = Buffer.from((settings.aaguid ?? '00000000-0000-0000-0000-000000000000').replaceAll('-', ''), 'hex');
+    const length = Buffer.alloc(2);
+    length.writeUInt16BE(id.length);
+    const authenticatorData = Buffer.concat([sha256(settings.rpId ?? passkey.rpId), Buffer.from([flags]), u32(0), aaguid, length, id, passkey.publicKeyCose]);
+    const attestationObject = isoCBOR.encode(new Map<string, unknown>([['fmt', 'none'], ['attStmt', new Map()], ['authData', authenticatorData]]) as never);
+    const clientDataJSON = Buffer.from(JSON.stringify({ type: 'webauthn.create', challenge: options.challenge, origin, crossOrigin: false }));
+    const response: RegistrationResponseJSON = {
+      id: passkey.id,
+      rawId: passkey.id,
+      type: 'public-key',
+      authenticatorAttachment: 'platform',
+      clientExtensionResults: {},
+      response: {
+        clientDataJSON: clientDataJSON.toString('base64url'),
+        attestationObject: Buffer.from(attestationObject).toString('base64url'),
+        transports: ['internal', 'hybrid'],
+      },
+    };
+    return { passkey, response };
   }
 
   /** The store record for this credential, as registration would have written it. */

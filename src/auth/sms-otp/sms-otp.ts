@@ -143,6 +143,26 @@ export function createSmsOtp(deps: SmsOtpDeps) {
       return { maskedPhone: maskPhone(member.phone), resendAt: cooldown.resetAt, expiresAt };
     },
 
+    /**
+     * A security notice to the member's phone (no code), counted in the same budgets as codes.
+     * Members who cannot receive SMS, or whose budget is spent, are skipped: false when nothing went out.
+     */
+    async notify(member: Member, body: string, ip: string): Promise<boolean> {
+      if (!canReceiveSmsCodes(member)) return false;
+      for (const budget of budgets(member, ip)) {
+        const used = await counters.get(budget.key);
+        if (used && used.count >= budget.limit) return false;
+      }
+      try {
+        await sender.send({ to: member.phone, body });
+      } catch {
+        await audit.append({ memberId: member.id, at: new Date(clock()), type: 'sms.notice', outcome: 'failure', ip });
+        return false;
+      }
+      await Promise.all(budgets(member, ip).map((budget) => counters.increment(budget.key, budget.window)));
+      return true;
+    },
+
     /** When the member may ask for another code, and whether one is waiting; sends nothing. */
     async status(scope: OtpScope): Promise<{ pending: boolean; resendAt: Date | undefined; lockedUntil: Date | undefined }> {
       const [stored, cooldown, lock] = await Promise.all([

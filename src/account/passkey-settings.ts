@@ -1,0 +1,100 @@
+import type { PasskeyRegistration } from '../auth/passkey/passkey-registration.ts';
+import type { PublicKeyCredentialCreationOptionsJSON } from '@simplewebauthn/server';
+import type { SmsOtp } from '../auth/sms-otp/sms-otp.ts';
+import type { Locale } from '../i18n/messages.ts';
+import { DuplicateError, type AuditLog, type Clock, type Member, type Passkey, type Passkeys } from '../store/port.ts';
+
+/** Why a change to a member's passkeys was refused. */
+export type SettingsErrorCode = 'limit_reached' | 'already_registered' | 'invalid_name' | 'not_found';
+
+export class SettingsError extends Error {
+  readonly code: SettingsErrorCode;
+  constructor(code: SettingsErrorCode, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+/** At most this many passkeys per member. */
+export const PASSKEY_LIMIT = 10;
+const NAME_MAX = 64;
+
+export type Actor = { ip: string; userAgent?: string; locale: Locale };
+
+export type PasskeySettingsDeps = {
+  passkeys: Passkeys;
+  registration: PasskeyRegistration;
+  audit: AuditLog;
+  smsOtp: Pick<SmsOtp, 'notify'>;
+  clock: Clock;
+};
+
+/**
+ * What a member may do with their passkeys on the account page: list, register, rename and delete.
+ * Each change is recorded in the audit trail; adding or removing one also sends a short SMS notice.
+ */
+export function createPasskeySettings({ passkeys, registration, audit, smsOtp, clock }: PasskeySettingsDeps) {
+  const record = (member: Member, actor: Actor, type: string, detail: Record<string, string>) =>
+    audit.append({ memberId: member.id, at: new Date(clock()), type, outcome: 'success', ip: actor.ip, userAgent: actor.userAgent, detail });
+
+  const notice = (member: Member, actor: Actor, change: 'added' | 'removed') => {
+    const date = new Intl.DateTimeFormat(actor.locale, { dateStyle: 'medium', timeStyle: 'short', timeZone: 'Asia/Tokyo' }).format(new Date(clock()));
+    const body = actor.locale === 'ja'
+      ? `【JMB】${date}にJMBアカウントのパスキーが${change === 'added' ? '追加' : '削除'}されました。お心当たりのない場合は、至急JMBまでご連絡ください。`
+      : `JMB: A passkey was ${change} ${change === 'added' ? 'to' : 'from'} your JMB account on ${date} (JST). If this was not you, contact JMB immediately.`;
+    return smsOtp.notify(member, body, actor.ip);
+  };
+
+  async function owned(member: Member, id: string): Promise<Passkey> {
+    const passkey = await passkeys.findById(id);
+    // Another member's passkey is answered exactly like a missing one.
+    if (!passkey || passkey.memberId !== member.id) throw new SettingsError('not_found', 'no such passkey');
+    return passkey;
+  }
+
+  return {
+    list: (member: Member) => passkeys.listForMember(member.id),
+
+    async startRegistration(member: Member, boundTo: string): Promise<PublicKeyCredentialCreationOptionsJSON> {
+      const existing = await passkeys.listForMember(member.id);
+      if (existing.length >= PASSKEY_LIMIT) throw new SettingsError('limit_reached', `at most ${PASSKEY_LIMIT} passkeys`);
+      return registration.start(member, existing, boundTo);
+    },
+
+    async finishRegistration(member: Member, boundTo: string, response: unknown, actor: Actor): Promise<Passkey> {
+      const passkey = await registration.finish(member, boundTo, response);
+      if ((await passkeys.listForMember(member.id)).length >= PASSKEY_LIMIT) throw new SettingsError('limit_reached', `at most ${PASSKEY_LIMIT} passkeys`);
+      try {
+        await passkeys.create(passkey);
+      } catch (error) {
+        if (error instanceof DuplicateError) throw new SettingsError('already_registered', 'this passkey is already registered');
+        throw error;
+      }
+      await record(member, actor, 'passkey.added', { name: passkey.name, synced: String(passkey.synced) });
+      await notice(member, actor, 'added');
+      return passkey;
+    },
+
+    async rename(member: Member, id: string, typed: string, actor: Actor): Promise<Passkey> {
+      const name = typed.trim().replace(/\s+/g, ' ');
+      if (!name || [...name].length > NAME_MAX || /\p{Cc}/u.test(name)) throw new SettingsError('invalid_name', `a name has 1 to ${NAME_MAX} characters`);
+      const passkey = await owned(member, id);
+      if (!(await passkeys.rename(member.id, id, name))) throw new SettingsError('not_found', 'no such passkey');
+      await record(member, actor, 'passkey.renamed', { from: passkey.name, to: name });
+      return { ...passkey, name };
+    },
+
+    async remove(member: Member, id: string, actor: Actor): Promise<Passkey> {
+      const passkey = await owned(member, id);
+      if (!(await passkeys.remove(member.id, id))) throw new SettingsError('not_found', 'no such passkey');
+      await record(member, actor, 'passkey.removed', { name: passkey.name });
+      await notice(member, actor, 'removed');
+      return passkey;
+    },
+
+    /** The passkey of this member with `id`; throws not_found for anyone else's. */
+    find: owned,
+  };
+}
+
+export type PasskeySettings = ReturnType<typeof createPasskeySettings>;

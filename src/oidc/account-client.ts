@@ -1,0 +1,17 @@
+/** The account page's own client: it only routes a visitor through the standard log-in and back. */
+export const ACCOUNT_CLIENT_ID = 'jmb-account';
+
+/**
+ * Its metadata, registered beside the configured clients. `response_type=none` issues no code and no
+ * token: after the log-in the account page reads the IdP session itself.
+ */
+export function accountClient(issuer: string): Record<string, unknown> & { client_id: string } {
+  return {
+    client_id: ACCOUNT_CLIENT_ID,
+    client_name: 'JMB',
+    redirect_uris: [`${issuer}/account/callback`],
+    response_types: ['none'],
+    grant_types: [],
+    token_endpoint_auth_method: 'none',
+  };
+}

@@ -1,0 +1,70 @@
+// Passkey Settings: "New registration" runs the WebAuthn creation ceremony; after a delete the page
+// tells the browser which passkeys remain (WebAuthn Signal API), so the deleted one stops being offered.
+(function () {
+  'use strict';
+  var section = document.getElementById('registration');
+  if (!section) return;
+  var data = section.dataset;
+  var pkc = window.PublicKeyCredential;
+
+  if (data.signalIds !== undefined && pkc && typeof pkc.signalAllAcceptedCredentials === 'function') {
+    pkc.signalAllAcceptedCredentials({
+      rpId: data.signalRpId,
+      userId: data.signalUserId,
+      allAcceptedCredentialIds: data.signalIds ? data.signalIds.split(',') : [],
+    }).catch(function () {});
+  }
+
+  var button = document.getElementById('new-registration');
+  var swa = window.SimpleWebAuthnBrowser;
+  var status = document.getElementById('registration-status');
+  var alertBox = document.getElementById('registration-alert');
+  if (!button || !swa) return;
+
+  function show(text) {
+    status.textContent = '';
+    alertBox.textContent = text;
+    alertBox.hidden = false;
+  }
+  if (!swa.browserSupportsWebAuthn()) {
+    button.disabled = true;
+    show(data.msgUnsupported);
+    return;
+  }
+
+  function post(url, body) {
+    return fetch(url, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: body ? { 'content-type': 'application/json', accept: 'application/json' } : { accept: 'application/json' },
+      body: body ? JSON.stringify(body) : undefined,
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (json) {
+        if (!response.ok) {
+          var error = new Error(json.error || 'request_failed');
+          error.server = json;
+          throw error;
+        }
+        return json;
+      });
+    });
+  }
+
+  button.addEventListener('click', function () {
+    alertBox.hidden = true;
+    status.textContent = data.msgWorking;
+    button.disabled = true;
+    post(data.optionsUrl)
+      .then(function (optionsJSON) { return swa.startRegistration({ optionsJSON: optionsJSON }); })
+      .then(function (response) { return post(data.registerUrl, response); })
+      .then(function (result) { window.location.assign(result.redirectTo); })
+      .catch(function (error) {
+        button.disabled = false;
+        if (error && error.server) return show(error.server.error_description || data.msgFailed);
+        if (error && (error.code === 'ERROR_AUTHENTICATOR_PREVIOUSLY_REGISTERED' || error.name === 'InvalidStateError')) return show(data.msgExists);
+        // Cancelling the device prompt is the member's choice, not a failure: say so quietly.
+        if (error && error.name === 'NotAllowedError') { status.textContent = data.msgCancelled; return; }
+        show(data.msgFailed);
+      });
+  });
+})();
