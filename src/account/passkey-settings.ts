@@ -1,5 +1,4 @@
-import type { PasskeyRegistration } from '../auth/passkey/passkey-registration.ts';
-import type { PublicKeyCredentialCreationOptionsJSON } from '@simplewebauthn/server';
+import type { CreationOptions, PasskeyRegistration } from '../auth/passkey/passkey-registration.ts';
 import type { SmsOtp } from '../auth/sms-otp/sms-otp.ts';
 import type { Locale } from '../i18n/messages.ts';
 import { DuplicateError, type AuditLog, type Clock, type Member, type Passkey, type Passkeys } from '../store/port.ts';
@@ -55,7 +54,7 @@ export function createPasskeySettings({ passkeys, registration, audit, smsOtp, c
   return {
     list: (member: Member) => passkeys.listForMember(member.id),
 
-    async startRegistration(member: Member, boundTo: string): Promise<PublicKeyCredentialCreationOptionsJSON> {
+    async startRegistration(member: Member, boundTo: string): Promise<CreationOptions> {
       const existing = await passkeys.listForMember(member.id);
       if (existing.length >= PASSKEY_LIMIT) throw new SettingsError('limit_reached', `at most ${PASSKEY_LIMIT} passkeys`);
       return registration.start(member, existing, boundTo);

@@ -1,9 +1,9 @@
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { defaultDatabaseUrl } from '../config/database-url.ts';
 import { openStore } from '../store/open.ts';
-import type { Member, Members } from '../store/port.ts';
+import type { Member, Members, Store } from '../store/port.ts';
 import {
-  createMember, findMemberByNumber, MemberInputError, publicView, setPassword, setPhone, setStatus, type PublicMember,
+  createMember, findMemberByNumber, MemberInputError, publicView, setPassword, setPhone, setStatus,
 } from './members.ts';
 import { validateMemberNumber } from './validate.ts';
 
@@ -15,6 +15,7 @@ Commands:
   add --number N --name NAME --phone +E164 --country CC (--password P | --password-stdin)
   list [--limit N] [--after NUMBER]     members in number order; limit 1 to 1000, default 100
   show (--number N | --id ID)
+  activity (--number N | --id ID) [--limit N]   the member's security activity (audit trail), newest first
   set-phone (--number N | --id ID) --phone +E164
   set-password (--number N | --id ID) (--password P | --password-stdin)
   disable (--number N | --id ID)
@@ -40,7 +41,9 @@ const usage = (message: string) => new CliError(2, `${message} (see "npm run mem
 const refused = (message: string) => new CliError(1, message);
 
 type Values = Record<string, string | boolean | undefined>;
-type Action = (members: Members) => Promise<Member[]>;
+type Action = (store: Store) => Promise<object[]>;
+/** An action on members, printed as their public views (never a secret). */
+const onMembers = (fn: (members: Members) => Promise<Member[]>): Action => async (store) => (await fn(store.members)).map(publicView);
 type Command = { options: ParseArgsOptionsConfig; prepare(values: Values): Promise<Action> };
 
 const target = { number: { type: 'string' }, id: { type: 'string' } } as const;
@@ -54,7 +57,7 @@ const commands: Record<string, Command> = {
       for (const name of ['number', 'name', 'phone', 'country']) required(values, name);
       const secret = await readPassword(values);
       const input = { number: values.number, name: values.name, phone: values.phone, country: values.country, password: secret };
-      return async (members) => [await createMember(members, input, Date.now)];
+      return onMembers(async (members) => [await createMember(members, input, Date.now)]);
     },
   },
   list: {
@@ -63,14 +66,26 @@ const commands: Record<string, Command> = {
       const limit = Number(values.limit ?? '100');
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw refused('--limit must be a whole number from 1 to 1000');
       const after = values.after === undefined ? undefined : checked(validateMemberNumber(values.after));
-      return (members) => members.list({ limit, afterNumber: after });
+      return onMembers((members) => members.list({ limit, afterNumber: after }));
     },
   },
   show: {
     options: target,
     async prepare(values) {
       const find = targetMember(values);
-      return async (members) => [await find(members)];
+      return onMembers(async (members) => [await find(members)]);
+    },
+  },
+  activity: {
+    options: { ...target, limit: { type: 'string' } },
+    async prepare(values) {
+      const find = targetMember(values);
+      const limit = Number(values.limit ?? '50');
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw refused('--limit must be a whole number from 1 to 1000');
+      return async (store) => {
+        const member = await find(store.members);
+        return (await store.audit.listForMember(member.id, limit)).map(({ memberId, at, ...event }) => ({ at: at.toISOString(), ...event }));
+      };
     },
   },
   'set-phone': {
@@ -78,7 +93,7 @@ const commands: Record<string, Command> = {
     async prepare(values) {
       const find = targetMember(values);
       const phone = required(values, 'phone');
-      return async (members) => [(await setPhone(members, (await find(members)).id, phone))!];
+      return onMembers(async (members) => [(await setPhone(members, (await find(members)).id, phone))!]);
     },
   },
   'set-password': {
@@ -86,14 +101,14 @@ const commands: Record<string, Command> = {
     async prepare(values) {
       const find = targetMember(values);
       const secret = await readPassword(values);
-      return async (members) => [(await setPassword(members, (await find(members)).id, secret))!];
+      return onMembers(async (members) => [(await setPassword(members, (await find(members)).id, secret))!]);
     },
   },
   disable: {
     options: target,
     async prepare(values) {
       const find = targetMember(values);
-      return async (members) => [(await setStatus(members, (await find(members)).id, 'disabled'))!];
+      return onMembers(async (members) => [(await setStatus(members, (await find(members)).id, 'disabled'))!]);
     },
   },
 };
@@ -153,8 +168,8 @@ async function main(args: string[], env: NodeJS.ProcessEnv): Promise<void> {
 
   const store = await openStore(env.DATABASE_URL ?? defaultDatabaseUrl(env), { ensureIndexes: env.NODE_ENV !== 'production' });
   try {
-    const shown: PublicMember[] = (await action(store.members)).map(publicView);
-    process.stdout.write(shown.map((member) => `${JSON.stringify(member)}\n`).join(''));
+    const shown = await action(store);
+    process.stdout.write(shown.map((row) => `${JSON.stringify(row)}\n`).join(''));
   } finally {
     await store.close();
   }

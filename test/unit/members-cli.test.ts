@@ -43,7 +43,7 @@ function tempDatabase(t: { teardown(fn: () => void): void }) {
       await store.close();
     }
   };
-  return { dir, run, stored };
+  return { dir, run, stored, env };
 }
 
 function assertOneLineReason(t: { regex(s: string, r: RegExp): void; is(a: unknown, b: unknown): void }, result: Run, reason: RegExp) {
@@ -231,4 +231,26 @@ test('without DATABASE_URL the tool uses jmb-idp.db under DATA_DIR, like the ser
   const store = await openStore(`sqlite:${path.join(dir, 'jmb-idp.db')}`);
   t.teardown(() => store.close());
   t.is((await store.members.findByNumber('300000001'))?.name, 'Taro Yamada');
+});
+
+test('activity shows the member\'s audit trail, newest first, without secrets', async (t) => {
+  const { run, env } = tempDatabase(t);
+  const added = await run(['add', ...taroArgs, '--password', PASSWORD]);
+  const member = JSON.parse(added.stdout) as { id: string };
+  const store = await openStore(env.DATABASE_URL);
+  try {
+    await store.audit.append({ memberId: member.id, at: new Date('2026-11-01T00:00:00Z'), type: 'sms.sent', outcome: 'success', ip: '203.0.113.9' });
+    await store.audit.append({ memberId: member.id, at: new Date('2026-11-02T00:00:00Z'), type: 'sms.verify', outcome: 'failure', ip: '203.0.113.9' });
+  } finally {
+    await store.close();
+  }
+  const shown = await run(['activity', '--number', '300000001']);
+  t.is(shown.code, 0);
+  const rows = shown.stdout.trim().split('\n').map((line) => JSON.parse(line));
+  t.deepEqual(rows.map((r) => [r.at, r.type, r.outcome, r.ip]), [
+    ['2026-11-02T00:00:00.000Z', 'sms.verify', 'failure', '203.0.113.9'],
+    ['2026-11-01T00:00:00.000Z', 'sms.sent', 'success', '203.0.113.9'],
+  ]);
+  const unknown = await run(['activity', '--number', '399999999']);
+  t.is(unknown.code, 1);
 });

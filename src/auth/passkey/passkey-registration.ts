@@ -11,6 +11,9 @@ import type { Clock, Member, Passkey } from '../../store/port.ts';
 import type { Challenges } from './challenges.ts';
 import { challengeOf } from './response-schema.ts';
 
+/** The options a browser's creation ceremony takes (PublicKeyCredentialCreationOptionsJSON). */
+export type CreationOptions = PublicKeyCredentialCreationOptionsJSON;
+
 /** Why a new passkey was not accepted. */
 export type RegistrationErrorCode =
   | 'invalid_request'
