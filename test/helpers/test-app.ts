@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { createApp, type App } from '../../src/app.ts';
 import { loadConfig, type ClientMetadata, type Config } from '../../src/config/load.ts';
 import type { SmsSender } from '../../src/auth/sms-otp/sms-sender.ts';
+import type { Logger } from '../../src/log.ts';
 import { createMember } from './members.ts';
 
 export const WEBSITE = {
@@ -37,7 +38,7 @@ export type TestApp = App & {
  * The real app on an ephemeral port with a fresh SQLite file in a temp folder.
  * `env` overrides settings; `clients` replaces the client list.
  */
-export async function startTestApp(options: { env?: Record<string, string>; clients?: ClientMetadata[]; clock?: () => number; sms?: SmsSender } = {}): Promise<TestApp> {
+export async function startTestApp(options: { env?: Record<string, string>; clients?: ClientMetadata[]; clock?: () => number; sms?: SmsSender; logger?: Logger } = {}): Promise<TestApp> {
   const dir = mkdtempSync(path.join(tmpdir(), 'jmb-idp-test-'));
   const server: Server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -52,7 +53,7 @@ export async function startTestApp(options: { env?: Record<string, string>; clie
     LOG_LEVEL: 'silent',
     ...options.env,
   });
-  const app = await createApp(config, { clock: options.clock, smsSender: options.sms });
+  const app = await createApp(config, { clock: options.clock, smsSender: options.sms, logger: options.logger });
   server.on('request', app.koa.callback());
   return {
     ...app,
