@@ -3,6 +3,12 @@
 (function () {
   'use strict';
   var section = document.getElementById('passkey');
+  // An error from the server (a wrong password) takes focus, so screen readers announce it.
+  var pageAlert = document.getElementById('login-error');
+  if (pageAlert) {
+    pageAlert.setAttribute('tabindex', '-1');
+    pageAlert.focus();
+  }
   var copy = document.getElementById('copy-url');
   if (copy) {
     copy.addEventListener('click', function () {
@@ -26,6 +32,11 @@
   }
   button.hidden = false;
   document.getElementById('passkey-hint').hidden = false;
+  // Without a built-in authenticator the button still works: the browser offers a phone nearby.
+  swa.platformAuthenticatorIsAvailable().then(function (available) {
+    if (!available) document.getElementById('passkey-no-platform').hidden = false;
+  }, function () {});
+
 
   function showError(text) {
     status.textContent = '';
