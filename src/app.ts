@@ -127,7 +127,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   });
 
   const pruning = setInterval(() => {
-    store.documents.prune().catch((error: unknown) => logger.warn('pruning expired documents failed', { error }));
+    Promise.all([store.documents.prune(), store.counters.prune()])
+      .catch((error: unknown) => logger.warn('pruning expired records failed', { error }));
   }, PRUNE_EVERY_MS);
   pruning.unref();
 

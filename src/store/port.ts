@@ -69,6 +69,8 @@ export interface Counters {
   /** The live window of `key`, if any. */
   get(key: string): Promise<Count | undefined>;
   reset(key: string): Promise<void>;
+  /** Deletes counters whose window has ended; returns how many. */
+  prune(): Promise<number>;
 }
 
 export type AuditEvent = {

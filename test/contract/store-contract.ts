@@ -240,6 +240,14 @@ const counterContract: Record<string, Contract> = {
     t.is((await store.counters.increment('k', 60)).count, 1);
     await t.notThrowsAsync(store.counters.reset('missing'));
   },
+  'prune removes only counters whose window has ended': async (t, { store, clock }) => {
+    await store.counters.increment('short', 60);
+    await store.counters.increment('long', 3600);
+    clock.advance(61_000);
+    t.is(await store.counters.prune(), 1);
+    t.is((await store.counters.get('long'))?.count, 1);
+    t.is((await store.counters.increment('short', 60)).count, 1);
+  },
   'simultaneous increments each get their own count': async (t, { store }) => {
     const counts = await Promise.all(Array.from({ length: 10 }, () => store.counters.increment('ip:203.0.113.9', 60)));
     t.deepEqual(counts.map((c) => c.count).sort((a, b) => a - b), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);

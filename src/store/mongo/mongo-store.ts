@@ -150,6 +150,10 @@ function mongoCounters(counters: Model<CounterRecord>, clock: Clock): Counters {
     async reset(key) {
       await counters.deleteOne({ _id: { $eq: key } });
     },
+    async prune() {
+      // The TTL index does this within a minute or so; pruning by hand just makes it prompt.
+      return (await counters.deleteMany({ resetAt: { $lte: new Date(clock()) } })).deletedCount;
+    },
   };
 }
 

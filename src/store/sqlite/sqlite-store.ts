@@ -225,6 +225,7 @@ function sqliteCounters(db: DatabaseSync, clock: Clock): Counters {
     RETURNING count, reset_at`);
   const get = db.prepare('SELECT count, reset_at FROM counters WHERE key = ? AND reset_at > ?');
   const reset = db.prepare('DELETE FROM counters WHERE key = ?');
+  const prune = db.prepare('DELETE FROM counters WHERE reset_at <= ?');
   const toCount = (row: Row | undefined): Count | undefined =>
     row && { count: Number(row.count), resetAt: new Date(row.reset_at as number) };
 
@@ -238,6 +239,9 @@ function sqliteCounters(db: DatabaseSync, clock: Clock): Counters {
     },
     async reset(key) {
       reset.run(key);
+    },
+    async prune() {
+      return Number(prune.run(clock()).changes);
     },
   };
 }
