@@ -1,21 +1,14 @@
 import type { Server } from 'node:http';
 import { createApp } from '../src/app.ts';
 import { demoClients, DEMO_SITE_PORT } from '../src/config/demo-clients.ts';
-import { ConfigError, loadConfig } from '../src/config/load.ts';
+import { loadConfigOrExit } from '../src/config/load.ts';
 import { createDemoSite } from './site.ts';
 
 const WEBSITE_CLIENT_ID = 'jmb-website';
 
 /** `npm run demo`: the IdP exactly as `npm start` runs it, plus the demo JMB website beside it. */
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig(process.env);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`jmb-idp: ${error.message}\n`);
-    process.exit(1);
-  }
+  const config = loadConfigOrExit(process.env);
 
   const website = config.clients.find((c) => c.client_id === WEBSITE_CLIENT_ID) ?? demoClients().find((c) => c.client_id === WEBSITE_CLIENT_ID)!;
   if (!config.clients.includes(website)) {

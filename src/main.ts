@@ -1,17 +1,10 @@
 import type { Server } from 'node:http';
 import { createApp } from './app.ts';
-import { ConfigError, loadConfig } from './config/load.ts';
+import { loadConfigOrExit } from './config/load.ts';
 
 /** Starts the IdP: configuration first (exiting non-zero before listening if it is wrong), then the app. */
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig(process.env);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`jmb-idp: ${error.message}\n`);
-    process.exit(1);
-  }
+  const config = loadConfigOrExit(process.env);
   const app = await createApp(config);
   const server: Server = app.koa.listen(config.port, () => {
     app.logger.info('listening', { issuer: config.issuer, port: config.port, store: app.store.kind, production: config.production });

@@ -205,6 +205,17 @@ function loadApps(env: NodeJS.ProcessEnv, problems: string[]): Config['apps'] {
   return { android, ios };
 }
 
+/** loadConfig for a command's entry point: on a ConfigError, prints every problem and exits 1 before anything listens. */
+export function loadConfigOrExit(env: NodeJS.ProcessEnv): Config {
+  try {
+    return loadConfig(env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`jmb-idp: ${error.message}\n`);
+    process.exit(1);
+  }
+}
+
 function parse<T>(name: string, value: unknown, schema: z.ZodType<T>, problems: string[]): T | undefined {
   const result = schema.safeParse(value);
   if (result.success) return result.data;

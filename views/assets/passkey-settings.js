@@ -32,23 +32,7 @@
     return;
   }
 
-  function post(url, body) {
-    return fetch(url, {
-      method: 'POST',
-      credentials: 'same-origin',
-      headers: body ? { 'content-type': 'application/json', accept: 'application/json' } : { accept: 'application/json' },
-      body: body ? JSON.stringify(body) : undefined,
-    }).then(function (response) {
-      return response.json().catch(function () { return {}; }).then(function (json) {
-        if (!response.ok) {
-          var error = new Error(json.error || 'request_failed');
-          error.server = json;
-          throw error;
-        }
-        return json;
-      });
-    });
-  }
+  var post = window.jmbPostJson;
 
   button.addEventListener('click', function () {
     alertBox.hidden = true;

