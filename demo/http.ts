@@ -4,15 +4,15 @@ const FORM_LIMIT = 16 * 1024;
 
 /**
  * True when the browser says a state-changing request came from the website's own pages:
- * `Sec-Fetch-Site: same-origin` where sent, and an `Origin` equal to the website's, where sent.
- * A request with neither is refused: every browser that can run the demo sends at least one.
+ * `Sec-Fetch-Site: same-origin` where sent (browsers set it; pages cannot), else an `Origin` equal to
+ * the website's. A request with neither is refused: every browser that can run the demo sends one.
  */
 export function isSameOrigin(ctx: Context, origin: string): boolean {
   const site = ctx.get('sec-fetch-site');
-  const from = ctx.get('origin');
-  if (site && site !== 'same-origin') return false;
-  if (from && from !== origin) return false;
-  return Boolean(site || from);
+  // Under `Referrer-Policy: no-referrer` browsers post forms with `Origin: null`, so the fetch
+  // metadata header decides whenever it is present.
+  if (site) return site === 'same-origin';
+  return ctx.get('origin') === origin;
 }
 
 /** Reads an urlencoded form of at most 16 KiB; undefined for another content type or a larger body. */

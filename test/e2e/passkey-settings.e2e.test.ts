@@ -202,26 +202,6 @@ async function passSmsStep(t: ExecutionContext, page: Page, labels: Labels, phon
   return count;
 }
 
-/**
- * PRODUCT BUG in the demo website (demo/site.ts, demo/http.ts), pinned by the known-failure test at
- * the end of this file: the site answers every page with `Referrer-Policy: no-referrer`, so Chromium
- * sends `Origin: null` with the site's own "Log in" and "Log out" form posts, and `isSameOrigin`
- * refuses them (403 "This request did not come from the JMB website"). Until that is fixed, the
- * journey puts the site's real origin back on exactly those two posts when they carry `Origin: null`
- * and come from a page of the site itself; nothing else is changed.
- */
-async function restoreDemoFormOrigin(page: Page): Promise<void> {
-  await page.route((url) => url.origin === site.url && (url.pathname === '/login' || url.pathname === '/logout'), async (route) => {
-    const request = route.request();
-    const headers = await request.allHeaders();
-    const fromSite = new URL(request.frame().url()).origin === site.url;
-    if (request.method() !== 'POST' || headers.origin !== 'null' || !fromSite) return route.continue();
-    // Chromium ignores an Origin set through route.continue, so the post is replayed from here
-    // (same body and cookies, the site's origin) and its answer, a redirect, handed to the page.
-    await route.fulfill({ response: await route.fetch({ headers: { ...headers, origin: site.url }, maxRedirects: 0 }) });
-  });
-}
-
 /** From the demo website (signed in) through "Log out" and the IdP's confirmation, back to the website signed out. */
 async function logOutAtDemo(page: Page, labels: Labels): Promise<void> {
   await page.goto(`${site.url}/`);
@@ -237,7 +217,6 @@ for (const [language, labels] of [['English', english], ['Japanese', japanese]] 
     const member = await createMember(app.store, { phone: uniquePhone(), country: 'JP' });
     const { context, page } = await newPage(browser, { locale: labels.locale });
     try {
-      await restoreDemoFormOrigin(page);
       // Logged in at the website with membership number and password.
       await page.goto(`${site.url}/`);
       await page.getByRole('button', { name: 'Log in', exact: true }).click();
@@ -372,10 +351,8 @@ for (const [language, labels] of [['English', english], ['Japanese', japanese]] 
   });
 }
 
-// KNOWN PRODUCT BUG (see restoreDemoFormOrigin): ava reports this as an expected failure while the
-// demo website refuses its own "Log in" button in Chromium. Once the site accepts it, this test
-// "passes unexpectedly": then drop `.failing` and the workaround above.
-test.serial.failing('the demo website accepts its own "Log in" button from Chromium (Origin: null under Referrer-Policy: no-referrer)', async (t) => {
+// Pages sent with `Referrer-Policy: no-referrer` make Chromium post forms with `Origin: null`.
+test.serial('the demo website accepts its own "Log in" button from Chromium (Origin: null under Referrer-Policy: no-referrer)', async (t) => {
   const { context, page } = await newPage(browser, { locale: 'en-US' });
   try {
     await page.goto(`${site.url}/`);
