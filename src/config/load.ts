@@ -5,6 +5,8 @@ import { z } from 'zod';
 import { ACCOUNT_CLIENT_ID } from '../oidc/account-client.ts';
 import { defaultDatabaseUrl } from './database-url.ts';
 import { demoClients } from './demo-clients.ts';
+import { parse, parseBoolean, positiveInt, readJson } from './parse.ts';
+import { loadApps, loadSms, loadWebAuthn } from './sections.ts';
 
 export type ClientMetadata = Record<string, unknown> & { client_id: string };
 export type Jwk = Record<string, unknown> & { kty: string; kid?: string };
@@ -51,7 +53,6 @@ export class ConfigError extends Error {
   }
 }
 
-const positiveInt = z.coerce.number().int().positive();
 const clientSchema = z.looseObject({
   client_id: z.string().regex(/^[A-Za-z0-9_-]+$/, 'client_id may hold only letters, digits, "_" and "-"'),
   redirect_uris: z.array(z.string()).min(1),
@@ -138,73 +139,6 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   return { production, port, issuer, databaseUrl, dataDir, clients, cookieKeys, jwks, trustProxy, webauthn, sms, apps, logLevel, loginLimits };
 }
 
-const list = (value: string | undefined) => (value ?? '').split(',').map((item) => item.trim()).filter(Boolean);
-
-function loadWebAuthn(env: NodeJS.ProcessEnv, issuerUrl: URL | null, problems: string[]): WebAuthnSettings {
-  const host = issuerUrl?.hostname ?? 'localhost';
-  const rpId = (env.WEBAUTHN_RP_ID ?? host).toLowerCase();
-  // An RP ID must be the origin's host or a registrable parent of it (WebAuthn §5.1.3).
-  if (host !== rpId && !host.endsWith(`.${rpId}`)) {
-    problems.push(`WEBAUTHN_RP_ID "${rpId}" must be the issuer host "${host}" or a parent domain of it`);
-  }
-  const extra = list(env.WEBAUTHN_ORIGINS);
-  for (const origin of extra) {
-    const url = URL.parse(origin);
-    const web = url && url.origin === origin && (url.protocol === 'https:' || (url.protocol === 'http:' && url.hostname === 'localhost'));
-    if (!web && !/^android:apk-key-hash:[A-Za-z0-9_-]{43}$/.test(origin)) {
-      problems.push(`WEBAUTHN_ORIGINS: "${origin}" is neither an https origin nor android:apk-key-hash:<base64url SHA-256>`);
-    }
-  }
-  const relatedOrigins = list(env.WEBAUTHN_RELATED_ORIGINS);
-  for (const origin of relatedOrigins) {
-    if (URL.parse(origin)?.origin !== origin || !origin.startsWith('https://')) problems.push(`WEBAUTHN_RELATED_ORIGINS: "${origin}" is not an https origin`);
-  }
-  const origins = [...new Set([issuerUrl?.origin ?? '', ...extra, ...relatedOrigins].filter(Boolean))];
-  return { rpId, rpName: env.WEBAUTHN_RP_NAME ?? 'JMB', origins, relatedOrigins };
-}
-
-function loadSms(env: NodeJS.ProcessEnv, dataDir: string, production: boolean, problems: string[]): SmsSettings {
-  const transport = parse('SMS_TRANSPORT', env.SMS_TRANSPORT ?? 'outbox', z.enum(['outbox', 'twilio']), problems) ?? 'outbox';
-  if (production && transport === 'outbox') {
-    problems.push('SMS_TRANSPORT must be "twilio" in production (the outbox file is for development only)');
-  }
-  let twilio: SmsSettings['twilio'];
-  if (transport === 'twilio') {
-    const { TWILIO_ACCOUNT_SID: accountSid = '', TWILIO_AUTH_TOKEN: authToken = '', TWILIO_FROM: from, TWILIO_MESSAGING_SERVICE_SID: messagingServiceSid } = env;
-    if (!/^AC[0-9a-fA-F]{32}$/.test(accountSid)) problems.push('TWILIO_ACCOUNT_SID must be set to your account SID (AC followed by 32 hex digits)');
-    if (!authToken) problems.push('TWILIO_AUTH_TOKEN must be set with SMS_TRANSPORT=twilio');
-    if (!from === !messagingServiceSid) problems.push('set exactly one of TWILIO_FROM and TWILIO_MESSAGING_SERVICE_SID with SMS_TRANSPORT=twilio');
-    if (messagingServiceSid && !/^MG[0-9a-fA-F]{32}$/.test(messagingServiceSid)) problems.push('TWILIO_MESSAGING_SERVICE_SID must be MG followed by 32 hex digits');
-    twilio = { accountSid, authToken, ...(from && { from }), ...(messagingServiceSid && { messagingServiceSid }) };
-  }
-  const limit = (name: string, fallback: string) => parse(name, env[name] ?? fallback, positiveInt, problems) ?? Number(fallback);
-  return {
-    transport,
-    outboxFile: path.resolve(env.SMS_OUTBOX_FILE ?? path.join(dataDir, 'sms-outbox.jsonl')),
-    twilio,
-    limits: {
-      cooldownSeconds: limit('SMS_RESEND_COOLDOWN_SECONDS', '60'),
-      perMemberPerDay: limit('SMS_MAX_PER_MEMBER_PER_DAY', '10'),
-      perPhonePerDay: limit('SMS_MAX_PER_PHONE_PER_DAY', '10'),
-      perIpPerHour: limit('SMS_MAX_PER_IP_PER_HOUR', '20'),
-      perHour: limit('SMS_MAX_PER_HOUR', '1000'),
-    },
-  };
-}
-
-function loadApps(env: NodeJS.ProcessEnv, problems: string[]): Config['apps'] {
-  const android = list(env.ANDROID_APPS).map((entry) => {
-    const [packageName = '', fingerprint = ''] = entry.split('=');
-    if (!/^[a-zA-Z][\w]*(\.[a-zA-Z][\w]*)+$/.test(packageName) || !/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/i.test(fingerprint)) {
-      problems.push(`ANDROID_APPS: "${entry}" is not package.name=AA:BB:…(32 hex pairs)`);
-    }
-    return { packageName, fingerprint: fingerprint.toUpperCase() };
-  });
-  const ios = list(env.IOS_APP_IDS);
-  for (const id of ios) if (!/^[A-Z0-9]{10}\.[\w.-]+$/.test(id)) problems.push(`IOS_APP_IDS: "${id}" is not TEAMID.bundle.id`);
-  return { android, ios };
-}
-
 /** loadConfig for a command's entry point: on a ConfigError, prints every problem and exits 1 before anything listens. */
 export function loadConfigOrExit(env: NodeJS.ProcessEnv): Config {
   try {
@@ -213,32 +147,6 @@ export function loadConfigOrExit(env: NodeJS.ProcessEnv): Config {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`jmb-idp: ${error.message}\n`);
     process.exit(1);
-  }
-}
-
-function parse<T>(name: string, value: unknown, schema: z.ZodType<T>, problems: string[]): T | undefined {
-  const result = schema.safeParse(value);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  const where = issue?.path.length ? ` at ${issue.path.join('.')}` : '';
-  problems.push(`${name}${where}: ${issue?.message ?? 'invalid value'}`);
-  return undefined;
-}
-
-function parseBoolean(name: string, value: string | undefined, problems: string[]): boolean {
-  if (value === undefined || value === '') return false;
-  if (['1', 'true', 'yes', 'on'].includes(value.toLowerCase())) return true;
-  if (['0', 'false', 'no', 'off'].includes(value.toLowerCase())) return false;
-  problems.push(`${name} must be true or false, got "${value}"`);
-  return false;
-}
-
-function readJson(name: string, file: string, problems: string[]): unknown {
-  try {
-    return JSON.parse(readFileSync(file, 'utf8'));
-  } catch (error) {
-    problems.push(`${name}: cannot read JSON from "${file}" (${(error as Error).message})`);
-    return undefined;
   }
 }
 

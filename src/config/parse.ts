@@ -1,0 +1,39 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+// Each parser adds a one-line problem naming the setting, instead of throwing, so that every
+// problem is reported at once.
+
+export const positiveInt = z.coerce.number().int().positive();
+
+/** A comma-separated list, trimmed, without empty items. */
+export const list = (value: string | undefined) => (value ?? '').split(',').map((item) => item.trim()).filter(Boolean);
+
+/** `value` checked against `schema`; on failure the first issue becomes a problem for `name`. */
+export function parse<T>(name: string, value: unknown, schema: z.ZodType<T>, problems: string[]): T | undefined {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const where = issue?.path.length ? ` at ${issue.path.join('.')}` : '';
+  problems.push(`${name}${where}: ${issue?.message ?? 'invalid value'}`);
+  return undefined;
+}
+
+/** true/false, yes/no, on/off or 1/0; unset is false. */
+export function parseBoolean(name: string, value: string | undefined, problems: string[]): boolean {
+  if (value === undefined || value === '') return false;
+  if (['1', 'true', 'yes', 'on'].includes(value.toLowerCase())) return true;
+  if (['0', 'false', 'no', 'off'].includes(value.toLowerCase())) return false;
+  problems.push(`${name} must be true or false, got "${value}"`);
+  return false;
+}
+
+/** The parsed JSON content of `file`, or undefined with a problem saying why not. */
+export function readJson(name: string, file: string, problems: string[]): unknown {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    problems.push(`${name}: cannot read JSON from "${file}" (${(error as Error).message})`);
+    return undefined;
+  }
+}
