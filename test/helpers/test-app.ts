@@ -45,15 +45,23 @@ export async function startTestApp(options: { env?: Record<string, string>; clie
   const { port } = server.address() as AddressInfo;
   const clientsFile = path.join(dir, 'clients.json');
   writeFileSync(clientsFile, JSON.stringify(options.clients ?? [WEBSITE, NATIVE_APP]));
-  const config = loadConfig({
-    DATA_DIR: dir,
-    DATABASE_URL: `sqlite:${path.join(dir, 'idp.db')}`,
-    ISSUER: `http://localhost:${port}`,
-    OIDC_CLIENTS_FILE: clientsFile,
-    LOG_LEVEL: 'silent',
-    ...options.env,
-  });
-  const app = await createApp(config, { clock: options.clock, smsSender: options.sms, logger: options.logger });
+  let config: Config;
+  let app: App;
+  try {
+    config = loadConfig({
+      DATA_DIR: dir,
+      DATABASE_URL: `sqlite:${path.join(dir, 'idp.db')}`,
+      ISSUER: `http://localhost:${port}`,
+      OIDC_CLIENTS_FILE: clientsFile,
+      LOG_LEVEL: 'silent',
+      ...options.env,
+    });
+    app = await createApp(config, { clock: options.clock, smsSender: options.sms, logger: options.logger });
+  } catch (error) {
+    // A refused configuration must not leave the port open.
+    server.close();
+    throw error;
+  }
   server.on('request', app.koa.callback());
   return {
     ...app,
