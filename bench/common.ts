@@ -1,0 +1,71 @@
+/**
+ * What the benchmark's processes share: the one relying party both servers know, the request it
+ * makes, and the small protocol between `run.ts` and a server child (over the IPC channel).
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+
+/** The confidential web client the load driver plays, registered identically with both servers. */
+export const BENCH_CLIENT = {
+  client_id: 'bench-website',
+  client_secret: 'bench-website-secret-0123456789abcdefghij',
+  redirect_uris: ['https://rp.bench.example/callback'],
+  grant_types: ['authorization_code'],
+  response_types: ['code'],
+  token_endpoint_auth_method: 'client_secret_basic',
+  id_token_signed_response_alg: 'ES256',
+};
+
+/** The scopes the driver asks for (the stock server is configured to release the same claim). */
+export const BENCH_SCOPE = 'openid profile';
+
+/** The WebAuthn RP ID of an issuer on http://localhost:<port>. */
+export const BENCH_RP_ID = 'localhost';
+
+/** A server child's announcements to its parent. */
+export type ChildMessage =
+  | { type: 'ready'; issuer: string; port: number }
+  | { type: 'usage'; usage: ServerUsage };
+
+/** Cumulative CPU and event-loop figures of a server process; the parent takes differences. */
+export type ServerUsage = {
+  /** All threads (main, GC, libuv pool). */
+  cpuMicros: number;
+  /** The main thread alone: the one that runs JavaScript and limits throughput. */
+  mainThreadCpuMicros: number;
+  eluActive: number;
+  eluIdle: number;
+  rss: number;
+};
+
+/** Listens on an ephemeral loopback port and resolves with it. */
+export async function listenOnLoopback(server: Server): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  // Longer than any pause between trials, so the driver's kept-alive sockets stay usable.
+  server.keepAliveTimeout = 65_000;
+  return (server.address() as AddressInfo).port;
+}
+
+/**
+ * Announces readiness to the parent, answers its usage questions, and exits when the parent goes
+ * away (the IPC channel closes), so a server child never outlives a benchmark run.
+ */
+export function serveParent(server: Server, issuer: string, port: number, close: () => Promise<void>): void {
+  if (!process.send) throw new Error('a benchmark server must be started by bench/run.ts (it needs the IPC channel)');
+  const send = (message: ChildMessage) => process.send!(message);
+  process.on('message', (message: { type?: string }) => {
+    if (message?.type !== 'usage') return;
+    const cpu = process.cpuUsage();
+    const main = process.threadCpuUsage();
+    const elu = performance.eventLoopUtilization();
+    send({ type: 'usage', usage: { cpuMicros: cpu.user + cpu.system, mainThreadCpuMicros: main.user + main.system, eluActive: elu.active, eluIdle: elu.idle, rss: process.memoryUsage.rss() } });
+  });
+  process.on('disconnect', () => {
+    server.closeAllConnections();
+    server.close();
+    void close().finally(() => process.exit(0));
+    setTimeout(() => process.exit(0), 2_000).unref();
+  });
+  send({ type: 'ready', issuer, port });
+}

@@ -1,0 +1,458 @@
+/**
+ * `npm run bench`: complete passkey log-ins against the JMB IdP on its embedded store, compared in the
+ * same run with a stock oidc-provider (same version, in-memory store, a log-in that checks nothing).
+ *
+ * 1. Creates members with software passkeys in a fresh SQLite file (the private keys stay here).
+ * 2. Starts both servers, each in its own process; the load driver runs in this process. During a
+ *    trial only one server is loaded, so on a two-core machine the loaded server has one core and
+ *    the driver the other, the same for both flows.
+ * 3. Peak: closed-loop trials, alternating stock and IdP, ROUNDS times each → median log-ins/s.
+ * 4. Latency: open-loop trials at half of each flow's own median peak, alternating → p99 per step.
+ * 5. Prints Markdown tables and writes bench/results/latest.json.
+ *
+ * Short runs: BENCH_SECONDS, BENCH_WARMUP_SECONDS, BENCH_ROUNDS, BENCH_CONCURRENCY, BENCH_MEMBERS.
+ * BENCH_CPU_PROFILE=<dir> makes both servers write V8 CPU profiles there when the run ends.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Agent } from 'node:http';
+import { performance } from 'node:perf_hooks';
+const { eventLoopUtilization } = performance;
+import { hashPassword } from '../src/members/password.ts';
+import { openStore } from '../src/store/open.ts';
+import { enrolSoftPasskey, type SoftPasskey } from '../test/helpers/soft-authenticator.ts';
+import { BENCH_CLIENT, BENCH_RP_ID, type ChildMessage, type ServerUsage } from './common.ts';
+import { closedLoop, logIn, openLoop, PasskeyPool, round, STEPS, type Step, type Target, type TrialResult } from './driver.ts';
+
+const here = import.meta.dirname;
+
+function setting(name: string, fallback: number, min: number, max: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < min || value > max) throw new Error(`${name} must be a number from ${min} to ${max}, got "${raw}"`);
+  return value;
+}
+
+const settings = {
+  seconds: setting('BENCH_SECONDS', 5, 1, 60),
+  warmupSeconds: setting('BENCH_WARMUP_SECONDS', 1, 0, 30),
+  rounds: Math.round(setting('BENCH_ROUNDS', 5, 1, 9)),
+  concurrency: Math.round(setting('BENCH_CONCURRENCY', 8, 1, 256)),
+  members: Math.round(setting('BENCH_MEMBERS', 256, 16, 5000)),
+  /** Hard cap on log-ins started in one trial, whatever the rate. */
+  maxLogInsPerTrial: 50_000,
+};
+if (settings.members < settings.concurrency) throw new Error('BENCH_MEMBERS must be at least BENCH_CONCURRENCY');
+const profileDir = process.env.BENCH_CPU_PROFILE ? path.resolve(process.env.BENCH_CPU_PROFILE) : undefined;
+
+const FLOWS = {
+  stock: 'stock oidc-provider, log-in checks nothing (in-memory store)',
+  idp: 'JMB IdP, passkey log-in (SQLite store)',
+} as const;
+type Flow = keyof typeof FLOWS;
+
+/** A server child: ready once it has announced its issuer, answers usage questions over IPC. */
+class ServerChild {
+  readonly flow: Flow;
+  readonly target: Target;
+  private readonly child: ChildProcess;
+  private pending: ((usage: ServerUsage) => void) | undefined;
+  private exited: string | undefined;
+
+  private constructor(flow: Flow, child: ChildProcess, target: Target) {
+    this.flow = flow;
+    this.child = child;
+    this.target = target;
+    child.on('exit', (code, signal) => {
+      this.exited = `exited with ${signal ?? code}`;
+    });
+    child.on('message', (message: ChildMessage) => {
+      if (message.type === 'usage' && this.pending) {
+        const resolve = this.pending;
+        this.pending = undefined;
+        resolve(message.usage);
+      }
+    });
+  }
+
+  static start(flow: Flow, script: string, env: Record<string, string>): Promise<ServerChild> {
+    const execArgv = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${flow}-\${pid}.cpuprofile`] : [];
+    const child = fork(path.join(here, script), [], {
+      execPath: process.execPath,
+      execArgv,
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${script} did not start within 30 s`)), 30_000);
+      child.once('exit', (code) => reject(new Error(`${script} exited with ${code} before it was ready`)));
+      child.once('message', (message: ChildMessage) => {
+        clearTimeout(timer);
+        if (message.type !== 'ready') return reject(new Error(`${script} sent ${message.type} before ready`));
+        resolve(new ServerChild(flow, child, { name: flow, issuer: message.issuer, port: message.port }));
+      });
+    });
+  }
+
+  /** Throws when the server process has gone (a crash would otherwise show up as slow numbers). */
+  assertRunning(): void {
+    if (this.exited) throw new Error(`the ${this.flow} server ${this.exited} during the run`);
+  }
+
+  usage(): Promise<ServerUsage> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${this.flow} server did not report its usage`)), 10_000);
+      this.pending = (usage) => {
+        clearTimeout(timer);
+        resolve(usage);
+      };
+      this.child.send({ type: 'usage' });
+    });
+  }
+
+  /** Closing the IPC channel makes the child close its server and exit. */
+  stop(): Promise<void> {
+    if (this.child.exitCode !== null || !this.child.connected) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.child.kill('SIGKILL');
+        resolve();
+      }, 5_000);
+      this.child.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.child.disconnect();
+    });
+  }
+}
+
+/** Unmeasured load on each server before the first trial. */
+const WARM_UP_SECONDS = 3;
+
+type Usage = {
+  /** CPUs' worth of time the server used (all its threads). */
+  serverCpu: number;
+  /** Share of wall time the server's event loop was busy. */
+  serverEventLoop: number;
+  /** Server CPU time (all threads) per completed log-in. */
+  serverCpuMsPerLogIn: number;
+  /** Server main-thread CPU time per completed log-in: the cost that bounds throughput. */
+  serverMainThreadMsPerLogIn: number;
+  /**
+   * Of the time the server's event loop was busy, the share its thread was actually on a CPU. Well
+   * below 1 means other processes on the machine took the server's core during the trial.
+   */
+  serverOnCpu: number;
+  /** The same for the driver (this process). */
+  driverOnCpu: number;
+  driverCpu: number;
+  serverRssMb: number;
+};
+type Trial = TrialResult & { round: number; usage: Usage };
+
+/** Runs a trial and measures both processes' CPU over its measured window (after the warm-up). */
+async function measured(server: ServerChild, roundNo: number, trial: () => Promise<TrialResult>): Promise<Trial> {
+  const snapshot = async () => ({
+    server: await server.usage(),
+    driver: process.cpuUsage(),
+    driverThread: process.threadCpuUsage(),
+    driverLoop: eventLoopUtilization(),
+    at: performance.now(),
+  });
+  const at = (ms: number) => new Promise<Awaited<ReturnType<typeof snapshot>>>((resolve, reject) => {
+    setTimeout(() => snapshot().then(resolve, reject), ms);
+  });
+  const warmupMs = settings.warmupSeconds * 1000;
+  const [result, before, after] = await Promise.all([trial(), at(warmupMs), at(warmupMs + settings.seconds * 1000)]);
+  server.assertRunning();
+  for (const [key, { count, example }] of Object.entries(result.failures)) {
+    process.stderr.write(`bench: ${server.flow}: ${count} log-ins failed at ${key}, e.g. ${example}\n`);
+  }
+  const wallMicros = (after.at - before.at) * 1000;
+  const serverCpuMicros = after.server.cpuMicros - before.server.cpuMicros;
+  const active = after.server.eluActive - before.server.eluActive;
+  const idle = after.server.eluIdle - before.server.eluIdle;
+  const driverMicros = after.driver.user + after.driver.system - before.driver.user - before.driver.system;
+  const driverThreadMicros = after.driverThread.user + after.driverThread.system - before.driverThread.user - before.driverThread.system;
+  const driverActive = eventLoopUtilization(after.driverLoop, before.driverLoop).active * 1000;
+  const mainMicros = after.server.mainThreadCpuMicros - before.server.mainThreadCpuMicros;
+  return {
+    ...result,
+    round: roundNo,
+    usage: {
+      serverCpu: round(serverCpuMicros / wallMicros),
+      serverEventLoop: round(active / (active + idle)),
+      serverCpuMsPerLogIn: result.completed ? round(serverCpuMicros / 1000 / result.completed, 3) : 0,
+      serverMainThreadMsPerLogIn: result.completed ? round(mainMicros / 1000 / result.completed, 3) : 0,
+      serverOnCpu: round(Math.min(1, mainMicros / (active * 1000))),
+      driverOnCpu: round(Math.min(1, driverThreadMicros / driverActive)),
+      driverCpu: round(driverMicros / wallMicros),
+      serverRssMb: Math.round(after.server.rss / 1e6),
+    },
+  };
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+function machine() {
+  const cpus = os.cpus();
+  return {
+    cpu: cpus[0]?.model.trim() ?? 'unknown',
+    cores: os.availableParallelism(),
+    memoryGb: Math.round(os.totalmem() / 2 ** 30),
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    node: process.version,
+    loadAverageAtStart: os.loadavg().map((load) => round(load)),
+  };
+}
+
+async function createMembers(databaseUrl: string, count: number): Promise<SoftPasskey[]> {
+  const store = await openStore(databaseUrl);
+  // Passwords play no part in a passkey log-in; one real hash serves every member.
+  const passwordHash = await hashPassword(randomBytes(24).toString('base64url'));
+  const passkeys: SoftPasskey[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const now = new Date();
+      const member = await store.members.create({
+        id: randomUUID(),
+        number: String(400_000_001 + i),
+        name: `Bench Member ${i + 1}`,
+        phone: '+819012345678',
+        country: 'JP',
+        status: 'active',
+        passwordHash,
+        createdAt: now,
+        updatedAt: now,
+      });
+      // Half device-bound (counter moves forward, amr hwk), half synced (counter 0, amr swk).
+      passkeys.push(await enrolSoftPasskey(store, member.id, BENCH_RP_ID, { synced: i % 2 === 1, name: 'Bench passkey' }));
+    }
+  } finally {
+    await store.close();
+  }
+  return passkeys;
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'jmb-idp-bench-'));
+  const servers: ServerChild[] = [];
+  const perTrialSeconds = settings.warmupSeconds + settings.seconds;
+  const expectedSeconds = 4 * settings.rounds * perTrialSeconds + 2 * WARM_UP_SECONDS + 10;
+  // Whatever happens, the run ends: the servers go with the IPC channel when this process exits.
+  const watchdog = setTimeout(() => {
+    process.stderr.write(`bench: still running after ${2 * expectedSeconds} s, giving up\n`);
+    process.exit(2);
+  }, 2 * expectedSeconds * 1000);
+  watchdog.unref();
+
+  try {
+    const log = (line: string) => process.stderr.write(`${line}\n`);
+    log(`bench: about ${Math.round(expectedSeconds / 10) * 10} s (${settings.rounds} rounds × 2 flows × 2 modes × ${perTrialSeconds} s)`);
+    const databaseUrl = `sqlite:${path.join(dir, 'bench.db')}`;
+    const passkeys = await createMembers(databaseUrl, settings.members);
+    const clientsFile = path.join(dir, 'clients.json');
+    writeFileSync(clientsFile, JSON.stringify([BENCH_CLIENT]));
+    if (profileDir) mkdirSync(profileDir, { recursive: true });
+
+    const idp = await ServerChild.start('idp', 'idp-server.ts', {
+      DATA_DIR: dir,
+      DATABASE_URL: databaseUrl,
+      OIDC_CLIENTS_FILE: clientsFile,
+      LOG_LEVEL: 'silent',
+    });
+    servers.push(idp);
+    const stock = await ServerChild.start('stock', 'stock-server.ts', {});
+    servers.push(stock);
+    const byFlow: Record<Flow, ServerChild> = { stock, idp };
+    const pool = new PasskeyPool(passkeys);
+
+    // One log-in each first, so a broken flow fails loudly instead of producing numbers.
+    for (const server of [stock, idp]) {
+      const agent = new Agent({ keepAlive: false });
+      const passkey = pool.take()!;
+      try {
+        await logIn(agent, server.target, passkey, () => {});
+      } catch (error) {
+        throw new Error(`a single log-in against the ${server.flow} server failed: ${(error as Error).message}`);
+      } finally {
+        pool.give(passkey);
+        agent.destroy();
+      }
+    }
+    log(`bench: ${settings.members} members with passkeys; stock at ${stock.target.issuer}, IdP at ${idp.target.issuer}`);
+
+    const bounds = { warmupMs: settings.warmupSeconds * 1000, durationMs: settings.seconds * 1000, maxLogIns: settings.maxLogInsPerTrial };
+    const order = (roundNo: number): Flow[] => (roundNo % 2 === 1 ? ['stock', 'idp'] : ['idp', 'stock']);
+    const trials: Trial[] = [];
+    const describe = (t: Trial) => `${t.throughput} log-ins/s, p99 ${t.allRequests.p99} ms, ${t.failed} failed; ` +
+      `server CPU ${Math.round(t.usage.serverCpu * 100)}% (loop ${Math.round(t.usage.serverEventLoop * 100)}% busy, on CPU ${Math.round(t.usage.serverOnCpu * 100)}%, main ${t.usage.serverMainThreadMsPerLogIn} ms/log-in), ` +
+      `driver CPU ${Math.round(t.usage.driverCpu * 100)}% (on CPU ${Math.round(t.usage.driverOnCpu * 100)}%)`;
+
+    // Both servers run the whole flow for a while before anything is measured (JIT, caches, store pages).
+    for (const server of [stock, idp]) {
+      await closedLoop(server.target, pool, { warmupMs: 0, durationMs: WARM_UP_SECONDS * 1000, maxLogIns: settings.maxLogInsPerTrial, concurrency: settings.concurrency });
+    }
+
+    for (let r = 1; r <= settings.rounds; r++) {
+      for (const flow of order(r)) {
+        const server = byFlow[flow];
+        const trial = await measured(server, r, () => closedLoop(server.target, pool, { ...bounds, concurrency: settings.concurrency }));
+        trials.push(trial);
+        log(`bench: peak    round ${r} ${flow.padEnd(5)} ${describe(trial)}`);
+      }
+    }
+    const peak = Object.fromEntries((['stock', 'idp'] as Flow[]).map((flow) => [flow, median(trials.filter((t) => t.mode === 'closed' && t.target === flow).map((t) => t.throughput))])) as Record<Flow, number>;
+    const rates: Record<Flow, number> = { stock: round(peak.stock / 2, 1), idp: round(peak.idp / 2, 1) };
+    for (const flow of ['stock', 'idp'] as Flow[]) if (!(rates[flow] > 0)) throw new Error(`the ${flow} flow completed no log-ins; nothing to measure latency at`);
+
+    for (let r = 1; r <= settings.rounds; r++) {
+      for (const flow of order(r)) {
+        const server = byFlow[flow];
+        const trial = await measured(server, r, () => openLoop(server.target, pool, { ...bounds, rate: rates[flow] }));
+        trials.push(trial);
+        log(`bench: latency round ${r} ${flow.padEnd(5)} at ${rates[flow]}/s: ${describe(trial)}`);
+      }
+    }
+
+    const results = summarise(trials, peak, rates, (Date.now() - started) / 1000);
+    const resultsDir = path.join(here, 'results');
+    mkdirSync(resultsDir, { recursive: true });
+    writeFileSync(path.join(resultsDir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+    process.stdout.write(markdown(results));
+    log(`bench: results written to ${path.relative(process.cwd(), path.join(resultsDir, 'latest.json'))}`);
+  } finally {
+    await Promise.all(servers.map((server) => server.stop()));
+    rmSync(dir, { recursive: true, force: true });
+    clearTimeout(watchdog);
+  }
+}
+
+type StepFigures = { p50: number; p95: number; p99: number; worstRoundP99: number };
+
+function summarise(trials: Trial[], peak: Record<Flow, number>, rates: Record<Flow, number>, seconds: number) {
+  const of = (flow: Flow, mode: 'closed' | 'open') => trials.filter((t) => t.target === flow && t.mode === mode);
+  const figures = (list: Trial[], pick: (t: Trial) => { p50: number; p95: number; p99: number }): StepFigures => ({
+    p50: median(list.map((t) => pick(t).p50)),
+    p95: median(list.map((t) => pick(t).p95)),
+    p99: median(list.map((t) => pick(t).p99)),
+    worstRoundP99: Math.max(...list.map((t) => pick(t).p99)),
+  });
+  const flowSummary = (flow: Flow) => {
+    const closed = of(flow, 'closed');
+    const open = of(flow, 'open');
+    return {
+      description: FLOWS[flow],
+      peak: {
+        logInsPerSecond: peak[flow],
+        rounds: closed.map((t) => t.throughput),
+        serverCpuMsPerLogIn: median(closed.map((t) => t.usage.serverCpuMsPerLogIn)),
+        serverMainThreadMsPerLogIn: median(closed.map((t) => t.usage.serverMainThreadMsPerLogIn)),
+        serverOnCpu: median(closed.map((t) => t.usage.serverOnCpu)),
+        serverCpu: median(closed.map((t) => t.usage.serverCpu)),
+        serverEventLoop: median(closed.map((t) => t.usage.serverEventLoop)),
+        driverCpu: median(closed.map((t) => t.usage.driverCpu)),
+        closedLoopP99Ms: median(closed.map((t) => t.allRequests.p99)),
+      },
+      halfPeak: {
+        rate: rates[flow],
+        achieved: median(open.map((t) => t.throughput)),
+        steps: Object.fromEntries(STEPS.map((step) => [step, figures(open, (t) => t.steps[step])])) as Record<Step, StepFigures>,
+        allRequests: figures(open, (t) => t.allRequests),
+        logIn: figures(open, (t) => t.logIn),
+        serverCpu: median(open.map((t) => t.usage.serverCpu)),
+        driverCpu: median(open.map((t) => t.usage.driverCpu)),
+        serverOnCpu: median(open.map((t) => t.usage.serverOnCpu)),
+        driverOnCpu: median(open.map((t) => t.usage.driverOnCpu)),
+        startLagP99Ms: Math.max(...open.map((t) => t.startLag?.p99 ?? 0)),
+        dropped: open.reduce((sum, t) => sum + t.dropped, 0),
+      },
+      failed: trials.filter((t) => t.target === flow).reduce((sum, t) => sum + t.failed, 0),
+    };
+  };
+  const stock = flowSummary('stock');
+  const idp = flowSummary('idp');
+  const ratio = round(peak.idp / peak.stock, 2);
+  // Less sensitive to other load on the machine than throughput: CPU time the server spent per log-in.
+  const cpuRatio = round(stock.peak.serverMainThreadMsPerLogIn / idp.peak.serverMainThreadMsPerLogIn, 2);
+  const slowestIdpStep = Math.max(...STEPS.map((step) => idp.halfPeak.steps[step].p99));
+  return {
+    date: new Date().toISOString(),
+    machine: machine(),
+    settings: { ...settings, seconds: settings.seconds, driver: 'in the npm run bench process; each server in its own process' },
+    durationSeconds: Math.round(seconds),
+    stock,
+    idp,
+    targets: {
+      throughputRatio: { value: ratio, target: 0.6, met: ratio >= 0.6, mainThreadCostRatio: cpuRatio },
+      p99AtHalfPeakMs: { slowestStep: slowestIdpStep, target: 50, met: slowestIdpStep < 50 },
+    },
+    trials,
+  };
+}
+
+type Results = ReturnType<typeof summarise>;
+
+const STEP_LABELS: Record<Step, string> = {
+  authorize: 'authorize `GET /auth` → 303',
+  page: 'log-in page `GET /interaction/:uid`',
+  options: 'options `POST …/passkey/options`',
+  assertion: 'assertion `POST …/passkey`',
+  resume: 'resume `GET /auth/:uid` → 303 with code',
+  token: 'token `POST /token`',
+};
+
+function markdown(results: Results): string {
+  const { stock, idp, targets, machine: m, settings: s } = results;
+  const pct = (value: number) => `${Math.round(value * 100)}%`;
+  const ms = (value: number) => value.toFixed(1);
+  const met = (ok: boolean) => (ok ? 'met' : '**missed**');
+  const lines = [
+    '',
+    `Measured ${results.date.slice(0, 10)} on ${m.cpu}, ${m.cores} cores, ${m.memoryGb} GB, ${m.os}, Node ${m.node} (load average at start ${m.loadAverageAtStart.join(', ')}).`,
+    '',
+    `**Peak throughput** (closed loop, ${s.concurrency} virtual users, ${s.rounds} alternating rounds of ${s.seconds} s after ${s.warmupSeconds} s warm-up, median):`,
+    '',
+    '| flow | log-ins/s | each round | server main-thread CPU per log-in | server CPU (all threads) | server on CPU | driver CPU |',
+    '|---|---:|---|---:|---:|---:|---:|',
+    ...[stock, idp].map((f) => `| ${f.description} | ${f.peak.logInsPerSecond} | ${f.peak.rounds.join(' / ')} | ${f.peak.serverMainThreadMsPerLogIn.toFixed(2)} ms | ${pct(f.peak.serverCpu)} | ${pct(f.peak.serverOnCpu)} | ${pct(f.peak.driverCpu)} |`),
+    `| **IdP / stock** | **${targets.throughputRatio.value.toFixed(2)}** | target ≥ 0.6: ${met(targets.throughputRatio.met)} | stock / IdP: ${targets.throughputRatio.mainThreadCostRatio.toFixed(2)} | | | |`,
+    '',
+    '"Server on CPU" is the share of the time the server\'s event loop was busy that its thread actually ran; below about 90% other work on the machine was taking the server\'s core. ' +
+      'The main-thread CPU cost per log-in is the figure least disturbed by that, and its stock / IdP ratio is what the throughput ratio would be with the server alone on its core.',
+    '',
+    `**Latency at half of each flow's peak** (open loop: stock ${stock.halfPeak.rate}/s, IdP ${idp.halfPeak.rate}/s log-ins; ms, median of ${s.rounds} rounds; worst round's p99 in brackets):`,
+    '',
+    '| request | stock p50 | stock p99 | IdP p50 | IdP p95 | IdP p99 |',
+    '|---|---:|---:|---:|---:|---:|',
+    ...STEPS.map((step) => {
+      const a = stock.halfPeak.steps[step];
+      const b = idp.halfPeak.steps[step];
+      return `| ${STEP_LABELS[step]} | ${ms(a.p50)} | ${ms(a.p99)} | ${ms(b.p50)} | ${ms(b.p95)} | ${ms(b.p99)} (${ms(b.worstRoundP99)}) |`;
+    }),
+    `| every request | ${ms(stock.halfPeak.allRequests.p50)} | ${ms(stock.halfPeak.allRequests.p99)} | ${ms(idp.halfPeak.allRequests.p50)} | ${ms(idp.halfPeak.allRequests.p95)} | ${ms(idp.halfPeak.allRequests.p99)} (${ms(idp.halfPeak.allRequests.worstRoundP99)}) |`,
+    `| whole log-in (6 requests, from its scheduled start) | ${ms(stock.halfPeak.logIn.p50)} | ${ms(stock.halfPeak.logIn.p99)} | ${ms(idp.halfPeak.logIn.p50)} | ${ms(idp.halfPeak.logIn.p95)} | ${ms(idp.halfPeak.logIn.p99)} (${ms(idp.halfPeak.logIn.worstRoundP99)}) |`,
+    '',
+    `Target p99 of each IdP request < 50 ms at half peak: ${met(targets.p99AtHalfPeakMs.met)} (slowest step ${ms(targets.p99AtHalfPeakMs.slowestStep)} ms). ` +
+      `Failed log-ins: stock ${stock.failed}, IdP ${idp.failed}. Whole run ${results.durationSeconds} s.`,
+    '',
+  ];
+  const onCpu = Math.min(stock.peak.serverOnCpu, idp.peak.serverOnCpu, stock.halfPeak.serverOnCpu, idp.halfPeak.serverOnCpu);
+  if (onCpu < 0.9) {
+    lines.push(`Note: other work on the machine took CPU from the servers during this run (a server was on a CPU for as little as ${pct(onCpu)} of its busy time; ` +
+      `load average ${m.loadAverageAtStart.join(', ')} at start), so throughput is lower and latency higher and noisier than on an idle machine.`, '');
+  }
+  return lines.join('\n');
+}
+
+await main();
