@@ -44,5 +44,5 @@ async function grantConsent(ctx: Context, deps: ConsentDeps, details: Interactio
   const scope = String(details.params.scope ?? 'openid');
   grant.addOIDCScope(scope);
   const grantId = await grant.save();
-  await finish(provider, ctx, { consent: { grantId } }, true);
+  await finish(details, ctx, { consent: { grantId } }, true);
 }

@@ -19,9 +19,22 @@ export async function clientName(provider: Provider, details: Interaction): Prom
   return String(client?.clientName ?? client?.clientId ?? '');
 }
 
-/** Hands the result to oidc-provider and sends the browser on to resume the authorization. */
-export async function finish(provider: Provider, ctx: Context, result: Parameters<Provider['interactionResult']>[2], merge = false): Promise<void> {
-  const returnTo = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: merge });
+export type InteractionResult = Parameters<Provider['interactionResult']>[2];
+
+/**
+ * Stores the step's result on the interaction already loaded for this request (what
+ * provider.interactionResult does after loading it a second time) and returns where the browser
+ * resumes the authorization. With `merge`, the earlier step's result (the log-in) is kept.
+ */
+export async function submitResult(details: Interaction, result: InteractionResult, merge = false): Promise<string> {
+  details.result = merge && !('error' in result) ? { ...details.lastSubmission, ...result } : result;
+  await details.save(details.exp - Math.floor(Date.now() / 1000));
+  return details.returnTo;
+}
+
+/** Stores the step's result and sends the browser on to resume the authorization. */
+export async function finish(details: Interaction, ctx: Context, result: InteractionResult, merge = false): Promise<void> {
+  const returnTo = await submitResult(details, result, merge);
   ctx.status = 303;
   ctx.redirect(returnTo);
 }

@@ -90,9 +90,9 @@ export async function submitPasswordLogin(ctx: Context, deps: LoginDeps): Promis
     // A password can never give what was demanded: point a member with a passkey to it, and tell the
     // relying party when the member has none (OIDC Core 3.1.2.6).
     if ((await deps.passkeys.listForMember(member.id)).length) return fail(400, 'login.passkey.use');
-    return finish(deps.provider, ctx, { error: 'unmet_authentication_requirements', error_description: 'the member has no passkey' });
+    return finish(details, ctx, { error: 'unmet_authentication_requirements', error_description: 'the member has no passkey' });
   }
   const { acr, amr } = assuranceOf([{ method: 'password' }]);
   // The member just proved who they are here, which also satisfies the native-app confirmation.
-  await finish(deps.provider, ctx, { login: { accountId: member.id, acr, amr, remember: true }, consent: {} });
+  await finish(details, ctx, { login: { accountId: member.id, acr, amr, remember: true }, consent: {} });
 }

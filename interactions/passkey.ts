@@ -8,7 +8,7 @@ import { assertSameOrigin } from '../src/http/same-origin.ts';
 import type { MessageKey } from '../src/i18n/messages.ts';
 import { assuranceOf } from '../src/oidc/assurance.ts';
 import type { Passkeys } from '../src/store/port.ts';
-import { loadInteraction } from './interaction.ts';
+import { loadInteraction, submitResult } from './interaction.ts';
 
 export type PasskeyDeps = { provider: Provider; passkeyLogin: PasskeyLogin; passkeys: Passkeys; issuerOrigin: string; rpId: string };
 
@@ -61,8 +61,7 @@ export async function passkeyAssertion(ctx: Context, deps: PasskeyDeps): Promise
       clientId: String(details.params.client_id),
     });
     const { acr, amr } = assuranceOf([{ method: 'passkey', synced: passkey.synced }]);
-    const redirectTo = await deps.provider.interactionResult(ctx.req, ctx.res,
-      { login: { accountId: member.id, acr, amr, remember: true }, consent: {} }, { mergeWithLastSubmission: false });
+    const redirectTo = await submitResult(details, { login: { accountId: member.id, acr, amr, remember: true }, consent: {} });
     const current = await deps.passkeys.listForMember(member.id);
     ctx.body = {
       redirectTo,

@@ -50,8 +50,8 @@ export function interactionRouter(deps: InteractionDeps): Router {
   router.post('/interaction/:uid/sms/skip', (ctx) => skipSmsStep(ctx, pages));
   router.post('/interaction/:uid/continue', (ctx) => submitConsent(ctx, deps));
   router.get('/interaction/:uid/abort', async (ctx) => {
-    await loadInteraction(deps.provider, ctx);
-    await finish(deps.provider, ctx, { error: 'access_denied', error_description: 'the member cancelled the log-in' });
+    const details = await loadInteraction(deps.provider, ctx);
+    await finish(details, ctx, { error: 'access_denied', error_description: 'the member cancelled the log-in' });
   });
   router.get('/help/passkeys', async (ctx) => {
     await ctx.render('help-passkeys', { title: ctx.state.t('help.title') });

@@ -70,7 +70,7 @@ export async function verifySmsStep(ctx: Context, deps: SmsStepDeps): Promise<vo
   // The log-in is re-submitted with the merged proofs: finishing with the SMS result alone would
   // re-apply the old log-in and send the member round to this step again.
   const { acr, amr } = assuranceOf([...proofsFromAmr(details.session?.amr), { method: 'sms-otp' }]);
-  await finish(deps.provider, ctx, {
+  await finish(details, ctx, {
     login: { accountId: request.member.id, acr, amr, remember: true },
     consent: {},
     [SMS_PROMPT]: { verifiedAt: Math.floor(Date.now() / 1000) },
@@ -102,8 +102,8 @@ export async function skipSmsStep(ctx: Context, deps: SmsStepDeps): Promise<void
   if (details.prompt.name !== SMS_PROMPT) return ctx.redirect(`/interaction/${details.uid}`);
   const { request, essential } = await stepContext(ctx, deps, details);
   if (essential) {
-    return finish(deps.provider, ctx, { error: 'unmet_authentication_requirements', error_description: 'SMS verification is not available to this member' });
+    return finish(details, ctx, { error: 'unmet_authentication_requirements', error_description: 'SMS verification is not available to this member' });
   }
   if (canReceiveSmsCodes(request.member)) return ctx.redirect(`/interaction/${details.uid}`);
-  await finish(deps.provider, ctx, { [SMS_PROMPT]: { skipped: 'not_eligible' } }, true);
+  await finish(details, ctx, { [SMS_PROMPT]: { skipped: 'not_eligible' } }, true);
 }

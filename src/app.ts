@@ -91,7 +91,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     smsOtp,
     clock,
   });
-  const render = views(viewsDir, { extension: 'ejs' });
+  // Templates are compiled once and kept: they do not change while the IdP runs.
+  const render = views(viewsDir, { extension: 'ejs', options: { cache: true } });
 
   // The provider renders its own pages (errors, log-out) with the same templates and language.
   provider.use(securityHeaders());
@@ -112,19 +113,21 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     interactionRouter({ provider, store, passwordLogin, passkeyLogin, smsOtp, csrf, issuerOrigin, rpId: config.webauthn.rpId }),
     accountRouter({ provider, store, smsOtp, settings: passkeySettings, csrf, issuer: config.issuer, rpId: config.webauthn.rpId, clock }),
   ];
+  // Every other path is the OIDC provider's (discovery, /auth, /token, /jwks, /session/end, …). It is
+  // handed over straight after the request log: the provider has its own headers, pages and errors.
+  const handleOidc = provider.callback();
+  const ours = (ctx: Koa.Context) => routers.some((router) => router.match(ctx.path, ctx.method).path.length > 0);
   koa.use(requestLog(logger));
+  koa.use(async (ctx, next) => {
+    if (ours(ctx)) return next();
+    ctx.respond = false;
+    await handleOidc(ctx.req, ctx.res);
+  });
   koa.use(securityHeaders());
   koa.use(render);
   koa.use(localization());
   koa.use(errorBoundary(logger));
   for (const router of routers) koa.use(router.routes()).use(router.allowedMethods());
-
-  // Everything else is the OIDC provider's (discovery, /auth, /token, /jwks, /session/end, …).
-  const handleOidc = provider.callback();
-  koa.use(async (ctx) => {
-    ctx.respond = false;
-    await handleOidc(ctx.req, ctx.res);
-  });
 
   const pruning = setInterval(() => {
     Promise.all([store.documents.prune(), store.counters.prune()])
