@@ -17,6 +17,7 @@ import {
   type Payload,
   type Store,
 } from '../port.ts';
+import { startCheckpointer } from './checkpointer.ts';
 import { migrate } from './schema.ts';
 
 type Row = Record<string, SQLInputValue>;
@@ -33,17 +34,16 @@ export function openSqliteStore(file: string, clock: Clock): Store {
   const db = new DatabaseSync(file);
   db.exec('PRAGMA busy_timeout = 5000');
   db.exec('PRAGMA synchronous = NORMAL');
-  let checkpoints: NodeJS.Timeout | undefined;
+  migrate(db);
+  let checkpointer: ReturnType<typeof startCheckpointer> | undefined;
   if (file !== ':memory:') {
     db.exec('PRAGMA journal_mode = WAL');
     // Checkpoints copy the WAL into the database file and sync it. Left automatic, one lands inside
-    // some request every few hundred writes and blocks the event loop for it; on a timer they run
-    // between requests, and pages written many times in between are copied once.
+    // some request every few hundred writes and blocks the event loop for it; a worker thread does
+    // them instead, and pages written many times in between are copied once.
     db.exec('PRAGMA wal_autocheckpoint = 0');
-    checkpoints = setInterval(() => db.isOpen && db.exec('PRAGMA wal_checkpoint(PASSIVE)'), CHECKPOINT_EVERY_MS);
-    checkpoints.unref();
+    checkpointer = startCheckpointer(file, CHECKPOINT_EVERY_MS);
   }
-  migrate(db);
 
   return {
     kind: 'sqlite',
@@ -56,7 +56,7 @@ export function openSqliteStore(file: string, clock: Clock): Store {
       db.prepare('SELECT 1').get();
     },
     async close() {
-      clearInterval(checkpoints);
+      await checkpointer?.stop();
       if (!db.isOpen) return;
       if (file !== ':memory:') db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
       db.close();
