@@ -1,4 +1,4 @@
-import { hkdfSync } from 'node:crypto';
+import { createSecretKey, hkdfSync } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Koa from 'koa';
@@ -57,12 +57,15 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const logger = options.logger ?? createLogger(config.logLevel);
   const clock = options.clock ?? Date.now;
   const store = options.store ?? (await openStore(config.databaseUrl, { clock, ensureIndexes: !config.production }));
-  const provider = createProvider({ config, store, logger, clock });
+  // Cookie keys as KeyObjects: every signed cookie is checked with an HMAC, and a string key would be
+  // converted into a key object again for each one.
+  const cookieKeys = config.cookieKeys.map((key) => createSecretKey(Buffer.from(key, 'utf8')));
+  const provider = createProvider({ config, store, logger, clock, cookieKeys });
   const issuerOrigin = new URL(config.issuer).origin;
 
   const koa = new Koa({ proxy: config.trustProxy });
-  koa.keys = config.cookieKeys;
-  const csrf = createCsrf(config.cookieKeys[0]!, (ctx) => ctx.secure);
+  koa.keys = cookieKeys as unknown as string[];
+  const csrf = createCsrf(cookieKeys[0]!, (ctx) => ctx.secure);
   const passwordLogin = createPasswordLogin({ members: store.members, counters: store.counters, audit: store.audit, limits: config.loginLimits, clock });
   const challenges = createChallenges(store.documents);
   const passkeyLogin = createPasskeyLogin({

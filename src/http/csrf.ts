@@ -1,4 +1,4 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 import type { Context } from 'koa';
 import { HttpError } from './http-error.ts';
 
@@ -15,7 +15,7 @@ export type Csrf = {
  * Synchroniser tokens without server state: a random per-browser secret in an HttpOnly, SameSite
  * cookie, and in the form an HMAC of that secret and the form's scope under the newest cookie key.
  */
-export function createCsrf(key: string, secure: (ctx: Context) => boolean): Csrf {
+export function createCsrf(key: KeyObject, secure: (ctx: Context) => boolean): Csrf {
   const sign = (secret: string, scope: string) => createHmac('sha256', key).update(`${secret}|${scope}`).digest('base64url');
   return {
     token(ctx, scope) {

@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from '../config/load.ts';
 import type { Logger } from '../log.ts';
@@ -8,7 +9,7 @@ import { supportedAcrValues } from './assurance.ts';
 import { loadFirstPartyGrant } from './grants.ts';
 import { createPolicy } from './policy.ts';
 
-export type ProviderDeps = { config: Config; store: Store; logger: Logger; clock: Clock };
+export type ProviderDeps = { config: Config; store: Store; logger: Logger; clock: Clock; cookieKeys: KeyObject[] };
 
 /** The claims each scope releases. `acr`, `amr` and `auth_time` ride on `openid`, so every ID token has them. */
 export const scopeClaims = {
@@ -19,7 +20,7 @@ export const scopeClaims = {
 } as const;
 
 /** Builds the oidc-provider instance: code flow with PKCE for every client, first-party grants, our pages. */
-export function createProvider({ config, store, logger, clock }: ProviderDeps): Provider {
+export function createProvider({ config, store, logger, clock, cookieKeys }: ProviderDeps): Provider {
   const configuration: Configuration = {
     adapter: createOidcAdapter(store.documents, clock),
     clients: [...config.clients, accountClient(config.issuer)] as Configuration['clients'],
@@ -31,7 +32,8 @@ export function createProvider({ config, store, logger, clock }: ProviderDeps): 
     },
     jwks: config.jwks as Configuration['jwks'],
     cookies: {
-      keys: config.cookieKeys,
+      // Keygrip signs with crypto.createHmac, which takes KeyObjects as well as strings.
+      keys: cookieKeys as unknown as string[],
       long: { httpOnly: true, sameSite: 'lax' },
       short: { httpOnly: true, sameSite: 'lax' },
     },
