@@ -38,11 +38,7 @@ export function openSqliteStore(file: string, clock: Clock): Store {
   let checkpointer: ReturnType<typeof startCheckpointer> | undefined;
   if (file !== ':memory:') {
     db.exec('PRAGMA journal_mode = WAL');
-    // Checkpoints copy the WAL into the database file and sync it. Left automatic, one lands inside
-    // some request every few hundred writes and blocks the event loop for it; a worker thread does
-    // them instead, and pages written many times in between are copied once.
-    db.exec('PRAGMA wal_autocheckpoint = 0');
-    checkpointer = startCheckpointer(file, CHECKPOINT_EVERY_MS);
+    checkpointer = startCheckpointer(db, file, CHECKPOINT_EVERY_MS);
   }
 
   return {
