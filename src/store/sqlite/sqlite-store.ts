@@ -38,7 +38,7 @@ export function openSqliteStore(file: string, clock: Clock): Store {
   let checkpointer: ReturnType<typeof startCheckpointer> | undefined;
   if (file !== ':memory:') {
     db.exec('PRAGMA journal_mode = WAL');
-    checkpointer = startCheckpointer(db, file, CHECKPOINT_EVERY_MS);
+    checkpointer = startCheckpointer(db, CHECKPOINT_EVERY_MS);
   }
 
   return {
@@ -52,7 +52,7 @@ export function openSqliteStore(file: string, clock: Clock): Store {
       db.prepare('SELECT 1').get();
     },
     async close() {
-      await checkpointer?.stop();
+      checkpointer?.stop();
       if (!db.isOpen) return;
       if (file !== ':memory:') db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
       db.close();
