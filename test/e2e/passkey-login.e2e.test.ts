@@ -27,7 +27,7 @@ test.after.always(async () => {
 });
 
 const CALLBACK = WEBSITE.redirect_uris[0];
-const website = () => RelyingParty.discover(app, { clientId: WEBSITE.client_id, clientSecret: WEBSITE.client_secret, redirectUri: CALLBACK });
+const website = () => RelyingParty.website(app);
 
 const BUTTON = { en: 'Log in with passkey', ja: 'パスキーでログイン' };
 const UNKNOWN_CREDENTIAL = 'This passkey is not registered with JMB. It may have been deleted. Log in with your membership number and password.';

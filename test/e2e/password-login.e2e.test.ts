@@ -17,7 +17,7 @@ test.after.always(async () => {
 });
 
 const CALLBACK = WEBSITE.redirect_uris[0];
-const website = () => RelyingParty.discover(app, { clientId: WEBSITE.client_id, clientSecret: WEBSITE.client_secret, redirectUri: CALLBACK });
+const website = () => RelyingParty.website(app);
 
 const english = { number: 'JMB membership number', password: 'Password', submit: 'Log in' };
 const japanese = { number: 'JMBお得意様番号', password: 'パスワード', submit: 'ログイン' };

@@ -20,7 +20,7 @@ test.after.always(async () => {
 
 const CALLBACK = WEBSITE.redirect_uris[0];
 const STEP_UP = { acr_values: 'urn:jmb:loa:2' };
-const website = () => RelyingParty.discover(app, { clientId: WEBSITE.client_id, clientSecret: WEBSITE.client_secret, redirectUri: CALLBACK });
+const website = () => RelyingParty.website(app);
 
 const english = {
   locale: 'en-US',

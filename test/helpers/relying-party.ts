@@ -1,7 +1,7 @@
 import * as client from 'openid-client';
 import { Browser, hiddenField } from './browser.ts';
 import type { Assertion, SoftPasskey } from './soft-authenticator.ts';
-import type { TestApp } from './test-app.ts';
+import { WEBSITE, type TestApp } from './test-app.ts';
 
 export type RelyingPartyOptions = { clientId: string; clientSecret?: string; redirectUri: string };
 
@@ -23,6 +23,11 @@ export class RelyingParty {
       { execute: [client.allowInsecureRequests] },
     );
     return new RelyingParty(config, options.redirectUri);
+  }
+
+  /** The test website client (test-app.ts WEBSITE) as a relying party of `app`. */
+  static website(app: TestApp): Promise<RelyingParty> {
+    return RelyingParty.discover(app, { clientId: WEBSITE.client_id, clientSecret: WEBSITE.client_secret, redirectUri: WEBSITE.redirect_uris[0] });
   }
 
   /** A fresh authorization request: its URL and the checks the callback must pass. */

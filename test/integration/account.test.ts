@@ -3,7 +3,7 @@ import { Browser, alertText, hiddenField } from '../helpers/browser.ts';
 import { MemorySms } from '../helpers/memory-sms.ts';
 import { RelyingParty, passkeyAttempt, passkeyLogIn, passwordLogIn } from '../helpers/relying-party.ts';
 import { SoftPasskey, enrolSoftPasskey } from '../helpers/soft-authenticator.ts';
-import { WEBSITE, createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
+import { createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
 
 const GOOGLE = 'ea9b8d66-4d01-1d21-3ce4-b6b48cb575d4';
 const sms = new MemorySms();
@@ -14,7 +14,7 @@ test.before(async () => {
 });
 test.after.always(async () => app?.stop());
 
-const website = () => RelyingParty.discover(app, { clientId: WEBSITE.client_id, clientSecret: WEBSITE.client_secret, redirectUri: WEBSITE.redirect_uris[0] });
+const website = () => RelyingParty.website(app);
 let phone = 1000;
 const newMember = (fields = {}) => createMember(app.store, { phone: `+81901234${String(phone++).padStart(4, '0')}`, ...fields });
 
@@ -281,7 +281,7 @@ test.serial('a passkey registered from the Android app origin is accepted like t
   try {
     const member = await createMember(other.store, { phone: '+819099990000' });
     const browser = new Browser(other.url);
-    const rp = await RelyingParty.discover(other, { clientId: WEBSITE.client_id, clientSecret: WEBSITE.client_secret, redirectUri: WEBSITE.redirect_uris[0] });
+    const rp = await RelyingParty.website(other);
     await passwordLogIn(browser, (await rp.start()).url, member.number, member.password);
     const step = await browser.get('/account/passkeys');
     await browser.post('/account/sms/verify', { csrf: hiddenField(step.html, 'csrf'), code: sms.lastCode(member.phone) });

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { Browser, alertText, hiddenField } from '../helpers/browser.ts';
 import { RelyingParty } from '../helpers/relying-party.ts';
-import { WEBSITE, createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
+import { createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
 
 let now = Date.now();
 let app: TestApp;
@@ -14,7 +14,7 @@ test.before(async () => {
 test.after.always(async () => app?.stop());
 
 async function attempt(number: string, password: string) {
-  const rp = await RelyingParty.discover(app, { clientId: WEBSITE.client_id, clientSecret: WEBSITE.client_secret, redirectUri: WEBSITE.redirect_uris[0] });
+  const rp = await RelyingParty.website(app);
   const browser = new Browser(app.url);
   const { final, url } = await browser.follow((await rp.start()).url);
   const response = await browser.post(`${url}/login`, { csrf: hiddenField(final.html, 'csrf'), number, password });

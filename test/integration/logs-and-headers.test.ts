@@ -5,7 +5,7 @@ import { Browser, hiddenField } from '../helpers/browser.ts';
 import { MemorySms } from '../helpers/memory-sms.ts';
 import { RelyingParty, passkeyLogIn } from '../helpers/relying-party.ts';
 import { enrolSoftPasskey } from '../helpers/soft-authenticator.ts';
-import { WEBSITE, createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
+import { createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
 
 const lines: string[] = [];
 const sms = new MemorySms();
@@ -17,7 +17,7 @@ test.after.always(async () => app?.stop());
 
 test.serial('logs never hold a password, a code, a token or a cookie', async (t) => {
   const member = await createMember(app.store, { phone: '+819087654321', password: 'a very secret passphrase 42' });
-  const rp = await RelyingParty.discover(app, { clientId: WEBSITE.client_id, clientSecret: WEBSITE.client_secret, redirectUri: WEBSITE.redirect_uris[0] });
+  const rp = await RelyingParty.website(app);
   const browser = new Browser(app.url);
   const flow = await rp.start({ acr_values: 'urn:jmb:loa:2' });
   const { final, url } = await browser.follow(flow.url);

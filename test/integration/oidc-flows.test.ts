@@ -10,7 +10,7 @@ test.before(async () => {
 });
 test.after.always(async () => app?.stop());
 
-const website = () => RelyingParty.discover(app, { clientId: WEBSITE.client_id, clientSecret: WEBSITE.client_secret, redirectUri: WEBSITE.redirect_uris[0] });
+const website = () => RelyingParty.website(app);
 
 async function signedIn() {
   const member = await createMember(app.store);

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { Browser } from '../helpers/browser.ts';
 import { RelyingParty } from '../helpers/relying-party.ts';
-import { WEBSITE, startTestApp, type TestApp } from '../helpers/test-app.ts';
+import { startTestApp, type TestApp } from '../helpers/test-app.ts';
 
 let app: TestApp;
 test.before(async () => {
@@ -11,7 +11,7 @@ test.after.always(async () => app?.stop());
 
 async function loginPage(acceptLanguage: string, params: Record<string, string> = {}, browser = new Browser(app.url)) {
   browser.acceptLanguage = acceptLanguage;
-  const rp = await RelyingParty.discover(app, { clientId: WEBSITE.client_id, clientSecret: WEBSITE.client_secret, redirectUri: WEBSITE.redirect_uris[0] });
+  const rp = await RelyingParty.website(app);
   const { final, url } = await browser.follow((await rp.start(params)).url);
   return { html: final.html, url, browser };
 }

@@ -2,7 +2,7 @@ import test from 'ava';
 import { Browser } from '../helpers/browser.ts';
 import { RelyingParty, passkeyAttempt, passkeyLogIn, passwordLogIn } from '../helpers/relying-party.ts';
 import { SoftPasskey, enrolSoftPasskey, userHandleOf } from '../helpers/soft-authenticator.ts';
-import { NATIVE_APP, WEBSITE, createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
+import { NATIVE_APP, createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
 
 const ANDROID_ORIGIN = `android:apk-key-hash:${Buffer.alloc(32, 7).toString('base64url')}`;
 
@@ -13,7 +13,7 @@ test.before(async () => {
 test.after.always(async () => app?.stop());
 
 const rpId = 'localhost';
-const website = () => RelyingParty.discover(app, { clientId: WEBSITE.client_id, clientSecret: WEBSITE.client_secret, redirectUri: WEBSITE.redirect_uris[0] });
+const website = () => RelyingParty.website(app);
 
 async function memberWithPasskey(options: { synced?: boolean } = {}) {
   const member = await createMember(app.store);

@@ -3,7 +3,7 @@ import * as jose from 'jose';
 import * as client from 'openid-client';
 import { Browser, alertText, hiddenField } from '../helpers/browser.ts';
 import { RelyingParty, passwordLogIn } from '../helpers/relying-party.ts';
-import { WEBSITE, createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
+import { createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
 
 let app: TestApp;
 test.before(async () => {
@@ -11,7 +11,7 @@ test.before(async () => {
 });
 test.after.always(async () => app?.stop());
 
-const website = () => RelyingParty.discover(app, { clientId: WEBSITE.client_id, clientSecret: WEBSITE.client_secret, redirectUri: WEBSITE.redirect_uris[0] });
+const website = () => RelyingParty.website(app);
 
 test('a member logs in with number and password and the website gets an honest ID token', async (t) => {
   const member = await createMember(app.store, { name: 'Hanako Suzuki' });

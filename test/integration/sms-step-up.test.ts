@@ -3,7 +3,7 @@ import { Browser, alertText, hiddenField } from '../helpers/browser.ts';
 import { MemorySms } from '../helpers/memory-sms.ts';
 import { RelyingParty, passkeyAttempt, passwordLogIn } from '../helpers/relying-party.ts';
 import { enrolSoftPasskey } from '../helpers/soft-authenticator.ts';
-import { WEBSITE, createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
+import { createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
 
 const sms = new MemorySms();
 let app: TestApp;
@@ -12,7 +12,7 @@ test.before(async () => {
 });
 test.after.always(async () => app?.stop());
 
-const website = () => RelyingParty.discover(app, { clientId: WEBSITE.client_id, clientSecret: WEBSITE.client_secret, redirectUri: WEBSITE.redirect_uris[0] });
+const website = () => RelyingParty.website(app);
 const STEP_UP = { acr_values: 'urn:jmb:loa:2' };
 
 /** Logs in with a password for `params`, and returns the SMS step page that follows. */
