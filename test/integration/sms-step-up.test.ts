@@ -161,3 +161,18 @@ test.serial('the SMS step page is in Japanese for a Japanese browser', async (t)
   t.regex(step.final.html, /<label for="code">SMS認証コード<\/label>/);
   t.regex(sms.sent.at(-1)!.body, /^【JMB】/);
 });
+
+test.serial('a step-up gives the browser a new session id (no session fixation)', async (t) => {
+  const member = await createMember(app.store, { phone: '+819011110009' });
+  const rp = await RelyingParty.website(app);
+  const browser = new Browser(app.url);
+  await passwordLogIn(browser, (await rp.start()).url, member.number, member.password);
+  const before = browser.cookies.find((c) => c.name === '_session')?.value;
+  t.truthy(before);
+  const { final, url } = await browser.follow((await rp.start(STEP_UP)).url);
+  const posted = await browser.post(`${url}/sms/verify`, { csrf: hiddenField(final.html, 'csrf'), code: sms.lastCode(member.phone) });
+  await browser.follow(posted.location!);
+  const after = browser.cookies.find((c) => c.name === '_session')?.value;
+  t.truthy(after);
+  t.not(after, before);
+});
