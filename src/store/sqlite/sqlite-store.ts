@@ -60,21 +60,34 @@ export function openSqliteStore(file: string, clock: Clock): Store {
   };
 }
 
+const LIVE = '(expires_at IS NULL OR expires_at > ?)';
+
+/**
+ * The lookups by a payload field. Without statistics SQLite prefers the primary key's `kind` prefix
+ * and would scan every document of the kind (every session); INDEXED BY holds them to their partial
+ * indexes. Exported so a test can check each plan.
+ */
+export const INDEXED_LOOKUPS = {
+  findByUid: `SELECT payload, consumed_at FROM documents INDEXED BY documents_uid WHERE kind = ? AND uid = ? AND uid IS NOT NULL AND ${LIVE}`,
+  findByUserCode: `SELECT payload, consumed_at FROM documents INDEXED BY documents_user_code WHERE kind = ? AND user_code = ? AND user_code IS NOT NULL AND ${LIVE}`,
+  revokeByGrantId: 'DELETE FROM documents INDEXED BY documents_grant WHERE kind = ? AND grant_id = ? AND grant_id IS NOT NULL',
+} as const;
+
 function sqliteDocuments(db: DatabaseSync, clock: Clock): ExpiringDocuments {
-  const live = '(expires_at IS NULL OR expires_at > ?)';
+  const live = LIVE;
   const upsert = db.prepare(`
     INSERT INTO documents (kind, id, payload, grant_id, uid, user_code, consumed_at, expires_at)
     VALUES (?, ?, ?, ?, ?, ?, NULL, ?)
     ON CONFLICT (kind, id) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id,
       uid = excluded.uid, user_code = excluded.user_code, consumed_at = NULL, expires_at = excluded.expires_at`);
   const find = db.prepare(`SELECT payload, consumed_at FROM documents WHERE kind = ? AND id = ? AND ${live}`);
-  const findByUid = db.prepare(`SELECT payload, consumed_at FROM documents WHERE kind = ? AND uid = ? AND ${live}`);
-  const findByUserCode = db.prepare(`SELECT payload, consumed_at FROM documents WHERE kind = ? AND user_code = ? AND ${live}`);
+  const findByUid = db.prepare(INDEXED_LOOKUPS.findByUid);
+  const findByUserCode = db.prepare(INDEXED_LOOKUPS.findByUserCode);
   const consume = db.prepare(`UPDATE documents SET consumed_at = ? WHERE kind = ? AND id = ? AND consumed_at IS NULL AND ${live}`);
   const destroy = db.prepare('DELETE FROM documents WHERE kind = ? AND id = ?');
-  const revoke = db.prepare('DELETE FROM documents WHERE kind = ? AND grant_id = ?');
+  const revoke = db.prepare(INDEXED_LOOKUPS.revokeByGrantId);
   const take = db.prepare(`DELETE FROM documents WHERE kind = ? AND id = ? RETURNING payload, consumed_at, expires_at`);
-  const prune = db.prepare('DELETE FROM documents WHERE expires_at IS NOT NULL AND expires_at <= ?');
+  const prune = db.prepare('DELETE FROM documents WHERE expires_at <= ? AND expires_at IS NOT NULL');
 
   const toPayload = (row: Row | undefined): Payload | undefined => {
     if (!row) return undefined;

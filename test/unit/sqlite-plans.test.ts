@@ -1,0 +1,16 @@
+import { DatabaseSync } from 'node:sqlite';
+import test from 'ava';
+import { migrate } from '../../src/store/sqlite/schema.ts';
+import { INDEXED_LOOKUPS } from '../../src/store/sqlite/sqlite-store.ts';
+
+// With millions of sessions, a lookup by uid that scanned every session would stall every sign-in.
+test('lookups by uid, user code and grant id search their indexes instead of scanning', (t) => {
+  const db = new DatabaseSync(':memory:');
+  migrate(db);
+  for (const [name, sql] of Object.entries(INDEXED_LOOKUPS)) {
+    const parameters = (sql.match(/\?/g) ?? []).map(() => 'x');
+    const plan = (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...parameters) as { detail: string }[]).map((row) => row.detail).join(' | ');
+    t.regex(plan, /USING INDEX documents_\w+ \(kind=\? AND \w+=\?\)/, `${name}: ${plan}`);
+  }
+  db.close();
+});
