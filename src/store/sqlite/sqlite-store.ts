@@ -22,7 +22,7 @@ import { migrate } from './schema.ts';
 
 type Row = Record<string, SQLInputValue>;
 
-const CHECKPOINT_EVERY_MS = 1000;
+const CHECKPOINT_EVERY_MS = 250;
 
 /**
  * The embedded store on node:sqlite: WAL so readers never wait for the writer, a busy timeout so a
