@@ -1,0 +1,86 @@
+import type { Context } from 'koa';
+import type Provider from 'oidc-provider';
+import type { OtpRequest } from '../src/auth/sms-otp/sms-otp.ts';
+import { readForm } from '../src/http/body.ts';
+import type { Csrf } from '../src/http/csrf.ts';
+import { HttpError } from '../src/http/http-error.ts';
+import { assertSameOrigin } from '../src/http/same-origin.ts';
+import type { Clock, Store } from '../src/store/port.ts';
+import { loadAccountSession, startAccountLogin, type AccountSession } from './account-session.ts';
+import type { SmsPage } from './sms-page.ts';
+
+/** How long an SMS verification opens the passkey settings for. */
+const SMS_FRESH_MS = 10 * 60 * 1000;
+const VERIFIED = 'AccountSmsVerification';
+const FLASH = 'AccountFlash';
+
+export type AccountGuardDeps = { provider: Provider; store: Store; csrf: Csrf; issuer: string; clock: Clock };
+
+/**
+ * What every account page checks: who is signed in (else through the log-in and back), the form's
+ * CSRF token, and for changes the same origin and an SMS verification at most ten minutes old in
+ * this session. Also the one-shot message a page shows after a change.
+ */
+export function createAccountGuard({ provider, store, csrf, issuer, clock }: AccountGuardDeps) {
+  const issuerOrigin = new URL(issuer).origin;
+  const session = (ctx: Context) => loadAccountSession(provider, store.members, ctx);
+  const csrfScope = (s: AccountSession) => `account:${s.sessionId}`;
+  const actor = (ctx: Context) => ({ ip: ctx.ip, userAgent: ctx.get('user-agent') || undefined, locale: ctx.state.locale });
+  const smsRequest = (ctx: Context, s: AccountSession): OtpRequest => ({ member: s.member, purpose: 'account', bindTo: s.sessionId, ...actor(ctx) });
+  const smsPage = (s: AccountSession): SmsPage => ({
+    csrfScope: csrfScope(s),
+    verifyAction: '/account/sms/verify',
+    resendAction: '/account/sms/resend',
+    cancelHref: '/account',
+  });
+  const freshlyVerified = async (s: AccountSession) => {
+    const verified = await store.documents.find(VERIFIED, s.sessionId);
+    return verified?.memberId === s.member.id && Number(verified.verifiedAt) > clock() - SMS_FRESH_MS;
+  };
+  const flash = (s: AccountSession, message: string) =>
+    store.documents.upsert(FLASH, s.sessionId, { message }, new Date(clock() + 60_000));
+  const time = (ctx: Context, at: Date | undefined) => at
+    ? new Intl.DateTimeFormat(ctx.state.locale, { dateStyle: 'medium', timeStyle: 'short', timeZone: 'Asia/Tokyo' }).format(at)
+    : undefined;
+
+  /** The signed-in member, or a redirect through the log-in (pages) / a 401 (JSON). */
+  async function signedIn(ctx: Context, returnTo: string): Promise<AccountSession | undefined> {
+    ctx.set('Cache-Control', 'no-store');
+    const current = await session(ctx);
+    if (!current) {
+      if (ctx.state.json) throw new HttpError(401, 'login_required', 'log in first');
+      startAccountLogin(ctx, issuer, returnTo);
+    }
+    return current;
+  }
+
+  /** For changes: signed in, same origin, and a fresh SMS verification (else back to the settings page). */
+  async function verifiedChange(ctx: Context): Promise<AccountSession | undefined> {
+    assertSameOrigin(ctx, issuerOrigin);
+    const current = await signedIn(ctx, '/account/passkeys');
+    if (!current) return undefined;
+    if (!(await freshlyVerified(current))) {
+      if (ctx.state.json) throw new HttpError(403, 'sms_required', ctx.state.t('settings.error.sms_required'));
+      ctx.status = 303;
+      ctx.redirect('/account/passkeys');
+      return undefined;
+    }
+    return current;
+  }
+
+  async function postedForm(ctx: Context, current: AccountSession): Promise<Record<string, string>> {
+    const form = await readForm(ctx);
+    csrf.verify(ctx, csrfScope(current), form.csrf);
+    return form;
+  }
+
+  const markVerified = async (s: AccountSession) => {
+    const verifiedAt = clock();
+    await store.documents.upsert(VERIFIED, s.sessionId, { memberId: s.member.id, verifiedAt }, new Date(verifiedAt + SMS_FRESH_MS));
+  };
+  const takeFlash = async (s: AccountSession) => (await store.documents.take(FLASH, s.sessionId))?.message as string | undefined;
+
+  return { issuerOrigin, csrfScope, actor, smsRequest, smsPage, freshlyVerified, markVerified, flash, takeFlash, time, signedIn, verifiedChange, postedForm };
+}
+
+export type AccountGuard = ReturnType<typeof createAccountGuard>;

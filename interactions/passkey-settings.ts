@@ -1,0 +1,137 @@
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import { PASSKEY_LIMIT, SettingsError, type PasskeySettings } from '../src/account/passkey-settings.ts';
+import { RegistrationError } from '../src/auth/passkey/passkey-registration.ts';
+import { readJson } from '../src/http/body.ts';
+import type { Csrf } from '../src/http/csrf.ts';
+import { HttpError } from '../src/http/http-error.ts';
+import type { MessageKey } from '../src/i18n/messages.ts';
+import type { AccountGuard } from './account-guard.ts';
+import type { AccountSession } from './account-session.ts';
+
+export type PasskeySettingsDeps = { guard: AccountGuard; settings: PasskeySettings; csrf: Csrf; rpId: string };
+
+/**
+ * "Passkey Settings (Register/Delete)": the list, New registration (JSON, for the page's script),
+ * the confirmation, Rename and Delete (form posts). Every change passes the account guard first.
+ */
+export function passkeySettingsRoutes(router: Router, { guard, settings, csrf, rpId }: PasskeySettingsDeps): { renderSettings(ctx: Context, current: AccountSession, extra?: { error?: string; signal?: boolean }): Promise<void> } {
+  const { csrfScope, actor, flash, takeFlash, time, signedIn, verifiedChange, postedForm, freshlyVerified } = guard;
+
+  async function renderSettings(ctx: Context, current: AccountSession, extra: { error?: string; signal?: boolean } = {}) {
+    const { t } = ctx.state;
+    const passkeys = await settings.list(current.member);
+    const message = await takeFlash(current);
+    await ctx.render('passkey-settings', {
+      title: t('settings.title'),
+      limit: PASSKEY_LIMIT,
+      full: passkeys.length >= PASSKEY_LIMIT,
+      message,
+      error: extra.error,
+      rows: passkeys.map((p) => ({
+        id: p.id,
+        name: p.name,
+        created: time(ctx, p.createdAt),
+        lastUsed: p.lastUsedAt ? `${time(ctx, p.lastUsedAt)}${p.lastUsedFrom ? ` · ${p.lastUsedFrom}` : ''}` : t('settings.neverUsed'),
+        kind: t(p.synced ? 'settings.synced' : 'settings.device'),
+      })),
+      signal: extra.signal ? { rpId, userId: Buffer.from(current.member.id).toString('base64url'), ids: passkeys.map((p) => p.id).join(',') } : undefined,
+    });
+  }
+
+  router.post('/account/passkeys/options', async (ctx) => {
+    ctx.state.json = true;
+    const current = await verifiedChange(ctx);
+    if (!current) return;
+    try {
+      ctx.body = await settings.startRegistration(current.member, current.sessionId);
+    } catch (error) {
+      return settingsJsonError(ctx, error);
+    }
+  });
+
+  router.post('/account/passkeys', async (ctx) => {
+    ctx.state.json = true;
+    const current = await verifiedChange(ctx);
+    if (!current) return;
+    const response = await readJson(ctx);
+    try {
+      const passkey = await settings.finishRegistration(current.member, current.sessionId, response, actor(ctx));
+      ctx.body = { redirectTo: `/account/passkeys/registered?id=${encodeURIComponent(passkey.id)}` };
+    } catch (error) {
+      return settingsJsonError(ctx, error);
+    }
+  });
+
+  router.get('/account/passkeys/registered', async (ctx) => {
+    const current = await signedIn(ctx, '/account/passkeys');
+    if (!current) return;
+    const passkey = await settings.find(current.member, String(ctx.query.id ?? '')).catch(() => undefined);
+    if (!passkey) return ctx.redirect('/account/passkeys');
+    await ctx.render('passkey-registered', { title: ctx.state.t('registered.title'), name: passkey.name });
+  });
+
+  for (const action of ['rename', 'delete'] as const) {
+    router.get(`/account/passkeys/:id/${action}`, async (ctx) => {
+      const current = await signedIn(ctx, '/account/passkeys');
+      if (!current) return;
+      if (!(await freshlyVerified(current))) return ctx.redirect('/account/passkeys');
+      const passkey = await settings.find(current.member, ctx.params.id!).catch(() => undefined);
+      if (!passkey) throw new HttpError(404, 'not_found', 'no such passkey');
+      await ctx.render(`passkey-${action}`, { title: ctx.state.t(`${action}.title`), passkey, csrf: csrf.token(ctx, csrfScope(current)) });
+    });
+  }
+
+  router.post('/account/passkeys/:id/rename', async (ctx) => {
+    const current = await verifiedChange(ctx);
+    if (!current) return;
+    const form = await postedForm(ctx, current);
+    try {
+      const renamed = await settings.rename(current.member, ctx.params.id!, form.name ?? '', actor(ctx));
+      await flash(current, ctx.state.t('settings.renamed', { name: renamed.name }));
+    } catch (error) {
+      if (!(error instanceof SettingsError)) throw error;
+      if (error.code === 'not_found') throw new HttpError(404, 'not_found', 'no such passkey');
+      const passkey = await settings.find(current.member, ctx.params.id!);
+      ctx.status = 400;
+      return ctx.render('passkey-rename', {
+        title: ctx.state.t('rename.title'), passkey: { ...passkey, name: form.name ?? '' }, error: ctx.state.t('settings.error.invalid_name'),
+        csrf: csrf.token(ctx, csrfScope(current)),
+      });
+    }
+    ctx.status = 303;
+    ctx.redirect('/account/passkeys');
+  });
+
+  router.post('/account/passkeys/:id/delete', async (ctx) => {
+    const current = await verifiedChange(ctx);
+    if (!current) return;
+    await postedForm(ctx, current);
+    try {
+      const removed = await settings.remove(current.member, ctx.params.id!, actor(ctx));
+      await flash(current, ctx.state.t('settings.deleted', { name: removed.name }));
+    } catch (error) {
+      if (error instanceof SettingsError && error.code === 'not_found') throw new HttpError(404, 'not_found', 'no such passkey');
+      throw error;
+    }
+    ctx.status = 303;
+    // The list page then tells the browser which passkeys remain (WebAuthn Signal API).
+    ctx.redirect('/account/passkeys?signal=1');
+  });
+
+  return { renderSettings };
+}
+
+function settingsJsonError(ctx: Context, error: unknown): void {
+  if (error instanceof SettingsError) {
+    ctx.status = error.code === 'not_found' ? 404 : error.code === 'already_registered' ? 409 : 400;
+    ctx.body = { error: error.code, error_description: ctx.state.t(`settings.error.${error.code}` as MessageKey, { limit: PASSKEY_LIMIT }) };
+    return;
+  }
+  if (error instanceof RegistrationError) {
+    ctx.status = 400;
+    ctx.body = { error: error.code, error_description: ctx.state.t(`settings.error.${error.code}` as MessageKey) };
+    return;
+  }
+  throw error;
+}
