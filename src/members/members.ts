@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { DuplicateError, type Clock, type Member, type Members, type MemberStatus } from '../store/port.ts';
+import { DuplicateError, type Clock, type Member, type Members } from '../store/port.ts';
 import { hashPassword } from './password.ts';
 import {
   validateCountry,
@@ -33,16 +33,7 @@ export type NewMember = {
 };
 
 /** A member without secrets, safe to print, log or return as JSON. */
-export type PublicMember = {
-  id: string;
-  number: string;
-  name: string;
-  phone: string;
-  country: string;
-  status: MemberStatus;
-  createdAt: string;
-  updatedAt: string;
-};
+export type PublicMember = Omit<Member, 'passwordHash' | 'createdAt' | 'updatedAt'> & { createdAt: string; updatedAt: string };
 
 /** The OIDC claims released for a member. */
 export type MemberClaims = {

@@ -3,6 +3,7 @@ import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'o
 import type { Config } from '../config/load.ts';
 import type { Logger } from '../log.ts';
 import type { Clock, Store } from '../store/port.ts';
+import { memberClaims } from '../members/members.ts';
 import { accountClient } from './account-client.ts';
 import { createOidcAdapter } from './adapter.ts';
 import { supportedAcrValues } from './assurance.ts';
@@ -42,9 +43,8 @@ export function createProvider({ config, store, logger, clock, cookieKeys }: Pro
       if (!member || member.status !== 'active') return undefined;
       return {
         accountId: member.id,
-        // The provider releases only the claims the granted scopes allow (scopeClaims).
-        async claims() {
-          return { sub: member.id, name: member.name, phone_number: member.phone, jmb_member_number: member.number };
+        async claims(_use, scope) {
+          return memberClaims(member, new Set(scope.split(' ')));
         },
       };
     },
