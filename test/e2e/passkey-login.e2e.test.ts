@@ -5,6 +5,7 @@ import {
   addVirtualAuthenticator,
   getCredentials,
   launchChromium,
+  withoutAutofill,
   newPage,
   toCdpBinary,
   waitForRelyingPartyCallback,
@@ -33,21 +34,6 @@ const BUTTON = { en: 'Log in with passkey', ja: 'パスキーでログイン' };
 const UNKNOWN_CREDENTIAL = 'This passkey is not registered with JMB. It may have been deleted. Log in with your membership number and password.';
 const IN_APP_GUIDANCE = 'Passkeys cannot be used in the browser built into this app. To log in with a passkey, open the website in Safari or Chrome and log in there.';
 
-/**
- * Poses as a browser without passkey autofill: the page then starts no conditional request on load,
- * and only the button starts a ceremony.
- */
-async function withoutAutofill(page: Page): Promise<void> {
-  await page.addInitScript(() => {
-    if (window.PublicKeyCredential) {
-      Object.defineProperty(window.PublicKeyCredential, 'isConditionalMediationAvailable', {
-        configurable: true,
-        writable: true,
-        value: () => Promise.resolve(false),
-      });
-    }
-  });
-}
 
 /** Counts the requests for passkey options, i.e. the ceremonies the page started. */
 function countPasskeyCeremonies(page: Page): () => number {

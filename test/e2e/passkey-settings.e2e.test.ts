@@ -8,49 +8,30 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import type { Browser, Page, Request } from 'playwright-core';
-import { createDemoSite, type DemoSite } from '../../demo/site.ts';
-import { demoClients } from '../../src/config/demo-clients.ts';
-import { createLogger } from '../../src/log.ts';
+import type { DemoSite } from '../../demo/site.ts';
 import {
   addCredential,
   addVirtualAuthenticator,
   fromCdpBinary,
   getCredentials,
   launchChromium,
+  withoutAutofill,
   newPage,
   waitForRelyingPartyCallback,
   type VirtualAuthenticator,
 } from '../helpers/chromium.ts';
-import { createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
+import { startDemoSiteWithIdp } from '../helpers/demo-site.ts';
+import { createMember, type TestApp } from '../helpers/test-app.ts';
 
 let app: TestApp;
 let site: DemoSite;
 let browser: Browser;
-const website = demoClients().find((c) => c.client_id === 'jmb-website')!;
 
 test.before(async () => {
   browser = await launchChromium();
-  // The site takes a free port first; the IdP is then started with a client registered for that port.
-  let issuer!: (url: string) => void;
-  site = await createDemoSite({
-    issuer: new Promise<string>((resolve) => { issuer = resolve; }),
-    clientId: website.client_id,
-    clientSecret: String(website.client_secret),
-    port: 0,
-    logger: createLogger('silent'),
-  });
-  app = await startTestApp({
-    clients: [{
-      ...website,
-      redirect_uris: [`${site.url}/callback`],
-      post_logout_redirect_uris: [`${site.url}/`],
-      backchannel_logout_uri: `${site.url}/backchannel-logout`,
-    }],
-    // The wait between two codes to the same member is member-wide (60 s by default): the journey
-    // asks for a second code, in a new session, well under a minute after the first.
-    env: { SMS_RESEND_COOLDOWN_SECONDS: '1' },
-  });
-  issuer(app.url);
+  // The wait between two codes to the same member is member-wide (60 s by default): the journey
+  // asks for a second code, in a new session, well under a minute after the first.
+  ({ site, app } = await startDemoSiteWithIdp({ SMS_RESEND_COOLDOWN_SECONDS: '1' }));
 });
 test.after.always(async () => {
   await browser?.close();
@@ -323,16 +304,7 @@ for (const [language, labels] of [['English', english], ['Japanese', japanese]] 
 
       // The server refuses the deleted passkey even when a device still offers it.
       await logOutAtDemo(page, labels);
-      await page.addInitScript(() => {
-        // A browser without passkey autofill: only the button starts a request.
-        if (window.PublicKeyCredential) {
-          Object.defineProperty(window.PublicKeyCredential, 'isConditionalMediationAvailable', {
-            configurable: true,
-            writable: true,
-            value: () => Promise.resolve(false),
-          });
-        }
-      });
+      await withoutAutofill(page);
       await addCredential(authenticator, beforeDelete!);
       await page.getByRole('button', { name: 'Log in', exact: true }).click();
       const button = page.getByRole('button', { name: labels.passkeyButton, exact: true });

@@ -225,3 +225,19 @@ export function toCdpBinary(value: Uint8Array | string): string {
 export function fromCdpBinary(value: string): string {
   return Buffer.from(value, 'base64').toString('base64url');
 }
+
+/**
+ * Poses as a browser without passkey autofill: the page then starts no conditional request on load,
+ * and only the button starts a ceremony.
+ */
+export async function withoutAutofill(page: Page): Promise<void> {
+  await page.addInitScript(() => {
+    if (window.PublicKeyCredential) {
+      Object.defineProperty(window.PublicKeyCredential, 'isConditionalMediationAvailable', {
+        configurable: true,
+        writable: true,
+        value: () => Promise.resolve(false),
+      });
+    }
+  });
+}

@@ -1,34 +1,17 @@
 import test from 'ava';
 import * as jose from 'jose';
-import { createDemoSite, type DemoSite } from '../../demo/site.ts';
+import type { DemoSite } from '../../demo/site.ts';
 import { demoClients } from '../../src/config/demo-clients.ts';
-import { createLogger } from '../../src/log.ts';
 import { Browser, hiddenField, type PageResponse } from '../helpers/browser.ts';
-import { createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
+import { startDemoSiteWithIdp } from '../helpers/demo-site.ts';
+import { createMember, type TestApp } from '../helpers/test-app.ts';
 
 let app: TestApp;
 let site: DemoSite;
 const website = demoClients().find((c) => c.client_id === 'jmb-website')!;
 
 test.before(async () => {
-  // The site takes a free port first; the IdP is then started with a client registered for that port.
-  let issuer!: (url: string) => void;
-  site = await createDemoSite({
-    issuer: new Promise<string>((resolve) => { issuer = resolve; }),
-    clientId: website.client_id,
-    clientSecret: String(website.client_secret),
-    port: 0,
-    logger: createLogger('silent'),
-  });
-  app = await startTestApp({
-    clients: [{
-      ...website,
-      redirect_uris: [`${site.url}/callback`],
-      post_logout_redirect_uris: [`${site.url}/`],
-      backchannel_logout_uri: `${site.url}/backchannel-logout`,
-    }],
-  });
-  issuer(app.url);
+  ({ site, app } = await startDemoSiteWithIdp());
 });
 test.after.always(async () => {
   await site?.close();
