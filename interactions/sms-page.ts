@@ -44,18 +44,16 @@ const STATUS: Record<OtpError['code'], number> = {
 export async function renderSmsStep(ctx: Context, deps: SmsPageDeps, request: OtpRequest, page: SmsPage, options: { send?: boolean; error?: OtpError } = {}): Promise<void> {
   const eligible = canReceiveSmsCodes(request.member);
   let error = options.error;
-  if (eligible && options.send && !error) {
-    const status = await deps.smsOtp.status(request);
-    if (!status.pending) {
-      try {
-        await deps.smsOtp.issue(request);
-      } catch (caught) {
-        if (!(caught instanceof OtpError)) throw caught;
-        error = caught;
-      }
+  let status = eligible ? await deps.smsOtp.status(request) : undefined;
+  if (status && options.send && !error && !status.pending) {
+    try {
+      await deps.smsOtp.issue(request);
+      status = await deps.smsOtp.status(request);
+    } catch (caught) {
+      if (!(caught instanceof OtpError)) throw caught;
+      error = caught;
     }
   }
-  const status = eligible ? await deps.smsOtp.status(request) : undefined;
   const now = Date.now();
   const resendIn = status?.resendAt ? Math.max(0, Math.ceil((status.resendAt.getTime() - now) / 1000)) : 0;
   if (error) ctx.status = STATUS[error.code];
