@@ -16,6 +16,7 @@ import type { SmsSender } from './auth/sms-otp/sms-sender.ts';
 import { createSmsOtp } from './auth/sms-otp/sms-otp.ts';
 import type { Config } from './config/load.ts';
 import { assetsRouter } from './http/assets.ts';
+import { CookieSigner } from './http/cookie-signer.ts';
 import { createCsrf } from './http/csrf.ts';
 import { errorBoundary, requestLog } from './http/error-boundary.ts';
 import { healthRouter } from './http/health.ts';
@@ -57,15 +58,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const logger = options.logger ?? createLogger(config.logLevel);
   const clock = options.clock ?? Date.now;
   const store = options.store ?? (await openStore(config.databaseUrl, { clock, ensureIndexes: !config.production }));
-  // Cookie keys as KeyObjects: every signed cookie is checked with an HMAC, and a string key would be
-  // converted into a key object again for each one.
-  const cookieKeys = config.cookieKeys.map((key) => createSecretKey(Buffer.from(key, 'utf8')));
-  const provider = createProvider({ config, store, logger, clock, cookieKeys });
+  const cookieSigner = new CookieSigner(config.cookieKeys);
+  const provider = createProvider({ config, store, logger, clock, cookieSigner });
   const issuerOrigin = new URL(config.issuer).origin;
 
   const koa = new Koa({ proxy: config.trustProxy });
-  koa.keys = cookieKeys as unknown as string[];
-  const csrf = createCsrf(cookieKeys[0]!, (ctx) => ctx.secure);
+  koa.keys = cookieSigner as unknown as string[];
+  const csrf = createCsrf(createSecretKey(Buffer.from(config.cookieKeys[0]!, 'utf8')), (ctx) => ctx.secure);
   const passwordLogin = createPasswordLogin({ members: store.members, counters: store.counters, audit: store.audit, limits: config.loginLimits, clock });
   const challenges = createChallenges(store.documents);
   const passkeyLogin = createPasskeyLogin({

@@ -1,6 +1,6 @@
-import type { KeyObject } from 'node:crypto';
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from '../config/load.ts';
+import type { CookieSigner } from '../http/cookie-signer.ts';
 import type { Logger } from '../log.ts';
 import type { Clock, Store } from '../store/port.ts';
 import { memberClaims } from '../members/members.ts';
@@ -10,7 +10,7 @@ import { supportedAcrValues } from './assurance.ts';
 import { loadFirstPartyGrant } from './grants.ts';
 import { createPolicy } from './policy.ts';
 
-export type ProviderDeps = { config: Config; store: Store; logger: Logger; clock: Clock; cookieKeys: KeyObject[] };
+export type ProviderDeps = { config: Config; store: Store; logger: Logger; clock: Clock; cookieSigner: CookieSigner };
 
 /** The claims each scope releases. `acr`, `amr` and `auth_time` ride on `openid`, so every ID token has them. */
 export const scopeClaims = {
@@ -21,7 +21,7 @@ export const scopeClaims = {
 } as const;
 
 /** Builds the oidc-provider instance: code flow with PKCE for every client, first-party grants, our pages. */
-export function createProvider({ config, store, logger, clock, cookieKeys }: ProviderDeps): Provider {
+export function createProvider({ config, store, logger, clock, cookieSigner }: ProviderDeps): Provider {
   const configuration: Configuration = {
     adapter: createOidcAdapter(store.documents, clock),
     clients: [...config.clients, accountClient(config.issuer)] as Configuration['clients'],
@@ -33,8 +33,8 @@ export function createProvider({ config, store, logger, clock, cookieKeys }: Pro
     },
     jwks: config.jwks as Configuration['jwks'],
     cookies: {
-      // Keygrip signs with crypto.createHmac, which takes KeyObjects as well as strings.
-      keys: cookieKeys as unknown as string[],
+      // Koa's cookies take a signer object in place of a key list (see CookieSigner).
+      keys: cookieSigner as unknown as string[],
       long: { httpOnly: true, sameSite: 'lax' },
       short: { httpOnly: true, sameSite: 'lax' },
     },

@@ -99,6 +99,16 @@ test('after log-out, prompt=none answers login_required', async (t) => {
   t.is(new URL(after.url).searchParams.get('error'), 'login_required');
 });
 
+test('a session cookie whose value or signature was changed signs nobody in', async (t) => {
+  for (const changed of ['_session', '_session.sig']) {
+    const { rp, browser } = await signedIn();
+    const cookie = browser.cookies.find((c) => c.name === changed)!;
+    cookie.value = `${cookie.value.slice(0, -1)}${cookie.value.endsWith('A') ? 'B' : 'A'}`;
+    const silent = await browser.follow((await rp.start({ prompt: 'none' })).url);
+    t.is(new URL(silent.url).searchParams.get('error'), 'login_required', `changed ${changed}`);
+  }
+});
+
 test('Cancel returns access_denied to the relying party', async (t) => {
   const rp = await website();
   const browser = new Browser(app.url);
