@@ -1,9 +1,10 @@
 import test from 'ava';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { openStore } from '../../src/store/open.ts';
+import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import { createManualClock, registerStoreContract } from './store-contract.ts';
 
 const tempFile = () => {
@@ -61,4 +62,28 @@ test('sqlite file: the schema version and the data survive a reopen', async (t) 
   t.teardown(() => reopened.close());
   t.is(schemaVersion(file), version);
   t.deepEqual(await reopened.documents.find('Client', 'c1'), { client_id: 'c1' });
+});
+
+test('sqlite file: under steady writes the WAL keeps starting over instead of growing, and nothing is lost', async (t) => {
+  const { file, remove } = tempFile();
+  t.teardown(remove);
+  const clock = createManualClock();
+  // Checkpoints every 20 ms, the WAL starting over once it holds 256 pages (1 MiB) and cut back to
+  // 4 MiB when it does. Without the restart, everything written below (over 60 MiB) would pile up in it.
+  const store = openSqliteStore(file, clock, { everyMs: 20, restartPages: 256 });
+  const payload = { data: 'x'.repeat(4000) };
+  const started = Date.now();
+  let written = 0;
+  while (written < 8000 || Date.now() - started < 1500) {
+    for (let i = 0; i < 25; i++) await store.documents.upsert('Session', `s${written++}`, payload, undefined);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  const wal = statSync(`${file}-wal`).size;
+  await store.close();
+  t.true(wal < 24 * 2 ** 20, `the WAL is ${(wal / 2 ** 20).toFixed(1)} MiB after ${written} writes`);
+
+  const reopened = await openStore(`sqlite:${file}`, { clock });
+  t.teardown(() => reopened.close());
+  for (const id of [0, Math.floor(written / 2), written - 1]) t.deepEqual(await reopened.documents.find('Session', `s${id}`), payload);
+  t.is(statSync(`${file}-wal`).size, 0, 'closing copies the WAL back and empties it');
 });

@@ -17,19 +17,17 @@ import {
   type Payload,
   type Store,
 } from '../port.ts';
-import { startCheckpointer } from './checkpointer.ts';
+import { DEFAULT_CHECKPOINTS, startCheckpointer, type CheckpointOptions } from './checkpointer.ts';
 import { migrate } from './schema.ts';
 
 type Row = Record<string, SQLInputValue>;
-
-const CHECKPOINT_EVERY_MS = 250;
 
 /**
  * The embedded store on node:sqlite: WAL so readers never wait for the writer, a busy timeout so a
  * second process (the members tool) waits instead of failing, the schema migrated on open.
  * Every statement is a single atomic step, which is what makes consume/take/increment race-free.
  */
-export function openSqliteStore(file: string, clock: Clock): Store {
+export function openSqliteStore(file: string, clock: Clock, checkpoints: CheckpointOptions = DEFAULT_CHECKPOINTS): Store {
   if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const db = new DatabaseSync(file);
   db.exec('PRAGMA busy_timeout = 5000');
@@ -38,7 +36,7 @@ export function openSqliteStore(file: string, clock: Clock): Store {
   let checkpointer: ReturnType<typeof startCheckpointer> | undefined;
   if (file !== ':memory:') {
     db.exec('PRAGMA journal_mode = WAL');
-    checkpointer = startCheckpointer(db, CHECKPOINT_EVERY_MS);
+    checkpointer = startCheckpointer(db, file, checkpoints);
   }
 
   return {
@@ -52,7 +50,7 @@ export function openSqliteStore(file: string, clock: Clock): Store {
       db.prepare('SELECT 1').get();
     },
     async close() {
-      checkpointer?.stop();
+      await checkpointer?.stop();
       if (!db.isOpen) return;
       if (file !== ':memory:') db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
       db.close();
