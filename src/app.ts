@@ -7,6 +7,7 @@ import type Provider from 'oidc-provider';
 import { accountRouter } from '../interactions/account.ts';
 import { interactionRouter } from '../interactions/router.ts';
 import { createPasskeySettings } from './account/passkey-settings.ts';
+import { createAssertionVerifier } from './auth/passkey/assertion-verifier.ts';
 import { createChallenges } from './auth/passkey/challenges.ts';
 import { createPasskeyLogin } from './auth/passkey/passkey-login.ts';
 import { createPasskeyRegistration } from './auth/passkey/passkey-registration.ts';
@@ -67,6 +68,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const csrf = createCsrf(createSecretKey(Buffer.from(config.cookieKeys[0]!, 'utf8')), (ctx) => ctx.secure);
   const passwordLogin = createPasswordLogin({ members: store.members, counters: store.counters, audit: store.audit, limits: config.loginLimits, clock });
   const challenges = createChallenges(store.documents);
+  const assertions = createAssertionVerifier();
   const passkeyLogin = createPasskeyLogin({
     settings: config.webauthn,
     members: store.members,
@@ -74,6 +76,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     challenges,
     audit: store.audit,
     clock,
+    verify: assertions.verify,
   });
   const smsOtp = createSmsOtp({
     documents: store.documents,
@@ -144,6 +147,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     logger,
     async close() {
       clearInterval(pruning);
+      await assertions.close();
       if (!options.store) await store.close();
     },
   };

@@ -1,12 +1,9 @@
-import {
-  generateAuthenticationOptions,
-  verifyAuthenticationResponse,
-  type PublicKeyCredentialRequestOptionsJSON,
-} from '@simplewebauthn/server';
+import { generateAuthenticationOptions, type PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
 import type { WebAuthnSettings } from '../../config/load.ts';
 import type { AuditLog, Clock, Member, Members, Passkey, Passkeys } from '../../store/port.ts';
 import { AuthError, type AuthErrorCode } from '../auth-error.ts';
 import { describeUserAgent } from '../user-agent.ts';
+import type { VerifyAssertion } from './assertion-verifier.ts';
 import type { Challenges } from './challenges.ts';
 import { authenticationResponseSchema, challengeOf } from './response-schema.ts';
 
@@ -17,6 +14,8 @@ export type PasskeyLoginDeps = {
   challenges: Challenges;
   audit: AuditLog;
   clock: Clock;
+  /** verifyAuthenticationResponse, here or on a worker thread. */
+  verify: VerifyAssertion;
 };
 
 export type PasskeyAttempt = { boundTo: string; response: unknown; ip: string; userAgent?: string; clientId?: string };
@@ -31,7 +30,7 @@ const CHALLENGE_TTL_MS = 5 * 60 * 1000;
  * verification of the assertion against the stored credential, the RP ID and every allowed origin.
  */
 export function createPasskeyLogin(deps: PasskeyLoginDeps) {
-  const { settings, members, passkeys, challenges, audit, clock } = deps;
+  const { settings, members, passkeys, challenges, audit, clock, verify } = deps;
 
   return {
     /** Request options for a discoverable-credential ceremony bound to `boundTo` (an interaction uid). */
@@ -72,7 +71,7 @@ export function createPasskeyLogin(deps: PasskeyLoginDeps) {
 
       let verified;
       try {
-        verified = await verifyAuthenticationResponse({
+        verified = await verify({
           response: { ...response, authenticatorAttachment: response.authenticatorAttachment ?? undefined, response: { ...response.response, userHandle: response.response.userHandle ?? undefined } },
           expectedChallenge: challenge,
           expectedOrigin: settings.origins,
