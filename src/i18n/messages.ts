@@ -14,9 +14,17 @@ export type Translate = (key: MessageKey, params?: Record<string, string | numbe
 
 /** A translator for one locale; `{name}` placeholders are filled from `params` (escaping is the view's job). */
 export function translator(locale: Locale): Translate {
-  const catalogue = catalogues[locale];
-  return (key, params) => catalogue[key].replace(/\{(\w+)\}/g, (whole, name: string) => String(params?.[name] ?? whole));
+  return translators[locale];
 }
+
+const translators = Object.fromEntries(locales.map((locale) => {
+  const catalogue = catalogues[locale];
+  const translate: Translate = (key, params) => {
+    const text = catalogue[key];
+    return params ? text.replace(/\{(\w+)\}/g, (whole, name: string) => String(params[name] ?? whole)) : text;
+  };
+  return [locale, translate];
+})) as Record<Locale, Translate>;
 
 export function isLocale(value: unknown): value is Locale {
   return typeof value === 'string' && (locales as readonly string[]).includes(value);
