@@ -97,7 +97,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     clock,
   });
   // Templates are compiled once and kept: they do not change while the IdP runs.
-  const render = views(viewsDir, { extension: 'ejs', options: { cache: true } });
+  const templates = views(viewsDir, { extension: 'ejs', options: { cache: true } });
+  // koa-views first looks for a file named exactly as given, then adds the extension: naming the
+  // file spares every page a failed disk lookup.
+  const render: Koa.Middleware = (ctx, next) => templates(ctx, () => {
+    const byName = ctx.render;
+    ctx.render = (name, locals) => byName(`${name}.ejs`, locals);
+    return next();
+  });
 
   // The provider renders its own pages (errors, log-out) with the same templates and language.
   provider.use(securityHeaders());
@@ -121,7 +128,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // Every other path is the OIDC provider's (discovery, /auth, /token, /jwks, /session/end, …). It is
   // handed over straight after the request log: the provider has its own headers, pages and errors.
   const handleOidc = provider.callback();
-  const ours = (ctx: Koa.Context) => routers.some((router) => router.match(ctx.path, ctx.method).path.length > 0);
+  // Most requests are the provider's (/auth, /token): the first path segment rules them out cheaply.
+  const firstSegment = (path: string) => path.split('/', 2)[1] ?? '';
+  const ourPaths = routers.flatMap((router) => router.stack.map((layer) => layer.path));
+  const literal = (p: string | RegExp): p is string => typeof p === 'string' && /^[\w.-]*$/.test(firstSegment(p));
+  const ourSegments = ourPaths.every(literal) ? new Set(ourPaths.map(firstSegment)) : undefined;
+  const ours = (ctx: Koa.Context) => (ourSegments?.has(firstSegment(ctx.path)) ?? true)
+    && routers.some((router) => router.match(ctx.path, ctx.method).path.length > 0);
   koa.use(requestLog(logger));
   koa.use(async (ctx, next) => {
     if (ours(ctx)) return next();

@@ -8,8 +8,20 @@ const COOKIE = 'jmb.lang';
  * Sets the page language and translator on `ctx.state` (`locale`, `t`, `languageLinks`). Call again
  * with the relying party's `ui_locales` once an interaction is known; `pagePath` is the page the
  * language switch reloads (a form post re-renders a page whose own URL cannot be fetched).
+ * The language is worked out when a page or message first asks for it: JSON answers and redirects
+ * never do.
  */
-export function localize(ctx: Context, uiLocales?: string, pagePath?: string): Locale {
+export function localize(ctx: Context, uiLocales?: string, pagePath?: string): void {
+  let chosen: Locale | undefined;
+  const locale = () => (chosen ??= chooseFor(ctx, uiLocales));
+  Object.defineProperties(ctx.state, {
+    locale: { get: locale, enumerable: true, configurable: true },
+    t: { get: () => translator(locale()), enumerable: true, configurable: true },
+    languageLinks: { get: () => languageLinks(ctx, locale(), pagePath), enumerable: true, configurable: true },
+  });
+}
+
+function chooseFor(ctx: Context, uiLocales: string | undefined): Locale {
   const switched = typeof ctx.query.lang === 'string' ? ctx.query.lang : undefined;
   const locale = chooseLocale({
     switched,
@@ -17,18 +29,20 @@ export function localize(ctx: Context, uiLocales?: string, pagePath?: string): L
     uiLocales,
     acceptLanguage: ctx.get('accept-language'),
   });
-  if (switched === locale) {
+  if (switched === locale && !ctx.headerSent) {
     ctx.cookies.set(COOKIE, locale, { httpOnly: true, sameSite: 'lax', signed: false, secure: ctx.secure, path: '/', maxAge: 365 * 24 * 3600 * 1000, overwrite: true });
   }
-  ctx.state.locale = locale;
-  ctx.state.t = translator(locale);
+  return locale;
+}
+
+function languageLinks(ctx: Context, current: Locale, pagePath: string | undefined) {
   const base = pagePath ?? (ctx.method === 'GET' ? ctx.path : undefined);
-  ctx.state.languageLinks = base === undefined ? [] : locales.map((code) => {
+  if (base === undefined) return [];
+  return locales.map((code) => {
     const params = new URLSearchParams(base === ctx.path ? ctx.querystring : '');
     params.set('lang', code);
-    return { code, href: `${base}?${params}`, current: code === locale };
+    return { code, href: `${base}?${params}`, current: code === current };
   });
-  return locale;
 }
 
 /** Localises every request; pages rendered later read `ctx.state`. */
