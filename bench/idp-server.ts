@@ -14,5 +14,5 @@ const port = await listenOnLoopback(server);
 const issuer = `http://localhost:${port}`;
 const config = loadConfig({ ...process.env, PORT: String(port), ISSUER: issuer });
 const app = await createApp(config);
-server.on('request', app.koa.callback());
+server.on('request', app.handler);
 serveParent(server, issuer, port, () => app.close());

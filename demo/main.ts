@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { createApp } from '../src/app.ts';
 import { demoClients, DEMO_SITE_PORT } from '../src/config/demo-clients.ts';
 import { loadConfigOrExit } from '../src/config/load.ts';
@@ -16,7 +16,7 @@ async function main(): Promise<void> {
   }
 
   const app = await createApp(config);
-  const server: Server = app.koa.listen(config.port);
+  const server: Server = createServer(app.handler).listen(config.port);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);

@@ -1,4 +1,5 @@
 import { createSecretKey, hkdfSync } from 'node:crypto';
+import type { RequestListener } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Koa from 'koa';
@@ -19,7 +20,7 @@ import type { Config } from './config/load.ts';
 import { assetsRouter } from './http/assets.ts';
 import { CookieSigner } from './http/cookie-signer.ts';
 import { createCsrf } from './http/csrf.ts';
-import { errorBoundary, requestLog } from './http/error-boundary.ts';
+import { errorBoundary, logRequest, pathOf } from './http/error-boundary.ts';
 import { healthRouter } from './http/health.ts';
 import { localization } from './http/localize.ts';
 import { securityHeaders } from './http/security-headers.ts';
@@ -44,7 +45,8 @@ export type AppOptions = {
 };
 
 export type App = {
-  koa: Koa;
+  /** The HTTP request listener: the provider's endpoints and our pages. */
+  handler: RequestListener;
   provider: Provider;
   store: Store;
   logger: Logger;
@@ -125,27 +127,27 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     interactionRouter({ provider, store, passwordLogin, passkeyLogin, smsOtp, csrf, issuerOrigin, rpId: config.webauthn.rpId }),
     accountRouter({ provider, store, smsOtp, settings: passkeySettings, csrf, issuer: config.issuer, rpId: config.webauthn.rpId, clock }),
   ];
-  // Every other path is the OIDC provider's (discovery, /auth, /token, /jwks, /session/end, …). It is
-  // handed over straight after the request log: the provider has its own headers, pages and errors.
+  koa.use(securityHeaders());
+  koa.use(render);
+  koa.use(localization());
+  koa.use(errorBoundary(logger));
+  for (const router of routers) koa.use(router.routes()).use(router.allowedMethods());
+
+  // Every other path is the OIDC provider's (discovery, /auth, /token, /jwks, /session/end, …). It goes
+  // to the provider straight from the server: the provider has its own headers, pages and errors.
+  const pages = koa.callback();
   const handleOidc = provider.callback();
   // Most requests are the provider's (/auth, /token): the first path segment rules them out cheaply.
   const firstSegment = (path: string) => path.split('/', 2)[1] ?? '';
   const ourPaths = routers.flatMap((router) => router.stack.map((layer) => layer.path));
   const literal = (p: string | RegExp): p is string => typeof p === 'string' && /^[\w.-]*$/.test(firstSegment(p));
   const ourSegments = ourPaths.every(literal) ? new Set(ourPaths.map(firstSegment)) : undefined;
-  const ours = (ctx: Koa.Context) => (ourSegments?.has(firstSegment(ctx.path)) ?? true)
-    && routers.some((router) => router.match(ctx.path, ctx.method).path.length > 0);
-  koa.use(requestLog(logger));
-  koa.use(async (ctx, next) => {
-    if (ours(ctx)) return next();
-    ctx.respond = false;
-    await handleOidc(ctx.req, ctx.res);
-  });
-  koa.use(securityHeaders());
-  koa.use(render);
-  koa.use(localization());
-  koa.use(errorBoundary(logger));
-  for (const router of routers) koa.use(router.routes()).use(router.allowedMethods());
+  const ours = (method: string, path: string) => (ourSegments?.has(firstSegment(path)) ?? true)
+    && routers.some((router) => router.match(path, method).path.length > 0);
+  const handler: RequestListener = (req, res) => {
+    logRequest(logger, req, res, config.trustProxy);
+    return ours(req.method ?? 'GET', pathOf(req.url)) ? pages(req, res) : handleOidc(req, res);
+  };
 
   const pruning = setInterval(() => {
     Promise.all([store.documents.prune(), store.counters.prune()])
@@ -154,7 +156,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   pruning.unref();
 
   return {
-    koa,
+    handler,
     provider,
     store,
     logger,

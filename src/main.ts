@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import { createServer } from 'node:http';
 import { createApp } from './app.ts';
 import { loadConfigOrExit } from './config/load.ts';
 
@@ -6,7 +6,7 @@ import { loadConfigOrExit } from './config/load.ts';
 async function main(): Promise<void> {
   const config = loadConfigOrExit(process.env);
   const app = await createApp(config);
-  const server: Server = app.koa.listen(config.port, () => {
+  const server = createServer(app.handler).listen(config.port, () => {
     app.logger.info('listening', { issuer: config.issuer, port: config.port, store: app.store.kind, production: config.production });
   });
   server.keepAliveTimeout = 65_000;

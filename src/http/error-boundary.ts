@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Middleware } from 'koa';
 import { errors as oidcErrors } from 'oidc-provider';
 import type { Logger } from '../log.ts';
@@ -42,21 +43,28 @@ export function errorBoundary(logger: Logger): Middleware {
   };
 }
 
-/** One log line per request: method, path (never the query), status, duration. */
-export function requestLog(logger: Logger): Middleware {
-  return async (ctx, next) => {
-    const started = performance.now();
-    try {
-      await next();
-    } finally {
-      logger.info('request', {
-        method: ctx.method,
-        path: ctx.path,
-        // Requests the OIDC provider answered bypass Koa's response handling.
-        status: ctx.respond === false ? ctx.res.statusCode : ctx.status,
-        ms: Math.round((performance.now() - started) * 10) / 10,
-        ip: ctx.ip,
-      });
-    }
-  };
+/**
+ * One log line per request, whoever answers it: method, path (never the query), status, duration and
+ * client address (the first X-Forwarded-For entry when the proxy is trusted, as Koa reads it).
+ */
+export function logRequest(logger: Logger, req: IncomingMessage, res: ServerResponse, trustProxy: boolean): void {
+  const started = performance.now();
+  res.once('close', () => {
+    const forwarded = trustProxy ? req.headers['x-forwarded-for'] : undefined;
+    const firstForwarded = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',', 1)[0]?.trim();
+    logger.info('request', {
+      method: req.method,
+      path: pathOf(req.url),
+      status: res.statusCode,
+      ms: Math.round((performance.now() - started) * 10) / 10,
+      ip: firstForwarded || req.socket.remoteAddress || '',
+    });
+  });
+}
+
+/** The path of a request target, without its query. */
+export function pathOf(url: string | undefined): string {
+  const target = url ?? '/';
+  const query = target.indexOf('?');
+  return query === -1 ? target : target.slice(0, query);
 }

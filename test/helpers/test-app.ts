@@ -62,7 +62,7 @@ export async function startTestApp(options: { env?: Record<string, string>; clie
     server.close();
     throw error;
   }
-  server.on('request', app.koa.callback());
+  server.on('request', app.handler);
   return {
     ...app,
     url: config.issuer,

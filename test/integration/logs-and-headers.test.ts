@@ -58,3 +58,15 @@ test.serial('HSTS is sent when the request arrived over https through a trusted 
   const plain = await fetch(`${app.url}/healthz`);
   t.is(plain.headers.get('strict-transport-security'), null);
 });
+
+test.serial('each request is logged once, with the client address a trusted proxy forwarded and no query', async (t) => {
+  const before = lines.length;
+  await fetch(`${app.url}/healthz?secret=1`, { headers: { 'x-forwarded-for': '203.0.113.7, 10.0.0.1' } });
+  await fetch(`${app.url}/.well-known/openid-configuration`, { headers: { 'x-forwarded-for': '198.51.100.23' } });
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  const logged = lines.slice(before).map((line) => JSON.parse(line)).filter((entry) => entry.msg === 'request');
+  t.like(logged.find((entry) => entry.path === '/healthz'), { method: 'GET', status: 200, ip: '203.0.113.7' });
+  t.like(logged.find((entry) => entry.path === '/.well-known/openid-configuration'), { method: 'GET', status: 200, ip: '198.51.100.23' });
+  t.is(logged.length, 2);
+  t.false(lines.slice(before).join('').includes('secret=1'));
+});
