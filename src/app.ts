@@ -9,7 +9,7 @@ import { accountRouter } from '../interactions/account.ts';
 import { interactionRouter } from '../interactions/router.ts';
 import { createPasskeySettings } from './account/passkey-settings.ts';
 import { createAssertionVerifier } from './auth/passkey/assertion-verifier.ts';
-import { createChallenges } from './auth/passkey/challenges.ts';
+import { CHALLENGE_KIND, createChallenges } from './auth/passkey/challenges.ts';
 import { createPasskeyLogin } from './auth/passkey/passkey-login.ts';
 import { createPasskeyRegistration } from './auth/passkey/passkey-registration.ts';
 import { createPasswordLogin } from './auth/password/password-login.ts';
@@ -60,7 +60,9 @@ const PRUNE_EVERY_MS = 10 * 60 * 1000;
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const clock = options.clock ?? Date.now;
-  const store = options.store ?? (await openStore(config.databaseUrl, { clock, ensureIndexes: !config.production }));
+  // Sign-ins in progress (interactions, passkey challenges) live minutes; on the embedded store they
+  // stay in this process's memory, and a restart asks members mid-sign-in to start again.
+  const store = options.store ?? (await openStore(config.databaseUrl, { clock, ensureIndexes: !config.production, inMemoryKinds: ['Interaction', CHALLENGE_KIND] }));
   const cookieSigner = new CookieSigner(config.cookieKeys);
   const provider = createProvider({ config, store, logger, clock, cookieSigner });
   const issuerOrigin = new URL(config.issuer).origin;

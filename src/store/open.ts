@@ -4,6 +4,11 @@ export type OpenOptions = {
   clock?: Clock;
   /** Create MongoDB indexes on open (outside production; production runs `npm run db:migrate`). */
   ensureIndexes?: boolean;
+  /**
+   * On the embedded store, the kinds of documents kept in the IdP process's memory (sign-ins in
+   * progress). MongoDB keeps every kind in the database: there, many IdP instances share them.
+   */
+  inMemoryKinds?: readonly string[];
 };
 
 /** Opens the store a DATABASE_URL names: `sqlite:<path>`, `sqlite::memory:` or `mongodb://…`. */
@@ -11,7 +16,7 @@ export async function openStore(databaseUrl: string, options: OpenOptions = {}):
   const clock = options.clock ?? Date.now;
   if (databaseUrl.startsWith('sqlite:')) {
     const { openSqliteStore } = await import('./sqlite/sqlite-store.ts');
-    return openSqliteStore(databaseUrl.slice('sqlite:'.length), clock);
+    return openSqliteStore(databaseUrl.slice('sqlite:'.length), clock, { inMemoryKinds: options.inMemoryKinds });
   }
   if (/^mongodb(\+srv)?:\/\//.test(databaseUrl)) {
     // Loaded only when asked for, so the embedded default never loads mongoose.

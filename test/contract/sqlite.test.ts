@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { openStore } from '../../src/store/open.ts';
+import { createMemoryDocuments } from '../../src/store/memory-documents.ts';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import { createManualClock, registerStoreContract } from './store-contract.ts';
 
@@ -70,7 +71,7 @@ test('sqlite file: under steady writes the WAL keeps starting over instead of gr
   const clock = createManualClock();
   // Checkpoints every 20 ms, the WAL starting over once it holds 256 pages (1 MiB) and cut back to
   // 4 MiB when it does. Without the restart, everything written below (over 60 MiB) would pile up in it.
-  const store = openSqliteStore(file, clock, { everyMs: 20, restartPages: 256 });
+  const store = openSqliteStore(file, clock, { checkpoints: { everyMs: 20, restartPages: 256 } });
   const payload = { data: 'x'.repeat(4000) };
   const started = Date.now();
   let written = 0;
@@ -86,4 +87,55 @@ test('sqlite file: under steady writes the WAL keeps starting over instead of gr
   t.teardown(() => reopened.close());
   for (const id of [0, Math.floor(written / 2), written - 1]) t.deepEqual(await reopened.documents.find('Session', `s${id}`), payload);
   t.is(statSync(`${file}-wal`).size, 0, 'closing copies the WAL back and empties it');
+});
+
+// The embedded store keeps sign-ins in progress in memory: the same documents contract holds there.
+registerStoreContract('sqlite with in-memory documents', async () => {
+  const clock = createManualClock();
+  const store = openSqliteStore(':memory:', clock);
+  return { store: { ...store, documents: createMemoryDocuments(clock, { limit: 1000 }) }, clock };
+});
+
+test('in-memory documents: past the limit the oldest written go first', async (t) => {
+  const clock = createManualClock();
+  const documents = createMemoryDocuments(clock, { limit: 3 });
+  for (const id of ['a', 'b', 'c']) await documents.upsert('Interaction', id, { id }, new Date(clock() + 60_000));
+  await documents.upsert('Interaction', 'a', { id: 'a', again: true }, new Date(clock() + 60_000));
+  await documents.upsert('Interaction', 'd', { id: 'd' }, new Date(clock() + 60_000));
+  t.is(documents.size(), 3);
+  t.is(await documents.find('Interaction', 'b'), undefined, 'the oldest write went');
+  t.deepEqual(await documents.find('Interaction', 'a'), { id: 'a', again: true }, 'rewriting counts as a new write');
+  t.truthy(await documents.find('Interaction', 'c'));
+  t.truthy(await documents.find('Interaction', 'd'));
+});
+
+test('in-memory documents: a payload changed after writing or after reading is not changed in the store', async (t) => {
+  const documents = createMemoryDocuments(Date.now, { limit: 10 });
+  const payload = { result: { login: { accountId: 'm1' } } };
+  await documents.upsert('Interaction', 'i1', payload, undefined);
+  payload.result.login.accountId = 'someone else';
+  const read = await documents.find('Interaction', 'i1');
+  (read as typeof payload).result.login.accountId = 'changed again';
+  t.deepEqual(await documents.find('Interaction', 'i1'), { result: { login: { accountId: 'm1' } } });
+});
+
+test('sqlite file: the kinds kept in memory never reach the file; the others do', async (t) => {
+  const { file, remove } = tempFile();
+  t.teardown(remove);
+  const clock = createManualClock();
+  const store = openSqliteStore(file, clock, { inMemoryKinds: ['Interaction'] });
+  await store.documents.upsert('Interaction', 'i1', { uid: 'in progress' }, new Date(clock() + 60_000));
+  await store.documents.upsert('Session', 's1', { uid: 'signed in' }, new Date(clock() + 60_000));
+  t.deepEqual(await store.documents.find('Interaction', 'i1'), { uid: 'in progress' });
+  t.is(await store.documents.prune(), 0);
+  clock.advance(60_000);
+  t.is(await store.documents.prune(), 2, 'pruning covers both');
+  await store.documents.upsert('Interaction', 'i2', { a: 1 }, undefined);
+  await store.documents.upsert('Session', 's2', { a: 2 }, undefined);
+  await store.close();
+
+  const reopened = await openStore(`sqlite:${file}`, { clock });
+  t.teardown(() => reopened.close());
+  t.is(await reopened.documents.find('Interaction', 'i2'), undefined);
+  t.deepEqual(await reopened.documents.find('Session', 's2'), { a: 2 });
 });

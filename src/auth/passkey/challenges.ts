@@ -1,6 +1,7 @@
 import type { ExpiringDocuments } from '../../store/port.ts';
 
-const KIND = 'WebAuthnChallenge';
+/** The document kind of WebAuthn challenges. */
+export const CHALLENGE_KIND = 'WebAuthnChallenge';
 
 /** What a challenge was issued for; a response is accepted only for the same purpose and binding. */
 export type ChallengeBinding = { purpose: 'login' | 'registration'; boundTo: string };
@@ -12,11 +13,11 @@ export type ChallengeBinding = { purpose: 'login' | 'registration'; boundTo: str
 export function createChallenges(documents: ExpiringDocuments) {
   return {
     async save(challenge: string, binding: ChallengeBinding, expiresAt: Date): Promise<void> {
-      await documents.upsert(KIND, challenge, binding, expiresAt);
+      await documents.upsert(CHALLENGE_KIND, challenge, binding, expiresAt);
     },
     /** The binding of a live challenge, removing it; undefined when unknown, used or expired. */
     async take(challenge: string): Promise<ChallengeBinding | undefined> {
-      const payload = await documents.take(KIND, challenge);
+      const payload = await documents.take(CHALLENGE_KIND, challenge);
       return payload as ChallengeBinding | undefined;
     },
   };

@@ -17,6 +17,7 @@ import {
   type Payload,
   type Store,
 } from '../port.ts';
+import { createMemoryDocuments, splitDocuments } from '../memory-documents.ts';
 import { DEFAULT_CHECKPOINTS, startCheckpointer, type CheckpointOptions } from './checkpointer.ts';
 import { migrate } from './schema.ts';
 
@@ -27,7 +28,19 @@ type Row = Record<string, SQLInputValue>;
  * second process (the members tool) waits instead of failing, the schema migrated on open.
  * Every statement is a single atomic step, which is what makes consume/take/increment race-free.
  */
-export function openSqliteStore(file: string, clock: Clock, checkpoints: CheckpointOptions = DEFAULT_CHECKPOINTS): Store {
+export type SqliteStoreOptions = {
+  checkpoints?: CheckpointOptions;
+  /**
+   * Kinds of documents kept in this process's memory instead of the file: sign-in state that lives
+   * minutes and is only needed by the one IdP process that serves this file.
+   */
+  inMemoryKinds?: readonly string[];
+};
+
+/** Most in-memory documents held (about 2 KB each); past it the oldest written go first. */
+export const IN_MEMORY_DOCUMENT_LIMIT = 50_000;
+
+export function openSqliteStore(file: string, clock: Clock, options: SqliteStoreOptions = {}): Store {
   if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const db = new DatabaseSync(file);
   db.exec('PRAGMA busy_timeout = 5000');
@@ -36,12 +49,14 @@ export function openSqliteStore(file: string, clock: Clock, checkpoints: Checkpo
   let checkpointer: ReturnType<typeof startCheckpointer> | undefined;
   if (file !== ':memory:') {
     db.exec('PRAGMA journal_mode = WAL');
-    checkpointer = startCheckpointer(db, file, checkpoints);
+    checkpointer = startCheckpointer(db, file, options.checkpoints ?? DEFAULT_CHECKPOINTS);
   }
 
   return {
     kind: 'sqlite',
-    documents: sqliteDocuments(db, clock),
+    documents: options.inMemoryKinds?.length
+      ? splitDocuments(sqliteDocuments(db, clock), createMemoryDocuments(clock, { limit: IN_MEMORY_DOCUMENT_LIMIT }), new Set(options.inMemoryKinds))
+      : sqliteDocuments(db, clock),
     members: sqliteMembers(db, clock),
     passkeys: sqlitePasskeys(db),
     counters: sqliteCounters(db, clock),
