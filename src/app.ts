@@ -56,13 +56,18 @@ export type App = {
 
 const PRUNE_EVERY_MS = 10 * 60 * 1000;
 
+/**
+ * Sign-ins in progress live minutes: on the embedded store they stay in this process's memory (a
+ * restart asks members mid-sign-in to start again), each kind bounded on its own. About 2 KB per
+ * interaction; challenges are a few dozen bytes.
+ */
+const IN_MEMORY_KINDS = { Interaction: 50_000, [CHALLENGE_KIND]: 50_000 };
+
 /** The composition root: opens the store, builds every collaborator once, and assembles the Koa app. */
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const clock = options.clock ?? Date.now;
-  // Sign-ins in progress (interactions, passkey challenges) live minutes; on the embedded store they
-  // stay in this process's memory, and a restart asks members mid-sign-in to start again.
-  const store = options.store ?? (await openStore(config.databaseUrl, { clock, ensureIndexes: !config.production, inMemoryKinds: ['Interaction', CHALLENGE_KIND] }));
+  const store = options.store ?? (await openStore(config.databaseUrl, { clock, ensureIndexes: !config.production, inMemoryKinds: IN_MEMORY_KINDS }));
   const cookieSigner = new CookieSigner(config.cookieKeys);
   const provider = createProvider({ config, store, logger, clock, cookieSigner });
   const issuerOrigin = new URL(config.issuer).origin;

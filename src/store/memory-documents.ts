@@ -83,9 +83,9 @@ export function createMemoryDocuments(clock: Clock, options: MemoryDocumentsOpti
   };
 }
 
-/** Documents of the `inMemory` kinds go to `memory`, every other kind to `durable`. */
-export function splitDocuments(durable: ExpiringDocuments, memory: ExpiringDocuments, inMemory: ReadonlySet<string>): ExpiringDocuments {
-  const pick = (kind: string) => (inMemory.has(kind) ? memory : durable);
+/** Documents of a kind in `inMemory` go to that kind's own memory documents, every other kind to `durable`. */
+export function splitDocuments(durable: ExpiringDocuments, inMemory: ReadonlyMap<string, ExpiringDocuments>): ExpiringDocuments {
+  const pick = (kind: string) => inMemory.get(kind) ?? durable;
   return {
     upsert: (kind, id, payload, expiresAt) => pick(kind).upsert(kind, id, payload, expiresAt),
     find: (kind, id) => pick(kind).find(kind, id),
@@ -96,8 +96,8 @@ export function splitDocuments(durable: ExpiringDocuments, memory: ExpiringDocum
     revokeByGrantId: (kind, grantId) => pick(kind).revokeByGrantId(kind, grantId),
     take: (kind, id) => pick(kind).take(kind, id),
     async prune() {
-      const [a, b] = await Promise.all([durable.prune(), memory.prune()]);
-      return a + b;
+      const counts = await Promise.all([durable.prune(), ...[...inMemory.values()].map((documents) => documents.prune())]);
+      return counts.reduce((sum, count) => sum + count, 0);
     },
   };
 }

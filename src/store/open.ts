@@ -6,9 +6,10 @@ export type OpenOptions = {
   ensureIndexes?: boolean;
   /**
    * On the embedded store, the kinds of documents kept in the IdP process's memory (sign-ins in
-   * progress). MongoDB keeps every kind in the database: there, many IdP instances share them.
+   * progress), each with the most it holds. MongoDB keeps every kind in the database: there, many
+   * IdP instances share them.
    */
-  inMemoryKinds?: readonly string[];
+  inMemoryKinds?: Readonly<Record<string, number>>;
 };
 
 /** Opens the store a DATABASE_URL names: `sqlite:<path>`, `sqlite::memory:` or `mongodb://…`. */

@@ -123,7 +123,7 @@ test('sqlite file: the kinds kept in memory never reach the file; the others do'
   const { file, remove } = tempFile();
   t.teardown(remove);
   const clock = createManualClock();
-  const store = openSqliteStore(file, clock, { inMemoryKinds: ['Interaction'] });
+  const store = openSqliteStore(file, clock, { inMemoryKinds: { Interaction: 100 } });
   await store.documents.upsert('Interaction', 'i1', { uid: 'in progress' }, new Date(clock() + 60_000));
   await store.documents.upsert('Session', 's1', { uid: 'signed in' }, new Date(clock() + 60_000));
   t.deepEqual(await store.documents.find('Interaction', 'i1'), { uid: 'in progress' });
@@ -138,4 +138,15 @@ test('sqlite file: the kinds kept in memory never reach the file; the others do'
   t.teardown(() => reopened.close());
   t.is(await reopened.documents.find('Interaction', 'i2'), undefined);
   t.deepEqual(await reopened.documents.find('Session', 's2'), { a: 2 });
+});
+
+test('in-memory documents: each kind has its own bound, so a flood of one kind pushes out no other', async (t) => {
+  const clock = createManualClock();
+  const store = openSqliteStore(':memory:', clock, { inMemoryKinds: { Interaction: 5, WebAuthnChallenge: 3 } });
+  t.teardown(() => store.close());
+  await store.documents.upsert('Interaction', 'mid-sign-in', { a: 1 }, new Date(clock() + 60_000));
+  for (let i = 0; i < 100; i++) await store.documents.upsert('WebAuthnChallenge', `c${i}`, { boundTo: 'x' }, new Date(clock() + 60_000));
+  t.deepEqual(await store.documents.find('Interaction', 'mid-sign-in'), { a: 1 });
+  t.is(await store.documents.find('WebAuthnChallenge', 'c96'), undefined);
+  t.truthy(await store.documents.find('WebAuthnChallenge', 'c97'));
 });

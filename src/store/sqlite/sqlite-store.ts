@@ -31,14 +31,13 @@ type Row = Record<string, SQLInputValue>;
 export type SqliteStoreOptions = {
   checkpoints?: CheckpointOptions;
   /**
-   * Kinds of documents kept in this process's memory instead of the file: sign-in state that lives
-   * minutes and is only needed by the one IdP process that serves this file.
+   * Kinds of documents kept in this process's memory instead of the file, each with the most it
+   * holds (past it the oldest written go first): sign-in state that lives minutes and is only needed
+   * by the one IdP process that serves this file. Each kind has its own bound, so a flood of one
+   * kind cannot push out another.
    */
-  inMemoryKinds?: readonly string[];
+  inMemoryKinds?: Readonly<Record<string, number>>;
 };
-
-/** Most in-memory documents held (about 2 KB each); past it the oldest written go first. */
-export const IN_MEMORY_DOCUMENT_LIMIT = 50_000;
 
 export function openSqliteStore(file: string, clock: Clock, options: SqliteStoreOptions = {}): Store {
   if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -54,9 +53,10 @@ export function openSqliteStore(file: string, clock: Clock, options: SqliteStore
 
   return {
     kind: 'sqlite',
-    documents: options.inMemoryKinds?.length
-      ? splitDocuments(sqliteDocuments(db, clock), createMemoryDocuments(clock, { limit: IN_MEMORY_DOCUMENT_LIMIT }), new Set(options.inMemoryKinds))
-      : sqliteDocuments(db, clock),
+    documents: splitDocuments(
+      sqliteDocuments(db, clock),
+      new Map(Object.entries(options.inMemoryKinds ?? {}).map(([kind, limit]) => [kind, createMemoryDocuments(clock, { limit })])),
+    ),
     members: sqliteMembers(db, clock),
     passkeys: sqlitePasskeys(db),
     counters: sqliteCounters(db, clock),
