@@ -1,6 +1,6 @@
 import test from 'ava';
 import { generateAuthenticationOptions } from '@simplewebauthn/server';
-import { createAssertionVerifier, verifyHere, type VerifyAssertion } from '../../src/auth/passkey/assertion-verifier.ts';
+import { createAssertionVerifier, VerifierUnavailableError, verifyHere, type VerifyAssertion } from '../../src/auth/passkey/assertion-verifier.ts';
 import { SoftPasskey } from '../helpers/soft-authenticator.ts';
 
 const origin = 'https://id.jmb.example';
@@ -60,4 +60,12 @@ test('after closing, checks still run, on the calling thread', async (t) => {
   const verifier = createAssertionVerifier(1);
   await verifier.close();
   t.like(await outcome(verifier.verify, await attempt(new SoftPasskey({ rpId, userHandle: 'dXNlcg' }))), { verified: true });
+});
+
+test('a check whose worker dies is rejected as the IdP\'s fault, and later checks run on the calling thread', async (t) => {
+  const verifier = createAssertionVerifier(1, new URL('../helpers/dying-worker.ts', import.meta.url));
+  t.teardown(() => verifier.close());
+  const passkey = new SoftPasskey({ rpId, userHandle: 'dXNlcg' });
+  await t.throwsAsync(verifier.verify(await attempt(passkey)), { instanceOf: VerifierUnavailableError });
+  t.like(await outcome(verifier.verify, await attempt(passkey)), { verified: true });
 });

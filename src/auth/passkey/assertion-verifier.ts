@@ -14,6 +14,9 @@ export type AssertionVerifier = { verify: VerifyAssertion; close(): Promise<void
 /** On the calling thread. */
 export const verifyHere: VerifyAssertion = verifyAuthenticationResponse;
 
+/** The check itself could not run (its worker failed): a fault of the IdP, not of the assertion. */
+export class VerifierUnavailableError extends Error {}
+
 type Pending = { resolve: (result: VerifiedAuthenticationResponse) => void; reject: (error: Error) => void };
 type Reply = { id: number; result?: VerifiedAuthenticationResponse; error?: string };
 
@@ -24,7 +27,10 @@ type Reply = { id: number; result?: VerifiedAuthenticationResponse; error?: stri
  * A worker that fails takes its pending checks with it (they reject) and the pool continues with
  * the others; with none left, checks run on the calling thread.
  */
-export function createAssertionVerifier(size = Math.max(1, Math.min(4, availableParallelism() - 1))): AssertionVerifier {
+export function createAssertionVerifier(
+  size = Math.max(1, Math.min(4, availableParallelism() - 1)),
+  script: URL = new URL('./assertion-worker.ts', import.meta.url),
+): AssertionVerifier {
   const pending = new Map<number, Pending & { worker: Worker }>();
   let nextId = 0;
   let turn = 0;
@@ -37,12 +43,12 @@ export function createAssertionVerifier(size = Math.max(1, Math.min(4, available
     for (const [id, entry] of pending) {
       if (entry.worker !== worker) continue;
       pending.delete(id);
-      entry.reject(new Error(`the passkey check could not be completed: ${reason}`));
+      entry.reject(new VerifierUnavailableError(`the passkey check could not be completed: ${reason}`));
     }
   };
 
   for (let i = 0; i < size; i++) {
-    const worker = new Worker(new URL('./assertion-worker.ts', import.meta.url));
+    const worker = new Worker(script);
     worker.unref();
     worker.on('message', ({ id, result, error }: Reply) => {
       const entry = pending.get(id);

@@ -3,7 +3,7 @@ import type { WebAuthnSettings } from '../../config/load.ts';
 import type { AuditLog, Clock, Member, Members, Passkey, Passkeys } from '../../store/port.ts';
 import { AuthError, type AuthErrorCode } from '../auth-error.ts';
 import { describeUserAgent } from '../user-agent.ts';
-import type { VerifyAssertion } from './assertion-verifier.ts';
+import { VerifierUnavailableError, type VerifyAssertion } from './assertion-verifier.ts';
 import type { Challenges } from './challenges.ts';
 import { authenticationResponseSchema, challengeOf } from './response-schema.ts';
 
@@ -83,6 +83,7 @@ export function createPasskeyLogin(deps: PasskeyLoginDeps) {
           credential: { id: passkey.id, publicKey: new Uint8Array(passkey.publicKey), counter: 0, transports: passkey.transports },
         });
       } catch (error) {
+        if (error instanceof VerifierUnavailableError) throw error;
         const code = verificationErrorCode(error);
         await audit.append({ ...event, type: 'login.passkey', outcome: 'failure', detail: { reason: code } });
         throw new AuthError(code, (error as Error).message);

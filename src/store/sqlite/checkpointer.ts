@@ -53,7 +53,10 @@ export function startCheckpointer(db: DatabaseSync, file: string, options: Check
       inFlight = false;
     });
     started.on('exit', () => {
-      if (worker === started) worker = undefined;
+      if (worker !== started) return;
+      // A worker gone mid-checkpoint will not answer; the next tick starts another.
+      worker = undefined;
+      inFlight = false;
     });
     return started;
   }
