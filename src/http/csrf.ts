@@ -19,15 +19,17 @@ export function createCsrf(key: KeyObject, secure: (ctx: Context) => boolean): C
   const sign = (secret: string, scope: string) => createHmac('sha256', key).update(`${secret}|${scope}`).digest('base64url');
   return {
     token(ctx, scope) {
-      let secret = ctx.cookies.get(COOKIE);
+      // The secret needs no cookie signature of its own: a token is an HMAC under the cookie key,
+      // so a secret someone planted still yields no token they could know.
+      let secret = ctx.cookies.get(COOKIE, { signed: false });
       if (!secret || !/^[\w-]{43}$/.test(secret)) {
         secret = randomBytes(32).toString('base64url');
-        ctx.cookies.set(COOKIE, secret, { httpOnly: true, sameSite: 'lax', secure: secure(ctx), path: '/', overwrite: true });
+        ctx.cookies.set(COOKIE, secret, { httpOnly: true, sameSite: 'lax', signed: false, secure: secure(ctx), path: '/', overwrite: true });
       }
       return sign(secret, scope);
     },
     verify(ctx, scope, submitted) {
-      const secret = ctx.cookies.get(COOKIE);
+      const secret = ctx.cookies.get(COOKIE, { signed: false });
       const expected = secret ? Buffer.from(sign(secret, scope)) : undefined;
       const actual = Buffer.from(submitted ?? '');
       if (!expected || expected.length !== actual.length || !timingSafeEqual(expected, actual)) {

@@ -12,14 +12,24 @@ const COOKIE = 'jmb.lang';
  * never do.
  */
 export function localize(ctx: Context, uiLocales?: string, pagePath?: string): void {
-  let chosen: Locale | undefined;
-  const locale = () => (chosen ??= chooseFor(ctx, uiLocales));
+  const known = (ctx.state as { [INPUTS]?: LocaleInputs })[INPUTS];
+  if (known) {
+    // Same request, better information: the getters below read these.
+    Object.assign(known, { uiLocales, pagePath, chosen: undefined });
+    return;
+  }
+  const inputs: LocaleInputs = { uiLocales, pagePath, chosen: undefined };
+  const locale = () => (inputs.chosen ??= chooseFor(ctx, inputs.uiLocales));
   Object.defineProperties(ctx.state, {
+    [INPUTS]: { value: inputs },
     locale: { get: locale, enumerable: true, configurable: true },
     t: { get: () => translator(locale()), enumerable: true, configurable: true },
-    languageLinks: { get: () => languageLinks(ctx, locale(), pagePath), enumerable: true, configurable: true },
+    languageLinks: { get: () => languageLinks(ctx, locale(), inputs.pagePath), enumerable: true, configurable: true },
   });
 }
+
+const INPUTS = Symbol('locale inputs');
+type LocaleInputs = { uiLocales: string | undefined; pagePath: string | undefined; chosen: Locale | undefined };
 
 function chooseFor(ctx: Context, uiLocales: string | undefined): Locale {
   const switched = typeof ctx.query.lang === 'string' ? ctx.query.lang : undefined;

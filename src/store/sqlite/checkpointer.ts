@@ -8,7 +8,7 @@ export type CheckpointOptions = {
   restartPages: number;
 };
 
-export const DEFAULT_CHECKPOINTS: CheckpointOptions = { everyMs: 250, restartPages: 4096 };
+export const DEFAULT_CHECKPOINTS: CheckpointOptions = { everyMs: 250, restartPages: 16_384 };
 
 export type CheckpointResult = { busy: number; log: number; checkpointed: number };
 
