@@ -1,10 +1,10 @@
 import test from 'ava';
-import type { Browser, Page, Request } from 'playwright-core';
+import type { Page, Request } from 'playwright-core';
 import {
   addCredential,
   addVirtualAuthenticator,
+  credentialsOnceSettled,
   getCredentials,
-  launchChromium,
   withoutAutofill,
   newPage,
   toCdpBinary,
@@ -13,22 +13,13 @@ import {
 } from '../helpers/chromium.ts';
 import { RelyingParty } from '../helpers/relying-party.ts';
 import { SoftPasskey, userHandleOf } from '../helpers/soft-authenticator.ts';
-import { WEBSITE, createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
+import { sharedBrowserAndApp } from '../helpers/e2e.ts';
+import { WEBSITE, createMember } from '../helpers/test-app.ts';
 
-let app: TestApp;
-let browser: Browser;
-
-test.before(async () => {
-  browser = await launchChromium();
-  app = await startTestApp();
-});
-test.after.always(async () => {
-  await browser?.close();
-  await app?.stop();
-});
+const e2e = sharedBrowserAndApp();
 
 const CALLBACK = WEBSITE.redirect_uris[0];
-const website = () => RelyingParty.website(app);
+const website = () => RelyingParty.website(e2e.app);
 
 const BUTTON = { en: 'Log in with passkey', ja: 'パスキーでログイン' };
 const UNKNOWN_CREDENTIAL = 'This passkey is not registered with JMB. It may have been deleted. Log in with your membership number and password.';
@@ -50,7 +41,7 @@ function countPasskeyCeremonies(page: Page): () => number {
  */
 async function givePasskey(authenticator: VirtualAuthenticator, memberId: string, options: { synced: boolean; registered?: boolean }): Promise<SoftPasskey> {
   const passkey = new SoftPasskey({ rpId: 'localhost', userHandle: userHandleOf(memberId), synced: options.synced });
-  if (options.registered !== false) await app.store.passkeys.create(passkey.record(memberId));
+  if (options.registered !== false) await e2e.app.store.passkeys.create(passkey.record(memberId));
   await addCredential(authenticator, {
     credentialId: toCdpBinary(passkey.id),
     isResidentCredential: true,
@@ -64,24 +55,14 @@ async function givePasskey(authenticator: VirtualAuthenticator, memberId: string
   return passkey;
 }
 
-/** Polls the authenticator until `check` holds for its credentials, or gives up after `ms`. */
-async function credentialsOnceSettled(authenticator: VirtualAuthenticator, check: (ids: string[]) => boolean, ms = 3_000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const ids = (await getCredentials(authenticator)).map((c) => c.credentialId);
-    if (check(ids) || Date.now() > deadline) return ids;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 for (const synced of [false, true]) {
   const kind = synced ? 'synced' : 'device-bound';
   const keyAmr = synced ? 'swk' : 'hwk';
   test.serial(`a member logs in with the passkey button (${kind} passkey) and the website gets acr phr and amr ${keyAmr}`, async (t) => {
-    const member = await createMember(app.store);
+    const member = await createMember(e2e.app.store);
     const rp = await website();
     const flow = await rp.start();
-    const { context, page } = await newPage(browser, { locale: 'en-US' });
+    const { context, page } = await newPage(e2e.browser, { locale: 'en-US' });
     try {
       const authenticator = await addVirtualAuthenticator(context, page, { defaultBackupEligibility: synced, defaultBackupState: synced });
       const passkey = await givePasskey(authenticator, member.id, { synced });
@@ -113,7 +94,7 @@ for (const synced of [false, true]) {
       t.is(held?.signCount, 1, 'the authenticator signed once');
       t.is(held?.userName, member.number, 'the device now lists the passkey under the membership number');
       t.is(held?.userDisplayName, member.name, 'and under the member\'s name');
-      t.is((await app.store.passkeys.findById(passkey.id))?.counter, 1, 'the IdP recorded the use');
+      t.is((await e2e.app.store.passkeys.findById(passkey.id))?.counter, 1, 'the IdP recorded the use');
     } finally {
       await context.close();
     }
@@ -121,10 +102,10 @@ for (const synced of [false, true]) {
 }
 
 test.serial('with passkey autofill, opening the log-in page logs the member in by itself: acr phr', async (t) => {
-  const member = await createMember(app.store);
+  const member = await createMember(e2e.app.store);
   const rp = await website();
   const flow = await rp.start();
-  const { context, page } = await newPage(browser, { locale: 'en-US' });
+  const { context, page } = await newPage(e2e.browser, { locale: 'en-US' });
   try {
     const authenticator = await addVirtualAuthenticator(context, page);
     await givePasskey(authenticator, member.id, { synced: false });
@@ -145,14 +126,14 @@ test.serial('with passkey autofill, opening the log-in page logs the member in b
 });
 
 test.serial('a passkey the IdP no longer knows is refused with the alert, and the device forgets it', async (t) => {
-  const member = await createMember(app.store);
+  const member = await createMember(e2e.app.store);
   const flow = await (await website()).start();
-  const { context, page } = await newPage(browser, { locale: 'en-US' });
+  const { context, page } = await newPage(e2e.browser, { locale: 'en-US' });
   try {
     const authenticator = await addVirtualAuthenticator(context, page);
     const passkey = await givePasskey(authenticator, member.id, { synced: false });
     // The member deleted it from their JMB account on another device.
-    t.true(await app.store.passkeys.remove(member.id, passkey.id));
+    t.true(await e2e.app.store.passkeys.remove(member.id, passkey.id));
     await withoutAutofill(page);
     await page.goto(flow.url);
 
@@ -182,7 +163,7 @@ for (const [appName, userAgent] of [
 ] as const) {
   test.serial(`in the ${appName} in-app browser the page explains where passkeys work and offers the website's address instead of the button`, async (t) => {
     const flow = await (await website()).start();
-    const { context, page } = await newPage(browser, { locale: 'en-US', userAgent });
+    const { context, page } = await newPage(e2e.browser, { locale: 'en-US', userAgent });
     try {
       const ceremonies = countPasskeyCeremonies(page);
       await page.goto(flow.url);
@@ -206,10 +187,10 @@ for (const [appName, userAgent] of [
 }
 
 test.serial('on a Japanese browser the button reads パスキーでログイン and logs the member in', async (t) => {
-  const member = await createMember(app.store);
+  const member = await createMember(e2e.app.store);
   const rp = await website();
   const flow = await rp.start();
-  const { context, page } = await newPage(browser, { locale: 'ja-JP' });
+  const { context, page } = await newPage(e2e.browser, { locale: 'ja-JP' });
   try {
     const authenticator = await addVirtualAuthenticator(context, page);
     await givePasskey(authenticator, member.id, { synced: false });

@@ -12,13 +12,13 @@ import type { DemoSite } from '../../demo/site.ts';
 import {
   addCredential,
   addVirtualAuthenticator,
+  credentialsOnceSettled,
   fromCdpBinary,
   getCredentials,
   launchChromium,
   withoutAutofill,
   newPage,
   waitForRelyingPartyCallback,
-  type VirtualAuthenticator,
 } from '../helpers/chromium.ts';
 import { startDemoSiteWithIdp } from '../helpers/demo-site.ts';
 import { createMember, type TestApp } from '../helpers/test-app.ts';
@@ -153,16 +153,6 @@ function countLoginCeremonies(page: Page): () => number {
     if (request.method() === 'POST' && /^\/interaction\/[^/]+\/passkey\/options$/.test(pathname)) count += 1;
   });
   return () => count;
-}
-
-/** Polls the authenticator until `check` holds for its credential ids, or gives up after `ms`. */
-async function credentialsOnceSettled(authenticator: VirtualAuthenticator, check: (ids: string[]) => boolean, ms = 3_000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const ids = (await getCredentials(authenticator)).map((c) => c.credentialId);
-    if (check(ids) || Date.now() > deadline) return ids;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 /** On the demo website's home page, signed in: "Log in" is gone and "Log out" is there. */

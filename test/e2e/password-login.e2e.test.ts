@@ -1,23 +1,14 @@
 import test from 'ava';
-import type { Browser, Page } from 'playwright-core';
-import { launchChromium, newPage, waitForRelyingPartyCallback } from '../helpers/chromium.ts';
+import type { Page } from 'playwright-core';
+import { newPage, waitForRelyingPartyCallback } from '../helpers/chromium.ts';
 import { RelyingParty } from '../helpers/relying-party.ts';
-import { WEBSITE, createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
+import { sharedBrowserAndApp } from '../helpers/e2e.ts';
+import { WEBSITE, createMember } from '../helpers/test-app.ts';
 
-let app: TestApp;
-let browser: Browser;
-
-test.before(async () => {
-  browser = await launchChromium();
-  app = await startTestApp();
-});
-test.after.always(async () => {
-  await browser?.close();
-  await app?.stop();
-});
+const e2e = sharedBrowserAndApp();
 
 const CALLBACK = WEBSITE.redirect_uris[0];
-const website = () => RelyingParty.website(app);
+const website = () => RelyingParty.website(e2e.app);
 
 const english = { number: 'JMB membership number', password: 'Password', submit: 'Log in' };
 const japanese = { number: 'JMBお得意様番号', password: 'パスワード', submit: 'ログイン' };
@@ -31,10 +22,10 @@ async function logIn(page: Page, labels: typeof english, number: string, passwor
 
 for (const [language, locale, labels] of [['English', 'en-US', english], ['Japanese', 'ja-JP', japanese]] as const) {
   test.serial(`a member logs in with number and password on the ${language} page and the website gets acr loa:1 and amr pwd`, async (t) => {
-    const member = await createMember(app.store);
+    const member = await createMember(e2e.app.store);
     const rp = await website();
     const flow = await rp.start();
-    const { context, page } = await newPage(browser, { locale });
+    const { context, page } = await newPage(e2e.browser, { locale });
     try {
       await page.goto(flow.url);
       t.regex(page.url(), /\/interaction\/[^/?]+$/, 'the authorization request lands on the log-in page');
@@ -44,7 +35,7 @@ for (const [language, locale, labels] of [['English', 'en-US', english], ['Japan
       await logIn(page, labels, member.number, member.password);
       const callbackUrl = await callback;
 
-      t.is(new URL(callbackUrl).searchParams.get('iss'), app.url);
+      t.is(new URL(callbackUrl).searchParams.get('iss'), e2e.app.url);
       const tokens = await rp.redeem(callbackUrl, flow);
       const claims = tokens.claims()!;
       t.is(claims.sub, member.id);
@@ -57,8 +48,8 @@ for (const [language, locale, labels] of [['English', 'en-US', english], ['Japan
 }
 
 test.serial('a wrong password shows the alert, keeps the membership number and clears the password', async (t) => {
-  const member = await createMember(app.store);
-  const { context, page } = await newPage(browser, { locale: 'en-US' });
+  const member = await createMember(e2e.app.store);
+  const { context, page } = await newPage(e2e.browser, { locale: 'en-US' });
   try {
     await page.goto((await (await website()).start()).url);
     const posted = page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname.endsWith('/login'));
@@ -76,10 +67,10 @@ test.serial('a wrong password shows the alert, keeps the membership number and c
 });
 
 test.serial('on a Japanese browser the language switch shows the page in English and the log-in still works', async (t) => {
-  const member = await createMember(app.store);
+  const member = await createMember(e2e.app.store);
   const rp = await website();
   const flow = await rp.start();
-  const { context, page } = await newPage(browser, { locale: 'ja-JP' });
+  const { context, page } = await newPage(e2e.browser, { locale: 'ja-JP' });
   try {
     await page.goto(flow.url);
     await page.getByLabel(japanese.number, { exact: true }).waitFor();
@@ -101,7 +92,7 @@ test.serial('on a Japanese browser the language switch shows the page in English
 });
 
 test.serial('the log-in page runs no inline script and its CSP forbids unsafe-inline', async (t) => {
-  const { context, page } = await newPage(browser, { locale: 'en-US' });
+  const { context, page } = await newPage(e2e.browser, { locale: 'en-US' });
   const violations: string[] = [];
   page.on('console', (message) => {
     if (/Content[- ]Security[- ]Policy/i.test(message.text())) violations.push(message.text());

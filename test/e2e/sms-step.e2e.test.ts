@@ -1,26 +1,17 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
-import type { Browser, Page } from 'playwright-core';
-import { launchChromium, newPage, waitForRelyingPartyCallback } from '../helpers/chromium.ts';
+import type { Page } from 'playwright-core';
+import { newPage, waitForRelyingPartyCallback } from '../helpers/chromium.ts';
 import { RelyingParty } from '../helpers/relying-party.ts';
-import { WEBSITE, createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
+import { sharedBrowserAndApp } from '../helpers/e2e.ts';
+import { WEBSITE, createMember } from '../helpers/test-app.ts';
 
-let app: TestApp;
-let browser: Browser;
-
-test.before(async () => {
-  browser = await launchChromium();
-  app = await startTestApp();
-});
-test.after.always(async () => {
-  await browser?.close();
-  await app?.stop();
-});
+const e2e = sharedBrowserAndApp();
 
 const CALLBACK = WEBSITE.redirect_uris[0];
 const STEP_UP = { acr_values: 'urn:jmb:loa:2' };
-const website = () => RelyingParty.website(app);
+const website = () => RelyingParty.website(e2e.app);
 
 const english = {
   locale: 'en-US',
@@ -56,7 +47,7 @@ type Sms = { to: string; body: string; at: string };
  * it to be written; `after` skips the messages already seen.
  */
 async function lastSms(phone: string, after = 0): Promise<{ sms: Sms; code: string; count: number }> {
-  const file = path.join(app.dir, 'sms-outbox.jsonl');
+  const file = path.join(e2e.app.dir, 'sms-outbox.jsonl');
   const deadline = Date.now() + 5_000;
   for (;;) {
     const text = await readFile(file, 'utf8').catch(() => '');
@@ -86,8 +77,8 @@ async function toSmsStep(page: Page, labels: typeof english, member: { number: s
 
 for (const [language, labels] of [['English', english], ['Japanese', japanese]] as const) {
   test.serial(`a password log-in with step-up on the ${language} page asks for the SMS code and gives the website acr loa:2`, async (t) => {
-    const member = await createMember(app.store, { phone: uniquePhone(), country: 'JP' });
-    const { context, page } = await newPage(browser, { locale: labels.locale });
+    const member = await createMember(e2e.app.store, { phone: uniquePhone(), country: 'JP' });
+    const { context, page } = await newPage(e2e.browser, { locale: labels.locale });
     try {
       const { rp, flow } = await toSmsStep(page, labels, member);
       t.regex(page.url(), /\/interaction\/[^/?]+$/, 'the SMS step is part of the same sign-in');
@@ -100,7 +91,7 @@ for (const [language, labels] of [['English', english], ['Japanese', japanese]] 
       t.true(sms.body.startsWith(`${labels.sms}${code}`), `the SMS is in ${language}: ${JSON.stringify(sms.body)}`);
       // The origin-bound line names the host alone, without the test IdP's port.
       const boundTo = /^@([^\s:#]+) #(\d{6})$/.exec(sms.body.split('\n').at(-1)!);
-      t.deepEqual(boundTo?.slice(1), [new URL(app.url).hostname, code], 'the last line binds the code to the IdP host');
+      t.deepEqual(boundTo?.slice(1), [new URL(e2e.app.url).hostname, code], 'the last line binds the code to the IdP host');
 
       const callback = waitForRelyingPartyCallback(page, CALLBACK);
       await page.getByLabel(labels.code, { exact: true }).fill(code);
@@ -116,8 +107,8 @@ for (const [language, labels] of [['English', english], ['Japanese', japanese]] 
 }
 
 test.serial('a wrong SMS code shows the alert with the tries left, and the right code still works', async (t) => {
-  const member = await createMember(app.store, { phone: uniquePhone(), country: 'JP' });
-  const { context, page } = await newPage(browser, { locale: 'en-US' });
+  const member = await createMember(e2e.app.store, { phone: uniquePhone(), country: 'JP' });
+  const { context, page } = await newPage(e2e.browser, { locale: 'en-US' });
   try {
     const { rp, flow } = await toSmsStep(page, english, member);
     const { code, count } = await lastSms(member.phone);

@@ -201,6 +201,19 @@ export async function getCredentials(authenticator: VirtualAuthenticator): Promi
   return credentials;
 }
 
+/**
+ * Polls the authenticator until `check` holds for its credential ids, or gives up after `ms` and
+ * returns the ids as they are (the Signal API acts asynchronously after the page calls it).
+ */
+export async function credentialsOnceSettled(authenticator: VirtualAuthenticator, check: (ids: string[]) => boolean, ms = 3_000): Promise<string[]> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const ids = (await getCredentials(authenticator)).map((c) => c.credentialId);
+    if (check(ids) || Date.now() > deadline) return ids;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 /** Seeds a known credential; binary fields must be standard base64 (see {@link VirtualCredential}). */
 export async function addCredential(authenticator: VirtualAuthenticator, credential: VirtualCredential): Promise<void> {
   await authenticator.cdp.send('WebAuthn.addCredential', { authenticatorId: authenticator.authenticatorId, credential });

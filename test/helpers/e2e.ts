@@ -1,0 +1,21 @@
+import test from 'ava';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from './chromium.ts';
+import { startTestApp, type TestApp } from './test-app.ts';
+
+/**
+ * One Chromium and one IdP shared by the tests of an end-to-end file: started before the first test,
+ * stopped after the last. Read `app` and `browser` inside tests (they are set once started).
+ */
+export function sharedBrowserAndApp(): { readonly app: TestApp; readonly browser: Browser } {
+  const shared = {} as { app: TestApp; browser: Browser };
+  test.before(async () => {
+    shared.browser = await launchChromium();
+    shared.app = await startTestApp();
+  });
+  test.after.always(async () => {
+    await shared.browser?.close();
+    await shared.app?.stop();
+  });
+  return shared;
+}
