@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import type { Page } from 'playwright-core';
 import { newPage, waitForRelyingPartyCallback } from '../helpers/chromium.ts';
 import { RelyingParty } from '../helpers/relying-party.ts';
@@ -64,6 +64,24 @@ async function lastSms(phone: string, after = 0): Promise<{ sms: Sms; code: stri
 }
 
 /** Opens the authorization request with a step-up, logs in with number and password, and waits for the SMS step. */
+/** Enters `code` on the SMS step and checks the relying party gets a step-up ID token for the member. */
+async function verifyAndExpectStepUp(
+  t: ExecutionContext,
+  page: Page,
+  labels: typeof english,
+  code: string,
+  { rp, flow }: Awaited<ReturnType<typeof toSmsStep>>,
+  memberId: string,
+) {
+  const callback = waitForRelyingPartyCallback(page, CALLBACK);
+  await page.getByLabel(labels.code, { exact: true }).fill(code);
+  await page.getByRole('button', { name: labels.verify, exact: true }).click();
+  const claims = (await rp.redeem(await callback, flow)).claims()!;
+  t.is(claims.sub, memberId);
+  t.is(claims.acr, 'urn:jmb:loa:2');
+  t.deepEqual(claims.amr, ['pwd', 'sms', 'otp', 'mfa']);
+}
+
 async function toSmsStep(page: Page, labels: typeof english, member: { number: string; password: string }) {
   const rp = await website();
   const flow = await rp.start(STEP_UP);
@@ -93,13 +111,7 @@ for (const [language, labels] of [['English', english], ['Japanese', japanese]] 
       const boundTo = /^@([^\s:#]+) #(\d{6})$/.exec(sms.body.split('\n').at(-1)!);
       t.deepEqual(boundTo?.slice(1), [new URL(e2e.app.url).hostname, code], 'the last line binds the code to the IdP host');
 
-      const callback = waitForRelyingPartyCallback(page, CALLBACK);
-      await page.getByLabel(labels.code, { exact: true }).fill(code);
-      await page.getByRole('button', { name: labels.verify, exact: true }).click();
-      const claims = (await rp.redeem(await callback, flow)).claims()!;
-      t.is(claims.sub, member.id);
-      t.is(claims.acr, 'urn:jmb:loa:2');
-      t.deepEqual(claims.amr, ['pwd', 'sms', 'otp', 'mfa']);
+      await verifyAndExpectStepUp(t, page, labels, code, { rp, flow }, member.id);
     } finally {
       await context.close();
     }
@@ -127,13 +139,7 @@ test.serial('a wrong SMS code shows the alert with the tries left, and the right
     t.is(await page.evaluate(() => document.activeElement?.id), 'sms-error', 'the alert takes the focus, so a screen reader reads it');
     t.is((await lastSms(member.phone)).count, count, 'a wrong code sends no new SMS');
 
-    const callback = waitForRelyingPartyCallback(page, CALLBACK);
-    await field.fill(code);
-    await page.getByRole('button', { name: english.verify, exact: true }).click();
-    const claims = (await rp.redeem(await callback, flow)).claims()!;
-    t.is(claims.sub, member.id);
-    t.is(claims.acr, 'urn:jmb:loa:2');
-    t.deepEqual(claims.amr, ['pwd', 'sms', 'otp', 'mfa']);
+    await verifyAndExpectStepUp(t, page, english, code, { rp, flow }, member.id);
   } finally {
     await context.close();
   }
