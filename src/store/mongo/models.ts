@@ -1,4 +1,5 @@
 import { Schema, type Connection, type Model, type mongo } from 'mongoose';
+import type { Passkey } from '../port.ts';
 
 /**
  * One expiring document. The payload is kept as JSON text: oidc-provider puts client ids (which may
@@ -32,19 +33,10 @@ export type MemberRecord = {
 };
 
 /** A passkey; `_id` is the credential id. */
-export type PasskeyRecord = {
+export type PasskeyRecord = Omit<Passkey, 'id' | 'publicKey' | 'lastUsedAt' | 'lastUsedFrom'> & {
   _id: string;
-  memberId: string;
-  userHandle: string;
   /** Stored as BSON binary; a lean read gives it back as a `Binary`, a write takes a `Buffer`. */
   publicKey: Buffer | mongo.Binary;
-  counter: number;
-  transports: string[];
-  synced: boolean;
-  backedUp: boolean;
-  aaguid: string;
-  name: string;
-  createdAt: Date;
   lastUsedAt?: Date;
   lastUsedFrom?: string;
 };
