@@ -12,6 +12,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { Agent, request, type IncomingHttpHeaders } from 'node:http';
+import { CookieJar } from '../test/helpers/cookie-jar.ts';
 import type { SoftPasskey } from '../test/helpers/soft-authenticator.ts';
 import { BENCH_CLIENT, BENCH_SCOPE } from './common.ts';
 
@@ -79,36 +80,6 @@ class StepFailure extends Error {
   constructor(step: Step, status: number | string, message: string) {
     super(`${step} ${status}: ${message}`);
     this.key = `${step} ${status}`;
-  }
-}
-
-/** Cookies of one log-in, by name and path, sent on the paths they were set for. */
-class CookieJar {
-  private readonly cookies = new Map<string, { name: string; value: string; path: string }>();
-
-  header(path: string): string {
-    const pathname = path.split('?')[0]!;
-    const parts: string[] = [];
-    for (const cookie of this.cookies.values()) {
-      const p = cookie.path;
-      if (p === '/' || pathname === p || pathname.startsWith(p.endsWith('/') ? p : `${p}/`)) parts.push(`${cookie.name}=${cookie.value}`);
-    }
-    return parts.join('; ');
-  }
-
-  store(setCookie: string[] | undefined): void {
-    for (const line of setCookie ?? []) {
-      const [pair = '', ...attributes] = line.split(';').map((part) => part.trim());
-      const eq = pair.indexOf('=');
-      const name = pair.slice(0, eq);
-      const value = pair.slice(eq + 1);
-      const attribute = (key: string) => attributes.find((a) => a.toLowerCase().startsWith(`${key}=`))?.slice(key.length + 1);
-      const path = attribute('path') ?? '/';
-      const expires = attribute('expires');
-      const gone = value === '' || attribute('max-age') === '0' || (expires !== undefined && Date.parse(expires) <= Date.now());
-      if (gone) this.cookies.delete(`${name};${path}`);
-      else this.cookies.set(`${name};${path}`, { name, value, path });
-    }
   }
 }
 
@@ -205,7 +176,8 @@ export async function logIn(agent: Agent, target: Target, passkey: SoftPasskey, 
   const jar = new CookieJar();
   const call = async (step: Step, method: string, path: string, headers: Record<string, string>, body?: string): Promise<Reply> => {
     const started = performance.now();
-    const reply = await exchange(agent, target, method, path, { ...headers, ...(jar.header(path) ? { cookie: jar.header(path) } : {}) }, body)
+    const cookie = jar.header(path.split('?')[0]!);
+    const reply = await exchange(agent, target, method, path, { ...headers, ...(cookie ? { cookie } : {}) }, body)
       .catch((error: Error) => { throw new StepFailure(step, 'network', error.message); });
     record(step, started, performance.now());
     jar.store(reply.headers['set-cookie']);

@@ -2,12 +2,14 @@
  * A minimal cookie-keeping HTTP client that behaves like a browser for the IdP's pages: it keeps
  * cookies per path, never follows redirects by itself, and can post forms found in a page.
  */
-type Cookie = { name: string; value: string; path: string };
+import { CookieJar, type Cookie } from './cookie-jar.ts';
 
 export type PageResponse = { status: number; location: string | undefined; html: string; headers: Headers };
 
 export class Browser {
-  readonly cookies: Cookie[] = [];
+  private readonly jar = new CookieJar();
+  /** What the browser holds; a test may change a value to play an attacker. */
+  readonly cookies: Cookie[] = this.jar.cookies;
   readonly origin: string;
   userAgent = 'Mozilla/5.0 (X11; Linux x86_64) JMB-test';
   acceptLanguage = 'en';
@@ -50,10 +52,10 @@ export class Browser {
     const response = await fetch(target, {
       method: init.method,
       redirect: 'manual',
-      headers: { cookie: this.cookieHeader(target), 'user-agent': this.userAgent, 'accept-language': this.acceptLanguage, accept: 'text/html', ...init.headers },
+      headers: { cookie: this.jar.header(target.pathname), 'user-agent': this.userAgent, 'accept-language': this.acceptLanguage, accept: 'text/html', ...init.headers },
       body: init.body,
     });
-    for (const line of response.headers.getSetCookie()) this.store(line);
+    this.jar.store(response.headers.getSetCookie());
     const location = response.headers.get('location') ?? undefined;
     return { status: response.status, location: location && new URL(location, target).toString(), html: await response.text(), headers: response.headers };
   }
@@ -68,25 +70,6 @@ export class Browser {
       current = response.location;
     }
     throw new Error('too many redirects');
-  }
-
-  private cookieHeader(url: URL): string {
-    return this.cookies.filter((c) => url.pathname === c.path || url.pathname.startsWith(c.path.endsWith('/') ? c.path : `${c.path}/`) || c.path === '/')
-      .map((c) => `${c.name}=${c.value}`).join('; ');
-  }
-
-  private store(line: string): void {
-    const [pair = '', ...attributes] = line.split(';').map((part) => part.trim());
-    const eq = pair.indexOf('=');
-    const name = pair.slice(0, eq);
-    const value = pair.slice(eq + 1);
-    const attr = (key: string) => attributes.find((a) => a.toLowerCase().startsWith(`${key}=`))?.slice(key.length + 1);
-    const path = attr('path') ?? '/';
-    const expires = attr('expires');
-    const index = this.cookies.findIndex((c) => c.name === name && c.path === path);
-    if (index >= 0) this.cookies.splice(index, 1);
-    const gone = (expires && Date.parse(expires) <= Date.now()) || attr('max-age') === '0' || value === '';
-    if (!gone) this.cookies.push({ name, value, path });
   }
 }
 
