@@ -6,6 +6,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { openStore } from '../../src/store/open.ts';
 import { createMemoryDocuments } from '../../src/store/memory-documents.ts';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
+import { migrate } from '../../src/store/sqlite/schema.ts';
 import { createManualClock, registerStoreContract } from './store-contract.ts';
 
 const tempFile = () => {
@@ -63,6 +64,37 @@ test('sqlite file: the schema version and the data survive a reopen', async (t) 
   t.teardown(() => reopened.close());
   t.is(schemaVersion(file), version);
   t.deepEqual(await reopened.documents.find('Client', 'c1'), { client_id: 'c1' });
+});
+
+test('sqlite file: a database of schema version 2 keeps every document, with its state, when migrated', async (t) => {
+  const { file, remove } = tempFile();
+  t.teardown(remove);
+  const clock = createManualClock();
+  const old = new DatabaseSync(file);
+  migrate(old, 2);
+  const insert = old.prepare('INSERT INTO documents (kind, id, payload, grant_id, uid, user_code, consumed_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+  const later = clock() + 60_000;
+  insert.run('Session', 's1', JSON.stringify({ uid: 'u1', accountId: 'm1' }), null, 'u1', null, null, later);
+  insert.run('AuthorizationCode', 'c1', JSON.stringify({ grantId: 'g1' }), 'g1', null, null, 1_700_000_000, later);
+  insert.run('AccessToken', 'a1', JSON.stringify({ grantId: 'g1' }), 'g1', null, null, null, later);
+  insert.run('DeviceCode', 'd1', JSON.stringify({ userCode: 'ABCD' }), null, null, 'ABCD', null, later);
+  insert.run('Grant', 'gone', JSON.stringify({}), null, null, null, null, clock() - 1);
+  old.close();
+
+  const store = await openStore(`sqlite:${file}`, { clock });
+  t.teardown(() => store.close());
+  t.true(schemaVersion(file) >= 3);
+  t.deepEqual(await store.documents.findByUid('Session', 'u1'), { uid: 'u1', accountId: 'm1' });
+  t.deepEqual(await store.documents.find('AuthorizationCode', 'c1'), { grantId: 'g1', consumed: 1_700_000_000 }, 'a consumed code stays consumed');
+  t.false(await store.documents.consume('AuthorizationCode', 'c1'));
+  t.deepEqual(await store.documents.findByUserCode('DeviceCode', 'ABCD'), { userCode: 'ABCD' });
+  t.is(await store.documents.find('Grant', 'gone'), undefined);
+  t.is(await store.documents.prune(), 1, 'the expiry index came along');
+  await store.documents.revokeByGrantId('AccessToken', 'g1');
+  t.is(await store.documents.find('AccessToken', 'a1'), undefined);
+  await store.documents.upsert('Session', 's1', { uid: 'u2' }, new Date(later));
+  t.deepEqual(await store.documents.find('Session', 's1'), { uid: 'u2' }, 'writing the same key replaces the document');
+  t.is(await store.documents.findByUid('Session', 'u1'), undefined);
 });
 
 test('sqlite file: under steady writes the WAL keeps starting over instead of growing, and nothing is lost', async (t) => {

@@ -14,3 +14,12 @@ test('lookups by uid, user code and grant id search their indexes instead of sca
   }
   db.close();
 });
+
+test('a document is found by kind and id through the key index', (t) => {
+  const db = new DatabaseSync(':memory:');
+  migrate(db);
+  const plan = (db.prepare('EXPLAIN QUERY PLAN SELECT payload FROM documents WHERE kind = ? AND id = ?').all('x', 'y') as { detail: string }[])
+    .map((row) => row.detail).join(' | ');
+  t.regex(plan, /USING INDEX documents_key \(kind=\? AND id=\?\)/, plan);
+  db.close();
+});

@@ -9,7 +9,7 @@ const port = parentPort!;
 const db = new DatabaseSync((workerData as { file: string }).file);
 // The copy back into the database file is synced before the WAL may start over.
 db.exec('PRAGMA synchronous = NORMAL');
-const checkpoint = db.prepare('PRAGMA wal_checkpoint(PASSIVE)');
+const checkpoint = db.prepare('PRAGMA main.wal_checkpoint(PASSIVE)');
 
 port.on('message', (message: 'checkpoint' | 'close') => {
   if (message === 'close') {

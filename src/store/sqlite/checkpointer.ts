@@ -24,19 +24,25 @@ export type CheckpointResult = { busy: number; log: number; checkpointed: number
  * only what was written in the meantime, and its next write starts the WAL from the beginning.
  *
  * Should the worker fail, the serving connection checkpoints on the timer itself, as before.
+ * `whenIdle` runs the serving connection's checkpoints once it has no transaction open.
  */
-export function startCheckpointer(db: DatabaseSync, file: string, options: CheckpointOptions = DEFAULT_CHECKPOINTS): { stop(): Promise<void> } {
+export function startCheckpointer(
+  db: DatabaseSync,
+  file: string,
+  options: CheckpointOptions = DEFAULT_CHECKPOINTS,
+  whenIdle: (task: () => void) => void = (task) => task(),
+): { stop(): Promise<void> } {
   db.exec('PRAGMA wal_autocheckpoint = 0');
   // When the WAL starts over, its file is cut back to a few restarts' worth instead of keeping its peak size.
   const pageSize = (db.prepare('PRAGMA page_size').get() as { page_size: number }).page_size;
   db.exec(`PRAGMA journal_size_limit = ${4 * options.restartPages * pageSize}`);
-  const checkpointHere = (): CheckpointResult | undefined => {
+  const checkpointHere = () => whenIdle(() => {
     try {
-      return db.isOpen ? (db.prepare('PRAGMA wal_checkpoint(PASSIVE)').get() as CheckpointResult) : undefined;
+      if (db.isOpen) db.prepare('PRAGMA main.wal_checkpoint(PASSIVE)').get();
     } catch {
-      return undefined; // another process holds the database for a moment; the next tick catches up
+      // another process holds the database for a moment; the next tick catches up
     }
-  };
+  });
 
   let workerFailed = false;
   let inFlight = false;

@@ -19,6 +19,7 @@ import {
 } from '../port.ts';
 import { createMemoryDocuments, splitDocuments } from '../memory-documents.ts';
 import { DEFAULT_CHECKPOINTS, startCheckpointer, type CheckpointOptions } from './checkpointer.ts';
+import { GroupCommit } from './group-commit.ts';
 import { migrate } from './schema.ts';
 
 type Row = Record<string, SQLInputValue>;
@@ -26,7 +27,9 @@ type Row = Record<string, SQLInputValue>;
 /**
  * The embedded store on node:sqlite: WAL so readers never wait for the writer, a busy timeout so a
  * second process (the members tool) waits instead of failing, the schema migrated on open.
- * Every statement is a single atomic step, which is what makes consume/take/increment race-free.
+ * Every statement is a single atomic step, which is what makes consume/take/increment race-free;
+ * the statements of one turn of the event loop share a transaction (see GroupCommit), and none is
+ * answered before it is committed.
  */
 export type SqliteStoreOptions = {
   checkpoints?: CheckpointOptions;
@@ -45,29 +48,33 @@ export function openSqliteStore(file: string, clock: Clock, options: SqliteStore
   db.exec('PRAGMA busy_timeout = 5000');
   db.exec('PRAGMA synchronous = NORMAL');
   migrate(db);
+  const commits = new GroupCommit(db);
   let checkpointer: ReturnType<typeof startCheckpointer> | undefined;
   if (file !== ':memory:') {
     db.exec('PRAGMA journal_mode = WAL');
-    checkpointer = startCheckpointer(db, file, options.checkpoints ?? DEFAULT_CHECKPOINTS);
+    checkpointer = startCheckpointer(db, file, options.checkpoints ?? DEFAULT_CHECKPOINTS, (task) => commits.idle(task));
   }
 
   return {
     kind: 'sqlite',
     documents: splitDocuments(
-      sqliteDocuments(db, clock),
+      sqliteDocuments(db, commits, clock),
       new Map(Object.entries(options.inMemoryKinds ?? {}).map(([kind, limit]) => [kind, createMemoryDocuments(clock, { limit })])),
     ),
-    members: sqliteMembers(db, clock),
-    passkeys: sqlitePasskeys(db),
-    counters: sqliteCounters(db, clock),
-    audit: sqliteAudit(db),
+    members: sqliteMembers(db, commits, clock),
+    passkeys: sqlitePasskeys(db, commits),
+    counters: sqliteCounters(db, commits, clock),
+    audit: sqliteAudit(db, commits),
     async ping() {
-      db.prepare('SELECT 1').get();
+      await commits.read(() => db.prepare('SELECT 1').get());
     },
     async close() {
+      if (db.isOpen) commits.flush();
       await checkpointer?.stop();
       if (!db.isOpen) return;
-      if (file !== ':memory:') db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+      // `main.`: a bare checkpoint also covers the temp database, which (once a schema change has used
+      // it) refuses with "database table is locked".
+      if (file !== ':memory:') db.exec('PRAGMA main.wal_checkpoint(TRUNCATE)');
       db.close();
     },
   };
@@ -86,7 +93,7 @@ export const INDEXED_LOOKUPS = {
   revokeByGrantId: 'DELETE FROM documents INDEXED BY documents_grant WHERE kind = ? AND grant_id = ? AND grant_id IS NOT NULL',
 } as const;
 
-function sqliteDocuments(db: DatabaseSync, clock: Clock): ExpiringDocuments {
+function sqliteDocuments(db: DatabaseSync, commits: GroupCommit, clock: Clock): ExpiringDocuments {
   const live = LIVE;
   const upsert = db.prepare(`
     INSERT INTO documents (kind, id, payload, grant_id, uid, user_code, consumed_at, expires_at)
@@ -112,39 +119,39 @@ function sqliteDocuments(db: DatabaseSync, clock: Clock): ExpiringDocuments {
 
   return {
     async upsert(kind, id, payload, expiresAt) {
-      upsert.run(kind, id, JSON.stringify(payload), text(payload.grantId), text(payload.uid), text(payload.userCode), expiresAt?.getTime() ?? null);
+      await commits.write(() => upsert.run(kind, id, JSON.stringify(payload), text(payload.grantId), text(payload.uid), text(payload.userCode), expiresAt?.getTime() ?? null));
     },
     async find(kind, id) {
-      return toPayload(find.get(kind, id, clock()) as Row | undefined);
+      return toPayload(await commits.read(() => find.get(kind, id, clock())) as Row | undefined);
     },
     async findByUid(kind, uid) {
-      return toPayload(findByUid.get(kind, uid, clock()) as Row | undefined);
+      return toPayload(await commits.read(() => findByUid.get(kind, uid, clock())) as Row | undefined);
     },
     async findByUserCode(kind, userCode) {
-      return toPayload(findByUserCode.get(kind, userCode, clock()) as Row | undefined);
+      return toPayload(await commits.read(() => findByUserCode.get(kind, userCode, clock())) as Row | undefined);
     },
     async consume(kind, id) {
       const now = clock();
-      return consume.run(Math.floor(now / 1000), kind, id, now).changes === 1;
+      return (await commits.write(() => consume.run(Math.floor(now / 1000), kind, id, now))).changes === 1;
     },
     async destroy(kind, id) {
-      destroy.run(kind, id);
+      await commits.write(() => destroy.run(kind, id));
     },
     async revokeByGrantId(kind, grantId) {
-      revoke.run(kind, grantId);
+      await commits.write(() => revoke.run(kind, grantId));
     },
     async take(kind, id) {
-      const row = take.get(kind, id) as Row | undefined;
+      const row = await commits.write(() => take.get(kind, id)) as Row | undefined;
       if (!row || (row.expires_at !== null && (row.expires_at as number) <= clock())) return undefined;
       return toPayload(row);
     },
     async prune() {
-      return Number(prune.run(clock()).changes);
+      return Number((await commits.write(() => prune.run(clock()))).changes);
     },
   };
 }
 
-function sqliteMembers(db: DatabaseSync, clock: Clock): Members {
+function sqliteMembers(db: DatabaseSync, commits: GroupCommit, clock: Clock): Members {
   const insert = db.prepare(`
     INSERT INTO members (id, number, name, phone, country, status, password_hash, created_at, updated_at)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
@@ -170,8 +177,8 @@ function sqliteMembers(db: DatabaseSync, clock: Clock): Members {
   return {
     async create(member) {
       try {
-        insert.run(member.id, member.number, member.name, member.phone, member.country, member.status,
-          member.passwordHash, member.createdAt.getTime(), member.updatedAt.getTime());
+        await commits.write(() => insert.run(member.id, member.number, member.name, member.phone, member.country, member.status,
+          member.passwordHash, member.createdAt.getTime(), member.updatedAt.getTime()));
       } catch (error) {
         if (String((error as Error).message).includes('UNIQUE constraint failed: members.number')) throw new DuplicateError('number');
         throw error;
@@ -179,25 +186,25 @@ function sqliteMembers(db: DatabaseSync, clock: Clock): Members {
       return member;
     },
     async findById(id) {
-      return toMember(byId.get(id) as Row | undefined);
+      return toMember(await commits.read(() => byId.get(id)) as Row | undefined);
     },
     async findByNumber(number) {
-      return toMember(byNumber.get(number) as Row | undefined);
+      return toMember(await commits.read(() => byNumber.get(number)) as Row | undefined);
     },
     async list({ limit, afterNumber }) {
-      return (list.all(afterNumber ?? '', limit) as Row[]).map((row) => toMember(row)!);
+      return (await commits.read(() => list.all(afterNumber ?? '', limit)) as Row[]).map((row) => toMember(row)!);
     },
     async update(id, changes) {
       const entries = Object.entries(changes).filter(([, value]) => value !== undefined) as [keyof MemberChanges, string][];
       const sets = entries.map(([key]) => `${columns[key]} = ?`);
-      const result = db.prepare(`UPDATE members SET ${[...sets, 'updated_at = ?'].join(', ')} WHERE id = ?`)
-        .run(...entries.map(([, value]) => value), clock(), id);
-      return result.changes === 1 ? toMember(byId.get(id) as Row | undefined) : undefined;
+      const update = db.prepare(`UPDATE members SET ${[...sets, 'updated_at = ?'].join(', ')} WHERE id = ?`);
+      const updated = await commits.write(() => update.run(...entries.map(([, value]) => value), clock(), id).changes === 1 ? byId.get(id) : undefined);
+      return toMember(updated as Row | undefined);
     },
   };
 }
 
-function sqlitePasskeys(db: DatabaseSync): Passkeys {
+function sqlitePasskeys(db: DatabaseSync, commits: GroupCommit): Passkeys {
   const insert = db.prepare(`
     INSERT INTO passkeys (id, member_id, user_handle, public_key, counter, transports, synced, backed_up, aaguid, name, created_at, last_used_at, last_used_from)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
@@ -226,33 +233,33 @@ function sqlitePasskeys(db: DatabaseSync): Passkeys {
   return {
     async create(passkey) {
       try {
-        insert.run(passkey.id, passkey.memberId, passkey.userHandle, passkey.publicKey, passkey.counter, JSON.stringify(passkey.transports),
+        await commits.write(() => insert.run(passkey.id, passkey.memberId, passkey.userHandle, passkey.publicKey, passkey.counter, JSON.stringify(passkey.transports),
           passkey.synced ? 1 : 0, passkey.backedUp ? 1 : 0, passkey.aaguid, passkey.name, passkey.createdAt.getTime(),
-          passkey.lastUsedAt?.getTime() ?? null, passkey.lastUsedFrom ?? null);
+          passkey.lastUsedAt?.getTime() ?? null, passkey.lastUsedFrom ?? null));
       } catch (error) {
         if (String((error as Error).message).includes('UNIQUE constraint failed: passkeys.id')) throw new DuplicateError('id');
         throw error;
       }
     },
     async findById(id) {
-      return toPasskey(byId.get(id) as Row | undefined);
+      return toPasskey(await commits.read(() => byId.get(id)) as Row | undefined);
     },
     async listForMember(memberId) {
-      return (forMember.all(memberId) as Row[]).map((row) => toPasskey(row)!);
+      return (await commits.read(() => forMember.all(memberId)) as Row[]).map((row) => toPasskey(row)!);
     },
     async recordUse(id, use) {
-      return recordUse.run(use.counter, use.at.getTime(), use.from ?? null, id, use.expectedCounter).changes === 1;
+      return (await commits.write(() => recordUse.run(use.counter, use.at.getTime(), use.from ?? null, id, use.expectedCounter))).changes === 1;
     },
     async rename(memberId, id, name) {
-      return rename.run(name, memberId, id).changes === 1;
+      return (await commits.write(() => rename.run(name, memberId, id))).changes === 1;
     },
     async remove(memberId, id) {
-      return remove.run(memberId, id).changes === 1;
+      return (await commits.write(() => remove.run(memberId, id))).changes === 1;
     },
   };
 }
 
-function sqliteCounters(db: DatabaseSync, clock: Clock): Counters {
+function sqliteCounters(db: DatabaseSync, commits: GroupCommit, clock: Clock): Counters {
   const increment = db.prepare(`
     INSERT INTO counters (key, count, reset_at) VALUES (?, 1, ?)
     ON CONFLICT (key) DO UPDATE SET
@@ -268,31 +275,31 @@ function sqliteCounters(db: DatabaseSync, clock: Clock): Counters {
   return {
     async increment(key, windowSeconds) {
       const now = clock();
-      return toCount(increment.get(key, now + windowSeconds * 1000, now, now) as Row)!;
+      return toCount(await commits.write(() => increment.get(key, now + windowSeconds * 1000, now, now)) as Row)!;
     },
     async get(key) {
-      return toCount(get.get(key, clock()) as Row | undefined);
+      return toCount(await commits.read(() => get.get(key, clock())) as Row | undefined);
     },
     async reset(key) {
-      reset.run(key);
+      await commits.write(() => reset.run(key));
     },
     async prune() {
-      return Number(prune.run(clock()).changes);
+      return Number((await commits.write(() => prune.run(clock()))).changes);
     },
   };
 }
 
-function sqliteAudit(db: DatabaseSync): AuditLog {
+function sqliteAudit(db: DatabaseSync, commits: GroupCommit): AuditLog {
   const insert = db.prepare(`
     INSERT INTO audit (member_id, at, type, outcome, ip, user_agent, client_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
   const list = db.prepare('SELECT * FROM audit WHERE member_id = ? ORDER BY at DESC, seq DESC LIMIT ?');
   return {
     async append(event) {
-      insert.run(event.memberId ?? null, event.at.getTime(), event.type, event.outcome, event.ip ?? null,
-        event.userAgent ?? null, event.clientId ?? null, event.detail ? JSON.stringify(event.detail) : null);
+      await commits.write(() => insert.run(event.memberId ?? null, event.at.getTime(), event.type, event.outcome, event.ip ?? null,
+        event.userAgent ?? null, event.clientId ?? null, event.detail ? JSON.stringify(event.detail) : null));
     },
     async listForMember(memberId, limit) {
-      return (list.all(memberId, limit) as Row[]).map((row): AuditEvent => ({
+      return (await commits.read(() => list.all(memberId, limit)) as Row[]).map((row): AuditEvent => ({
         memberId: row.member_id as string,
         at: new Date(row.at as number),
         type: row.type as string,

@@ -1,0 +1,108 @@
+import test from 'ava';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { GroupCommit } from '../../src/store/sqlite/group-commit.ts';
+
+/**
+ * A database file with two connections: `db`, whose statements go through a GroupCommit, and
+ * `other`, which sees only what is committed (as another process would). In `rows`, a row whose
+ * value is 'poison' makes SQLite give up the whole transaction, and a row whose `parent` names no
+ * row fails only at commit (a deferred foreign key).
+ */
+function open(t: import('ava').ExecutionContext) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'jmb-group-commit-'));
+  const file = path.join(dir, 'db.sqlite');
+  const db = new DatabaseSync(file);
+  db.exec(`
+    PRAGMA journal_mode = WAL;
+    PRAGMA foreign_keys = ON;
+    CREATE TABLE rows (id TEXT PRIMARY KEY, value TEXT NOT NULL, parent TEXT REFERENCES rows (id) DEFERRABLE INITIALLY DEFERRED);
+    CREATE TRIGGER poison BEFORE INSERT ON rows WHEN NEW.value = 'poison' BEGIN SELECT RAISE(ROLLBACK, 'poisoned'); END;`);
+  const other = new DatabaseSync(file, { readOnly: true });
+  t.teardown(() => {
+    other.close();
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const insert = db.prepare('INSERT INTO rows (id, value, parent) VALUES (?, ?, ?)');
+  const select = db.prepare('SELECT value FROM rows WHERE id = ?');
+  const committed = (id: string) => other.prepare('SELECT value FROM rows WHERE id = ?').get(id)?.value;
+  const commits = new GroupCommit(db);
+  return {
+    commits,
+    committed,
+    write: (id: string, value = id, parent: string | null = null) => commits.write(() => insert.run(id, value, parent).changes),
+    read: (id: string) => commits.read(() => select.get(id)?.value),
+  };
+}
+
+/** Settles every promise and reports each as its value or 'rejected'. */
+const outcomes = (promises: Promise<unknown>[]) =>
+  Promise.allSettled(promises).then((results) => results.map((result) => (result.status === 'fulfilled' ? result.value : 'rejected')));
+
+test('a write resolves only once another connection can see it, and the writes of one turn commit together', async (t) => {
+  const { write, committed } = open(t);
+  const seenOnResolve: (string | undefined)[] = [];
+  const writes = ['a', 'b', 'c'].map((id) => write(id).then(() => seenOnResolve.push(committed(id) as string | undefined)));
+  t.is(committed('a'), undefined, 'nothing is committed before the turn ends');
+  await Promise.all(writes);
+  t.deepEqual(seenOnResolve, ['a', 'b', 'c']);
+});
+
+test('a read made while writes are pending sees them, and resolves only once they are committed', async (t) => {
+  const { write, read, committed } = open(t);
+  const pending = write('a', 'written');
+  let committedWhenRead: unknown = 'not resolved';
+  const value = await read('a').then((result) => {
+    committedWhenRead = committed('a');
+    return result;
+  });
+  t.is(value, 'written');
+  t.is(committedWhenRead, 'written');
+  await pending;
+  t.is(await read('missing'), undefined, 'with nothing pending a read answers at once');
+});
+
+test('a statement refused on its own (a duplicate key) fails alone; the others of its turn are committed', async (t) => {
+  const { write, committed } = open(t);
+  await write('taken');
+  t.deepEqual(await outcomes([write('a'), write('taken'), write('b')]), [1, 'rejected', 1]);
+  t.is(committed('a'), 'a');
+  t.is(committed('b'), 'b');
+});
+
+test('when the commit fails, every statement of the transaction rejects, reads included, and none of it is kept', async (t) => {
+  const { write, read, committed } = open(t);
+  await write('kept');
+  // The row naming a missing parent is accepted by its statement and refused by COMMIT.
+  const results = await outcomes([write('a'), read('kept'), write('orphan', 'orphan', 'nobody'), write('b')]);
+  t.deepEqual(results, ['rejected', 'rejected', 'rejected', 'rejected']);
+  for (const id of ['a', 'orphan', 'b']) t.is(committed(id), undefined, id);
+  t.is(await write('after'), 1, 'the next turn starts a fresh transaction');
+  t.is(committed('after'), 'after');
+  t.is(committed('kept'), 'kept');
+});
+
+test('when SQLite gives up the transaction part-way, the statements before it reject too and none of them is kept', async (t) => {
+  const { write, committed } = open(t);
+  const results = await outcomes([write('a'), write('p', 'poison'), write('b')]);
+  t.is(results[0], 'rejected', 'the write before the failure was undone with it');
+  t.is(results[1], 'rejected');
+  t.is(results[2], 1, 'a write after the failure is in a new transaction');
+  t.is(committed('a'), undefined);
+  t.is(committed('b'), 'b');
+});
+
+test('idle tasks wait for the open transaction to be committed; flush commits it at once', async (t) => {
+  const { commits, write, committed } = open(t);
+  const ran: unknown[] = [];
+  commits.idle(() => ran.push('at once'));
+  const pending = write('a');
+  commits.idle(() => ran.push(committed('a')));
+  t.deepEqual(ran, ['at once']);
+  commits.flush();
+  t.deepEqual(ran, ['at once', 'a']);
+  t.is(await pending, 1);
+});
