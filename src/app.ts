@@ -22,7 +22,7 @@ import { CookieSigner } from './http/cookie-signer.ts';
 import { createCsrf } from './http/csrf.ts';
 import { errorBoundary, logRequest, pathOf } from './http/error-boundary.ts';
 import { healthRouter } from './http/health.ts';
-import { localization } from './http/localize.ts';
+import { localization, pageLanguage } from './http/localize.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { wellKnownRouter } from './http/well-known.ts';
 import { createLogger, type Logger } from './log.ts';
@@ -105,13 +105,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     smsOtp,
     clock,
   });
-  // Templates are compiled once and kept: they do not change while the IdP runs.
-  const templates = views(viewsDir, { extension: 'ejs', options: { cache: true } });
+  // Templates are compiled once and kept: they do not change while the IdP runs. Partials are
+  // included by absolute path from `root`, which ejs resolves without looking on disk.
+  const templates = views(viewsDir, { extension: 'ejs', options: { cache: true, root: viewsDir } });
   // koa-views first looks for a file named exactly as given, then adds the extension: naming the
   // file spares every page a failed disk lookup.
   const render: Koa.Middleware = (ctx, next) => templates(ctx, () => {
     const byName = ctx.render;
-    ctx.render = (name, locals) => byName(`${name}.ejs`, locals);
+    ctx.render = (name, locals) => byName(`${name}.ejs`, { ...pageLanguage(ctx.state), ...locals });
     return next();
   });
 

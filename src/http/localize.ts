@@ -9,27 +9,50 @@ const COOKIE = 'jmb.lang';
  * with the relying party's `ui_locales` once an interaction is known; `pagePath` is the page the
  * language switch reloads (a form post re-renders a page whose own URL cannot be fetched).
  * The language is worked out when a page or message first asks for it: JSON answers and redirects
- * never do.
+ * never do. The three are getters that every localised state inherits, so localising a request
+ * costs one small object; a template receives them through `pageLanguage`.
  */
 export function localize(ctx: Context, uiLocales?: string, pagePath?: string): void {
-  const known = (ctx.state as { [INPUTS]?: LocaleInputs })[INPUTS];
+  const known = (ctx.state as Partial<Localized>)[INPUTS];
   if (known) {
-    // Same request, better information: the getters below read these.
+    // Same request, better information: the getters read these.
     Object.assign(known, { uiLocales, pagePath, chosen: undefined });
     return;
   }
-  const inputs: LocaleInputs = { uiLocales, pagePath, chosen: undefined };
-  const locale = () => (inputs.chosen ??= chooseFor(ctx, inputs.uiLocales));
-  Object.defineProperties(ctx.state, {
-    [INPUTS]: { value: inputs },
-    locale: { get: locale, enumerable: true, configurable: true },
-    t: { get: () => translator(locale()), enumerable: true, configurable: true },
-    languageLinks: { get: () => languageLinks(ctx, locale(), inputs.pagePath), enumerable: true, configurable: true },
-  });
+  const state = Object.create(localized) as Localized;
+  state[INPUTS] = { ctx, uiLocales, pagePath, chosen: undefined };
+  ctx.state = Object.assign(state, ctx.state);
+}
+
+/** What a template reads about its page's language (koa-views passes on only the state's own fields). */
+export function pageLanguage(state: object): Partial<Pick<Localized, 'locale' | 't' | 'languageLinks'>> {
+  if (!(INPUTS in state)) return {};
+  const { locale, t, languageLinks } = state as Localized;
+  return { locale, t, languageLinks };
 }
 
 const INPUTS = Symbol('locale inputs');
-type LocaleInputs = { uiLocales: string | undefined; pagePath: string | undefined; chosen: Locale | undefined };
+type LocaleInputs = { ctx: Context; uiLocales: string | undefined; pagePath: string | undefined; chosen: Locale | undefined };
+type Localized = {
+  [INPUTS]: LocaleInputs;
+  readonly locale: Locale;
+  readonly t: ReturnType<typeof translator>;
+  readonly languageLinks: { code: Locale; href: string; current: boolean }[];
+};
+
+const localized: Omit<Localized, typeof INPUTS> = {
+  get locale() {
+    const inputs = (this as Localized)[INPUTS];
+    return (inputs.chosen ??= chooseFor(inputs.ctx, inputs.uiLocales));
+  },
+  get t() {
+    return translator(this.locale);
+  },
+  get languageLinks() {
+    const inputs = (this as Localized)[INPUTS];
+    return languageLinks(inputs.ctx, this.locale, inputs.pagePath);
+  },
+};
 
 function chooseFor(ctx: Context, uiLocales: string | undefined): Locale {
   const switched = typeof ctx.query.lang === 'string' ? ctx.query.lang : undefined;
