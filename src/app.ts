@@ -128,12 +128,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     }
   });
 
+  // In the order a request is matched against them: the sign-in steps, which every log-in makes
+  // several of, first. No two of them serve the same path.
   const routers = [
-    healthRouter(store, logger),
-    assetsRouter(path.join(viewsDir, 'assets'), { 'simplewebauthn-browser.js': webauthnBrowser }),
-    wellKnownRouter(config),
     interactionRouter({ provider, store, passwordLogin, passkeyLogin, smsOtp, csrf, issuerOrigin, rpId: config.webauthn.rpId }),
     accountRouter({ provider, store, smsOtp, settings: passkeySettings, csrf, issuer: config.issuer, rpId: config.webauthn.rpId, clock }),
+    assetsRouter(path.join(viewsDir, 'assets'), { 'simplewebauthn-browser.js': webauthnBrowser }),
+    wellKnownRouter(config),
+    healthRouter(store, logger),
   ];
   koa.use(securityHeaders());
   koa.use(render);
