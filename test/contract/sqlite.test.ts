@@ -97,6 +97,21 @@ test('sqlite file: a database of schema version 2 keeps every document, with its
   t.is(await store.documents.findByUid('Session', 'u1'), undefined);
 });
 
+test('sqlite file: closing commits the writes still waiting for their turn to end, and they resolve', async (t) => {
+  const { file, remove } = tempFile();
+  t.teardown(remove);
+  const clock = createManualClock();
+  const store = await openStore(`sqlite:${file}`, { clock });
+  const pending = store.documents.upsert('Session', 's1', { uid: 'u1' }, undefined);
+  await store.close();
+  await t.notThrowsAsync(pending);
+  await t.throwsAsync(store.documents.upsert('Session', 's2', {}, undefined), undefined, 'a closed store refuses writes');
+
+  const reopened = await openStore(`sqlite:${file}`, { clock });
+  t.teardown(() => reopened.close());
+  t.deepEqual(await reopened.documents.find('Session', 's1'), { uid: 'u1' });
+});
+
 test('sqlite file: under steady writes the WAL keeps starting over instead of growing, and nothing is lost', async (t) => {
   const { file, remove } = tempFile();
   t.teardown(remove);

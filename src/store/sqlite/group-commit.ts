@@ -65,7 +65,7 @@ export class GroupCommit {
       result = statement();
     } catch (error) {
       // Some failures (disk full, I/O) make SQLite roll the whole transaction back.
-      if (!this.db.isTransaction) this.end(batch, { error });
+      if (!this.db.isOpen || !this.db.isTransaction) this.end(batch, { error });
       return Promise.reject(error);
     }
     return new Promise<T>((resolve, reject) => batch.settle.push((failure) => (failure ? reject(failure.error) : resolve(result))));
@@ -76,7 +76,11 @@ export class GroupCommit {
     try {
       this.db.exec('COMMIT');
     } catch (error) {
-      if (this.db.isTransaction) this.db.exec('ROLLBACK');
+      try {
+        if (this.db.isOpen && this.db.isTransaction) this.db.exec('ROLLBACK');
+      } catch {
+        // Nothing of the transaction is kept either way; its statements are told below.
+      }
       this.end(batch, { error });
       return;
     }

@@ -69,9 +69,9 @@ export function openSqliteStore(file: string, clock: Clock, options: SqliteStore
       await commits.read(() => db.prepare('SELECT 1').get());
     },
     async close() {
-      if (db.isOpen) commits.flush();
       await checkpointer?.stop();
       if (!db.isOpen) return;
+      commits.flush();
       // `main.`: a bare checkpoint also covers the temp database, which (once a schema change has used
       // it) refuses with "database table is locked".
       if (file !== ':memory:') db.exec('PRAGMA main.wal_checkpoint(TRUNCATE)');
