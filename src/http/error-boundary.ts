@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Middleware } from 'koa';
+import type { Context, Middleware } from 'koa';
 import { errors as oidcErrors } from 'oidc-provider';
+import type { MessageKey } from '../i18n/messages.ts';
 import type { Logger } from '../log.ts';
 import { HttpError } from './http-error.ts';
 
@@ -25,15 +26,16 @@ export function errorBoundary(logger: Logger): Middleware {
       else logger.info('request refused', { method: ctx.method, path: ctx.path, status, code, reason: error.message });
 
       ctx.status = status;
+      if (known?.retryAfter) ctx.set('Retry-After', String(known.retryAfter));
       const t = ctx.state.t;
       if (ctx.state.json || ctx.accepts('html', 'json') === 'json') {
         const description = expired ? 'this sign-in has expired, please start again' : known?.expose ? known.message : 'the request could not be completed';
         ctx.body = { error: code, error_description: description };
         return;
       }
-      const page = expired ? 'expired' : status === 404 ? 'notfound' : status === 403 ? 'forbidden' : 'generic';
+      const page = expired ? 'expired' : known?.page ?? (status === 404 ? 'notfound' : status === 403 ? 'forbidden' : 'generic');
       try {
-        await ctx.render('error', { page, code, title: t(page === 'expired' ? 'error.expired.title' : 'error.title') });
+        await ctx.render('error', { page, code, title: t(errorTitle(page)), retryHref: retryHref(ctx, page) });
       } catch (renderError) {
         logger.error('error page failed to render', { error: renderError });
         ctx.type = 'text/plain';
@@ -41,6 +43,19 @@ export function errorBoundary(logger: Logger): Middleware {
       }
     }
   };
+}
+
+/** The page title for an error page. */
+export function errorTitle(page: string): MessageKey {
+  if (page === 'expired') return 'error.expired.title';
+  if (page === 'limited' || page === 'busy' || page === 'unavailable') return `error.${page}.title`;
+  return 'error.title';
+}
+
+/** Where "Try again" leads on a page for a passing refusal: the same address, when it was a page load. */
+export function retryHref(ctx: Pick<Context, 'method' | 'originalUrl'>, page: string): string | undefined {
+  if (page !== 'limited' && page !== 'busy' && page !== 'unavailable') return undefined;
+  return ctx.method === 'GET' ? ctx.originalUrl : undefined;
 }
 
 /**

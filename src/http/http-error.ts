@@ -1,3 +1,15 @@
+/** Which friendly page a browser sees for a refusal that is nobody's fault but the moment's. */
+export type BusyPage = 'limited' | 'busy' | 'unavailable';
+
+export type HttpErrorOptions = {
+  /** Whether the message may be shown to the member (default: for statuses below 500). */
+  expose?: boolean;
+  /** Seconds until a retry may succeed: sent as `Retry-After`. */
+  retryAfter?: number;
+  /** The page a browser sees instead of the generic error page. */
+  page?: BusyPage;
+};
+
 /**
  * An error that carries its HTTP meaning: the status, a stable code, and whether its message may be
  * shown to the member (`expose`). The error boundary is the only place that turns it into a response.
@@ -6,10 +18,15 @@ export class HttpError extends Error {
   readonly status: number;
   readonly code: string;
   readonly expose: boolean;
-  constructor(status: number, code: string, message: string, expose = status < 500) {
+  readonly retryAfter: number | undefined;
+  readonly page: BusyPage | undefined;
+  constructor(status: number, code: string, message: string, options: HttpErrorOptions = {}) {
     super(message);
+    const { expose = status < 500, retryAfter, page } = options;
     this.status = status;
     this.code = code;
     this.expose = expose;
+    this.retryAfter = retryAfter === undefined ? undefined : Math.max(1, Math.ceil(retryAfter));
+    this.page = page;
   }
 }
