@@ -6,14 +6,17 @@ import type { PasswordLogin } from '../src/auth/password/password-login.ts';
 import { readForm } from '../src/http/body.ts';
 import type { Csrf } from '../src/http/csrf.ts';
 import { isInAppBrowser } from '../src/http/in-app-browser.ts';
+import { limitKeyOf } from '../src/http/client-address.ts';
+import { HttpError } from '../src/http/http-error.ts';
 import { assertSameOrigin } from '../src/http/same-origin.ts';
 import type { MessageKey } from '../src/i18n/messages.ts';
 import { ACR, assuranceOf } from '../src/oidc/assurance.ts';
 import { acrRequestOf } from '../src/oidc/acr-request.ts';
-import type { Passkeys } from '../src/store/port.ts';
+import type { Clock, Passkeys } from '../src/store/port.ts';
+import { deviceCookieOf, rememberDevice, type DeviceCookie } from './device-cookie.ts';
 import { clientName, finish, loadInteraction } from './interaction.ts';
 
-export type LoginDeps = { provider: Provider; passwordLogin: PasswordLogin; passkeys: Passkeys; csrf: Csrf; issuerOrigin: string; rpId: string };
+export type LoginDeps = { provider: Provider; passwordLogin: PasswordLogin; passkeys: Passkeys; csrf: Csrf; issuerOrigin: string; rpId: string; device: DeviceCookie; clock: Clock };
 
 /** What the relying party asked of the log-in: nothing special, a passkey if possible, or only a passkey. */
 function passkeyDemand(details: Interaction): 'none' | 'requested' | 'required' {
@@ -66,6 +69,7 @@ export async function submitPasswordLogin(ctx: Context, deps: LoginDeps): Promis
     await renderLogin(ctx, deps, details, { number, error: ctx.state.t(key, params) });
   };
   if (!number || !password) return fail(400, 'login.missing');
+  const secondsUntil = (at: Date | undefined) => Math.max(1, Math.ceil(((at?.getTime() ?? 0) - deps.clock()) / 1000));
 
   let member;
   try {
@@ -73,18 +77,25 @@ export async function submitPasswordLogin(ctx: Context, deps: LoginDeps): Promis
       number,
       password,
       ip: ctx.ip,
+      ipKey: limitKeyOf(ctx.ip),
       userAgent: ctx.get('user-agent') || undefined,
       clientId: String(details.params.client_id),
+      device: deviceCookieOf(ctx),
     });
   } catch (error) {
     if (!(error instanceof AuthError)) throw error;
+    if (error.code === 'busy') {
+      // Nothing was checked: the member may simply press the button again in a moment.
+      throw new HttpError(503, 'temporarily_unavailable', error.message, { retryAfter: secondsUntil(error.retryAt), page: 'busy' });
+    }
     if (error.code === 'too_many_attempts' && error.retryAt) {
       const time = new Intl.DateTimeFormat(ctx.state.locale, { timeStyle: 'short', timeZone: 'Asia/Tokyo' }).format(error.retryAt);
-      ctx.set('Retry-After', String(Math.max(1, Math.ceil((error.retryAt.getTime() - Date.now()) / 1000))));
+      ctx.set('Retry-After', String(secondsUntil(error.retryAt)));
       return fail(429, 'login.limited', { time: `${time} (JST)` });
     }
     return fail(401, 'login.invalid');
   }
+  rememberDevice(ctx, deps.device, member.id);
 
   if (passkeyDemand(details) === 'required') {
     // A password can never give what was demanded: point a member with a passkey to it, and tell the

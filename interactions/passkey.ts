@@ -3,14 +3,26 @@ import type Provider from 'oidc-provider';
 import { AuthError, type AuthErrorCode } from '../src/auth/auth-error.ts';
 import type { PasskeyLogin } from '../src/auth/passkey/passkey-login.ts';
 import { readJson } from '../src/http/body.ts';
+import { overBudget } from '../src/http/admission.ts';
+import { limitKeyOf } from '../src/http/client-address.ts';
 import { HttpError } from '../src/http/http-error.ts';
+import type { RateLimit } from '../src/http/rate-limit.ts';
 import { assertSameOrigin } from '../src/http/same-origin.ts';
 import type { MessageKey } from '../src/i18n/messages.ts';
 import { assuranceOf } from '../src/oidc/assurance.ts';
 import type { Passkeys } from '../src/store/port.ts';
+import { rememberDevice, type DeviceCookie } from './device-cookie.ts';
 import { loadInteraction, submitResult } from './interaction.ts';
 
-export type PasskeyDeps = { provider: Provider; passkeyLogin: PasskeyLogin; passkeys: Passkeys; issuerOrigin: string; rpId: string };
+export type PasskeyDeps = {
+  provider: Provider;
+  passkeyLogin: PasskeyLogin;
+  passkeys: Passkeys;
+  issuerOrigin: string;
+  rpId: string;
+  passkeyOptionsLimit: RateLimit;
+  device: DeviceCookie;
+};
 
 const STATUS: Record<AuthErrorCode, number> = {
   invalid_request: 400,
@@ -26,6 +38,7 @@ const STATUS: Record<AuthErrorCode, number> = {
   member_unavailable: 403,
   invalid_credentials: 401,
   too_many_attempts: 429,
+  busy: 503,
 };
 
 /**
@@ -42,10 +55,15 @@ async function loginInteraction(ctx: Context, deps: PasskeyDeps) {
   return details;
 }
 
-/** POST /interaction/:uid/passkey/options: request options with a fresh challenge for this sign-in. */
+/**
+ * POST /interaction/:uid/passkey/options: request options with a fresh challenge for this sign-in.
+ * Each address has a budget of them, and each sign-in holds only its newest few challenges.
+ */
 export async function passkeyOptions(ctx: Context, deps: PasskeyDeps): Promise<void> {
   const details = await loginInteraction(ctx, deps);
-  ctx.body = await deps.passkeyLogin.start(details.uid, new Date(details.exp * 1000));
+  const refusal = overBudget(deps.passkeyOptionsLimit, limitKeyOf(ctx.ip), 'passkey requests');
+  if (refusal) throw refusal;
+  ctx.body = await deps.passkeyLogin.start(details.uid, new Date(details.exp * 1000), ctx.ip);
 }
 
 /** POST /interaction/:uid/passkey: verifies the assertion and answers where the browser goes next. */
@@ -62,6 +80,7 @@ export async function passkeyAssertion(ctx: Context, deps: PasskeyDeps): Promise
     });
     const { acr, amr } = assuranceOf([{ method: 'passkey', synced: passkey.synced }]);
     const redirectTo = await submitResult(details, { login: { accountId: member.id, acr, amr, remember: true }, consent: {} });
+    rememberDevice(ctx, deps.device, member.id);
     const current = await deps.passkeys.listForMember(member.id);
     ctx.body = {
       redirectTo,

@@ -5,8 +5,10 @@ import type { PasswordLogin } from '../src/auth/password/password-login.ts';
 import type { SmsOtp } from '../src/auth/sms-otp/sms-otp.ts';
 import { SMS_PROMPT } from '../src/oidc/policy.ts';
 import type { Csrf } from '../src/http/csrf.ts';
-import type { Store } from '../src/store/port.ts';
+import type { RateLimit } from '../src/http/rate-limit.ts';
+import type { Clock, Store } from '../src/store/port.ts';
 import { showConsent, submitConsent } from './consent.ts';
+import type { DeviceCookie } from './device-cookie.ts';
 import { finish, loadInteraction } from './interaction.ts';
 import { renderLogin, submitPasswordLogin } from './login.ts';
 import { passkeyAssertion, passkeyOptions } from './passkey.ts';
@@ -21,6 +23,10 @@ export type InteractionDeps = {
   csrf: Csrf;
   issuerOrigin: string;
   rpId: string;
+  /** Passkey options asked for, per client address. */
+  passkeyOptionsLimit: RateLimit;
+  device: DeviceCookie;
+  clock: Clock;
 };
 
 /** Every page and endpoint of a sign-in, one route per step, all under the interaction cookie's path. */

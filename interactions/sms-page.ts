@@ -28,6 +28,7 @@ export function otpErrorMessage(ctx: Context, error: OtpError): string {
 
 const STATUS: Record<OtpError['code'], number> = {
   not_eligible: 403,
+  disabled: 403,
   locked: 429,
   cooldown: 429,
   limit_reached: 429,
@@ -61,7 +62,7 @@ export async function renderSmsStep(ctx: Context, deps: SmsPageDeps, request: Ot
     title: ctx.state.t('sms.title'),
     eligible,
     maskedPhone: maskPhone(request.member.phone),
-    locked: !!status?.lockedUntil || error?.code === 'locked',
+    locked: !!status?.lockedUntil || error?.code === 'locked' || error?.code === 'disabled',
     error: error && otpErrorMessage(ctx, error),
     resendIn,
     csrf: deps.csrf.token(ctx, page.csrfScope),

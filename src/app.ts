@@ -1,5 +1,6 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createSecretKey, hkdfSync } from 'node:crypto';
-import type { RequestListener } from 'node:http';
+import type { IncomingMessage, RequestListener } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Koa from 'koa';
@@ -12,17 +13,23 @@ import { createAssertionVerifier } from './auth/passkey/assertion-verifier.ts';
 import { CHALLENGE_KIND, createChallenges } from './auth/passkey/challenges.ts';
 import { createPasskeyLogin } from './auth/passkey/passkey-login.ts';
 import { createPasskeyRegistration } from './auth/passkey/passkey-registration.ts';
+import { createDeviceTrust } from './auth/password/device-trust.ts';
+import { createHashQueue } from './auth/password/hash-queue.ts';
 import { createPasswordLogin } from './auth/password/password-login.ts';
 import { createSmsSender } from './auth/sms-otp/create-sender.ts';
 import type { SmsSender } from './auth/sms-otp/sms-sender.ts';
 import { createSmsOtp } from './auth/sms-otp/sms-otp.ts';
 import type { Config } from './config/load.ts';
+import { createAdmission, overBudget, startsSignIn } from './http/admission.ts';
 import { assetsRouter } from './http/assets.ts';
+import { createClientAddress, limitKeyOf, trustsProxies } from './http/client-address.ts';
 import { CookieSigner } from './http/cookie-signer.ts';
 import { createCsrf } from './http/csrf.ts';
 import { errorBoundary, logRequest, pathOf } from './http/error-boundary.ts';
 import { healthRouter } from './http/health.ts';
+import type { HttpError } from './http/http-error.ts';
 import { localization, pageLanguage } from './http/localize.ts';
+import { createRateLimit } from './http/rate-limit.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { wellKnownRouter } from './http/well-known.ts';
 import { createLogger, type Logger } from './log.ts';
@@ -56,27 +63,30 @@ export type App = {
 
 const PRUNE_EVERY_MS = 10 * 60 * 1000;
 
-/**
- * Sign-ins in progress live minutes: on the embedded store they stay in this process's memory (a
- * restart asks members mid-sign-in to start again), each kind bounded on its own. About 2 KB per
- * interaction; challenges are a few dozen bytes.
- */
-const IN_MEMORY_KINDS = { Interaction: 50_000, [CHALLENGE_KIND]: 50_000 };
-
 /** The composition root: opens the store, builds every collaborator once, and assembles the Koa app. */
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const clock = options.clock ?? Date.now;
-  const store = options.store ?? (await openStore(config.databaseUrl, { clock, ensureIndexes: !config.production, inMemoryKinds: IN_MEMORY_KINDS }));
+  const { protection } = config;
+  // Sign-ins in progress live minutes: on the embedded store they stay in this process's memory (a
+  // restart asks members mid-sign-in to start again), each kind within its own bounds. About 2 KB
+  // per interaction; challenges are a few dozen bytes.
+  const signInKinds = { Interaction: protection.signIns, [CHALLENGE_KIND]: protection.challenges };
+  const store = options.store ?? (await openStore(config.databaseUrl, { clock, ensureIndexes: !config.production, signInKinds }));
   const cookieSigner = new CookieSigner(config.cookieKeys);
-  const provider = createProvider({ config, store, logger, clock, cookieSigner });
+  // The client address of the request being served: what it writes counts against that address.
+  const serving = new AsyncLocalStorage<string>();
+  const provider = createProvider({ config, store, logger, clock, cookieSigner, clientAddress: () => serving.getStore() });
   const issuerOrigin = new URL(config.issuer).origin;
 
-  const koa = new Koa({ proxy: config.trustProxy });
+  const koa = new Koa({ proxy: trustsProxies(protection.trustProxy) });
   koa.keys = cookieSigner as unknown as string[];
   const csrf = createCsrf(createSecretKey(Buffer.from(config.cookieKeys[0]!, 'utf8')), (ctx) => ctx.secure);
-  const passwordLogin = createPasswordLogin({ members: store.members, counters: store.counters, audit: store.audit, limits: config.loginLimits, clock });
-  const challenges = createChallenges(store.documents);
+  const derivedKey = (purpose: string) => (secret: string) => Buffer.from(hkdfSync('sha256', secret, '', `jmb-idp ${purpose}`, 32));
+  const devices = createDeviceTrust({ keys: config.cookieKeys.map(derivedKey('device-trust')), days: config.loginLimits.deviceCookieDays }, clock);
+  const hashing = createHashQueue(protection.hashing);
+  const passwordLogin = createPasswordLogin({ members: store.members, counters: store.counters, audit: store.audit, limits: config.loginLimits, devices, hashing, clock });
+  const challenges = createChallenges(store.documents, { perBinding: protection.challenges.perSignIn });
   const assertions = createAssertionVerifier();
   const passkeyLogin = createPasskeyLogin({
     settings: config.webauthn,
@@ -94,7 +104,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     sender: options.smsSender ?? createSmsSender(config.sms, logger, clock),
     clock,
     limits: config.sms.limits,
-    hashKey: Buffer.from(hkdfSync('sha256', config.cookieKeys[0]!, '', 'jmb-idp sms-otp', 32)),
+    hashKey: derivedKey('sms-otp')(config.cookieKeys[0]!),
     // Origin-bound codes name the host alone: the format has no place for a port.
     issuerHost: new URL(config.issuer).hostname,
   });
@@ -130,17 +140,36 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
   // In the order a request is matched against them: the sign-in steps, which every log-in makes
   // several of, first. No two of them serve the same path.
+  const passkeyOptionsLimit = createRateLimit({ perMinute: protection.perAddressPerMinute.passkeyOptions, maxKeys: 100_000 }, clock);
+  const signInStartLimit = createRateLimit({ perMinute: protection.perAddressPerMinute.signInStarts, maxKeys: 100_000 }, clock);
+  const admission = createAdmission(protection.shedding);
+  const device = { trust: devices, days: config.loginLimits.deviceCookieDays };
   const routers = [
-    interactionRouter({ provider, store, passwordLogin, passkeyLogin, smsOtp, csrf, issuerOrigin, rpId: config.webauthn.rpId }),
+    interactionRouter({ provider, store, passwordLogin, passkeyLogin, smsOtp, csrf, issuerOrigin, rpId: config.webauthn.rpId, passkeyOptionsLimit, device, clock }),
     accountRouter({ provider, store, smsOtp, settings: passkeySettings, csrf, issuer: config.issuer, rpId: config.webauthn.rpId, clock }),
     assetsRouter(path.join(viewsDir, 'assets'), { 'simplewebauthn-browser.js': webauthnBrowser }),
     wellKnownRouter(config),
     healthRouter(store, logger),
   ];
+  // Every request's client address, worked out once by the server (see handler below).
+  const addresses = new WeakMap<IncomingMessage, string>();
+  const refusals = new WeakMap<IncomingMessage, HttpError>();
+  const useClientAddress: Koa.Middleware = (ctx, next) => {
+    ctx.request.ip = addresses.get(ctx.req) ?? ctx.request.ip;
+    return next();
+  };
+  provider.use(useClientAddress);
+  koa.use(useClientAddress);
   koa.use(securityHeaders());
   koa.use(render);
   koa.use(localization());
   koa.use(errorBoundary(logger));
+  // A request the server refused before it reached the provider gets its page here.
+  koa.use((ctx, next) => {
+    const refusal = refusals.get(ctx.req);
+    if (refusal) throw refusal;
+    return next();
+  });
   for (const router of routers) koa.use(router.routes()).use(router.allowedMethods());
 
   // Every other path is the OIDC provider's (discovery, /auth, /token, /jwks, /session/end, …). It goes
@@ -154,9 +183,23 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const ourSegments = ourPaths.every(literal) ? new Set(ourPaths.map(firstSegment)) : undefined;
   const ours = (method: string, path: string) => (ourSegments?.has(firstSegment(path)) ?? true)
     && routers.some((router) => router.match(path, method).path.length > 0);
+  const clientAddress = createClientAddress(protection.trustProxy);
   const handler: RequestListener = (req, res) => {
-    logRequest(logger, req, res, config.trustProxy);
-    return ours(req.method ?? 'GET', pathOf(req.url)) ? pages(req, res) : handleOidc(req, res);
+    const address = clientAddress(req);
+    addresses.set(req, address);
+    logRequest(logger, req, res, address);
+    admission.track(res);
+    const path = pathOf(req.url);
+    if (ours(req.method ?? 'GET', path)) return serving.run(address, pages, req, res);
+    // Starting a sign-in without a session creates state and proves nothing: it waits its turn.
+    if (startsSignIn(req, path, cookieSigner)) {
+      const refusal = admission.refusal() ?? overBudget(signInStartLimit, limitKeyOf(address), 'sign-ins started');
+      if (refusal) {
+        refusals.set(req, refusal);
+        return pages(req, res);
+      }
+    }
+    return serving.run(address, handleOidc, req, res);
   };
 
   const pruning = setInterval(() => {
@@ -172,6 +215,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     logger,
     async close() {
       clearInterval(pruning);
+      admission.close();
       await assertions.close();
       if (!options.store) await store.close();
     },

@@ -2,6 +2,7 @@
 export type AuthErrorCode =
   | 'invalid_credentials'
   | 'too_many_attempts'
+  | 'busy'
   | 'invalid_request'
   | 'unknown_credential'
   | 'challenge_expired'
@@ -14,7 +15,7 @@ export type AuthErrorCode =
   | 'invalid_assertion'
   | 'member_unavailable';
 
-/** The one error every log-in method throws. `retryAt` is set when the member must wait. */
+/** The one error every log-in method throws. `retryAt` is set when the member must wait (`too_many_attempts`, `busy`). */
 export class AuthError extends Error {
   readonly code: AuthErrorCode;
   readonly retryAt: Date | undefined;

@@ -5,7 +5,8 @@ import { z } from 'zod';
 import { ACCOUNT_CLIENT_ID } from '../oidc/account-client.ts';
 import { defaultDatabaseUrl } from './database-url.ts';
 import { demoClients } from './demo-clients.ts';
-import { parse, parseBoolean, positiveInt, readJson } from './parse.ts';
+import { parse, readJson } from './parse.ts';
+import { loadLoginLimits, loadProtection, type LoginLimits, type ProtectionSettings } from './protection.ts';
 import { loadApps, loadSms, loadWebAuthn } from './sections.ts';
 
 export type ClientMetadata = Record<string, unknown> & { client_id: string };
@@ -21,12 +22,12 @@ export type Config = {
   clients: ClientMetadata[];
   cookieKeys: string[];
   jwks: { keys: Jwk[] };
-  trustProxy: boolean;
   webauthn: WebAuthnSettings;
   sms: SmsSettings;
   apps: { android: { packageName: string; fingerprint: string }[]; ios: string[] };
   logLevel: LogLevel;
-  loginLimits: { perMember: number; perIp: number; windowSeconds: number };
+  loginLimits: LoginLimits;
+  protection: ProtectionSettings;
 };
 
 export type SmsLimits = { cooldownSeconds: number; perMemberPerDay: number; perPhonePerDay: number; perIpPerHour: number; perHour: number };
@@ -124,19 +125,15 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     if (!production) jwks = developmentSecret(dataDir, 'jwks.json', generateJwks);
   }
 
-  const trustProxy = parseBoolean('TRUST_PROXY', env.TRUST_PROXY, problems);
   const webauthn = loadWebAuthn(env, issuerUrl, problems);
   const apps = loadApps(env, problems);
   const sms = loadSms(env, dataDir, production, problems);
   const logLevel = parse('LOG_LEVEL', env.LOG_LEVEL ?? 'info', z.enum(['debug', 'info', 'warn', 'error', 'silent']), problems) ?? 'info';
-  const loginLimits = {
-    perMember: parse('LOGIN_MAX_FAILURES_PER_MEMBER', env.LOGIN_MAX_FAILURES_PER_MEMBER ?? '5', positiveInt, problems) ?? 5,
-    perIp: parse('LOGIN_MAX_FAILURES_PER_IP', env.LOGIN_MAX_FAILURES_PER_IP ?? '30', positiveInt, problems) ?? 30,
-    windowSeconds: parse('LOGIN_FAILURE_WINDOW_SECONDS', env.LOGIN_FAILURE_WINDOW_SECONDS ?? '900', positiveInt, problems) ?? 900,
-  };
+  const loginLimits = loadLoginLimits(env, problems);
+  const protection = loadProtection(env, problems);
 
   if (problems.length) throw new ConfigError(problems);
-  return { production, port, issuer, databaseUrl, dataDir, clients, cookieKeys, jwks, trustProxy, webauthn, sms, apps, logLevel, loginLimits };
+  return { production, port, issuer, databaseUrl, dataDir, clients, cookieKeys, jwks, webauthn, sms, apps, logLevel, loginLimits, protection };
 }
 
 /** loadConfig for a command's entry point: on a ConfigError, prints every problem and exits 1 before anything listens. */

@@ -60,19 +60,17 @@ export function retryHref(ctx: Pick<Context, 'method' | 'originalUrl'>, page: st
 
 /**
  * One log line per request, whoever answers it: method, path (never the query), status, duration and
- * client address (the first X-Forwarded-For entry when the proxy is trusted, as Koa reads it).
+ * client address (as worked out from the trusted proxies, see client-address.ts).
  */
-export function logRequest(logger: Logger, req: IncomingMessage, res: ServerResponse, trustProxy: boolean): void {
+export function logRequest(logger: Logger, req: IncomingMessage, res: ServerResponse, ip: string): void {
   const started = performance.now();
   res.once('close', () => {
-    const forwarded = trustProxy ? req.headers['x-forwarded-for'] : undefined;
-    const firstForwarded = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',', 1)[0]?.trim();
     logger.info('request', {
       method: req.method,
       path: pathOf(req.url),
       status: res.statusCode,
       ms: Math.round((performance.now() - started) * 10) / 10,
-      ip: firstForwarded || req.socket.remoteAddress || '',
+      ip,
     });
   });
 }

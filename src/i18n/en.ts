@@ -75,6 +75,7 @@ export const en = {
   'sms.error.invalid_format': 'Enter the 6-digit code from the SMS.',
   'sms.error.code_exhausted': 'This code was tried too many times. Please request a new code.',
   'sms.error.no_code': 'This code has expired or was already used. Please request a new code.',
+  'sms.error.disabled': 'SMS verification is turned off for your account after too many wrong codes. Please contact the JMB desk to turn it on again.',
   'sms.error.locked': 'SMS verification is locked after too many wrong codes. You can try again after {time}.',
   'sms.error.cooldown': 'A code was sent a moment ago. You can request another one shortly.',
   'sms.error.limit_reached': 'Too many codes have been sent. Please try again after {time}.',

@@ -77,6 +77,7 @@ export const ja: Record<MessageKey, string> = {
   'sms.error.invalid_format': 'SMSに記載の6桁のコードを入力してください。',
   'sms.error.code_exhausted': 'このコードは入力回数の上限に達しました。新しいコードを送信してください。',
   'sms.error.no_code': 'このコードは有効期限切れか、すでに使用されています。新しいコードを送信してください。',
+  'sms.error.disabled': '誤ったコードの入力が続いたため、お客さまのアカウントのSMS認証を停止しました。再開するにはJMBデスクにお問い合わせください。',
   'sms.error.locked': '誤ったコードの入力が続いたため、SMS認証を一時的に停止しています。{time}以降にもう一度お試しください。',
   'sms.error.cooldown': '先ほどコードを送信しました。しばらくしてからもう一度送信できます。',
   'sms.error.limit_reached': '送信回数の上限に達しました。{time}以降にもう一度お試しください。',

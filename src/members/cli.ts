@@ -5,6 +5,8 @@ import type { Member, Members, Store } from '../store/port.ts';
 import {
   createMember, findMemberByNumber, MemberInputError, publicView, setPassword, setPhone, setStatus,
 } from './members.ts';
+import { liftLoginWaits } from '../auth/password/password-login.ts';
+import { reenableSmsVerification, unlockSmsVerification } from '../auth/sms-otp/sms-otp.ts';
 import { validateMemberNumber } from './validate.ts';
 
 const USAGE = `Usage: npm run --silent members -- <command> [options]
@@ -19,11 +21,18 @@ Commands:
   set-phone (--number N | --id ID) --phone +E164
   set-password (--number N | --id ID) (--password P | --password-stdin)
   disable (--number N | --id ID)
+  unlock (--number N | --id ID) --by OPERATOR [--reason TEXT]
+                                        lift the waits on the member's password log-in and a temporary SMS lock
+  reset-sms (--number N | --id ID) --by OPERATOR [--reason TEXT]
+                                        turn SMS verification on again after too many wrong codes turned it off
   help
 
 --password-stdin reads the password from standard input (one trailing newline is dropped),
 so it stays out of shell history and the process list:
   printf '%s\\n' "$NEW_PASSWORD" | npm run --silent members -- set-password --number 300000001 --password-stdin
+
+Support-desk commands (unlock, reset-sms) record the operator (--by) and the reason in the member's
+audit trail.
 
 Every member printed is one JSON object per line on stdout, without password or hash.
 Exit status: 0 done; 1 input refused (nothing written); 2 usage error. The reason is one line on stderr.
@@ -111,7 +120,33 @@ const commands: Record<string, Command> = {
       return onMembers(async (members) => [(await setStatus(members, (await find(members)).id, 'disabled'))!]);
     },
   },
+  unlock: supportCommand('support.unlocked', async (store, member) => {
+    await Promise.all([liftLoginWaits(store.counters, member.number), unlockSmsVerification(store.counters, member.id)]);
+  }),
+  'reset-sms': supportCommand('support.sms_reenabled', (store, member) => reenableSmsVerification(store.counters, member.id)),
 };
+
+/**
+ * A support-desk command on one member: done, then recorded in the member's audit trail with the
+ * operator who did it and why. Prints the member.
+ */
+function supportCommand(type: string, act: (store: Store, member: Member) => Promise<void>): Command {
+  return {
+    options: { ...target, by: { type: 'string' }, reason: { type: 'string' } },
+    async prepare(values) {
+      const find = targetMember(values);
+      const by = required(values, 'by').trim();
+      if (!/^[\p{L}\p{N} ._@-]{1,64}$/u.test(by)) throw refused('--by must name the operator in 1 to 64 letters, digits, spaces or ._@-');
+      const reason = typeof values.reason === 'string' ? values.reason.trim().slice(0, 200) : undefined;
+      return async (store) => {
+        const member = await find(store.members);
+        await act(store, member);
+        await store.audit.append({ memberId: member.id, at: new Date(), type, outcome: 'info', detail: { by, ...(reason && { reason }) } });
+        return [publicView(member)];
+      };
+    },
+  };
+}
 
 function required(values: Values, name: string): string {
   const value = values[name];

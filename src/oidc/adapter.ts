@@ -4,12 +4,15 @@ import type { Clock, ExpiringDocuments } from '../store/port.ts';
 // The models whose records carry a grantId and are revoked together (oidc-provider's revoke helper).
 const GRANTABLE = ['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest', 'PreAuthorizedCode'];
 
-/** oidc-provider's adapter factory over the store's expiring documents. */
-export function createOidcAdapter(documents: ExpiringDocuments, clock: Clock): (model: string) => Adapter {
+/**
+ * oidc-provider's adapter factory over the store's expiring documents. `ownerOf` names the client
+ * address of the request being served, so that what it writes counts against that address's share.
+ */
+export function createOidcAdapter(documents: ExpiringDocuments, clock: Clock, ownerOf: () => string | undefined = () => undefined): (model: string) => Adapter {
   return (model) => ({
     async upsert(id, payload, expiresIn) {
       const expiresAt = expiresIn ? new Date(clock() + expiresIn * 1000) : undefined;
-      await documents.upsert(model, id, payload as Record<string, unknown>, expiresAt);
+      await documents.upsert(model, id, payload as Record<string, unknown>, expiresAt, ownerOf());
     },
     async find(id) {
       return (await documents.find(model, id)) as AdapterPayload | undefined;

@@ -1,16 +1,26 @@
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from '../config/load.ts';
+import { trustsProxies } from '../http/client-address.ts';
 import type { CookieSigner } from '../http/cookie-signer.ts';
 import type { Logger } from '../log.ts';
 import type { Clock, Store } from '../store/port.ts';
 import { memberClaims } from '../members/members.ts';
 import { accountClient } from './account-client.ts';
 import { createOidcAdapter } from './adapter.ts';
+import { assertClaimsParameter } from './claims-parameter.ts';
 import { supportedAcrValues } from './assurance.ts';
 import { loadFirstPartyGrant } from './grants.ts';
 import { createPolicy } from './policy.ts';
 
-export type ProviderDeps = { config: Config; store: Store; logger: Logger; clock: Clock; cookieSigner: CookieSigner };
+export type ProviderDeps = {
+  config: Config;
+  store: Store;
+  logger: Logger;
+  clock: Clock;
+  cookieSigner: CookieSigner;
+  /** The client address of the request being served, if any. */
+  clientAddress?: () => string | undefined;
+};
 
 /** The claims each scope releases. `acr`, `amr` and `auth_time` ride on `openid`, so every ID token has them. */
 export const scopeClaims = {
@@ -21,9 +31,9 @@ export const scopeClaims = {
 } as const;
 
 /** Builds the oidc-provider instance: code flow with PKCE for every client, first-party grants, our pages. */
-export function createProvider({ config, store, logger, clock, cookieSigner }: ProviderDeps): Provider {
+export function createProvider({ config, store, logger, clock, cookieSigner, clientAddress }: ProviderDeps): Provider {
   const configuration: Configuration = {
-    adapter: createOidcAdapter(store.documents, clock),
+    adapter: createOidcAdapter(store.documents, clock, clientAddress),
     clients: [...config.clients, accountClient(config.issuer)] as Configuration['clients'],
     clientDefaults: {
       grant_types: ['authorization_code'],
@@ -57,7 +67,7 @@ export function createProvider({ config, store, logger, clock, cookieSigner }: P
     enabledJWA: { idTokenSigningAlgValues: ['ES256', 'RS256'] },
     features: {
       devInteractions: { enabled: false },
-      claimsParameter: { enabled: true },
+      claimsParameter: { enabled: true, assertClaimsParameter },
       revocation: { enabled: true },
       backchannelLogout: { enabled: true },
       rpInitiatedLogout: {
@@ -108,7 +118,8 @@ export function createProvider({ config, store, logger, clock, cookieSigner }: P
   };
 
   const provider = new Provider(config.issuer, configuration);
-  provider.proxy = config.trustProxy;
+  // The server resolves the client address and removes forwarding headers no trusted proxy set.
+  provider.proxy = trustsProxies(config.protection.trustProxy);
   logEvents(provider, logger);
   return provider;
 }

@@ -1,20 +1,18 @@
-import type { Clock, ExpiringDocuments, Payload } from './port.ts';
+import type { Clock, ExpiringDocuments, KindBounds, Payload } from './port.ts';
 
-type Entry = { kind: string; json: string; expiresAt: number | undefined; consumedAt: number | undefined };
-
-export type MemoryDocumentsOptions = {
-  /** Most documents held; past it the oldest written are dropped first. */
-  limit: number;
-};
+type Entry = { kind: string; json: string; expiresAt: number | undefined; consumedAt: number | undefined; owner: string };
 
 /**
  * Expiring documents in this process's memory, for state that lives minutes and is only ever
  * needed by the process that made it. Payloads are kept as JSON, so callers never share objects
- * with the store. Bounded: past `limit` the oldest written go first. The by-uid, by-user-code and
- * by-grant lookups scan; no short-lived kind uses them.
+ * with the store. Bounded (KindBounds): an owner past `perOwner` loses its own oldest, and past
+ * `max` in all the oldest of whichever owner holds the most goes, so a flood from one address
+ * pushes out that address's sign-ins, never a member's. The by-uid, by-user-code and by-grant
+ * lookups scan; no short-lived kind uses them.
  */
-export function createMemoryDocuments(clock: Clock, options: MemoryDocumentsOptions): ExpiringDocuments & { size(): number } {
+export function createMemoryDocuments(clock: Clock, bounds: KindBounds): ExpiringDocuments & { size(): number } {
   const entries = new Map<string, Entry>();
+  const owners = createOwnerShares();
   const keyOf = (kind: string, id: string) => `${kind}\u0000${id}`;
   const live = (entry: Entry | undefined): entry is Entry => entry !== undefined && (entry.expiresAt === undefined || entry.expiresAt > clock());
   const read = (entry: Entry): Payload => {
@@ -30,14 +28,23 @@ export function createMemoryDocuments(clock: Clock, options: MemoryDocumentsOpti
     }
     return undefined;
   };
+  const remove = (key: string) => {
+    const entry = entries.get(key);
+    if (!entry) return undefined;
+    entries.delete(key);
+    owners.remove(entry.owner, key);
+    return entry;
+  };
 
   return {
-    async upsert(kind, id, payload, expiresAt) {
+    async upsert(kind, id, payload, expiresAt, owner = '') {
       const key = keyOf(kind, id);
-      // Re-inserted so that the map's order stays the order of last writes.
-      entries.delete(key);
-      entries.set(key, { kind, json: JSON.stringify(payload), expiresAt: expiresAt?.getTime(), consumedAt: undefined });
-      while (entries.size > options.limit) entries.delete(entries.keys().next().value!);
+      // Re-inserted so that the order is the order of last writes.
+      remove(key);
+      entries.set(key, { kind, json: JSON.stringify(payload), expiresAt: expiresAt?.getTime(), consumedAt: undefined, owner });
+      owners.add(owner, key);
+      if (owners.count(owner) > bounds.perOwner) remove(owners.oldestOf(owner)!);
+      while (entries.size > bounds.max) remove(owners.oldestOfHeaviest()!);
     },
     async find(kind, id) {
       const entry = entries.get(keyOf(kind, id));
@@ -56,24 +63,22 @@ export function createMemoryDocuments(clock: Clock, options: MemoryDocumentsOpti
       return true;
     },
     async destroy(kind, id) {
-      entries.delete(keyOf(kind, id));
+      remove(keyOf(kind, id));
     },
     async revokeByGrantId(kind, grantId) {
       for (const [key, entry] of entries) {
-        if (entry.kind === kind && (JSON.parse(entry.json) as Payload).grantId === grantId) entries.delete(key);
+        if (entry.kind === kind && (JSON.parse(entry.json) as Payload).grantId === grantId) remove(key);
       }
     },
     async take(kind, id) {
-      const key = keyOf(kind, id);
-      const entry = entries.get(key);
-      entries.delete(key);
+      const entry = remove(keyOf(kind, id));
       return live(entry) ? read(entry) : undefined;
     },
     async prune() {
       let pruned = 0;
       for (const [key, entry] of entries) {
         if (!live(entry)) {
-          entries.delete(key);
+          remove(key);
           pruned++;
         }
       }
@@ -83,11 +88,53 @@ export function createMemoryDocuments(clock: Clock, options: MemoryDocumentsOpti
   };
 }
 
+/**
+ * Which keys each owner holds, oldest first, and which owner holds the most, each step O(1): owners
+ * are kept in buckets by how many they hold.
+ */
+function createOwnerShares() {
+  const keys = new Map<string, Set<string>>();
+  const byCount = new Map<number, Set<string>>();
+  let most = 0;
+  const move = (owner: string, from: number, to: number) => {
+    const bucket = byCount.get(from);
+    bucket?.delete(owner);
+    if (bucket?.size === 0) byCount.delete(from);
+    if (to > 0) {
+      let target = byCount.get(to);
+      if (!target) byCount.set(to, (target = new Set()));
+      target.add(owner);
+    }
+    if (to > most) most = to;
+    while (most > 0 && !byCount.has(most)) most--;
+  };
+  return {
+    add(owner: string, key: string) {
+      let held = keys.get(owner);
+      if (!held) keys.set(owner, (held = new Set()));
+      held.add(key);
+      move(owner, held.size - 1, held.size);
+    },
+    remove(owner: string, key: string) {
+      const held = keys.get(owner);
+      if (!held?.delete(key)) return;
+      move(owner, held.size + 1, held.size);
+      if (held.size === 0) keys.delete(owner);
+    },
+    count: (owner: string) => keys.get(owner)?.size ?? 0,
+    oldestOf: (owner: string) => keys.get(owner)?.values().next().value,
+    oldestOfHeaviest() {
+      const owner = byCount.get(most)?.values().next().value;
+      return owner === undefined ? undefined : keys.get(owner)?.values().next().value;
+    },
+  };
+}
+
 /** Documents of a kind in `inMemory` go to that kind's own memory documents, every other kind to `durable`. */
 export function splitDocuments(durable: ExpiringDocuments, inMemory: ReadonlyMap<string, ExpiringDocuments>): ExpiringDocuments {
   const pick = (kind: string) => inMemory.get(kind) ?? durable;
   return {
-    upsert: (kind, id, payload, expiresAt) => pick(kind).upsert(kind, id, payload, expiresAt),
+    upsert: (kind, id, payload, expiresAt, owner) => pick(kind).upsert(kind, id, payload, expiresAt, owner),
     find: (kind, id) => pick(kind).find(kind, id),
     findByUid: (kind, uid) => pick(kind).findByUid(kind, uid),
     findByUserCode: (kind, userCode) => pick(kind).findByUserCode(kind, userCode),

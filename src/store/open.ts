@@ -1,15 +1,16 @@
-import type { Clock, Store } from './port.ts';
+import type { Clock, KindBounds, Store } from './port.ts';
 
 export type OpenOptions = {
   clock?: Clock;
   /** Create MongoDB indexes on open (outside production; production runs `npm run db:migrate`). */
   ensureIndexes?: boolean;
   /**
-   * On the embedded store, the kinds of documents kept in the IdP process's memory (sign-ins in
-   * progress), each with the most it holds. MongoDB keeps every kind in the database: there, many
-   * IdP instances share them.
+   * The kinds of documents anyone can create without proving anything (sign-ins in progress), with
+   * their bounds. The embedded store keeps them in the IdP process's memory, within `max` in all and
+   * `perOwner` per client address; MongoDB keeps them in the database, where many IdP instances
+   * share them, within `perOwner` per client address.
    */
-  inMemoryKinds?: Readonly<Record<string, number>>;
+  signInKinds?: Readonly<Record<string, KindBounds>>;
 };
 
 /** Opens the store a DATABASE_URL names: `sqlite:<path>`, `sqlite::memory:` or `mongodb://…`. */
@@ -17,12 +18,12 @@ export async function openStore(databaseUrl: string, options: OpenOptions = {}):
   const clock = options.clock ?? Date.now;
   if (databaseUrl.startsWith('sqlite:')) {
     const { openSqliteStore } = await import('./sqlite/sqlite-store.ts');
-    return openSqliteStore(databaseUrl.slice('sqlite:'.length), clock, { inMemoryKinds: options.inMemoryKinds });
+    return openSqliteStore(databaseUrl.slice('sqlite:'.length), clock, { signInKinds: options.signInKinds });
   }
   if (/^mongodb(\+srv)?:\/\//.test(databaseUrl)) {
     // Loaded only when asked for, so the embedded default never loads mongoose.
     const { openMongoStore } = await import('./mongo/mongo-store.ts');
-    return openMongoStore(databaseUrl, clock, { ensureIndexes: options.ensureIndexes ?? true });
+    return openMongoStore(databaseUrl, clock, { ensureIndexes: options.ensureIndexes ?? true, signInKinds: options.signInKinds });
   }
   throw new Error('DATABASE_URL must start with "sqlite:" or "mongodb://"');
 }

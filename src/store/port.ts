@@ -10,8 +10,12 @@ export type Payload = Record<string, unknown>;
  * An expired document is never returned, whether or not it has been pruned yet.
  */
 export interface ExpiringDocuments {
-  /** Inserts or replaces; `expiresAt` undefined means it never expires. */
-  upsert(kind: string, id: string, payload: Payload, expiresAt: Date | undefined): Promise<void>;
+  /**
+   * Inserts or replaces; `expiresAt` undefined means it never expires. `owner` (the client address
+   * that caused the write) counts the document against that owner's share where a kind is bounded
+   * (see SignInKinds); other kinds ignore it.
+   */
+  upsert(kind: string, id: string, payload: Payload, expiresAt: Date | undefined, owner?: string): Promise<void>;
   find(kind: string, id: string): Promise<Payload | undefined>;
   /** Finds by `payload.uid` (oidc-provider Session). */
   findByUid(kind: string, uid: string): Promise<Payload | undefined>;
@@ -30,6 +34,14 @@ export interface ExpiringDocuments {
   /** Deletes expired documents; returns how many. */
   prune(): Promise<number>;
 }
+
+/**
+ * Bounds on a kind of short-lived document that anyone can create without proving anything (sign-ins
+ * in progress, passkey challenges). `perOwner`: the most one owner (client address) holds; past it
+ * that owner's oldest go. `max`: where the kind is kept in the IdP process's memory, the most held
+ * in all; past it the oldest of the owner holding the most go, never a fair share of anyone else's.
+ */
+export type KindBounds = { max: number; perOwner: number };
 
 export type MemberStatus = 'active' | 'locked' | 'disabled';
 

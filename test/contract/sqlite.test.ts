@@ -140,12 +140,12 @@ test('sqlite file: under steady writes the WAL keeps starting over instead of gr
 registerStoreContract('sqlite with in-memory documents', async () => {
   const clock = createManualClock();
   const store = openSqliteStore(':memory:', clock);
-  return { store: { ...store, documents: createMemoryDocuments(clock, { limit: 1000 }) }, clock };
+  return { store: { ...store, documents: createMemoryDocuments(clock, { max: 1000, perOwner: 1000 }) }, clock };
 });
 
 test('in-memory documents: past the limit the oldest written go first', async (t) => {
   const clock = createManualClock();
-  const documents = createMemoryDocuments(clock, { limit: 3 });
+  const documents = createMemoryDocuments(clock, { max: 3, perOwner: 3 });
   for (const id of ['a', 'b', 'c']) await documents.upsert('Interaction', id, { id }, new Date(clock() + 60_000));
   await documents.upsert('Interaction', 'a', { id: 'a', again: true }, new Date(clock() + 60_000));
   await documents.upsert('Interaction', 'd', { id: 'd' }, new Date(clock() + 60_000));
@@ -157,7 +157,7 @@ test('in-memory documents: past the limit the oldest written go first', async (t
 });
 
 test('in-memory documents: a payload changed after writing or after reading is not changed in the store', async (t) => {
-  const documents = createMemoryDocuments(Date.now, { limit: 10 });
+  const documents = createMemoryDocuments(Date.now, { max: 10, perOwner: 10 });
   const payload = { result: { login: { accountId: 'm1' } } };
   await documents.upsert('Interaction', 'i1', payload, undefined);
   payload.result.login.accountId = 'someone else';
@@ -170,7 +170,7 @@ test('sqlite file: the kinds kept in memory never reach the file; the others do'
   const { file, remove } = tempFile();
   t.teardown(remove);
   const clock = createManualClock();
-  const store = openSqliteStore(file, clock, { inMemoryKinds: { Interaction: 100 } });
+  const store = openSqliteStore(file, clock, { signInKinds: { Interaction: { max: 100, perOwner: 100 } } });
   await store.documents.upsert('Interaction', 'i1', { uid: 'in progress' }, new Date(clock() + 60_000));
   await store.documents.upsert('Session', 's1', { uid: 'signed in' }, new Date(clock() + 60_000));
   t.deepEqual(await store.documents.find('Interaction', 'i1'), { uid: 'in progress' });
@@ -189,7 +189,7 @@ test('sqlite file: the kinds kept in memory never reach the file; the others do'
 
 test('in-memory documents: each kind has its own bound, so a flood of one kind pushes out no other', async (t) => {
   const clock = createManualClock();
-  const store = openSqliteStore(':memory:', clock, { inMemoryKinds: { Interaction: 5, WebAuthnChallenge: 3 } });
+  const store = openSqliteStore(':memory:', clock, { signInKinds: { Interaction: { max: 5, perOwner: 5 }, WebAuthnChallenge: { max: 3, perOwner: 3 } } });
   t.teardown(() => store.close());
   await store.documents.upsert('Interaction', 'mid-sign-in', { a: 1 }, new Date(clock() + 60_000));
   for (let i = 0; i < 100; i++) await store.documents.upsert('WebAuthnChallenge', `c${i}`, { boundTo: 'x' }, new Date(clock() + 60_000));

@@ -13,6 +13,8 @@ export class Browser {
   readonly origin: string;
   userAgent = 'Mozilla/5.0 (X11; Linux x86_64) JMB-test';
   acceptLanguage = 'en';
+  /** Sent with every request, e.g. the `X-Forwarded-For` a proxy in front of the IdP would add. */
+  extraHeaders: Record<string, string> = {};
 
   constructor(origin: string) {
     this.origin = origin;
@@ -52,7 +54,7 @@ export class Browser {
     const response = await fetch(target, {
       method: init.method,
       redirect: 'manual',
-      headers: { cookie: this.jar.header(target.pathname), 'user-agent': this.userAgent, 'accept-language': this.acceptLanguage, accept: 'text/html', ...init.headers },
+      headers: { cookie: this.jar.header(target.pathname), 'user-agent': this.userAgent, 'accept-language': this.acceptLanguage, accept: 'text/html', ...this.extraHeaders, ...init.headers },
       body: init.body,
     });
     this.jar.store(response.headers.getSetCookie());

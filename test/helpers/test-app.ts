@@ -54,6 +54,9 @@ export async function startTestApp(options: { env?: Record<string, string>; clie
       ISSUER: `http://localhost:${port}`,
       OIDC_CLIENTS_FILE: clientsFile,
       LOG_LEVEL: 'silent',
+      // Test files run side by side on a small machine: only the tests of shedding itself should see it.
+      PASSWORD_HASH_MAX_WAIT_MS: '60000',
+      SHED_EVENT_LOOP_DELAY_MS: '60000',
       ...options.env,
     });
     app = await createApp(config, { clock: options.clock, smsSender: options.sms, logger: options.logger });

@@ -53,12 +53,12 @@ test('production refuses every unsafe development default, naming the variable t
 test('production with real settings loads', (t) => {
   const dir = tempDir();
   const config = loadConfig({
-    NODE_ENV: 'production', DATA_DIR: dir, ISSUER: 'https://idp.example.jp/', TRUST_PROXY: 'true', ...productionFiles(dir),
+    NODE_ENV: 'production', DATA_DIR: dir, ISSUER: 'https://idp.example.jp/', TRUST_PROXY: '1', ...productionFiles(dir),
     SMS_TRANSPORT: 'twilio', TWILIO_ACCOUNT_SID: `AC${'0'.repeat(32)}`, TWILIO_AUTH_TOKEN: 'token', TWILIO_FROM: 'JMB',
   });
   t.true(config.production);
   t.is(config.issuer, 'https://idp.example.jp', 'a trailing slash is dropped');
-  t.true(config.trustProxy);
+  t.deepEqual(config.protection.trustProxy, { hops: 1 });
 });
 
 test('bad values are reported together with what was expected', (t) => {

@@ -33,15 +33,18 @@ export function createPasskeyLogin(deps: PasskeyLoginDeps) {
   const { settings, members, passkeys, challenges, audit, clock, verify } = deps;
 
   return {
-    /** Request options for a discoverable-credential ceremony bound to `boundTo` (an interaction uid). */
-    async start(boundTo: string, expiresAt?: Date): Promise<PublicKeyCredentialRequestOptionsJSON> {
+    /**
+     * Request options for a discoverable-credential ceremony bound to `boundTo` (an interaction uid),
+     * asked for from `owner` (the client address).
+     */
+    async start(boundTo: string, expiresAt?: Date, owner?: string): Promise<PublicKeyCredentialRequestOptionsJSON> {
       const options = await generateAuthenticationOptions({
         rpID: settings.rpId,
         userVerification: 'required',
         timeout: CHALLENGE_TTL_MS,
       });
       const latest = clock() + CHALLENGE_TTL_MS;
-      await challenges.save(options.challenge, { purpose: 'login', boundTo }, new Date(Math.min(latest, expiresAt?.getTime() ?? latest)));
+      await challenges.save(options.challenge, { purpose: 'login', boundTo }, new Date(Math.min(latest, expiresAt?.getTime() ?? latest)), owner);
       return options;
     },
 

@@ -12,6 +12,7 @@ export type OtpPurpose = 'step-up' | 'account';
 
 export type OtpErrorCode =
   | 'not_eligible'
+  | 'disabled'
   | 'locked'
   | 'cooldown'
   | 'limit_reached'
@@ -41,6 +42,12 @@ export const OTP_POLICY = {
   triesPerCode: 5,
   failuresBeforeLock: 10,
   lockSeconds: 15 * 60,
+  /**
+   * Consecutive failures, across locks, after which SMS verification is turned off for the member
+   * until an operator turns it on again (NIST SP 800-63B: at most 100, then the authenticator must
+   * be bound anew).
+   */
+  failuresBeforeDisable: 100,
 } as const;
 
 export type SmsOtpDeps = {
@@ -68,6 +75,30 @@ export function generateCode(): string {
 }
 const DAY = 24 * 3600;
 const HOUR = 3600;
+/** A window no member outlives: what is counted in it stays until it is reset. */
+const FOREVER = 100 * 365 * DAY;
+
+/** The counters SMS verification keeps per member (and per code). */
+const smsKeys = {
+  lock: (memberId: string) => `sms-lock:${memberId}`,
+  failures: (memberId: string) => `sms-failures:${memberId}`,
+  consecutive: (memberId: string) => `sms-consecutive-failures:${memberId}`,
+  cooldown: (memberId: string) => `sms-cooldown:${memberId}`,
+  attempts: (nonce: string) => `sms-attempts:${nonce}`,
+} as const;
+
+/** Ends a temporary SMS lock (ten wrong codes) now; the consecutive failures still count towards turning it off. */
+export async function unlockSmsVerification(counters: Counters, memberId: string): Promise<void> {
+  await Promise.all([counters.reset(smsKeys.lock(memberId)), counters.reset(smsKeys.failures(memberId))]);
+}
+
+/**
+ * Turns SMS verification on again for a member it was turned off or locked for, forgetting their
+ * failures: an operator's decision, after checking who is calling (see the members tool).
+ */
+export async function reenableSmsVerification(counters: Counters, memberId: string): Promise<void> {
+  await Promise.all([smsKeys.lock, smsKeys.failures, smsKeys.consecutive].map((key) => counters.reset(key(memberId))));
+}
 
 /**
  * One-time codes by SMS: six digits from a CSPRNG, stored only as a keyed hash bound to the member,
@@ -78,17 +109,15 @@ const HOUR = 3600;
 export function createSmsOtp(deps: SmsOtpDeps) {
   const { documents, counters, audit, sender, clock, limits, hashKey, issuerHost } = deps;
   const docId = ({ purpose, bindTo }: Pick<OtpScope, 'purpose' | 'bindTo'>) => `${purpose}:${bindTo}`;
-  const keys = {
-    lock: (memberId: string) => `sms-lock:${memberId}`,
-    failures: (memberId: string) => `sms-failures:${memberId}`,
-    cooldown: (memberId: string) => `sms-cooldown:${memberId}`,
-    attempts: (nonce: string) => `sms-attempts:${nonce}`,
-  };
+  const keys = smsKeys;
   const hash = (scope: OtpScope, phone: string, nonce: string, code: string) =>
     createHmac('sha256', hashKey).update([nonce, scope.member.id, phone, scope.purpose, scope.bindTo, code].join('|')).digest();
 
   async function assertNotLocked(memberId: string): Promise<void> {
-    const lock = await counters.get(keys.lock(memberId));
+    const [lock, consecutive] = await Promise.all([counters.get(keys.lock(memberId)), counters.get(keys.consecutive(memberId))]);
+    if (consecutive && consecutive.count >= OTP_POLICY.failuresBeforeDisable) {
+      throw new OtpError('disabled', 'SMS verification is turned off after too many wrong codes; an operator must turn it on again');
+    }
     if (lock) throw new OtpError('locked', 'SMS verification is locked after too many wrong codes', { retryAt: lock.resetAt });
   }
 
@@ -192,8 +221,17 @@ export function createSmsOtp(deps: SmsOtpDeps) {
       const matches = timingSafeEqual(hash(scope, member.phone, stored.nonce, code), expected);
 
       if (!matches) {
-        const failures = await counters.increment(keys.failures(member.id), DAY);
+        const [failures, consecutive] = await Promise.all([
+          counters.increment(keys.failures(member.id), DAY),
+          // Remembered until a success or an operator resets it: a lock does not wipe it.
+          counters.increment(keys.consecutive(member.id), FOREVER),
+        ]);
         await audit.append({ ...event, outcome: 'failure', detail: { purpose: scope.purpose } });
+        if (consecutive.count >= OTP_POLICY.failuresBeforeDisable) {
+          await documents.destroy(KIND, docId(scope));
+          await audit.append({ ...event, type: 'sms.disabled', outcome: 'failure', detail: { failures: consecutive.count } });
+          throw new OtpError('disabled', 'SMS verification is turned off after too many wrong codes; an operator must turn it on again');
+        }
         if (failures.count >= OTP_POLICY.failuresBeforeLock) {
           const lock = await counters.increment(keys.lock(member.id), OTP_POLICY.lockSeconds);
           await Promise.all([counters.reset(keys.failures(member.id)), documents.destroy(KIND, docId(scope))]);
@@ -211,9 +249,11 @@ export function createSmsOtp(deps: SmsOtpDeps) {
       // Taken atomically: of two simultaneous correct submissions exactly one succeeds.
       const taken = (await documents.take(KIND, docId(scope))) as StoredCode | undefined;
       if (taken?.nonce !== stored.nonce) throw new OtpError('no_code', 'this code was already used');
-      await counters.reset(keys.failures(member.id));
+      await Promise.all([counters.reset(keys.failures(member.id)), counters.reset(keys.consecutive(member.id))]);
       await audit.append({ ...event, outcome: 'success', detail: { purpose: scope.purpose } });
     },
+
+
   };
 }
 

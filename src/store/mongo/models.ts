@@ -17,6 +17,9 @@ export type DocumentRecord = {
   /** Epoch seconds. */
   consumedAt?: number;
   expiresAt?: Date;
+  /** For the bounded kinds (sign-ins in progress): the client address that wrote it, and when (an ObjectId orders the writes). */
+  owner?: string;
+  written?: mongo.ObjectId;
 };
 
 /** A member as stored; `_id` is the member id. */
@@ -68,12 +71,16 @@ const documentSchema = new Schema<DocumentRecord>({
   userCode: String,
   consumedAt: Number,
   expiresAt: Date,
+  owner: String,
+  written: Schema.Types.ObjectId,
 }, { ...options, collection: 'documents' });
 // The TTL monitor only cleans up (about once a minute); reads filter on expiresAt themselves.
 documentSchema.index({ expiresAt: 1 }, { name: 'expiry', expireAfterSeconds: 0 });
 documentSchema.index({ kind: 1, grantId: 1 }, { name: 'grant', partialFilterExpression: { grantId: present } });
 documentSchema.index({ kind: 1, uid: 1 }, { name: 'uid', unique: true, partialFilterExpression: { uid: present } });
 documentSchema.index({ kind: 1, userCode: 1 }, { name: 'user_code', unique: true, partialFilterExpression: { userCode: present } });
+// An owner's share of a bounded kind, newest first: the count per client address lives here.
+documentSchema.index({ kind: 1, owner: 1, written: -1 }, { name: 'owner_share', partialFilterExpression: { owner: present } });
 
 const memberSchema = new Schema<MemberRecord>({
   _id: { type: String, required: true },

@@ -1,9 +1,14 @@
-import type { Model } from 'mongoose';
-import type { Clock, ExpiringDocuments, Payload } from '../port.ts';
+import { Types, type Model } from 'mongoose';
+import type { Clock, ExpiringDocuments, KindBounds, Payload } from '../port.ts';
 import type { DocumentRecord } from './models.ts';
 
-/** ExpiringDocuments on one `documents` collection; every read ignores documents past `expiresAt`. */
-export function mongoDocuments(documents: Model<DocumentRecord>, clock: Clock): ExpiringDocuments {
+/**
+ * ExpiringDocuments on one `documents` collection; every read ignores documents past `expiresAt`.
+ * A document of a bounded kind records its owner (client address); past `perOwner` that owner's
+ * oldest are deleted, so one address cannot fill the database with sign-ins in progress whichever
+ * IdP instance it reaches.
+ */
+export function mongoDocuments(documents: Model<DocumentRecord>, clock: Clock, bounded: Readonly<Record<string, KindBounds>> = {}): ExpiringDocuments {
   const key = (kind: string, id: string) => JSON.stringify([kind, id]);
   // The TTL monitor runs about once a minute, so an expired document may still be there.
   const live = () => ({ $or: [{ expiresAt: null }, { expiresAt: { $gt: new Date(clock()) } }] });
@@ -11,17 +16,29 @@ export function mongoDocuments(documents: Model<DocumentRecord>, clock: Clock): 
   const findOne = async (filter: Record<string, unknown>) =>
     toPayload(await documents.findOne({ ...filter, ...live() }, { payload: 1, consumedAt: 1 }).lean<DocumentRecord>());
 
+  /** Deletes what `owner` holds of `kind` beyond its newest `keep`. */
+  const trimShare = async (kind: string, owner: string, keep: number) => {
+    const beyond = await documents.find({ kind, owner: { $eq: owner } }, { _id: 1 })
+      .sort({ written: -1 }).skip(keep).limit(1000).lean<Pick<DocumentRecord, '_id'>[]>();
+    if (beyond.length) await documents.deleteMany({ _id: { $in: beyond.map((record) => record._id) } });
+  };
+
   return {
-    async upsert(kind, id, payload, expiresAt) {
+    async upsert(kind, id, payload, expiresAt, owner) {
+      const bounds = bounded[kind];
       const set: Partial<DocumentRecord> = { kind, payload: JSON.stringify(payload) };
       const unset: Record<string, 1> = { consumedAt: 1 };
-      const looked = { grantId: text(payload.grantId), uid: text(payload.uid), userCode: text(payload.userCode), expiresAt };
+      const looked = {
+        grantId: text(payload.grantId), uid: text(payload.uid), userCode: text(payload.userCode), expiresAt,
+        owner: bounds ? owner ?? '' : undefined, written: bounds ? new Types.ObjectId() : undefined,
+      };
       for (const [field, value] of Object.entries(looked)) {
         if (value === undefined) unset[field] = 1;
         else Object.assign(set, { [field]: value });
       }
       // A replacement, like an insert: an earlier consumed mark or expiry does not survive it.
       await documents.updateOne({ _id: key(kind, id) }, { $set: set, $unset: unset }, { upsert: true });
+      if (bounds) await trimShare(kind, owner ?? '', bounds.perOwner);
     },
     async find(kind, id) {
       return findOne({ _id: key(kind, id) });

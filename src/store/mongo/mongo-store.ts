@@ -6,6 +6,7 @@ import {
   type Clock,
   type Count,
   type Counters,
+  type KindBounds,
   type Member,
   type Members,
   type Store,
@@ -20,7 +21,7 @@ import { mongoPasskeys } from './mongo-passkeys.ts';
  * production creates them beforehand with `npm run db:migrate`. Every write that must be race-free
  * (consume, take, increment, a passkey's recordUse) is a single conditional operation on one document.
  */
-export async function openMongoStore(url: string, clock: Clock, options: { ensureIndexes: boolean }): Promise<Store> {
+export async function openMongoStore(url: string, clock: Clock, options: { ensureIndexes: boolean; signInKinds?: Readonly<Record<string, KindBounds>> }): Promise<Store> {
   const connection = await connectMongo(url);
   const models = defineModels(connection);
   if (options.ensureIndexes) {
@@ -34,7 +35,7 @@ export async function openMongoStore(url: string, clock: Clock, options: { ensur
 
   return {
     kind: 'mongodb',
-    documents: mongoDocuments(models.documents, clock),
+    documents: mongoDocuments(models.documents, clock, options.signInKinds),
     members: mongoMembers(models.members, clock),
     passkeys: mongoPasskeys(models.passkeys),
     counters: mongoCounters(models.counters, clock),

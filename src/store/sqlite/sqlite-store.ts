@@ -9,6 +9,7 @@ import {
   type Count,
   type Counters,
   type ExpiringDocuments,
+  type KindBounds,
   type Member,
   type MemberChanges,
   type Members,
@@ -34,12 +35,11 @@ type Row = Record<string, SQLInputValue>;
 export type SqliteStoreOptions = {
   checkpoints?: CheckpointOptions;
   /**
-   * Kinds of documents kept in this process's memory instead of the file, each with the most it
-   * holds (past it the oldest written go first): sign-in state that lives minutes and is only needed
-   * by the one IdP process that serves this file. Each kind has its own bound, so a flood of one
-   * kind cannot push out another.
+   * Kinds of documents kept in this process's memory instead of the file, each within its own bounds:
+   * sign-in state that lives minutes and is only needed by the one IdP process that serves this file.
+   * Each kind has its own bounds, so a flood of one kind cannot push out another.
    */
-  inMemoryKinds?: Readonly<Record<string, number>>;
+  signInKinds?: Readonly<Record<string, KindBounds>>;
 };
 
 export function openSqliteStore(file: string, clock: Clock, options: SqliteStoreOptions = {}): Store {
@@ -59,7 +59,7 @@ export function openSqliteStore(file: string, clock: Clock, options: SqliteStore
     kind: 'sqlite',
     documents: splitDocuments(
       sqliteDocuments(db, commits, clock),
-      new Map(Object.entries(options.inMemoryKinds ?? {}).map(([kind, limit]) => [kind, createMemoryDocuments(clock, { limit })])),
+      new Map(Object.entries(options.signInKinds ?? {}).map(([kind, bounds]) => [kind, createMemoryDocuments(clock, bounds)])),
     ),
     members: sqliteMembers(db, commits, clock),
     passkeys: sqlitePasskeys(db, commits),
