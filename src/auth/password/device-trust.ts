@@ -23,21 +23,22 @@ export type DeviceTrustOptions = {
 export function createDeviceTrust({ keys, days }: DeviceTrustOptions, clock: () => number = Date.now) {
   if (keys.length === 0) throw new Error('device trust needs a key');
   const mac = (key: Buffer, text: string) => createHmac('sha256', key).update(text).digest('base64url').slice(0, 32);
-  const tagOf = (memberId: string) => mac(keys[0]!, `member:${memberId}`).slice(0, 22);
+  const tagOf = (key: Buffer, memberId: string) => mac(key, `member:${memberId}`).slice(0, 22);
   const today = () => Math.floor(clock() / DAY_MS);
 
-  /** The parts of a token when one of the keys made it and it is still fresh. */
+  /** The parts of a token, and the key that made it, when one of the keys did and it is still fresh. */
   const valid = (token: string) => {
     const [tag = '', nonce = '', issued = '', signature = ''] = token.split('.');
     const day = Number.parseInt(issued, 36);
     if (!tag || !nonce || !Number.isSafeInteger(day) || today() - day > days) return undefined;
     const presented = Buffer.from(signature);
-    const signedBy = keys.some((key) => {
-      const expected = Buffer.from(mac(key, `${tag}.${nonce}.${issued}`));
+    const key = keys.find((candidate) => {
+      const expected = Buffer.from(mac(candidate, `${tag}.${nonce}.${issued}`));
       return expected.length === presented.length && timingSafeEqual(expected, presented);
     });
-    return signedBy ? { tag, nonce } : undefined;
+    return key ? { tag, nonce, key } : undefined;
   };
+  const isFor = (parts: { tag: string; key: Buffer }, memberId: string) => parts.tag === tagOf(parts.key, memberId);
   const tokensIn = (cookie: string | undefined) => (cookie ?? '').split('~').filter(Boolean).slice(0, MEMBERS_PER_BROWSER);
 
   return {
@@ -46,23 +47,22 @@ export function createDeviceTrust({ keys, days }: DeviceTrustOptions, clock: () 
      * member has not logged in from (or whose token expired or was forged).
      */
     nonceFor(cookie: string | undefined, memberId: string): string | undefined {
-      const tag = tagOf(memberId);
       for (const token of tokensIn(cookie)) {
         const parts = valid(token);
-        if (parts?.tag === tag) return parts.nonce;
+        if (parts && isFor(parts, memberId)) return parts.nonce;
       }
       return undefined;
     },
 
     /** The cookie value after `memberId` logged in: a fresh token for them first, other members' valid tokens kept. */
     issue(cookie: string | undefined, memberId: string): string {
-      const tag = tagOf(memberId);
+      const tag = tagOf(keys[0]!, memberId);
       const nonce = randomBytes(16).toString('base64url');
       const issued = today().toString(36);
       const token = `${tag}.${nonce}.${issued}.${mac(keys[0]!, `${tag}.${nonce}.${issued}`)}`;
       const others = tokensIn(cookie).filter((other) => {
         const parts = valid(other);
-        return parts !== undefined && parts.tag !== tag;
+        return parts !== undefined && !isFor(parts, memberId);
       });
       return [token, ...others].slice(0, MEMBERS_PER_BROWSER).join('~');
     },

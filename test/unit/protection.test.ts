@@ -1,0 +1,118 @@
+import test from 'ava';
+import { createDeviceTrust } from '../../src/auth/password/device-trust.ts';
+import { createHashQueue, HashQueueFullError } from '../../src/auth/password/hash-queue.ts';
+import { createRateLimit } from '../../src/http/rate-limit.ts';
+import { createMemoryDocuments } from '../../src/store/memory-documents.ts';
+
+test('rate limit: a full bucket allows a burst, then one request per refill, and says when', (t) => {
+  let now = 0;
+  const limit = createRateLimit({ perMinute: 60, maxKeys: 10 }, () => now);
+  for (let i = 0; i < 60; i++) t.true(limit.take('a').allowed);
+  const refused = limit.take('a');
+  t.false(refused.allowed);
+  t.is(refused.allowed ? 0 : refused.retryAfter, 1);
+  t.true(limit.take('b').allowed, 'each key has its own bucket');
+  now += 1000;
+  t.true(limit.take('a').allowed, 'one token a second comes back');
+  t.false(limit.take('a').allowed);
+});
+
+test('rate limit: at most maxKeys are tracked, the least recently seen forgotten first', (t) => {
+  const limit = createRateLimit({ perMinute: 1, maxKeys: 2 }, () => 0);
+  limit.take('a');
+  limit.take('b');
+  limit.take('c');
+  t.true(limit.take('a').allowed, '"a" was forgotten and starts again');
+  t.false(limit.take('c').allowed, '"c" is remembered');
+});
+
+test('hash queue: runs a few at a time in order, and refuses at once what would wait too long', async (t) => {
+  const queue = createHashQueue({ concurrency: 2, maxQueue: 10, maxWaitMs: 1000 });
+  const release: (() => void)[] = [];
+  const started: number[] = [];
+  const slow = (id: number) => queue.run(() => new Promise<number>((resolve) => { started.push(id); release.push(() => resolve(id)); }));
+  const runs = [slow(1), slow(2), slow(3), slow(4)];
+  await new Promise((resolve) => setImmediate(resolve));
+  t.deepEqual(started, [1, 2], 'two at once');
+  t.deepEqual(queue.load(), { running: 2, waiting: 2 });
+  release.shift()!();
+  await runs[0];
+  await new Promise((resolve) => setImmediate(resolve));
+  t.deepEqual(started, [1, 2, 3], 'the first in line goes next');
+  for (let round = 0; round < 3; round++) {
+    while (release.length) release.shift()!();
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  t.deepEqual(await Promise.all(runs), [1, 2, 3, 4]);
+
+  const full = createHashQueue({ concurrency: 1, maxQueue: 0, maxWaitMs: 1000 });
+  let finish!: () => void;
+  const busy = full.run(() => new Promise<void>((resolve) => { finish = resolve; }));
+  const error = await t.throwsAsync(full.run(async () => 'never'), { instanceOf: HashQueueFullError });
+  t.true(error!.retryAfter >= 1);
+  finish();
+  await busy;
+  t.is(await full.run(async () => 'now'), 'now', 'with room again it runs');
+});
+
+test('hash queue: refuses by expected wait, learned from how long hashes take', async (t) => {
+  let now = 0;
+  const queue = createHashQueue({ concurrency: 1, maxQueue: 100, maxWaitMs: 250 }, () => now);
+  // Teach it that a hash takes 100 ms.
+  for (let i = 0; i < 30; i++) await queue.run(async () => { now += 100; });
+  let finish!: () => void;
+  const running = queue.run(() => new Promise<void>((resolve) => { finish = resolve; }));
+  const waiting = [queue.run(async () => {}), queue.run(async () => {})];
+  await t.throwsAsync(queue.run(async () => {}), { instanceOf: HashQueueFullError }, 'a third in line would wait about 300 ms');
+  finish();
+  await Promise.all([running, ...waiting]);
+});
+
+test('device trust: a token names one member, survives key rotation, expires, and cannot be forged', (t) => {
+  let now = Date.UTC(2026, 0, 1);
+  const oldKey = Buffer.alloc(32, 1);
+  const newKey = Buffer.alloc(32, 2);
+  const devices = createDeviceTrust({ keys: [oldKey], days: 30 }, () => now);
+  const cookie = devices.issue(undefined, 'member-a');
+  const nonce = devices.nonceFor(cookie, 'member-a');
+  t.truthy(nonce);
+  t.is(devices.nonceFor(cookie, 'member-b'), undefined, 'not for another member');
+  t.false(cookie.includes('member-a'), 'the member id is not in the cookie');
+
+  const rotated = createDeviceTrust({ keys: [newKey, oldKey], days: 30 }, () => now);
+  t.is(rotated.nonceFor(cookie, 'member-a'), nonce, 'a token made with an older key still counts');
+  const [tag, tokenNonce, issued] = cookie.split('.');
+  t.is(devices.nonceFor(`${tag}.${tokenNonce}.${issued}.${'A'.repeat(32)}`, 'member-a'), undefined, 'a forged signature counts for nothing');
+  t.is(devices.nonceFor(`${tag}.${tokenNonce}.${(Number.parseInt(issued!, 36) + 5).toString(36)}.${cookie.split('.')[3]}`, 'member-a'), undefined, 'nor a changed date');
+
+  const both = devices.issue(cookie, 'member-b');
+  t.truthy(devices.nonceFor(both, 'member-a'), 'one browser is remembered for several members');
+  t.truthy(devices.nonceFor(both, 'member-b'));
+  now += 31 * 24 * 3600 * 1000;
+  t.is(devices.nonceFor(both, 'member-a'), undefined, 'a token expires');
+});
+
+test('in-memory documents: past the bound the owner holding the most loses its oldest; past its share an owner loses its own', async (t) => {
+  const documents = createMemoryDocuments(Date.now, { max: 6, perOwner: 4 });
+  const expires = new Date(Date.now() + 60_000);
+  await documents.upsert('Interaction', 'member-1', {}, expires, '203.0.113.1');
+  await documents.upsert('Interaction', 'member-2', {}, expires, '203.0.113.2');
+  for (let i = 0; i < 10; i++) await documents.upsert('Interaction', `bot-${i}`, {}, expires, '192.0.2.66');
+  t.is(documents.size(), 6);
+  t.truthy(await documents.find('Interaction', 'member-1'));
+  t.truthy(await documents.find('Interaction', 'member-2'));
+  t.is(await documents.find('Interaction', 'bot-5'), undefined);
+  t.truthy(await documents.find('Interaction', 'bot-9'), 'the flooding owner keeps its newest');
+
+  for (let i = 0; i < 2; i++) await documents.upsert('Interaction', `nat-${i}`, {}, expires, '198.51.100.1');
+  t.truthy(await documents.find('Interaction', 'member-1'), 'when others grow, the owner holding the most still pays first');
+  t.truthy(await documents.find('Interaction', 'nat-0'));
+  t.is(await documents.find('Interaction', 'bot-7'), undefined);
+  await documents.upsert('Interaction', 'nat-2', {}, expires, '198.51.100.1');
+  t.is(await documents.find('Interaction', 'nat-0'), undefined, 'now the shared address holds the most, and pays');
+  t.truthy(await documents.find('Interaction', 'bot-8'));
+
+  await documents.destroy('Interaction', 'member-1');
+  await documents.upsert('Interaction', 'member-1b', {}, expires, '203.0.113.1');
+  t.truthy(await documents.find('Interaction', 'member-1b'), 'counts go down as documents go');
+});
