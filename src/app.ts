@@ -81,6 +81,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
   const koa = new Koa({ proxy: trustsProxies(protection.trustProxy) });
   koa.keys = cookieSigner as unknown as string[];
+  // What Koa reports after the error boundary (a response that could not be written, mostly to a
+  // client already gone) is a log line like any other, never text on standard error.
+  koa.on('error', (error: Error & { code?: string }) => logger.info('response not delivered', { reason: error.code ?? error.message }));
   const csrf = createCsrf(createSecretKey(Buffer.from(config.cookieKeys[0]!, 'utf8')), (ctx) => ctx.secure);
   const derivedKey = (purpose: string) => (secret: string) => Buffer.from(hkdfSync('sha256', secret, '', `jmb-idp ${purpose}`, 32));
   const devices = createDeviceTrust({ keys: config.cookieKeys.map(derivedKey('device-trust')), days: config.loginLimits.deviceCookieDays }, clock);

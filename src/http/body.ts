@@ -30,10 +30,16 @@ async function readText(ctx: Context, limit: number): Promise<string> {
   if (declared > limit) throw new HttpError(413, 'payload_too_large', `the request body is larger than ${limit} bytes`);
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw new HttpError(413, 'payload_too_large', `the request body is larger than ${limit} bytes`);
-    chunks.push(chunk);
+  try {
+    for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > limit) throw new HttpError(413, 'payload_too_large', `the request body is larger than ${limit} bytes`);
+      chunks.push(chunk);
+    }
+  } catch (error) {
+    if (error instanceof HttpError) throw error;
+    // The client went away or broke off mid-body (a phone losing its signal): nothing to act on.
+    throw new HttpError(400, 'incomplete_request', 'the request body did not arrive whole');
   }
   return Buffer.concat(chunks).toString('utf8');
 }

@@ -208,3 +208,27 @@ test('two simultaneous redemptions of one code: exactly one gets tokens', async 
   const loser = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
   t.is((loser.reason as client.ResponseBodyError).error, 'invalid_grant');
 });
+
+test('an essential acr asking only for values the IdP does not offer ends with unmet_authentication_requirements; voluntary unknown values are ignored', async (t) => {
+  const rp = await website();
+  const essential = await rp.start({ claims: JSON.stringify({ id_token: { acr: { essential: true, values: ['urn:evil', 'urn:example:loa:9'] } } }) });
+  const refused = await new Browser(app.url).get(essential.url);
+  t.is(refused.status, 303);
+  const back = new URL(refused.location!);
+  t.is(`${back.origin}${back.pathname}`, WEBSITE.redirect_uris[0]);
+  t.is(back.searchParams.get('error'), 'unmet_authentication_requirements');
+  t.is(back.searchParams.get('state'), essential.state);
+  t.is(back.searchParams.get('iss'), app.url);
+  t.is(back.searchParams.get('code'), null, 'no log-in, no code');
+
+  const single = await rp.start({ claims: JSON.stringify({ id_token: { acr: { essential: true, value: 'urn:evil' } } }) });
+  t.is(new URL((await new Browser(app.url).get(single.url)).location!).searchParams.get('error'), 'unmet_authentication_requirements');
+
+  const member = await createMember(app.store);
+  const voluntary = await rp.start({ acr_values: 'urn:evil', claims: JSON.stringify({ id_token: { acr: { values: ['urn:evil'] } } }) });
+  const callback = await passwordLogIn(new Browser(app.url), voluntary.url, member.number, member.password);
+  t.is((await rp.redeem(callback, voluntary)).claims()!.acr, 'urn:jmb:loa:1', 'a voluntary unknown acr is simply not met');
+
+  const mixed = await rp.start({ claims: JSON.stringify({ id_token: { acr: { essential: true, values: ['urn:evil', 'urn:jmb:loa:1'] } } }) });
+  t.truthy(await passwordLogIn(new Browser(app.url), mixed.url, member.number, member.password), 'one value the IdP offers is enough');
+});

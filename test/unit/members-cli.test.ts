@@ -254,3 +254,37 @@ test('activity shows the member\'s audit trail, newest first, without secrets', 
   const unknown = await run(['activity', '--number', '399999999']);
   t.is(unknown.code, 1);
 });
+
+test('support desk: reset-sms turns SMS verification on again and unlock lifts log-in waits, each recorded with the operator', async (t) => {
+  const { run, env } = tempDatabase(t);
+  t.is((await run(['add', ...taroArgs, '--password', PASSWORD])).code, 0);
+  const store = await openStore(env.DATABASE_URL);
+  const member = (await store.members.findByNumber('300000001'))!;
+  // As a hundred wrong codes and a run of failed log-ins from strangers leave them.
+  await store.counters.increment(`sms-consecutive-failures:${member.id}`, 3600);
+  for (let i = 0; i < 99; i++) await store.counters.increment(`sms-consecutive-failures:${member.id}`, 3600);
+  await store.counters.increment('login-waits:wait:number:300000001', 900);
+  await store.close();
+
+  t.is((await run(['reset-sms', '--number', '300000001'])).code, 2, '--by is required');
+  const reset = await run(['reset-sms', '--number', '300000001', '--by', 'Hanako Sato', '--reason', 'caller verified by date of birth']);
+  t.is(reset.code, 0, reset.stderr);
+  t.is(JSON.parse(reset.stdout).number, '300000001');
+  const unlocked = await run(['unlock', '--number', '300000001', '--by', 'Hanako Sato']);
+  t.is(unlocked.code, 0, unlocked.stderr);
+
+  const after = await openStore(env.DATABASE_URL);
+  t.teardown(() => after.close());
+  t.is(await after.counters.get(`sms-consecutive-failures:${member.id}`), undefined);
+  t.is(await after.counters.get('login-waits:wait:number:300000001'), undefined);
+  const trail = await after.audit.listForMember(member.id, 10);
+  t.like(trail.find((event) => event.type === 'support.sms_reenabled'), { detail: { by: 'Hanako Sato', reason: 'caller verified by date of birth' } });
+  t.like(trail.find((event) => event.type === 'support.unlocked'), { detail: { by: 'Hanako Sato' } });
+});
+
+test('support desk: an unknown member or a missing operator exits non-zero with one line and writes nothing', async (t) => {
+  const { run } = tempDatabase(t);
+  assertOneLineReason(t, await run(['unlock', '--number', '399999999', '--by', 'Hanako Sato']), /no member with number 399999999/);
+  assertOneLineReason(t, await run(['reset-sms', '--number', '300000001']), /missing --by/);
+  assertOneLineReason(t, await run(['unlock', '--number', '300000001', '--by', '<script>']), /--by must name the operator/);
+});

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { OtpError, createSmsOtp, generateCode, type OtpPurpose } from '../../src/auth/sms-otp/sms-otp.ts';
+import { OtpError, createSmsOtp, generateCode, reenableSmsVerification, type OtpPurpose } from '../../src/auth/sms-otp/sms-otp.ts';
 import { openStore } from '../../src/store/open.ts';
 import type { Member, Store } from '../../src/store/port.ts';
 import { createMember } from '../helpers/members.ts';
@@ -110,6 +110,51 @@ test('ten failures in a row lock SMS verification for fifteen minutes; resending
   await otp.issue(scope());
   await otp.verify({ ...scope(), code: sms.lastCode() });
   t.pass('the lock ends on its own');
+});
+
+test('a hundred failures in a row, across locks, turn SMS verification off until an operator turns it on again', async (t) => {
+  const { sms, otp, scope, advance, store, member } = await setup({ ...LIMITS, perMemberPerDay: 1000, perPhonePerDay: 1000 });
+  let failures = 0;
+  let last: OtpError | undefined;
+  while (failures < 100) {
+    await otp.issue(scope());
+    const wrong = sms.lastCode() === '000000' ? '111111' : '000000';
+    for (let i = 0; i < 5 && failures < 100; i++, failures++) last = await code(otp.verify({ ...scope(), code: wrong }));
+    // Out of each lock and cooldown, ready for the next code.
+    advance(15 * 60 + 1);
+  }
+  t.is(last?.code, 'disabled', 'the hundredth failure turns it off');
+  const sent = sms.sent.length;
+  t.is((await code(otp.issue(scope())))?.code, 'disabled', 'no lock ends it: no code goes out');
+  advance(7 * 24 * 3600);
+  t.is((await code(otp.issue(scope())))?.code, 'disabled', 'not even a week later');
+  t.is(sms.sent.length, sent);
+  t.true((await store.audit.listForMember(member.id, 200)).some((e) => e.type === 'sms.disabled'));
+
+  await reenableSmsVerification(store.counters, member.id);
+  await otp.issue(scope());
+  await otp.verify({ ...scope(), code: sms.lastCode() });
+  t.pass('an operator turned it on again');
+});
+
+test('ninety-nine failures and a success start the count again', async (t) => {
+  const { sms, otp, scope, advance } = await setup({ ...LIMITS, perMemberPerDay: 1000, perPhonePerDay: 1000 });
+  const fail = async (count: number) => {
+    for (let done = 0; done < count;) {
+      await otp.issue(scope());
+      const wrong = sms.lastCode() === '000000' ? '111111' : '000000';
+      for (let i = 0; i < 5 && done < count; i++, done++) await code(otp.verify({ ...scope(), code: wrong }));
+      advance(15 * 60 + 1);
+    }
+  };
+  await fail(99);
+  await otp.issue(scope());
+  await otp.verify({ ...scope(), code: sms.lastCode() });
+  advance(61);
+  await fail(10);
+  advance(15 * 60 + 1);
+  await otp.issue(scope());
+  t.is(await code(otp.verify({ ...scope(), code: sms.lastCode() })), undefined);
 });
 
 test('a success resets the failure count', async (t) => {
