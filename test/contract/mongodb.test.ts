@@ -2,7 +2,7 @@ import test from 'ava';
 import { randomBytes } from 'node:crypto';
 import { dropMongoDatabase } from '../../src/store/mongo/mongo-store.ts';
 import { openStore } from '../../src/store/open.ts';
-import { createManualClock, registerStoreContract } from './store-contract.ts';
+import { SIGN_IN_KINDS, createManualClock, registerStoreContract } from './store-contract.ts';
 
 const serverUrl = process.env.TEST_MONGODB_URI;
 
@@ -13,7 +13,7 @@ if (serverUrl) {
   registerStoreContract('mongodb', async () => {
     const url = withDatabase(serverUrl, `jmb_idp_contract_${randomBytes(6).toString('hex')}`);
     const clock = createManualClock();
-    return { store: await openStore(url, { clock, ensureIndexes: true }), clock, dispose: () => dropMongoDatabase(url) };
+    return { store: await openStore(url, { clock, ensureIndexes: true, signInKinds: SIGN_IN_KINDS }), clock, dispose: () => dropMongoDatabase(url), bounded: 'SignInInProgress' };
   });
 } else {
   test.skip('MongoDB contract suite skipped: TEST_MONGODB_URI is not set (no MongoDB server on this machine; see README)', () => {});

@@ -7,7 +7,7 @@ import { openStore } from '../../src/store/open.ts';
 import { createMemoryDocuments } from '../../src/store/memory-documents.ts';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import { migrate } from '../../src/store/sqlite/schema.ts';
-import { createManualClock, registerStoreContract } from './store-contract.ts';
+import { SIGN_IN_KINDS, createManualClock, registerStoreContract } from './store-contract.ts';
 
 const tempFile = () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'jmb-store-contract-'));
@@ -17,7 +17,7 @@ const tempFile = () => {
 registerStoreContract('sqlite file', async () => {
   const clock = createManualClock();
   const { file, remove } = tempFile();
-  return { store: await openStore(`sqlite:${file}`, { clock }), clock, dispose: remove };
+  return { store: await openStore(`sqlite:${file}`, { clock, signInKinds: SIGN_IN_KINDS }), clock, dispose: remove, bounded: 'SignInInProgress' };
 });
 
 registerStoreContract('sqlite :memory:', async () => {

@@ -14,8 +14,14 @@ export function createManualClock(start = Date.now()): ManualClock {
   return Object.assign(() => now, { advance: (ms: number) => { now += ms; } });
 }
 
-/** A fresh, empty store, the clock it reads, and what to do after closing it. */
-export type StoreSubject = { store: Store; clock: ManualClock; dispose?: () => Promise<void> };
+/**
+ * A fresh, empty store, the clock it reads, and what to do after closing it. `bounded` names a kind
+ * the store was opened with bounds for (SIGN_IN_KINDS), where it was.
+ */
+export type StoreSubject = { store: Store; clock: ManualClock; dispose?: () => Promise<void>; bounded?: string };
+
+/** The bounds a contract store is opened with, small enough to reach in a test. */
+export const SIGN_IN_KINDS = { SignInInProgress: { max: 1000, perOwner: 3 } } as const;
 
 /** One contract test, run against a fresh store. */
 export type Contract = (t: ExecutionContext, subject: StoreSubject) => Promise<void>;
@@ -38,6 +44,22 @@ export function registerStoreContract(prefix: string, open: () => Promise<StoreS
   for (const [title, run] of Object.entries(passkeyContract)) contract(`passkeys: ${title}`, run);
   for (const [title, run] of Object.entries(counterContract)) contract(`counters: ${title}`, run);
   for (const [title, run] of Object.entries(auditContract)) contract(`audit: ${title}`, run);
+  contract('bounded kinds: past its share an owner loses its oldest, and no other owner loses anything', async (t, { store, clock, bounded }) => {
+    if (!bounded) {
+      t.pass('this store was opened without bounds');
+      return;
+    }
+    const expires = new Date(clock() + minute);
+    await store.documents.upsert(bounded, 'member', { n: 0 }, expires, '203.0.113.1');
+    for (let i = 1; i <= 5; i++) await store.documents.upsert(bounded, `flood-${i}`, { n: i }, expires, '192.0.2.66');
+    await store.documents.upsert(bounded, 'unbounded', { n: 9 }, expires);
+    t.deepEqual(await store.documents.find(bounded, 'member'), { n: 0 });
+    t.is(await store.documents.find(bounded, 'flood-1'), undefined);
+    t.is(await store.documents.find(bounded, 'flood-2'), undefined);
+    for (const id of ['flood-3', 'flood-4', 'flood-5', 'unbounded']) t.truthy(await store.documents.find(bounded, id), id);
+    await store.documents.upsert('Session', 's1', {}, expires, '192.0.2.66');
+    t.truthy(await store.documents.find('Session', 's1'), 'other kinds are not bounded');
+  });
   contract('ping resolves', async (t, { store }) => {
     await t.notThrowsAsync(store.ping());
   });
