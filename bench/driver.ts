@@ -73,11 +73,11 @@ export class PasskeyPool {
 /** Receives each request's step and start and end times (performance.now()). */
 type RequestLog = (step: Step, started: number, ended: number) => void;
 
-type Reply = { status: number; headers: IncomingHttpHeaders; body: string };
+export type Reply = { status: number; headers: IncomingHttpHeaders; body: string };
 
-class StepFailure extends Error {
+export class StepFailure extends Error {
   readonly key: string;
-  constructor(step: Step, status: number | string, message: string) {
+  constructor(step: string, status: number | string, message: string) {
     super(`${step} ${status}: ${message}`);
     this.key = `${step} ${status}`;
   }
@@ -128,7 +128,7 @@ class Recorder {
 }
 
 /** One HTTP exchange on the driver's kept-alive connections to `target`. */
-function exchange(agent: Agent, target: Target, method: string, path: string, headers: Record<string, string>, body?: string): Promise<Reply> {
+export function exchange(agent: Agent, target: Target, method: string, path: string, headers: Record<string, string>, body?: string): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = request({
       agent,
@@ -156,14 +156,14 @@ function exchange(agent: Agent, target: Target, method: string, path: string, he
 }
 
 /** The path and query of a (possibly relative) URL on the target's origin; throws if it leaves it. */
-function onOrigin(target: Target, location: string | undefined, step: Step): string {
+export function onOrigin(target: Target, location: string | undefined, step: string): string {
   if (!location) throw new StepFailure(step, 'no-location', 'expected a redirect');
   const url = new URL(location, target.issuer);
   if (url.origin !== target.issuer) throw new StepFailure(step, 'off-origin', `redirected to ${url.origin}`);
   return `${url.pathname}${url.search}`;
 }
 
-function json(reply: Reply, step: Step): any {
+export function json(reply: Reply, step: string): any {
   try {
     return JSON.parse(reply.body);
   } catch {

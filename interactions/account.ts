@@ -114,7 +114,10 @@ export function accountRouter(deps: AccountDeps): Router {
   return router;
 }
 
-const ACTIVITY = new Set(['login.password', 'login.passkey', 'sms.sent', 'sms.verify', 'sms.locked', 'sms.notice', 'passkey.added', 'passkey.renamed', 'passkey.removed', 'passkey.possible_clone']);
+const ACTIVITY = new Set([
+  'login.password', 'login.passkey', 'login.paused', 'sms.sent', 'sms.verify', 'sms.locked', 'sms.disabled', 'sms.notice',
+  'passkey.added', 'passkey.renamed', 'passkey.removed', 'passkey.possible_clone', 'support.unlocked', 'support.sms_reenabled',
+]);
 
 function activityLabel(t: (key: MessageKey) => string, type: string): string {
   return t(ACTIVITY.has(type) ? `activity.${type}` as MessageKey : 'activity.other');
