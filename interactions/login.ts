@@ -6,7 +6,6 @@ import type { PasswordLogin } from '../src/auth/password/password-login.ts';
 import { readForm } from '../src/http/body.ts';
 import type { Csrf } from '../src/http/csrf.ts';
 import { isInAppBrowser } from '../src/http/in-app-browser.ts';
-import { limitKeyOf } from '../src/http/client-address.ts';
 import { HttpError } from '../src/http/http-error.ts';
 import { assertSameOrigin } from '../src/http/same-origin.ts';
 import type { MessageKey } from '../src/i18n/messages.ts';
@@ -77,7 +76,6 @@ export async function submitPasswordLogin(ctx: Context, deps: LoginDeps): Promis
       number,
       password,
       ip: ctx.ip,
-      ipKey: limitKeyOf(ctx.ip),
       userAgent: ctx.get('user-agent') || undefined,
       clientId: String(details.params.client_id),
       device: deviceCookieOf(ctx),

@@ -88,7 +88,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const derivedKey = (purpose: string) => (secret: string) => Buffer.from(hkdfSync('sha256', secret, '', `jmb-idp ${purpose}`, 32));
   const devices = createDeviceTrust({ keys: config.cookieKeys.map(derivedKey('device-trust')), days: config.loginLimits.deviceCookieDays }, clock);
   const hashing = createHashQueue(protection.hashing);
-  const passwordLogin = createPasswordLogin({ members: store.members, counters: store.counters, audit: store.audit, limits: config.loginLimits, devices, hashing, clock });
+  const passwordLogin = createPasswordLogin({
+    members: store.members, counters: store.counters, audit: store.audit, limits: config.loginLimits, devices, hashing, clock, addressKey: limitKeyOf,
+  });
   const challenges = createChallenges(store.documents, { perBinding: protection.challenges.perSignIn });
   const assertions = createAssertionVerifier();
   const passkeyLogin = createPasskeyLogin({
@@ -110,6 +112,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     hashKey: derivedKey('sms-otp')(config.cookieKeys[0]!),
     // Origin-bound codes name the host alone: the format has no place for a port.
     issuerHost: new URL(config.issuer).hostname,
+    addressKey: limitKeyOf,
   });
   const passkeySettings = createPasskeySettings({
     passkeys: store.passkeys,

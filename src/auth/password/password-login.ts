@@ -15,14 +15,14 @@ export type PasswordLoginDeps = {
   devices: DeviceTrust;
   hashing: HashQueue;
   clock: Clock;
+  /** What a client address counts under in the per-address limit (an IPv6 client by its /64). */
+  addressKey?: (ip: string) => string;
 };
 
 export type PasswordAttempt = {
   number: string;
   password: string;
   ip: string;
-  /** The client address's key for per-address limits (an IPv6 address's /64). */
-  ipKey?: string;
   userAgent?: string;
   clientId?: string;
   /** The browser's device cookie, if it has one. */
@@ -68,7 +68,7 @@ export async function liftLoginWaits(counters: Counters, number: string): Promis
  * Passkey log-ins never pass through here, so no password failure delays them.
  */
 export function createPasswordLogin(deps: PasswordLoginDeps): PasswordLogin {
-  const { members, counters, audit, limits, devices, hashing, clock } = deps;
+  const { members, counters, audit, limits, devices, hashing, clock, addressKey = (ip: string) => ip } = deps;
   const waits = createWaits(counters, { baseSeconds: limits.waitBaseSeconds, maxSeconds: limits.waitMaxSeconds, memorySeconds: limits.memorySeconds });
   const decoy = hashPassword(randomBytes(16).toString('base64url'));
   decoy.catch(() => {});
@@ -86,7 +86,8 @@ export function createPasswordLogin(deps: PasswordLoginDeps): PasswordLogin {
   };
 
   return {
-    async logIn({ number: typed, password, ip, ipKey = ip, userAgent, clientId, device }) {
+    async logIn({ number: typed, password, ip, userAgent, clientId, device }) {
+      const ipKey = addressKey(ip);
       const number = typed.replace(/[\s-]/g, '');
       const member = /^\d{7,10}$/.test(number) ? await members.findByNumber(number) : undefined;
       const nonce = member && devices.nonceFor(device, member.id);

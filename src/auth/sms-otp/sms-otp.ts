@@ -60,6 +60,8 @@ export type SmsOtpDeps = {
   /** The key codes are hashed with; only this keyed hash is ever stored. */
   hashKey: Buffer;
   issuerHost: string;
+  /** What a client address counts under in the per-address budget (an IPv6 client by its /64). */
+  addressKey?: (ip: string) => string;
 };
 
 export type OtpScope = { member: Member; purpose: OtpPurpose; bindTo: string };
@@ -107,7 +109,7 @@ export async function reenableSmsVerification(counters: Counters, memberId: stri
  * per-member, per-phone, per-IP and global budgets first: the defence against SMS pumping.
  */
 export function createSmsOtp(deps: SmsOtpDeps) {
-  const { documents, counters, audit, sender, clock, limits, hashKey, issuerHost } = deps;
+  const { documents, counters, audit, sender, clock, limits, hashKey, issuerHost, addressKey = (ip: string) => ip } = deps;
   const docId = ({ purpose, bindTo }: Pick<OtpScope, 'purpose' | 'bindTo'>) => `${purpose}:${bindTo}`;
   const keys = smsKeys;
   const hash = (scope: OtpScope, phone: string, nonce: string, code: string) =>
@@ -124,7 +126,7 @@ export function createSmsOtp(deps: SmsOtpDeps) {
   const budgets = (member: Member, ip: string) => [
     { key: `sms-sent:member:${member.id}`, limit: limits.perMemberPerDay, window: DAY },
     { key: `sms-sent:phone:${member.phone}`, limit: limits.perPhonePerDay, window: DAY },
-    { key: `sms-sent:ip:${ip}`, limit: limits.perIpPerHour, window: HOUR },
+    { key: `sms-sent:ip:${addressKey(ip)}`, limit: limits.perIpPerHour, window: HOUR },
     { key: 'sms-sent:all', limit: limits.perHour, window: HOUR },
   ];
 
