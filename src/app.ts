@@ -74,7 +74,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const signInKinds = { Interaction: protection.signIns, [CHALLENGE_KIND]: protection.challenges };
   const store = options.store ?? (await openStore(config.databaseUrl, { clock, ensureIndexes: !config.production, signInKinds }));
   const cookieSigner = new CookieSigner(config.cookieKeys);
-  // The client address of the request being served: what it writes counts against that address.
+  // The client address of the request being served, worked out once by the server (see handler):
+  // what the request writes counts against that address, and every limit, log and audit entry uses it.
   const serving = new AsyncLocalStorage<string>();
   const provider = createProvider({ config, store, logger, clock, cookieSigner, clientAddress: () => serving.getStore() });
   const issuerOrigin = new URL(config.issuer).origin;
@@ -158,12 +159,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     healthRouter(store, logger),
   ];
   // Every request's client address, worked out once by the server (see handler below).
-  const addresses = new WeakMap<IncomingMessage, string>();
-  const refusals = new WeakMap<IncomingMessage, HttpError>();
   const useClientAddress: Koa.Middleware = (ctx, next) => {
-    ctx.request.ip = addresses.get(ctx.req) ?? ctx.request.ip;
+    ctx.request.ip = serving.getStore() ?? ctx.request.ip;
     return next();
   };
+  const refusals = new WeakMap<IncomingMessage, HttpError>();
   provider.use(useClientAddress);
   koa.use(useClientAddress);
   koa.use(securityHeaders());
@@ -192,7 +192,6 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const clientAddress = createClientAddress(protection.trustProxy);
   const handler: RequestListener = (req, res) => {
     const address = clientAddress(req);
-    addresses.set(req, address);
     logRequest(logger, req, res, address);
     admission.track(res);
     const path = pathOf(req.url);
@@ -202,7 +201,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       const refusal = admission.refusal() ?? overBudget(signInStartLimit, limitKeyOf(address), 'sign-ins started');
       if (refusal) {
         refusals.set(req, refusal);
-        return pages(req, res);
+        return serving.run(address, pages, req, res);
       }
     }
     return serving.run(address, handleOidc, req, res);
