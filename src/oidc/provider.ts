@@ -7,8 +7,12 @@ import { memberClaims } from '../members/members.ts';
 import { accountClient } from './account-client.ts';
 import { createOidcAdapter } from './adapter.ts';
 import { supportedAcrValues } from './assurance.ts';
+import { acceptAuthorizationPost } from './authorization-post.ts';
+import { bareChallengeWithoutCredentials } from './bearer-challenge.ts';
+import { CLIENT_AUTH_METHODS, RESPONSE_MODES, discoveryMetadata, offeredDiscovery } from './discovery.ts';
 import { loadFirstPartyGrant } from './grants.ts';
 import { createPolicy } from './policy.ts';
+import { revokeOwnTokensOnly } from './revocation-policy.ts';
 
 export type ProviderDeps = { config: Config; store: Store; logger: Logger; clock: Clock; cookieSigner: CookieSigner };
 
@@ -28,9 +32,13 @@ export function createProvider({ config, store, logger, clock, cookieSigner }: P
     clientDefaults: {
       grant_types: ['authorization_code'],
       response_types: ['code'],
-      id_token_signed_response_alg: 'ES256',
+      response_modes: [...RESPONSE_MODES],
+      // OpenID Connect Dynamic Client Registration 1.0 §2: "The default, if omitted, is RS256", the one
+      // algorithm every relying party can verify (Core §15.1). Our own clients choose ES256 explicitly.
+      id_token_signed_response_alg: 'RS256',
       token_endpoint_auth_method: 'client_secret_basic',
     },
+    clientAuthMethods: [...CLIENT_AUTH_METHODS],
     jwks: config.jwks as Configuration['jwks'],
     cookies: {
       // Koa's cookies take a signer object in place of a key list (see CookieSigner).
@@ -43,8 +51,10 @@ export function createProvider({ config, store, logger, clock, cookieSigner }: P
       if (!member || member.status !== 'active') return undefined;
       return {
         accountId: member.id,
-        async claims(_use, scope) {
-          return memberClaims(member, new Set(scope.split(' ')));
+        // Everything the IdP knows: the provider releases only what the scopes, the `claims`
+        // parameter (OpenID Connect Core 5.5) and the grant allow, for the ID token and userinfo alike.
+        async claims() {
+          return memberClaims(member);
         },
       };
     },
@@ -54,11 +64,18 @@ export function createProvider({ config, store, logger, clock, cookieSigner }: P
     // `none` only for the account page's own client (account-client.ts); every other client uses `code`.
     responseTypes: ['code', 'none'],
     pkce: { required: () => true },
-    enabledJWA: { idTokenSigningAlgValues: ['ES256', 'RS256'] },
+    enabledJWA: { idTokenSigningAlgValues: ['ES256', 'RS256'], userinfoSigningAlgValues: ['ES256', 'RS256'] },
+    discovery: discoveryMetadata(config),
     features: {
       devInteractions: { enabled: false },
       claimsParameter: { enabled: true },
-      revocation: { enabled: true },
+      // A client that sets userinfo_signed_response_alg gets a signed JWT; one that does not, plain JSON.
+      jwtUserinfo: { enabled: true },
+      revocation: { enabled: true, allowedPolicy: revokeOwnTokensOnly },
+      // RFC 9126 and RFC 9449, for the apps: a client may require either through its metadata
+      // (`require_pushed_authorization_requests`, `dpop_bound_access_tokens`).
+      pushedAuthorizationRequests: { enabled: true },
+      dPoP: { enabled: true },
       backchannelLogout: { enabled: true },
       rpInitiatedLogout: {
         enabled: true,
@@ -109,6 +126,9 @@ export function createProvider({ config, store, logger, clock, cookieSigner }: P
 
   const provider = new Provider(config.issuer, configuration);
   provider.proxy = config.trustProxy;
+  provider.use(acceptAuthorizationPost(`${config.issuer}/auth`));
+  provider.use(offeredDiscovery());
+  provider.use(bareChallengeWithoutCredentials());
   logEvents(provider, logger);
   return provider;
 }
