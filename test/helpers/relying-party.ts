@@ -14,7 +14,7 @@ export class RelyingParty {
     this.redirectUri = redirectUri;
   }
 
-  static async discover(app: TestApp, options: RelyingPartyOptions): Promise<RelyingParty> {
+  static async discover(app: Pick<TestApp, 'url'>, options: RelyingPartyOptions): Promise<RelyingParty> {
     const config = await client.discovery(
       new URL(app.url),
       options.clientId,
