@@ -145,12 +145,17 @@ type RenderingContext = KoaContextWithOIDC & { render(view: string, locals?: obj
 function logEvents(provider: Provider, logger: Logger): void {
   const client = (ctx: KoaContextWithOIDC) => ctx.oidc?.client?.clientId;
   provider.on('server_error', (ctx, error) => logger.error('oidc server error', { path: ctx.path, client: client(ctx), error }));
-  for (const name of ['authorization.error', 'grant.error', 'end_session.error', 'introspection.error', 'revocation.error', 'userinfo.error', 'backchannel.error'] as const) {
+  for (const name of ['authorization.error', 'grant.error', 'end_session.error', 'introspection.error', 'revocation.error', 'userinfo.error'] as const) {
     (provider.on as (event: string, listener: (ctx: KoaContextWithOIDC, error: Error & { error?: string; error_description?: string }) => void) => void)(name, (ctx, error) => {
       logger.info(`oidc ${name}`, { client: client(ctx), error: error.error ?? error.name, description: error.error_description ?? error.message });
     });
   }
-  for (const name of ['grant.success', 'end_session.success', 'grant.revoked', 'interaction.ended', 'backchannel.success'] as const) {
+  for (const name of ['grant.success', 'end_session.success', 'grant.revoked', 'interaction.ended'] as const) {
     (provider.on as (event: string, listener: (ctx: KoaContextWithOIDC) => void) => void)(name, (ctx) => logger.info(`oidc ${name}`, { client: client(ctx) }));
   }
+  // A back-channel logout names the client it was sent to, which is not the request's.
+  provider.on('backchannel.success', (_ctx, notified) => logger.info('oidc backchannel.success', { client: notified.clientId }));
+  provider.on('backchannel.error', (_ctx, error, notified) => {
+    logger.info('oidc backchannel.error', { client: notified.clientId, error: error.name, description: error.message });
+  });
 }

@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import test from 'ava';
@@ -8,18 +7,11 @@ import * as client from 'openid-client';
 import { openStore } from '../../src/store/open.ts';
 import { Browser } from '../helpers/browser.ts';
 import { createMember } from '../helpers/members.ts';
+import { freePort } from '../helpers/ports.ts';
 import { RelyingParty, passwordLogIn } from '../helpers/relying-party.ts';
 import { NATIVE_APP, WEBSITE } from '../helpers/test-app.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 test('starting, serving, revoking and stopping print nothing but JSON lines', async (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'jmb-idp-output-'));
