@@ -33,8 +33,9 @@ export function createProvider({ config, store, logger, clock, cookieSigner }: P
       grant_types: ['authorization_code'],
       response_types: ['code'],
       response_modes: [...RESPONSE_MODES],
-      // OpenID Connect Dynamic Client Registration 1.0 §2: "The default, if omitted, is RS256", the one
-      // algorithm every relying party can verify (Core §15.1). Our own clients choose ES256 explicitly.
+      // OpenID Connect Dynamic Client Registration 1.0 §2: "The default, if omitted, is RS256", the
+      // algorithm every OP must offer (Core §15.1), so the one every relying party can count on. Our
+      // own clients name ES256 (demo-clients.ts, README).
       id_token_signed_response_alg: 'RS256',
       token_endpoint_auth_method: 'client_secret_basic',
     },
@@ -61,7 +62,8 @@ export function createProvider({ config, store, logger, clock, cookieSigner }: P
     claims: { ...scopeClaims, sid: null } as unknown as Configuration['claims'],
     scopes: ['openid', 'offline_access', ...Object.keys(scopeClaims).filter((scope) => scope !== 'openid')],
     acrValues: [...supportedAcrValues],
-    // `none` only for the account page's own client (account-client.ts); every other client uses `code`.
+    // `none` only for the account page's own client (account-client.ts), and not in discovery
+    // (discovery.ts); every other client uses `code`.
     responseTypes: ['code', 'none'],
     pkce: { required: () => true },
     enabledJWA: { idTokenSigningAlgValues: ['ES256', 'RS256'], userinfoSigningAlgValues: ['ES256', 'RS256'] },
