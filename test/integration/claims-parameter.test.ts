@@ -4,7 +4,7 @@ import { Browser, hiddenField } from '../helpers/browser.ts';
 import { MemorySms } from '../helpers/memory-sms.ts';
 import { RelyingParty, passkeyLogIn, passwordLogIn } from '../helpers/relying-party.ts';
 import { enrolSoftPasskey } from '../helpers/soft-authenticator.ts';
-import { createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
+import { NATIVE_APP, createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
 
 const sms = new MemorySms();
 let app: TestApp;
@@ -49,6 +49,19 @@ test('scopes release their claims as before, and the claims parameter adds to th
 
   const both = await logIn({ scope: 'openid profile', claims: claims({ userinfo: { jmb_member_number: { essential: true } } }) });
   t.deepEqual(both.userinfo, { sub: both.member.id, name: both.member.name, jmb_member_number: both.member.number });
+});
+
+test('a native app that continues an existing session gets the claims it asked for one by one', async (t) => {
+  const { member, browser } = await logIn({ scope: 'openid' });
+  const nativeApp = await RelyingParty.discover(app, { clientId: NATIVE_APP.client_id, redirectUri: NATIVE_APP.redirect_uris[0] });
+  const flow = await nativeApp.start({ scope: 'openid', claims: claims({ id_token: { name: null }, userinfo: { jmb_member_number: null } }) });
+  const { final, url } = await browser.follow(flow.url);
+  t.regex(final.html, /Continue/, 'the member confirms the app');
+  const continued = await browser.post(`${url}/continue`, { csrf: hiddenField(final.html, 'csrf') });
+  const { url: callback } = await browser.follow(continued.location!);
+  const tokens = await nativeApp.redeem(callback, flow);
+  t.is(tokens.claims()!.name, member.name);
+  t.deepEqual(await client.fetchUserInfo(nativeApp.config, tokens.access_token, member.id), { sub: member.id, jmb_member_number: member.number });
 });
 
 test('claims the IdP does not know are left out, without an error', async (t) => {
