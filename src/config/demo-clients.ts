@@ -22,6 +22,9 @@ export function demoClients(): ClientMetadata[] {
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
       token_endpoint_auth_method: 'client_secret_basic',
+      // Named, not left to the RS256 default: an ES256 signature is a quarter of the size of RS256's
+      // and costs the IdP about a tenth as much to make; every library our own clients use verifies it.
+      id_token_signed_response_alg: 'ES256',
     },
     {
       client_id: 'jmb-app',
@@ -32,6 +35,7 @@ export function demoClients(): ClientMetadata[] {
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
       token_endpoint_auth_method: 'none',
+      id_token_signed_response_alg: 'ES256',
     },
   ];
 }

@@ -3,8 +3,10 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';
 import { ACCOUNT_CLIENT_ID } from '../oidc/account-client.ts';
+import { RESPONSE_MODES } from '../oidc/discovery.ts';
 import { defaultDatabaseUrl } from './database-url.ts';
 import { demoClients } from './demo-clients.ts';
+import { loadOpDocuments, type OpDocuments } from './op-documents.ts';
 import { parse, readJson } from './parse.ts';
 import { loadLoginLimits, loadProtection, type LoginLimits, type ProtectionSettings } from './protection.ts';
 import { loadApps, loadSms, loadWebAuthn } from './sections.ts';
@@ -28,6 +30,7 @@ export type Config = {
   logLevel: LogLevel;
   loginLimits: LoginLimits;
   protection: ProtectionSettings;
+  documents: OpDocuments;
 };
 
 export type SmsLimits = { cooldownSeconds: number; perMemberPerDay: number; perPhonePerDay: number; perIpPerHour: number; perHour: number };
@@ -57,6 +60,9 @@ export class ConfigError extends Error {
 const clientSchema = z.looseObject({
   client_id: z.string().regex(/^[A-Za-z0-9_-]+$/, 'client_id may hold only letters, digits, "_" and "-"'),
   redirect_uris: z.array(z.string()).min(1),
+  // Discovery offers the code flow with the query response mode only (`none` is the account page's own).
+  response_types: z.array(z.literal('code', 'only the "code" response type is offered')).optional(),
+  response_modes: z.array(z.enum(RESPONSE_MODES, `only the ${RESPONSE_MODES.map((m) => `"${m}"`).join(', ')} response mode is offered`)).optional(),
 });
 const jwksSchema = z.object({ keys: z.array(z.looseObject({ kty: z.string(), d: z.string() })).min(1) });
 
@@ -116,8 +122,11 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   if (env.JWKS_FILE) {
     const raw = readJson('JWKS_FILE', env.JWKS_FILE, problems);
     if (raw !== undefined) jwks = (parse('JWKS_FILE', raw, jwksSchema, problems) as { keys: Jwk[] }) ?? jwks;
+    if (jwks.keys.length && !jwks.keys.some((k) => k.kty === 'RSA')) {
+      problems.push('JWKS_FILE must include an RSA key: RS256 is the ID token algorithm of every client that names none');
+    }
     if (jwks.keys.length && !jwks.keys.some((k) => k.kty === 'EC' && k.crv === 'P-256')) {
-      problems.push('JWKS_FILE must include an EC P-256 key: ES256 is the default ID token algorithm');
+      problems.push('JWKS_FILE must include an EC P-256 key: the programme\'s own clients ask for ES256');
     }
     if (jwks.keys.some((k) => !k.kid)) problems.push('JWKS_FILE: every key needs a "kid"');
   } else {
@@ -132,8 +141,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const loginLimits = loadLoginLimits(env, problems);
   const protection = loadProtection(env, problems);
 
+  const documents = loadOpDocuments(env, production, problems);
+
   if (problems.length) throw new ConfigError(problems);
-  return { production, port, issuer, databaseUrl, dataDir, clients, cookieKeys, jwks, webauthn, sms, apps, logLevel, loginLimits, protection };
+  return { production, port, issuer, databaseUrl, dataDir, clients, cookieKeys, jwks, webauthn, sms, apps, logLevel, loginLimits, protection, documents };
 }
 
 /** loadConfig for a command's entry point: on a ConfigError, prints every problem and exits 1 before anything listens. */
@@ -161,7 +172,7 @@ function developmentSecret<T>(dataDir: string, file: string, create: () => T): T
   return value;
 }
 
-/** A fresh private JWKS: ES256 (the default) and RS256. */
+/** A fresh private JWKS: ES256 (our own clients') and RS256 (the spec default). */
 export function generateJwks(): { keys: Jwk[] } {
   const stamp = new Date().toISOString().slice(0, 10);
   const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' });

@@ -19,15 +19,6 @@ export function parse<T>(name: string, value: unknown, schema: z.ZodType<T>, pro
   return undefined;
 }
 
-/** true/false, yes/no, on/off or 1/0; unset is false. */
-export function parseBoolean(name: string, value: string | undefined, problems: string[]): boolean {
-  if (value === undefined || value === '') return false;
-  if (['1', 'true', 'yes', 'on'].includes(value.toLowerCase())) return true;
-  if (['0', 'false', 'no', 'off'].includes(value.toLowerCase())) return false;
-  problems.push(`${name} must be true or false, got "${value}"`);
-  return false;
-}
-
 /** The parsed JSON content of `file`, or undefined with a problem saying why not. */
 export function readJson(name: string, file: string, problems: string[]): unknown {
   try {

@@ -6,12 +6,17 @@ const JSON_LIMIT = 64 * 1024;
 
 /** Reads an `application/x-www-form-urlencoded` body (16 KiB at most) into a plain string map. */
 export async function readForm(ctx: Context): Promise<Record<string, string>> {
-  if (!ctx.is('application/x-www-form-urlencoded')) throw new HttpError(415, 'unsupported_media_type', 'expected a form submission');
-  const params = new URLSearchParams(await readText(ctx, FORM_LIMIT));
+  const params = await readFormParams(ctx);
   const form: Record<string, string> = {};
   // First occurrence wins: a repeated field cannot smuggle a second value past validation.
   for (const [key, value] of params) if (!(key in form)) form[key] = value;
   return form;
+}
+
+/** Reads an `application/x-www-form-urlencoded` body as it came, repeated fields included. */
+export async function readFormParams(ctx: Context, limit = FORM_LIMIT): Promise<URLSearchParams> {
+  if (!ctx.is('application/x-www-form-urlencoded')) throw new HttpError(415, 'unsupported_media_type', 'expected a form submission');
+  return new URLSearchParams(await readText(ctx, limit));
 }
 
 /** Reads an `application/json` body (64 KiB at most). Malformed JSON is a 400, never a 500. */

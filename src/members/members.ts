@@ -35,12 +35,12 @@ export type NewMember = {
 /** A member without secrets, safe to print, log or return as JSON. */
 export type PublicMember = Omit<Member, 'passwordHash' | 'createdAt' | 'updatedAt'> & { createdAt: string; updatedAt: string };
 
-/** The OIDC claims released for a member. */
+/** The OIDC claims the IdP holds for a member. */
 export type MemberClaims = {
   sub: string;
-  name?: string;
-  phone_number?: string;
-  jmb_member_number?: string;
+  name: string;
+  phone_number: string;
+  jmb_member_number: string;
 };
 
 /** Validates every field (reporting all problems at once), hashes the password and stores a new active member. */
@@ -119,13 +119,13 @@ export function maskPhone(phone: string): string {
   return maskAllButLast4(phone);
 }
 
-/** OIDC claims for the granted scopes: `sub` always, then `name` (profile), `phone_number` (phone), `jmb_member_number` (jmb). */
-export function memberClaims(member: Member, scopes: ReadonlySet<string>): MemberClaims {
-  const claims: MemberClaims = { sub: member.id };
-  if (scopes.has('profile')) claims.name = member.name;
-  if (scopes.has('phone')) claims.phone_number = member.phone;
-  if (scopes.has('jmb')) claims.jmb_member_number = member.number;
-  return claims;
+/**
+ * Every OIDC claim the IdP knows for the member: `sub` (the opaque id), `name`, `phone_number` and
+ * `jmb_member_number`. Which of them a relying party receives is decided by the provider from the
+ * scopes, the `claims` request parameter and the grant.
+ */
+export function memberClaims(member: Member): MemberClaims {
+  return { sub: member.id, name: member.name, phone_number: member.phone, jmb_member_number: member.number };
 }
 
 function accepted<T>(result: Validated<T>): T {

@@ -1,10 +1,17 @@
-/** What a relying party asked of the log-in's assurance: `acr_values` (voluntary) and an essential `acr` claim. */
+/** What a relying party asked of the log-in's assurance: voluntary acr values and essential ones. */
 export type AcrRequest = { requested: string[]; essential: string[] | undefined };
 
-/** Reads `acr_values` and `claims={"id_token":{"acr":{"essential":true,…}}}` from authorization parameters. */
+/**
+ * Reads `acr_values` and the `acr` member of `claims={"id_token":{"acr":{…}}}` from authorization
+ * parameters. OpenID Connect Core 5.5.1.1: `acr_values` and an `acr` claim request that is not
+ * essential both ask voluntarily; `"essential": true` makes its `value` or `values` essential.
+ */
 export function acrRequestOf(params: { acr_values?: unknown; claims?: unknown }): AcrRequest {
   const requested = typeof params.acr_values === 'string' ? params.acr_values.split(' ').filter(Boolean) : [];
-  return { requested, essential: essentialAcrValues(params.claims) };
+  const acr = acrClaimRequest(params.claims);
+  const values = acr && acrValuesOf(acr);
+  if (acr?.essential === true) return { requested, essential: values };
+  return { requested: [...new Set([...requested, ...(values ?? [])])], essential: undefined };
 }
 
 /** True when `acr` was asked for at all, voluntarily or as essential. */
@@ -12,7 +19,9 @@ export function asksFor(request: AcrRequest, acr: string): boolean {
   return request.requested.includes(acr) || !!request.essential?.includes(acr);
 }
 
-function essentialAcrValues(claims: unknown): string[] | undefined {
+type AcrClaimRequest = { essential?: unknown; value?: unknown; values?: unknown };
+
+function acrClaimRequest(claims: unknown): AcrClaimRequest | undefined {
   let parsed: unknown = claims;
   if (typeof claims === 'string') {
     try {
@@ -21,8 +30,11 @@ function essentialAcrValues(claims: unknown): string[] | undefined {
       return undefined;
     }
   }
-  const acr = (parsed as { id_token?: { acr?: { essential?: unknown; value?: unknown; values?: unknown } } } | undefined)?.id_token?.acr;
-  if (acr?.essential !== true) return undefined;
+  const acr = (parsed as { id_token?: { acr?: unknown } } | undefined)?.id_token?.acr;
+  return typeof acr === 'object' && acr !== null ? acr as AcrClaimRequest : undefined;
+}
+
+function acrValuesOf(acr: AcrClaimRequest): string[] | undefined {
   if (Array.isArray(acr.values)) return acr.values.filter((v): v is string => typeof v === 'string');
   return typeof acr.value === 'string' ? [acr.value] : undefined;
 }

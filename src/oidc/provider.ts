@@ -9,8 +9,12 @@ import { accountClient } from './account-client.ts';
 import { createOidcAdapter } from './adapter.ts';
 import { assertClaimsParameter } from './claims-parameter.ts';
 import { supportedAcrValues } from './assurance.ts';
+import { acceptAuthorizationPost } from './authorization-post.ts';
+import { bareChallengeWithoutCredentials } from './bearer-challenge.ts';
+import { CLIENT_AUTH_METHODS, RESPONSE_MODES, discoveryMetadata, offeredDiscovery } from './discovery.ts';
 import { loadFirstPartyGrant } from './grants.ts';
 import { createPolicy } from './policy.ts';
+import { revokeOwnTokensOnly } from './revocation-policy.ts';
 
 export type ProviderDeps = {
   config: Config;
@@ -38,9 +42,14 @@ export function createProvider({ config, store, logger, clock, cookieSigner, cli
     clientDefaults: {
       grant_types: ['authorization_code'],
       response_types: ['code'],
-      id_token_signed_response_alg: 'ES256',
+      response_modes: [...RESPONSE_MODES],
+      // OpenID Connect Dynamic Client Registration 1.0 §2: "The default, if omitted, is RS256", the
+      // algorithm every OP must offer (Core §15.1), so the one every relying party can count on. Our
+      // own clients name ES256 (demo-clients.ts, README).
+      id_token_signed_response_alg: 'RS256',
       token_endpoint_auth_method: 'client_secret_basic',
     },
+    clientAuthMethods: [...CLIENT_AUTH_METHODS],
     jwks: config.jwks as Configuration['jwks'],
     cookies: {
       // Koa's cookies take a signer object in place of a key list (see CookieSigner).
@@ -53,22 +62,32 @@ export function createProvider({ config, store, logger, clock, cookieSigner, cli
       if (!member || member.status !== 'active') return undefined;
       return {
         accountId: member.id,
-        async claims(_use, scope) {
-          return memberClaims(member, new Set(scope.split(' ')));
+        // Everything the IdP knows: the provider releases only what the scopes, the `claims`
+        // parameter (OpenID Connect Core 5.5) and the grant allow, for the ID token and userinfo alike.
+        async claims() {
+          return memberClaims(member);
         },
       };
     },
     claims: { ...scopeClaims, sid: null } as unknown as Configuration['claims'],
     scopes: ['openid', 'offline_access', ...Object.keys(scopeClaims).filter((scope) => scope !== 'openid')],
     acrValues: [...supportedAcrValues],
-    // `none` only for the account page's own client (account-client.ts); every other client uses `code`.
+    // `none` only for the account page's own client (account-client.ts), and not in discovery
+    // (discovery.ts); every other client uses `code`.
     responseTypes: ['code', 'none'],
     pkce: { required: () => true },
-    enabledJWA: { idTokenSigningAlgValues: ['ES256', 'RS256'] },
+    enabledJWA: { idTokenSigningAlgValues: ['ES256', 'RS256'], userinfoSigningAlgValues: ['ES256', 'RS256'] },
+    discovery: discoveryMetadata(config),
     features: {
       devInteractions: { enabled: false },
       claimsParameter: { enabled: true, assertClaimsParameter },
-      revocation: { enabled: true },
+      // A client that sets userinfo_signed_response_alg gets a signed JWT; one that does not, plain JSON.
+      jwtUserinfo: { enabled: true },
+      revocation: { enabled: true, allowedPolicy: revokeOwnTokensOnly },
+      // RFC 9126 and RFC 9449, for the apps: a client may require either through its metadata
+      // (`require_pushed_authorization_requests`, `dpop_bound_access_tokens`).
+      pushedAuthorizationRequests: { enabled: true },
+      dPoP: { enabled: true },
       backchannelLogout: { enabled: true },
       rpInitiatedLogout: {
         enabled: true,
@@ -120,6 +139,9 @@ export function createProvider({ config, store, logger, clock, cookieSigner, cli
   const provider = new Provider(config.issuer, configuration);
   // The server resolves the client address and removes forwarding headers no trusted proxy set.
   provider.proxy = trustsProxies(config.protection.trustProxy);
+  provider.use(acceptAuthorizationPost(`${config.issuer}/auth`));
+  provider.use(offeredDiscovery());
+  provider.use(bareChallengeWithoutCredentials());
   logEvents(provider, logger);
   return provider;
 }
@@ -136,12 +158,17 @@ type RenderingContext = KoaContextWithOIDC & { render(view: string, locals?: obj
 function logEvents(provider: Provider, logger: Logger): void {
   const client = (ctx: KoaContextWithOIDC) => ctx.oidc?.client?.clientId;
   provider.on('server_error', (ctx, error) => logger.error('oidc server error', { path: ctx.path, client: client(ctx), error }));
-  for (const name of ['authorization.error', 'grant.error', 'end_session.error', 'introspection.error', 'revocation.error', 'userinfo.error', 'backchannel.error'] as const) {
+  for (const name of ['authorization.error', 'grant.error', 'end_session.error', 'introspection.error', 'revocation.error', 'userinfo.error'] as const) {
     (provider.on as (event: string, listener: (ctx: KoaContextWithOIDC, error: Error & { error?: string; error_description?: string }) => void) => void)(name, (ctx, error) => {
       logger.info(`oidc ${name}`, { client: client(ctx), error: error.error ?? error.name, description: error.error_description ?? error.message });
     });
   }
-  for (const name of ['grant.success', 'end_session.success', 'grant.revoked', 'interaction.ended', 'backchannel.success'] as const) {
+  for (const name of ['grant.success', 'end_session.success', 'grant.revoked', 'interaction.ended'] as const) {
     (provider.on as (event: string, listener: (ctx: KoaContextWithOIDC) => void) => void)(name, (ctx) => logger.info(`oidc ${name}`, { client: client(ctx) }));
   }
+  // A back-channel logout names the client it was sent to, which is not the request's.
+  provider.on('backchannel.success', (_ctx, notified) => logger.info('oidc backchannel.success', { client: notified.clientId }));
+  provider.on('backchannel.error', (_ctx, error, notified) => {
+    logger.info('oidc backchannel.error', { client: notified.clientId, error: error.name, description: error.message });
+  });
 }

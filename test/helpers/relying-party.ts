@@ -3,7 +3,13 @@ import { Browser, hiddenField } from './browser.ts';
 import type { Assertion, SoftPasskey } from './soft-authenticator.ts';
 import { WEBSITE, type TestApp } from './test-app.ts';
 
-export type RelyingPartyOptions = { clientId: string; clientSecret?: string; redirectUri: string };
+export type RelyingPartyOptions = {
+  clientId: string;
+  clientSecret?: string;
+  redirectUri: string;
+  /** How a client with a secret authenticates at the token endpoint (default: HTTP Basic). */
+  secretIn?: 'header' | 'body';
+};
 
 /** A relying party built on openid-client: starts authorization-code + PKCE flows and redeems codes. */
 export class RelyingParty {
@@ -14,12 +20,12 @@ export class RelyingParty {
     this.redirectUri = redirectUri;
   }
 
-  static async discover(app: TestApp, options: RelyingPartyOptions): Promise<RelyingParty> {
+  static async discover(app: Pick<TestApp, 'url'>, options: RelyingPartyOptions): Promise<RelyingParty> {
     const config = await client.discovery(
       new URL(app.url),
       options.clientId,
       options.clientSecret ? { client_secret: options.clientSecret } : { token_endpoint_auth_method: 'none' },
-      options.clientSecret ? client.ClientSecretBasic(options.clientSecret) : client.None(),
+      !options.clientSecret ? client.None() : options.secretIn === 'body' ? client.ClientSecretPost(options.clientSecret) : client.ClientSecretBasic(options.clientSecret),
       { execute: [client.allowInsecureRequests] },
     );
     return new RelyingParty(config, options.redirectUri);

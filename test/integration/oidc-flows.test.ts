@@ -25,7 +25,7 @@ test('discovery advertises what relying parties rely on', async (t) => {
   const metadata = (await website()).config.serverMetadata();
   t.is(metadata.issuer, app.url);
   t.deepEqual(metadata.code_challenge_methods_supported, ['S256']);
-  t.deepEqual(metadata.response_types_supported, ['code', 'none'], 'none only for the account page client');
+  t.deepEqual(metadata.response_types_supported, ['code'], 'none is the account page client\'s alone and not advertised');
   t.true(metadata.authorization_response_iss_parameter_supported);
   t.deepEqual(metadata.id_token_signing_alg_values_supported, ['ES256', 'RS256']);
   t.true(metadata.acr_values_supported?.includes('urn:jmb:loa:1'));

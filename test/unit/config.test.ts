@@ -81,6 +81,38 @@ test('bad values are reported together with what was expected', (t) => {
   }
 });
 
+test('a JWKS without an RSA key or without an EC P-256 key is refused, saying what each is for', (t) => {
+  const dir = tempDir();
+  const { keys } = generateJwks();
+  for (const [kty, reason] of [['RSA', /RSA key: RS256/], ['EC', /EC P-256 key: .*ES256/]] as const) {
+    const file = path.join(dir, `without-${kty}.json`);
+    writeFileSync(file, JSON.stringify({ keys: keys.filter((k) => k.kty !== kty) }));
+    const problems = problemsOf({ DATA_DIR: dir, JWKS_FILE: file });
+    t.true(problems.some((p) => p.startsWith('JWKS_FILE') && reason.test(p)), `without ${kty}: ${problems.join('; ')}`);
+  }
+});
+
+test('clients may use only the code response type and the query response mode', (t) => {
+  const dir = tempDir();
+  const file = path.join(dir, 'clients.json');
+  const client = { client_id: 'website', client_secret: 's', redirect_uris: ['https://x/cb'] };
+  writeFileSync(file, JSON.stringify([{ ...client, response_types: ['code'], response_modes: ['query'] }]));
+  t.deepEqual(problemsOf({ DATA_DIR: dir, OIDC_CLIENTS_FILE: file }), []);
+  for (const refused of [{ response_types: ['none'] }, { response_types: ['code id_token'] }, { response_modes: ['form_post'] }, { response_modes: ['query', 'fragment'] }]) {
+    writeFileSync(file, JSON.stringify([{ ...client, ...refused }]));
+    t.true(problemsOf({ DATA_DIR: dir, OIDC_CLIENTS_FILE: file }).some((p) => p.startsWith('OIDC_CLIENTS_FILE') && /only the "code" response type|only the "query" response mode/.test(p)), JSON.stringify(refused));
+  }
+});
+
+test('the documents discovery points to must be URLs, https in production', (t) => {
+  const dir = tempDir();
+  const config = loadConfig({ DATA_DIR: dir, SERVICE_DOCUMENTATION: 'https://developers.jmb.example/idp', OP_POLICY_URI: 'http://localhost:3001/privacy' });
+  t.deepEqual(config.documents, { serviceDocumentation: 'https://developers.jmb.example/idp', policyUri: 'http://localhost:3001/privacy' });
+  t.true(problemsOf({ DATA_DIR: dir, OP_TOS_URI: 'terms.html' }).some((p) => p.startsWith('OP_TOS_URI must be an http(s) URL')));
+  const production = problemsOf({ NODE_ENV: 'production', DATA_DIR: dir, ...productionFiles(dir), OP_POLICY_URI: 'http://jmb.example/privacy' });
+  t.true(production.some((p) => p.startsWith('OP_POLICY_URI must be an https URL')));
+});
+
 test('client ids with dots are refused (they would be unsafe as MongoDB keys)', (t) => {
   const dir = tempDir();
   const file = path.join(dir, 'clients.json');

@@ -1,0 +1,120 @@
+import test from 'ava';
+import * as client from 'openid-client';
+import { Browser, hiddenField } from '../helpers/browser.ts';
+import { MemorySms } from '../helpers/memory-sms.ts';
+import { RelyingParty, passkeyLogIn, passwordLogIn } from '../helpers/relying-party.ts';
+import { enrolSoftPasskey } from '../helpers/soft-authenticator.ts';
+import { NATIVE_APP, createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
+
+const sms = new MemorySms();
+let app: TestApp;
+test.before(async () => {
+  app = await startTestApp({ sms });
+});
+test.after.always(async () => app?.stop());
+
+/** A password log-in for `params`; the tokens and the member's userinfo. */
+async function logIn(params: Record<string, string>) {
+  const member = await createMember(app.store);
+  const rp = await RelyingParty.website(app);
+  const flow = await rp.start(params);
+  const browser = new Browser(app.url);
+  const tokens = await rp.redeem(await passwordLogIn(browser, flow.url, member.number, member.password), flow);
+  const userinfo = await client.fetchUserInfo(rp.config, tokens.access_token, member.id);
+  return { member, rp, browser, idToken: tokens.claims()!, userinfo };
+}
+
+const claims = (request: object) => JSON.stringify(request);
+
+test('claims asked for one by one come in the ID token and in userinfo, essential or not', async (t) => {
+  const { member, idToken, userinfo } = await logIn({
+    scope: 'openid',
+    claims: claims({
+      id_token: { name: { essential: true }, jmb_member_number: null },
+      userinfo: { phone_number: null, name: { essential: false } },
+    }),
+  });
+  t.is(idToken.name, member.name);
+  t.is(idToken.jmb_member_number, member.number);
+  t.is(idToken.phone_number, undefined, 'asked for userinfo only');
+  t.like(idToken, { sub: member.id, acr: 'urn:jmb:loa:1', amr: ['pwd'] }, 'the log-in claims as always');
+  t.is(typeof idToken.auth_time, 'number');
+  t.deepEqual(userinfo, { sub: member.id, phone_number: member.phone, name: member.name });
+});
+
+test('scopes release their claims as before, and the claims parameter adds to them', async (t) => {
+  const byScope = await logIn({ scope: 'openid profile' });
+  t.deepEqual(byScope.userinfo, { sub: byScope.member.id, name: byScope.member.name });
+  t.is(byScope.idToken.name, undefined, 'claims of a scope come from userinfo when an access token is issued (Core 5.4)');
+
+  const both = await logIn({ scope: 'openid profile', claims: claims({ userinfo: { jmb_member_number: { essential: true } } }) });
+  t.deepEqual(both.userinfo, { sub: both.member.id, name: both.member.name, jmb_member_number: both.member.number });
+});
+
+test('a native app that continues an existing session gets the claims it asked for one by one', async (t) => {
+  const { member, browser } = await logIn({ scope: 'openid' });
+  const nativeApp = await RelyingParty.discover(app, { clientId: NATIVE_APP.client_id, redirectUri: NATIVE_APP.redirect_uris[0] });
+  const flow = await nativeApp.start({ scope: 'openid', claims: claims({ id_token: { name: null }, userinfo: { jmb_member_number: null } }) });
+  const { final, url } = await browser.follow(flow.url);
+  t.regex(final.html, /Continue/, 'the member confirms the app');
+  const continued = await browser.post(`${url}/continue`, { csrf: hiddenField(final.html, 'csrf') });
+  const { url: callback } = await browser.follow(continued.location!);
+  const tokens = await nativeApp.redeem(callback, flow);
+  t.is(tokens.claims()!.name, member.name);
+  t.deepEqual(await client.fetchUserInfo(nativeApp.config, tokens.access_token, member.id), { sub: member.id, jmb_member_number: member.number });
+});
+
+test('claims the IdP does not know are left out, without an error', async (t) => {
+  const { member, idToken, userinfo } = await logIn({
+    scope: 'openid',
+    claims: claims({ id_token: { email: { essential: true }, address: null }, userinfo: { birthdate: null, email_verified: { value: true } } }),
+  });
+  for (const unknown of ['email', 'address', 'birthdate', 'email_verified']) {
+    t.false(unknown in idToken, `${unknown} in the ID token`);
+    t.false(unknown in userinfo, `${unknown} in userinfo`);
+  }
+  t.deepEqual(userinfo, { sub: member.id });
+});
+
+test('a claims parameter that is not JSON is refused with invalid_request', async (t) => {
+  const rp = await RelyingParty.website(app);
+  const { url, state } = await rp.start({ claims: '{"id_token":' });
+  const { url: back } = await new Browser(app.url).follow(url);
+  const params = new URL(back).searchParams;
+  t.is(params.get('error'), 'invalid_request');
+  t.is(params.get('state'), state);
+});
+
+test('a voluntary acr with "values" asks for a passkey like acr_values does, and the ID token tells what was done', async (t) => {
+  const member = await createMember(app.store);
+  const passkey = await enrolSoftPasskey(app.store, member.id, 'localhost');
+  const rp = await RelyingParty.website(app);
+  const browser = new Browser(app.url);
+  const first = await rp.start();
+  await passwordLogIn(browser, first.url, member.number, member.password);
+
+  const voluntary = { claims: claims({ id_token: { acr: { values: ['phr'] } } }) };
+  const silent = await browser.follow((await rp.start()).url);
+  t.truthy(new URL(silent.url).searchParams.get('code'), 'the password session is enough when no acr is asked for');
+  const asked = await browser.follow((await rp.start(voluntary)).url);
+  t.regex(asked.url, /\/interaction\//, 'a password session gets the log-in page again');
+  t.regex(asked.final.html, /Log in with passkey/);
+
+  const flow = await rp.start(voluntary);
+  const tokens = await rp.redeem(await passkeyLogIn(new Browser(app.url), flow.url, passkey), flow);
+  t.is(tokens.claims()!.acr, 'phr');
+});
+
+test('a voluntary acr with "value" asks for the SMS step-up', async (t) => {
+  const member = await createMember(app.store, { phone: '+819022220001' });
+  const rp = await RelyingParty.website(app);
+  const flow = await rp.start({ claims: claims({ id_token: { acr: { value: 'urn:jmb:loa:2' } } }) });
+  const browser = new Browser(app.url);
+  const { final, url } = await browser.follow(flow.url);
+  const posted = await browser.post(`${url}/login`, { csrf: hiddenField(final.html, 'csrf'), number: member.number, password: member.password });
+  const step = await browser.follow(posted.location!);
+  t.regex(step.final.html, /Enter the SMS verification code/);
+  const verified = await browser.post(`${step.url}/sms/verify`, { csrf: hiddenField(step.final.html, 'csrf'), code: sms.lastCode(member.phone) });
+  const { url: callback } = await browser.follow(verified.location!);
+  t.is((await rp.redeem(callback, flow)).claims()!.acr, 'urn:jmb:loa:2');
+});
