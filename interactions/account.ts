@@ -117,6 +117,7 @@ export function accountRouter(deps: AccountDeps): Router {
 const ACTIVITY = new Set([
   'login.password', 'login.passkey', 'login.paused', 'sms.sent', 'sms.verify', 'sms.locked', 'sms.disabled', 'sms.notice',
   'passkey.added', 'passkey.renamed', 'passkey.removed', 'passkey.possible_clone', 'support.unlocked', 'support.sms_reenabled',
+  'support.passkeys_listed', 'support.passkey_removed', 'support.enabled', 'support.phone_bound',
 ]);
 
 function activityLabel(t: (key: MessageKey) => string, type: string): string {

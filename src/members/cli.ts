@@ -1,13 +1,22 @@
+import path from 'node:path';
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { defaultDatabaseUrl } from '../config/database-url.ts';
+import { ConfigError } from '../config/load.ts';
+import { loadSms } from '../config/sections.ts';
+import { createLogger } from '../log.ts';
 import { openStore } from '../store/open.ts';
 import type { Member, Members, Store } from '../store/port.ts';
 import {
-  createMember, findMemberByNumber, MemberInputError, publicView, setPassword, setPhone, setStatus,
+  createMember, findMemberByNumber, maskPhone, MemberInputError, publicView, setPassword, setStatus,
 } from './members.ts';
 import { liftLoginWaits } from '../auth/password/password-login.ts';
+import { createSmsSender } from '../auth/sms-otp/create-sender.ts';
+import type { SmsSender } from '../auth/sms-otp/sms-sender.ts';
 import { reenableSmsVerification, unlockSmsVerification } from '../auth/sms-otp/sms-otp.ts';
-import { validateMemberNumber } from './validate.ts';
+import {
+  bindNewPhone, deskPasskeys, DeskRefusal, enableMember, recordDeskAction, removeMemberPasskey, type DeskOperator,
+} from './support-desk.ts';
+import { validateMemberNumber, validatePhone } from './validate.ts';
 
 const USAGE = `Usage: npm run --silent members -- <command> [options]
 
@@ -18,21 +27,31 @@ Commands:
   list [--limit N] [--after NUMBER]     members in number order; limit 1 to 1000, default 100
   show (--number N | --id ID)
   activity (--number N | --id ID) [--limit N]   the member's security activity (audit trail), newest first
-  set-phone (--number N | --id ID) --phone +E164
   set-password (--number N | --id ID) (--password P | --password-stdin)
   disable (--number N | --id ID)
+  help
+
+Support-desk commands:
   unlock (--number N | --id ID) --by OPERATOR [--reason TEXT]
                                         lift the waits on the member's password log-in and a temporary SMS lock
   reset-sms (--number N | --id ID) --by OPERATOR [--reason TEXT]
                                         turn SMS verification on again after too many wrong codes turned it off
-  help
+  passkeys (--number N | --id ID) --by OPERATOR --reason TEXT
+                                        the member's passkeys (id, name, created, last use), one JSON line each
+  remove-passkey --number N --id PASSKEY_ID --by OPERATOR --reason TEXT
+                                        remove one of the member's passkeys (a lost device); --id is the passkey's
+  enable (--number N | --id ID) --by OPERATOR --reason TEXT
+                                        let a disabled member log in again
+  set-phone (--number N | --id ID) --phone +E164 --by OPERATOR --reason TEXT
+                                        bind a new phone: codes sent to the old number stop working, and a notice
+                                        goes by SMS to the old number (if it still receives SMS) and to the new one
 
 --password-stdin reads the password from standard input (one trailing newline is dropped),
 so it stays out of shell history and the process list:
   printf '%s\\n' "$NEW_PASSWORD" | npm run --silent members -- set-password --number 300000001 --password-stdin
 
-Support-desk commands (unlock, reset-sms) record the operator (--by) and the reason in the member's
-audit trail.
+Support-desk commands record the operator (--by) and the reason in the member's audit trail.
+set-phone sends its notices through SMS_TRANSPORT, like the IdP (see the README's settings).
 
 Every member printed is one JSON object per line on stdout, without password or hash.
 Exit status: 0 done; 1 input refused (nothing written); 2 usage error. The reason is one line on stderr.
@@ -53,7 +72,7 @@ type Values = Record<string, string | boolean | undefined>;
 type Action = (store: Store) => Promise<object[]>;
 /** An action on members, printed as their public views (never a secret). */
 const onMembers = (fn: (members: Members) => Promise<Member[]>): Action => async (store) => (await fn(store.members)).map(publicView);
-type Command = { options: ParseArgsOptionsConfig; prepare(values: Values): Promise<Action> };
+type Command = { options: ParseArgsOptionsConfig; prepare(values: Values, env: NodeJS.ProcessEnv): Promise<Action> };
 
 const target = { number: { type: 'string' }, id: { type: 'string' } } as const;
 const password = { password: { type: 'string' }, 'password-stdin': { type: 'boolean' } } as const;
@@ -97,14 +116,6 @@ const commands: Record<string, Command> = {
       };
     },
   },
-  'set-phone': {
-    options: { ...target, phone: { type: 'string' } },
-    async prepare(values) {
-      const find = targetMember(values);
-      const phone = required(values, 'phone');
-      return onMembers(async (members) => [(await setPhone(members, (await find(members)).id, phone))!]);
-    },
-  },
   'set-password': {
     options: { ...target, ...password },
     async prepare(values) {
@@ -120,32 +131,80 @@ const commands: Record<string, Command> = {
       return onMembers(async (members) => [(await setStatus(members, (await find(members)).id, 'disabled'))!]);
     },
   },
-  unlock: supportCommand('support.unlocked', async (store, member) => {
+  unlock: supportCommand('support.unlocked', { reason: 'optional' }, () => async (store, member) => {
     await Promise.all([liftLoginWaits(store.counters, member.number), unlockSmsVerification(store.counters, member.id)]);
   }),
-  'reset-sms': supportCommand('support.sms_reenabled', (store, member) => reenableSmsVerification(store.counters, member.id)),
+  'reset-sms': supportCommand('support.sms_reenabled', { reason: 'optional' }, () => async (store, member) => {
+    await reenableSmsVerification(store.counters, member.id);
+  }),
+  passkeys: supportCommand('support.passkeys_listed', {}, () => async (store, member) => ({ shown: await deskPasskeys(store.passkeys, member) })),
+  'remove-passkey': supportCommand('support.passkey_removed', { passkeyId: true }, (values) => {
+    const id = required(values, 'id');
+    return async (store, member) => {
+      const passkey = await removeMemberPasskey(store.passkeys, member, id);
+      return { detail: { passkey: passkey.name } };
+    };
+  }),
+  enable: supportCommand('support.enabled', {}, () => async (store, member) => ({ shown: [publicView(await enableMember(store.members, member))] })),
+  'set-phone': supportCommand('support.phone_bound', { phone: true }, (values, env) => {
+    const phone = checked(validatePhone(required(values, 'phone')));
+    const sender = smsSenderFor(env);
+    return async (store, member) => {
+      const { member: updated, notices } = await bindNewPhone({ members: store.members, sender, clock: Date.now }, member, phone);
+      const detail = { from: maskPhone(member.phone), to: maskPhone(phone), noticeToPrevious: notices.previous, noticeToCurrent: notices.current };
+      for (const [which, outcome] of Object.entries(notices)) {
+        if (outcome === 'failed') process.stderr.write(`warning: the notice to the ${which} number could not be sent\n`);
+      }
+      return { detail, shown: [publicView(updated)] };
+    };
+  }),
 };
 
+type DeskAct = (store: Store, member: Member) => Promise<{ detail?: Record<string, string>; shown?: object[] } | void>;
+
 /**
- * A support-desk command on one member: done, then recorded in the member's audit trail with the
- * operator who did it and why. Prints the member.
+ * A support-desk command on one member: the operator (`--by`) and the reason are checked with the
+ * rest of the command line, the member (and anything else named) is looked up, and only then is
+ * anything changed; what was done is recorded in the member's audit trail with who did it and why.
+ * Prints what `act` shows, or the member. `passkeyId`: `--id` names the member's passkey, so the
+ * member is named by `--number`.
  */
-function supportCommand(type: string, act: (store: Store, member: Member) => Promise<void>): Command {
+function supportCommand(type: string, shape: { reason?: 'optional'; passkeyId?: boolean; phone?: boolean }, build: (values: Values, env: NodeJS.ProcessEnv) => DeskAct): Command {
   return {
-    options: { ...target, by: { type: 'string' }, reason: { type: 'string' } },
-    async prepare(values) {
-      const find = targetMember(values);
-      const by = required(values, 'by').trim();
-      if (!/^[\p{L}\p{N} ._@-]{1,64}$/u.test(by)) throw refused('--by must name the operator in 1 to 64 letters, digits, spaces or ._@-');
-      const reason = typeof values.reason === 'string' ? values.reason.trim().slice(0, 200) : undefined;
+    options: {
+      ...(shape.passkeyId ? { number: { type: 'string' }, id: { type: 'string' } } : target),
+      ...(shape.phone && { phone: { type: 'string' } }),
+      by: { type: 'string' },
+      reason: { type: 'string' },
+    },
+    async prepare(values, env) {
+      const find = shape.passkeyId ? targetMember({ number: required(values, 'number') }) : targetMember(values);
+      const operator = deskOperator(values, shape.reason !== 'optional');
+      const act = build(values, env);
       return async (store) => {
         const member = await find(store.members);
-        await act(store, member);
-        await store.audit.append({ memberId: member.id, at: new Date(), type, outcome: 'info', detail: { by, ...(reason && { reason }) } });
-        return [publicView(member)];
+        const done = await act(store, member);
+        await recordDeskAction(store.audit, Date.now, member, type, operator, done?.detail);
+        return done?.shown ?? [publicView(member)];
       };
     },
   };
+}
+
+function deskOperator(values: Values, reasonRequired: boolean): DeskOperator {
+  const by = required(values, 'by').trim();
+  if (!/^[\p{L}\p{N} ._@-]{1,64}$/u.test(by)) throw refused('--by must name the operator in 1 to 64 letters, digits, spaces or ._@-');
+  const reason = typeof values.reason === 'string' ? values.reason.trim().replace(/\s+/g, ' ').slice(0, 200) : undefined;
+  if (reasonRequired && !reason) throw usage('missing --reason');
+  return { by, reason: reason || undefined };
+}
+
+/** The SMS transport SMS_TRANSPORT names, as the IdP builds it; its log lines go to stderr, never among the JSON. */
+function smsSenderFor(env: NodeJS.ProcessEnv): SmsSender {
+  const problems: string[] = [];
+  const settings = loadSms(env, path.resolve(env.DATA_DIR ?? './data'), env.NODE_ENV === 'production', problems);
+  if (problems.length) throw refused(new ConfigError(problems).message);
+  return createSmsSender(settings, createLogger('warn', (line) => process.stderr.write(line)), Date.now);
 }
 
 function required(values: Values, name: string): string {
@@ -199,7 +258,7 @@ async function main(args: string[], env: NodeJS.ProcessEnv): Promise<void> {
   if (!command) throw usage(`unknown command ${JSON.stringify(name.slice(0, 40))}`);
   const values = parseCommandLine(command, rest);
   if (values.help) return void process.stdout.write(USAGE);
-  const action = await command.prepare(values);
+  const action = await command.prepare(values, env);
 
   const store = await openStore(env.DATABASE_URL ?? defaultDatabaseUrl(env), { ensureIndexes: env.NODE_ENV !== 'production' });
   try {
@@ -214,7 +273,7 @@ try {
   await main(process.argv.slice(2), process.env);
 } catch (error) {
   const exitCode = error instanceof CliError ? error.exitCode : 1;
-  const message = error instanceof MemberInputError || error instanceof CliError ? error.message : `error: ${(error as Error).message}`;
+  const message = error instanceof MemberInputError || error instanceof CliError || error instanceof DeskRefusal ? error.message : `error: ${(error as Error).message}`;
   process.stderr.write(`${message.replace(/\s*\n\s*/g, ' ')}\n`);
   process.exitCode = exitCode;
 }
