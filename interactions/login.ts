@@ -9,13 +9,24 @@ import { isInAppBrowser } from '../src/http/in-app-browser.ts';
 import { HttpError } from '../src/http/http-error.ts';
 import { assertSameOrigin } from '../src/http/same-origin.ts';
 import type { MessageKey } from '../src/i18n/messages.ts';
+import type { Metrics } from '../src/metrics/port.ts';
 import { ACR, assuranceOf } from '../src/oidc/assurance.ts';
 import { acrRequestOf } from '../src/oidc/acr-request.ts';
 import type { Clock, Passkeys } from '../src/store/port.ts';
 import { deviceCookieOf, rememberDevice, type DeviceCookie } from './device-cookie.ts';
 import { clientName, finish, loadInteraction } from './interaction.ts';
 
-export type LoginDeps = { provider: Provider; passwordLogin: PasswordLogin; passkeys: Passkeys; csrf: Csrf; issuerOrigin: string; rpId: string; device: DeviceCookie; clock: Clock };
+export type LoginDeps = {
+  provider: Provider;
+  passwordLogin: PasswordLogin;
+  passkeys: Passkeys;
+  csrf: Csrf;
+  issuerOrigin: string;
+  rpId: string;
+  device: DeviceCookie;
+  clock: Clock;
+  metrics: Pick<Metrics, 'login' | 'rateLimited'>;
+};
 
 /** What the relying party asked of the log-in: nothing special, a passkey if possible, or only a passkey. */
 function passkeyDemand(details: Interaction): 'none' | 'requested' | 'required' {
@@ -82,6 +93,8 @@ export async function submitPasswordLogin(ctx: Context, deps: LoginDeps): Promis
     });
   } catch (error) {
     if (!(error instanceof AuthError)) throw error;
+    deps.metrics.login('password', error.code);
+    if (error.code === 'too_many_attempts') deps.metrics.rateLimited('password_failures');
     if (error.code === 'busy') {
       // Nothing was checked: the member may simply press the button again in a moment.
       throw new HttpError(503, 'temporarily_unavailable', error.message, { retryAfter: secondsUntil(error.retryAt), page: 'busy' });
@@ -93,6 +106,7 @@ export async function submitPasswordLogin(ctx: Context, deps: LoginDeps): Promis
     }
     return fail(401, 'login.invalid');
   }
+  deps.metrics.login('password', 'success');
   rememberDevice(ctx, deps.device, member.id);
 
   if (passkeyDemand(details) === 'required') {

@@ -9,6 +9,7 @@ import { HttpError } from '../src/http/http-error.ts';
 import type { RateLimit } from '../src/http/rate-limit.ts';
 import { assertSameOrigin } from '../src/http/same-origin.ts';
 import type { MessageKey } from '../src/i18n/messages.ts';
+import type { Metrics } from '../src/metrics/port.ts';
 import { assuranceOf } from '../src/oidc/assurance.ts';
 import type { Passkeys } from '../src/store/port.ts';
 import { rememberDevice, type DeviceCookie } from './device-cookie.ts';
@@ -22,6 +23,7 @@ export type PasskeyDeps = {
   rpId: string;
   passkeyOptionsLimit: RateLimit;
   device: DeviceCookie;
+  metrics: Pick<Metrics, 'login'>;
 };
 
 const STATUS: Record<AuthErrorCode, number> = {
@@ -78,6 +80,7 @@ export async function passkeyAssertion(ctx: Context, deps: PasskeyDeps): Promise
       userAgent: ctx.get('user-agent') || undefined,
       clientId: String(details.params.client_id),
     });
+    deps.metrics.login('passkey', 'success');
     const { acr, amr } = assuranceOf([{ method: 'passkey', synced: passkey.synced }]);
     const redirectTo = await submitResult(details, { login: { accountId: member.id, acr, amr, remember: true }, consent: {} });
     rememberDevice(ctx, deps.device, member.id);
@@ -95,6 +98,7 @@ export async function passkeyAssertion(ctx: Context, deps: PasskeyDeps): Promise
     };
   } catch (error) {
     if (!(error instanceof AuthError)) throw error;
+    deps.metrics.login('passkey', error.code);
     ctx.status = STATUS[error.code];
     ctx.body = { error: error.code, error_description: ctx.state.t(`passkey.error.${error.code}` as MessageKey) };
   }

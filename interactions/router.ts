@@ -5,6 +5,7 @@ import type { PasswordLogin } from '../src/auth/password/password-login.ts';
 import type { SmsOtp } from '../src/auth/sms-otp/sms-otp.ts';
 import { SMS_PROMPT } from '../src/oidc/policy.ts';
 import type { Csrf } from '../src/http/csrf.ts';
+import type { Metrics } from '../src/metrics/port.ts';
 import type { RateLimit } from '../src/http/rate-limit.ts';
 import type { Clock, Store } from '../src/store/port.ts';
 import { showConsent, submitConsent } from './consent.ts';
@@ -27,6 +28,7 @@ export type InteractionDeps = {
   passkeyOptionsLimit: RateLimit;
   device: DeviceCookie;
   clock: Clock;
+  metrics: Metrics;
 };
 
 /** Every page and endpoint of a sign-in, one route per step, all under the interaction cookie's path. */

@@ -9,11 +9,12 @@ import { assertSameOrigin } from '../src/http/same-origin.ts';
 import { acrRequestOf } from '../src/oidc/acr-request.ts';
 import { ACR, assuranceOf, proofsFromAmr } from '../src/oidc/assurance.ts';
 import { SMS_PROMPT } from '../src/oidc/policy.ts';
+import type { Metrics } from '../src/metrics/port.ts';
 import type { Members } from '../src/store/port.ts';
 import { clientName, finish, loadInteraction } from './interaction.ts';
 import { renderSmsStep, type SmsPage } from './sms-page.ts';
 
-export type SmsStepDeps = { provider: Provider; members: Members; smsOtp: SmsOtp; csrf: Csrf; issuerOrigin: string };
+export type SmsStepDeps = { provider: Provider; members: Members; smsOtp: SmsOtp; csrf: Csrf; issuerOrigin: string; metrics: Pick<Metrics, 'stepUp'> };
 
 async function stepContext(ctx: Context, deps: SmsStepDeps, details: Interaction) {
   const member = details.session ? await deps.members.findById(details.session.accountId) : undefined;
@@ -65,8 +66,10 @@ export async function verifySmsStep(ctx: Context, deps: SmsStepDeps): Promise<vo
     await deps.smsOtp.verify({ ...request, code: form.code ?? '' });
   } catch (error) {
     if (!(error instanceof OtpError)) throw error;
+    deps.metrics.stepUp(error.code);
     return renderSmsStep(ctx, deps, request, page, { error });
   }
+  deps.metrics.stepUp('success');
   // The log-in is re-submitted with the merged proofs: finishing with the SMS result alone would
   // re-apply the old log-in and send the member round to this step again.
   const { acr, amr } = assuranceOf([...proofsFromAmr(details.session?.amr), { method: 'sms-otp' }]);
@@ -102,8 +105,10 @@ export async function skipSmsStep(ctx: Context, deps: SmsStepDeps): Promise<void
   if (details.prompt.name !== SMS_PROMPT) return ctx.redirect(`/interaction/${details.uid}`);
   const { request, essential } = await stepContext(ctx, deps, details);
   if (essential) {
+    deps.metrics.stepUp('unmet');
     return finish(details, ctx, { error: 'unmet_authentication_requirements', error_description: 'SMS verification is not available to this member' });
   }
   if (canReceiveSmsCodes(request.member)) return ctx.redirect(`/interaction/${details.uid}`);
+  deps.metrics.stepUp('skipped');
   await finish(details, ctx, { [SMS_PROMPT]: { skipped: 'not_eligible' } }, true);
 }

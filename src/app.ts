@@ -33,6 +33,10 @@ import { createRateLimit } from './http/rate-limit.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { wellKnownRouter } from './http/well-known.ts';
 import { createLogger, type Logger } from './log.ts';
+import { metricsEndpoint } from './metrics/endpoint.ts';
+import { meteredHashQueue, meteredRateLimit, meteredSmsSender } from './metrics/metered.ts';
+import { createPrometheusMetrics } from './metrics/prometheus.ts';
+import { observeRequest } from './metrics/request-metrics.ts';
 import { createProvider } from './oidc/provider.ts';
 import { openStore } from './store/open.ts';
 import type { Clock, Store } from './store/port.ts';
@@ -57,11 +61,16 @@ export type App = {
   provider: Provider;
   store: Store;
   logger: Logger;
+  /** The metrics listener's request handler (`GET /metrics`), for its own port: never the public one. */
+  metricsHandler: RequestListener;
   /** Stops background work and closes the store. */
   close(): Promise<void>;
 };
 
 const PRUNE_EVERY_MS = 10 * 60 * 1000;
+// Members with passkeys are counted in the store this often (a scan of the passkeys' member index);
+// in between, this instance adjusts the figure for the passkeys it adds and deletes itself.
+const RECOUNT_PASSKEY_MEMBERS_EVERY_MS = 30 * 60 * 1000;
 
 /** The composition root: opens the store, builds every collaborator once, and assembles the Koa app. */
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
@@ -73,6 +82,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // per interaction; challenges are a few dozen bytes.
   const signInKinds = { Interaction: protection.signIns, [CHALLENGE_KIND]: protection.challenges };
   const store = options.store ?? (await openStore(config.databaseUrl, { clock, ensureIndexes: !config.production, signInKinds }));
+  const prometheus = createPrometheusMetrics({
+    ready: () => storeAnswers(store),
+    countMembersWithPasskeys: () => store.passkeys.countMembers(),
+    signInsInMemory: store.inMemory && (() => store.inMemory!()),
+  }, { smsPricePerSegment: config.operations.smsPricePerSegment });
+  const { metrics } = prometheus;
   const cookieSigner = new CookieSigner(config.cookieKeys);
   // The client address of the request being served, worked out once by the server (see handler):
   // what the request writes counts against that address, and every limit, log and audit entry uses it.
@@ -88,7 +103,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const csrf = createCsrf(createSecretKey(Buffer.from(config.cookieKeys[0]!, 'utf8')), (ctx) => ctx.secure);
   const derivedKey = (purpose: string) => (secret: string) => Buffer.from(hkdfSync('sha256', secret, '', `jmb-idp ${purpose}`, 32));
   const devices = createDeviceTrust({ keys: config.cookieKeys.map(derivedKey('device-trust')), days: config.loginLimits.deviceCookieDays }, clock);
-  const hashing = createHashQueue(protection.hashing);
+  const hashing = meteredHashQueue(createHashQueue(protection.hashing), metrics);
   const passwordLogin = createPasswordLogin({
     members: store.members, counters: store.counters, audit: store.audit, limits: config.loginLimits, devices, hashing, clock, addressKey: limitKeyOf,
   });
@@ -107,13 +122,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     documents: store.documents,
     counters: store.counters,
     audit: store.audit,
-    sender: options.smsSender ?? createSmsSender(config.sms, logger, clock),
+    sender: meteredSmsSender(options.smsSender ?? createSmsSender(config.sms, logger, clock), metrics),
     clock,
     limits: config.sms.limits,
     hashKey: derivedKey('sms-otp')(config.cookieKeys[0]!),
     // Origin-bound codes name the host alone: the format has no place for a port.
     issuerHost: new URL(config.issuer).hostname,
     addressKey: limitKeyOf,
+    onRefused: metrics.smsRefused,
   });
   const passkeySettings = createPasskeySettings({
     passkeys: store.passkeys,
@@ -121,6 +137,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     audit: store.audit,
     smsOtp,
     clock,
+    metrics,
   });
   // Templates are compiled once and kept: they do not change while the IdP runs. Partials are
   // included by absolute path from `root`, which ejs resolves without looking on disk.
@@ -147,12 +164,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
   // In the order a request is matched against them: the sign-in steps, which every log-in makes
   // several of, first. No two of them serve the same path.
-  const passkeyOptionsLimit = createRateLimit({ perMinute: protection.perAddressPerMinute.passkeyOptions, maxKeys: 100_000 }, clock);
-  const signInStartLimit = createRateLimit({ perMinute: protection.perAddressPerMinute.signInStarts, maxKeys: 100_000 }, clock);
+  const passkeyOptionsLimit = meteredRateLimit(createRateLimit({ perMinute: protection.perAddressPerMinute.passkeyOptions, maxKeys: 100_000 }, clock), 'passkey_options', metrics);
+  const signInStartLimit = meteredRateLimit(createRateLimit({ perMinute: protection.perAddressPerMinute.signInStarts, maxKeys: 100_000 }, clock), 'signin_starts', metrics);
   const admission = createAdmission(protection.shedding);
   const device = { trust: devices, days: config.loginLimits.deviceCookieDays };
   const routers = [
-    interactionRouter({ provider, store, passwordLogin, passkeyLogin, smsOtp, csrf, issuerOrigin, rpId: config.webauthn.rpId, passkeyOptionsLimit, device, clock }),
+    interactionRouter({ provider, store, passwordLogin, passkeyLogin, smsOtp, csrf, issuerOrigin, rpId: config.webauthn.rpId, passkeyOptionsLimit, device, clock, metrics }),
     accountRouter({ provider, store, smsOtp, settings: passkeySettings, csrf, issuer: config.issuer, rpId: config.webauthn.rpId, clock }),
     assetsRouter(path.join(viewsDir, 'assets'), { 'simplewebauthn-browser.js': webauthnBrowser }),
     wellKnownRouter(config),
@@ -195,10 +212,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     logRequest(logger, req, res, address);
     admission.track(res);
     const path = pathOf(req.url);
+    observeRequest(metrics, res, path);
     if (ours(req.method ?? 'GET', path)) return serving.run(address, pages, req, res);
     // Starting a sign-in without a session creates state and proves nothing: it waits its turn.
     if (startsSignIn(req, path, cookieSigner)) {
-      const refusal = admission.refusal() ?? overBudget(signInStartLimit, limitKeyOf(address), 'sign-ins started');
+      const busy = admission.refusal();
+      if (busy) metrics.shed('new_signin');
+      const refusal = busy ?? overBudget(signInStartLimit, limitKeyOf(address), 'sign-ins started');
       if (refusal) {
         refusals.set(req, refusal);
         return serving.run(address, pages, req, res);
@@ -212,17 +232,38 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       .catch((error: unknown) => logger.warn('pruning expired records failed', { error }));
   }, PRUNE_EVERY_MS);
   pruning.unref();
+  const recountPasskeyMembers = () => prometheus.recountMembersWithPasskeys()
+    .catch((error: unknown) => logger.warn('counting members with passkeys failed', { error }));
+  void recountPasskeyMembers();
+  const recounting = setInterval(recountPasskeyMembers, RECOUNT_PASSKEY_MEMBERS_EVERY_MS);
+  recounting.unref();
+  provider.on('end_session.success', () => metrics.logout());
 
   return {
     handler,
     provider,
     store,
     logger,
+    metricsHandler: metricsEndpoint(prometheus.registry, config.operations.metricsToken, logger),
     async close() {
       clearInterval(pruning);
+      clearInterval(recounting);
       admission.close();
       await assertions.close();
       if (!options.store) await store.close();
     },
   };
+}
+
+/** Whether the store answers within two seconds, as `/readyz` decides. */
+async function storeAnswers(store: Store): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([store.ping(), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('timed out')), 2000)))]);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -10,9 +10,15 @@ async function main(): Promise<void> {
     app.logger.info('listening', { issuer: config.issuer, port: config.port, store: app.store.kind, production: config.production });
   });
   server.keepAliveTimeout = 65_000;
+  // Metrics have a listener of their own, which the public load balancer never routes to.
+  const { metricsPort } = config.operations;
+  const metricsServer = metricsPort === undefined ? undefined : createServer(app.metricsHandler).listen(metricsPort, () => {
+    app.logger.info('metrics listening', { port: metricsPort, token: config.operations.metricsToken !== undefined });
+  });
 
   const stop = (signal: string) => {
     app.logger.info('shutting down', { signal });
+    metricsServer?.close();
     server.close(() => void app.close().then(() => process.exit(0)));
     setTimeout(() => process.exit(0), 10_000).unref();
   };

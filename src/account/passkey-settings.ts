@@ -1,6 +1,7 @@
-import type { CreationOptions, PasskeyRegistration } from '../auth/passkey/passkey-registration.ts';
+import { RegistrationError, type CreationOptions, type PasskeyRegistration } from '../auth/passkey/passkey-registration.ts';
 import type { SmsOtp } from '../auth/sms-otp/sms-otp.ts';
 import type { Locale } from '../i18n/messages.ts';
+import { noMetrics, type Metrics } from '../metrics/port.ts';
 import { DuplicateError, type AuditLog, type Clock, type Member, type Passkey, type Passkeys } from '../store/port.ts';
 
 /** Why a change to a member's passkeys was refused. */
@@ -26,13 +27,14 @@ export type PasskeySettingsDeps = {
   audit: AuditLog;
   smsOtp: Pick<SmsOtp, 'notify'>;
   clock: Clock;
+  metrics?: Pick<Metrics, 'passkeyRegistration' | 'passkeyDeletion' | 'passkeysOfMember'>;
 };
 
 /**
  * What a member may do with their passkeys on the account page: list, register, rename and delete.
  * Each change is recorded in the audit trail; adding or removing one also sends a short SMS notice.
  */
-export function createPasskeySettings({ passkeys, registration, audit, smsOtp, clock }: PasskeySettingsDeps) {
+export function createPasskeySettings({ passkeys, registration, audit, smsOtp, clock, metrics = noMetrics }: PasskeySettingsDeps) {
   const record = (member: Member, actor: Actor, type: string, detail: Record<string, string>) =>
     audit.append({ memberId: member.id, at: new Date(clock()), type, outcome: 'success', ip: actor.ip, userAgent: actor.userAgent, detail });
 
@@ -61,14 +63,24 @@ export function createPasskeySettings({ passkeys, registration, audit, smsOtp, c
     },
 
     async finishRegistration(member: Member, boundTo: string, response: unknown, actor: Actor): Promise<Passkey> {
-      const passkey = await registration.finish(member, boundTo, response);
-      if ((await passkeys.listForMember(member.id)).length >= PASSKEY_LIMIT) throw new SettingsError('limit_reached', `at most ${PASSKEY_LIMIT} passkeys`);
+      let held: number;
+      let passkey: Passkey;
       try {
-        await passkeys.create(passkey);
+        passkey = await registration.finish(member, boundTo, response);
+        held = (await passkeys.listForMember(member.id)).length;
+        if (held >= PASSKEY_LIMIT) throw new SettingsError('limit_reached', `at most ${PASSKEY_LIMIT} passkeys`);
+        try {
+          await passkeys.create(passkey);
+        } catch (error) {
+          if (error instanceof DuplicateError) throw new SettingsError('already_registered', 'this passkey is already registered');
+          throw error;
+        }
       } catch (error) {
-        if (error instanceof DuplicateError) throw new SettingsError('already_registered', 'this passkey is already registered');
+        metrics.passkeyRegistration(error instanceof SettingsError || error instanceof RegistrationError ? error.code : 'error');
         throw error;
       }
+      metrics.passkeyRegistration('success');
+      metrics.passkeysOfMember(held, held + 1);
       await record(member, actor, 'passkey.added', { name: passkey.name, synced: String(passkey.synced) });
       await notice(member, actor, 'added');
       return passkey;
@@ -86,6 +98,9 @@ export function createPasskeySettings({ passkeys, registration, audit, smsOtp, c
     async remove(member: Member, id: string, actor: Actor): Promise<Passkey> {
       const passkey = await owned(member, id);
       if (!(await passkeys.remove(member.id, id))) throw new SettingsError('not_found', 'no such passkey');
+      metrics.passkeyDeletion();
+      const left = (await passkeys.listForMember(member.id)).length;
+      metrics.passkeysOfMember(left + 1, left);
       await record(member, actor, 'passkey.removed', { name: passkey.name });
       await notice(member, actor, 'removed');
       return passkey;

@@ -7,6 +7,7 @@ import { RESPONSE_MODES } from '../oidc/discovery.ts';
 import { defaultDatabaseUrl } from './database-url.ts';
 import { demoClients } from './demo-clients.ts';
 import { loadOpDocuments, type OpDocuments } from './op-documents.ts';
+import { loadOperations, type OperationsSettings } from './operations.ts';
 import { parse, readJson } from './parse.ts';
 import { loadLoginLimits, loadProtection, type LoginLimits, type ProtectionSettings } from './protection.ts';
 import { loadApps, loadSms, loadWebAuthn } from './sections.ts';
@@ -31,6 +32,7 @@ export type Config = {
   loginLimits: LoginLimits;
   protection: ProtectionSettings;
   documents: OpDocuments;
+  operations: OperationsSettings;
 };
 
 export type SmsLimits = { cooldownSeconds: number; perMemberPerDay: number; perPhonePerDay: number; perIpPerHour: number; perHour: number };
@@ -142,9 +144,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const protection = loadProtection(env, problems);
 
   const documents = loadOpDocuments(env, production, problems);
+  const operations = loadOperations(env, port, problems);
 
   if (problems.length) throw new ConfigError(problems);
-  return { production, port, issuer, databaseUrl, dataDir, clients, cookieKeys, jwks, webauthn, sms, apps, logLevel, loginLimits, protection, documents };
+  return { production, port, issuer, databaseUrl, dataDir, clients, cookieKeys, jwks, webauthn, sms, apps, logLevel, loginLimits, protection, documents, operations };
 }
 
 /** loadConfig for a command's entry point: on a ConfigError, prints every problem and exits 1 before anything listens. */

@@ -1,8 +1,6 @@
 import path from 'node:path';
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { defaultDatabaseUrl } from '../config/database-url.ts';
-import { ConfigError } from '../config/load.ts';
-import { loadSms } from '../config/sections.ts';
 import { createLogger } from '../log.ts';
 import { openStore } from '../store/open.ts';
 import type { Member, Members, Store } from '../store/port.ts';
@@ -10,7 +8,6 @@ import {
   createMember, findMemberByNumber, maskPhone, MemberInputError, publicView, setPassword, setStatus,
 } from './members.ts';
 import { liftLoginWaits } from '../auth/password/password-login.ts';
-import { createSmsSender } from '../auth/sms-otp/create-sender.ts';
 import type { SmsSender } from '../auth/sms-otp/sms-sender.ts';
 import { reenableSmsVerification, unlockSmsVerification } from '../auth/sms-otp/sms-otp.ts';
 import {
@@ -146,9 +143,9 @@ const commands: Record<string, Command> = {
     };
   }),
   enable: supportCommand('support.enabled', {}, () => async (store, member) => ({ shown: [publicView(await enableMember(store.members, member))] })),
-  'set-phone': supportCommand('support.phone_bound', { phone: true }, (values, env) => {
+  'set-phone': supportCommand('support.phone_bound', { phone: true }, async (values, env) => {
     const phone = checked(validatePhone(required(values, 'phone')));
-    const sender = smsSenderFor(env);
+    const sender = await smsSenderFor(env);
     return async (store, member) => {
       const { member: updated, notices } = await bindNewPhone({ members: store.members, sender, clock: Date.now }, member, phone);
       const detail = { from: maskPhone(member.phone), to: maskPhone(phone), noticeToPrevious: notices.previous, noticeToCurrent: notices.current };
@@ -169,7 +166,7 @@ type DeskAct = (store: Store, member: Member) => Promise<{ detail?: Record<strin
  * Prints what `act` shows, or the member. `passkeyId`: `--id` names the member's passkey, so the
  * member is named by `--number`.
  */
-function supportCommand(type: string, shape: { reason?: 'optional'; passkeyId?: boolean; phone?: boolean }, build: (values: Values, env: NodeJS.ProcessEnv) => DeskAct): Command {
+function supportCommand(type: string, shape: { reason?: 'optional'; passkeyId?: boolean; phone?: boolean }, build: (values: Values, env: NodeJS.ProcessEnv) => DeskAct | Promise<DeskAct>): Command {
   return {
     options: {
       ...(shape.passkeyId ? { number: { type: 'string' }, id: { type: 'string' } } : target),
@@ -180,7 +177,7 @@ function supportCommand(type: string, shape: { reason?: 'optional'; passkeyId?: 
     async prepare(values, env) {
       const find = shape.passkeyId ? targetMember({ number: required(values, 'number') }) : targetMember(values);
       const operator = deskOperator(values, shape.reason !== 'optional');
-      const act = build(values, env);
+      const act = await build(values, env);
       return async (store) => {
         const member = await find(store.members);
         const done = await act(store, member);
@@ -200,10 +197,13 @@ function deskOperator(values: Values, reasonRequired: boolean): DeskOperator {
 }
 
 /** The SMS transport SMS_TRANSPORT names, as the IdP builds it; its log lines go to stderr, never among the JSON. */
-function smsSenderFor(env: NodeJS.ProcessEnv): SmsSender {
+async function smsSenderFor(env: NodeJS.ProcessEnv): Promise<SmsSender> {
+  // Loaded only for the command that sends: the settings' schemas and the Twilio library take longer
+  // to load than most commands take to run.
+  const [{ loadSms }, { createSmsSender }] = await Promise.all([import('../config/sections.ts'), import('../auth/sms-otp/create-sender.ts')]);
   const problems: string[] = [];
   const settings = loadSms(env, path.resolve(env.DATA_DIR ?? './data'), env.NODE_ENV === 'production', problems);
-  if (problems.length) throw refused(new ConfigError(problems).message);
+  if (problems.length) throw refused(`invalid SMS settings: ${problems.join('; ')}`);
   return createSmsSender(settings, createLogger('warn', (line) => process.stderr.write(line)), Date.now);
 }
 

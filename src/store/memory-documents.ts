@@ -10,8 +10,9 @@ type Entry = { kind: string; json: string; expiresAt: number | undefined; consum
  * pushes out that address's sign-ins, never a member's. The by-uid, by-user-code and by-grant
  * lookups scan; no short-lived kind uses them.
  */
-export function createMemoryDocuments(clock: Clock, bounds: KindBounds): ExpiringDocuments & { size(): number } {
+export function createMemoryDocuments(clock: Clock, bounds: KindBounds): ExpiringDocuments & InMemoryStats {
   const entries = new Map<string, Entry>();
+  let evicted = 0;
   const owners = createOwnerShares();
   const keyOf = (kind: string, id: string) => `${kind}\u0000${id}`;
   const live = (entry: Entry | undefined): entry is Entry => entry !== undefined && (entry.expiresAt === undefined || entry.expiresAt > clock());
@@ -43,8 +44,14 @@ export function createMemoryDocuments(clock: Clock, bounds: KindBounds): Expirin
       remove(key);
       entries.set(key, { kind, json: JSON.stringify(payload), expiresAt: expiresAt?.getTime(), consumedAt: undefined, owner });
       owners.add(owner, key);
-      if (owners.count(owner) > bounds.perOwner) remove(owners.oldestOf(owner)!);
-      while (entries.size > bounds.max) remove(owners.oldestOfHeaviest()!);
+      if (owners.count(owner) > bounds.perOwner) {
+        remove(owners.oldestOf(owner)!);
+        evicted++;
+      }
+      while (entries.size > bounds.max) {
+        remove(owners.oldestOfHeaviest()!);
+        evicted++;
+      }
     },
     async find(kind, id) {
       const entry = entries.get(keyOf(kind, id));
@@ -85,8 +92,12 @@ export function createMemoryDocuments(clock: Clock, bounds: KindBounds): Expirin
       return pruned;
     },
     size: () => entries.size,
+    evicted: () => evicted,
   };
 }
+
+/** What memory documents report for the metrics: documents held now, and how many bounds pushed out since start. */
+export type InMemoryStats = { size(): number; evicted(): number };
 
 /**
  * Which keys each owner holds, oldest first, and which owner holds the most, each step O(1): owners

@@ -140,6 +140,8 @@ export interface Passkeys {
   rename(memberId: string, id: string, name: string): Promise<boolean>;
   /** False when the member has no such passkey. */
   remove(memberId: string, id: string): Promise<boolean>;
+  /** How many members have at least one passkey. Reads every passkey's member: call it rarely. */
+  countMembers(): Promise<number>;
 }
 
 export interface Store {
@@ -151,6 +153,12 @@ export interface Store {
   audit: AuditLog;
   /** Resolves when the store answers a trivial query. */
   ping(): Promise<void>;
+  /**
+   * The kinds of documents held in this process's memory (sign-ins in progress on the embedded store),
+   * how many of each are held and how many their bounds pushed out since start. Absent where every
+   * document is in the database.
+   */
+  inMemory?(): { kind: string; held: number; evicted: number }[];
   close(): Promise<void>;
 }
 

@@ -124,4 +124,14 @@ export const passkeyContract: Record<string, Contract> = {
     t.deepEqual(await store.passkeys.listForMember('m1'), [kept]);
     t.false(await store.passkeys.remove('m1', 'cred-1'));
   },
+  'countMembers counts members with at least one passkey, once each': async (t, { store, clock }) => {
+    t.is(await store.passkeys.countMembers(), 0);
+    await store.passkeys.create(passkey('cred-1', 'm1', clock()));
+    await store.passkeys.create(passkey('cred-2', 'm1', clock() + minute));
+    await store.passkeys.create(passkey('cred-3', 'm2', clock()));
+    t.is(await store.passkeys.countMembers(), 2);
+    await store.passkeys.remove('m2', 'cred-3');
+    await store.passkeys.remove('m1', 'cred-1');
+    t.is(await store.passkeys.countMembers(), 1);
+  },
 };

@@ -29,6 +29,8 @@ export const NATIVE_APP = {
 
 export type TestApp = App & {
   url: string;
+  /** The metrics listener, on a port of its own (with `metrics: true`). */
+  metricsUrl: string | undefined;
   config: Config;
   dir: string;
   stop(): Promise<void>;
@@ -38,7 +40,7 @@ export type TestApp = App & {
  * The real app on an ephemeral port with a fresh SQLite file in a temp folder.
  * `env` overrides settings; `clients` replaces the client list.
  */
-export async function startTestApp(options: { env?: Record<string, string>; clients?: ClientMetadata[]; clock?: () => number; sms?: SmsSender; logger?: Logger } = {}): Promise<TestApp> {
+export async function startTestApp(options: { env?: Record<string, string>; clients?: ClientMetadata[]; clock?: () => number; sms?: SmsSender; logger?: Logger; metrics?: boolean } = {}): Promise<TestApp> {
   const dir = mkdtempSync(path.join(tmpdir(), 'jmb-idp-test-'));
   const server: Server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -66,13 +68,21 @@ export async function startTestApp(options: { env?: Record<string, string>; clie
     throw error;
   }
   server.on('request', app.handler);
+  let metricsServer: Server | undefined;
+  if (options.metrics) {
+    metricsServer = createServer(app.metricsHandler);
+    await new Promise<void>((resolve) => metricsServer!.listen(0, '127.0.0.1', resolve));
+  }
   return {
     ...app,
     url: config.issuer,
+    metricsUrl: metricsServer && `http://127.0.0.1:${(metricsServer.address() as AddressInfo).port}/metrics`,
     config,
     dir,
     async stop() {
       server.closeAllConnections();
+      metricsServer?.closeAllConnections();
+      metricsServer?.close();
       await new Promise((resolve) => server.close(resolve));
       await app.close();
       rmSync(dir, { recursive: true, force: true });

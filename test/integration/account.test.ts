@@ -3,6 +3,7 @@ import { Browser, alertText, hiddenField } from '../helpers/browser.ts';
 import { MemorySms } from '../helpers/memory-sms.ts';
 import { RelyingParty, passkeyAttempt, passkeyLogIn, passwordLogIn } from '../helpers/relying-party.ts';
 import { SoftPasskey, enrolSoftPasskey } from '../helpers/soft-authenticator.ts';
+import { scrape } from '../helpers/metrics.ts';
 import { createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
 
 const GOOGLE = 'ea9b8d66-4d01-1d21-3ce4-b6b48cb575d4';
@@ -10,7 +11,7 @@ const sms = new MemorySms();
 let now = Date.now();
 let app: TestApp;
 test.before(async () => {
-  app = await startTestApp({ sms, clock: () => now });
+  app = await startTestApp({ sms, clock: () => now, metrics: true });
 });
 test.after.always(async () => app?.stop());
 
@@ -235,8 +236,12 @@ test.serial('delete asks for confirmation, sends one notice, and the passkey can
   const browser = await signedIn(member);
   await openSettings(browser, member);
   const noticesBefore = sms.sent.filter((m) => m.to === member.phone && /passkey was/.test(m.body)).length;
+  const before = await scrape(app.metricsUrl!);
   const { passkey, result } = await register(browser);
   t.is(result!.status, 200);
+  const added = await scrape(app.metricsUrl!);
+  t.is(added.value('jmb_passkey_registrations_total', { outcome: 'success' }) - before.value('jmb_passkey_registrations_total', { outcome: 'success' }), 1);
+  t.is(added.value('jmb_members_with_passkeys') - before.value('jmb_members_with_passkeys'), 1, 'the member now counts among those with a passkey');
   const afterAdd = sms.sent.filter((m) => m.to === member.phone && /passkey was/.test(m.body));
   t.is(afterAdd.length, noticesBefore + 1, 'one notice for the addition');
   t.regex(afterAdd.at(-1)!.body, /^JMB: A passkey was added to your JMB account on .+ If this was not you/);
@@ -252,6 +257,9 @@ test.serial('delete asks for confirmation, sends one notice, and the passkey can
   const notices = sms.sent.filter((m) => m.to === member.phone && /passkey was/.test(m.body));
   t.is(notices.length, noticesBefore + 2, 'one notice for the removal');
   t.regex(notices.at(-1)!.body, /A passkey was removed from your JMB account/);
+  const removed = await scrape(app.metricsUrl!);
+  t.is(removed.value('jmb_passkey_deletions_total') - added.value('jmb_passkey_deletions_total'), 1);
+  t.is(removed.value('jmb_members_with_passkeys'), before.value('jmb_members_with_passkeys'), 'and no longer does once it is gone');
 
   const rp = await website();
   const fresh = new Browser(app.url);

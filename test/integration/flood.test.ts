@@ -1,5 +1,6 @@
 import test from 'ava';
 import { Browser, hiddenField } from '../helpers/browser.ts';
+import { scrape } from '../helpers/metrics.ts';
 import { RelyingParty, passkeyAttempt } from '../helpers/relying-party.ts';
 import { enrolSoftPasskey } from '../helpers/soft-authenticator.ts';
 import { WEBSITE, createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
@@ -26,7 +27,7 @@ async function startSignIn(app: TestApp, address: string, accept = 'text/html') 
 }
 
 test('a flood of sign-ins from one address pushes out that address\'s own, not another member\'s', async (t) => {
-  const app = await startTestApp({ env: { ...bounded, SIGNIN_STARTS_PER_ADDRESS_PER_MINUTE: '100000' } });
+  const app = await startTestApp({ metrics: true, env: { ...bounded, SIGNIN_STARTS_PER_ADDRESS_PER_MINUTE: '100000' } });
   t.teardown(() => app.stop());
   const rp = await RelyingParty.website(app);
   const members = await Promise.all([createMember(app.store), createMember(app.store)]);
@@ -37,6 +38,9 @@ test('a flood of sign-ins from one address pushes out that address\'s own, not a
   const earlyPage = await early.follow(earlyFlow.url);
 
   for (let i = 0; i < 200; i++) t.is((await startSignIn(app, '192.0.2.66')).status, 303);
+  const flooded = await scrape(app.metricsUrl!);
+  t.is(flooded.value('jmb_signins_in_progress', { kind: 'Interaction' }), 40, 'the metrics show memory held at its bound');
+  t.is(flooded.value('jmb_signins_evicted_total', { kind: 'Interaction' }), 161, 'and every sign-in pushed out');
 
   const late = at(app, '203.0.113.2');
   const lateFlow = await rp.start();
@@ -87,7 +91,7 @@ test('a flood of passkey options from one sign-in pushes out no other member\'s 
 });
 
 test('past its budget an address gets 429 with Retry-After: a page for a browser starting a sign-in, JSON for passkey options', async (t) => {
-  const app = await startTestApp({ env: { ...bounded, SIGNIN_STARTS_PER_ADDRESS_PER_MINUTE: '5', PASSKEY_OPTIONS_PER_ADDRESS_PER_MINUTE: '4' } });
+  const app = await startTestApp({ metrics: true, env: { ...bounded, SIGNIN_STARTS_PER_ADDRESS_PER_MINUTE: '5', PASSKEY_OPTIONS_PER_ADDRESS_PER_MINUTE: '4' } });
   t.teardown(() => app.stop());
 
   const statuses = [];
@@ -120,6 +124,9 @@ test('past its budget an address gets 429 with Retry-After: a page for a browser
   t.deepEqual(answers.map((a) => a.status), [200, 200, 200, 200, 429]);
   t.is(answers[4]!.json.error, 'too_many_requests');
   t.true(Number(answers[4]!.headers.get('retry-after')) >= 1);
+  const refusals = await scrape(app.metricsUrl!);
+  t.is(refusals.value('jmb_rate_limited_total', { limit: 'signin_starts' }), 1);
+  t.is(refusals.value('jmb_rate_limited_total', { limit: 'passkey_options' }), 1);
 });
 
 test('passkey options from a sign-in whose other challenges were withdrawn still complete a log-in', async (t) => {

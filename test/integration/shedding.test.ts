@@ -1,6 +1,7 @@
 import test from 'ava';
 import { request, type ClientRequest } from 'node:http';
 import { Browser, hiddenField } from '../helpers/browser.ts';
+import { scrape } from '../helpers/metrics.ts';
 import { RelyingParty, passkeyLogIn, passwordLogIn } from '../helpers/relying-party.ts';
 import { enrolSoftPasskey } from '../helpers/soft-authenticator.ts';
 import { createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
@@ -13,7 +14,7 @@ async function logInPage(app: TestApp, rp: RelyingParty) {
 }
 
 test('with a tiny password-hashing queue, a burst gets fast 503s with Retry-After while the admitted log-ins and a passkey log-in complete', async (t) => {
-  const app = await startTestApp({ env: { PASSWORD_HASH_CONCURRENCY: '1', PASSWORD_HASH_MAX_QUEUE: '0', PASSWORD_HASH_MAX_WAIT_MS: '10000' } });
+  const app = await startTestApp({ metrics: true, env: { PASSWORD_HASH_CONCURRENCY: '1', PASSWORD_HASH_MAX_QUEUE: '0', PASSWORD_HASH_MAX_WAIT_MS: '10000' } });
   t.teardown(() => app.stop());
   const rp = await RelyingParty.website(app);
   const members = await Promise.all(Array.from({ length: 8 }, () => createMember(app.store)));
@@ -36,6 +37,9 @@ test('with a tiny password-hashing queue, a burst gets fast 503s with Retry-Afte
     t.regex(answer.html, /Many members are logging in right now/);
   }
   t.is((await rp.redeem(passkeyCallback, passkeyFlow)).claims()!.sub, passkeyMember.id, 'a passkey log-in needs no password hash');
+  const shed = await scrape(app.metricsUrl!);
+  t.is(shed.value('jmb_shed_total', { stage: 'password_hashing' }), refused.length, 'every refusal is counted as shed');
+  t.is(shed.value('jmb_logins_total', { method: 'password', outcome: 'busy' }), refused.length);
 
   // A refused member presses the button again: the same sign-in carries on.
   for (const [i, answer] of answers.entries()) {
@@ -48,7 +52,7 @@ test('with a tiny password-hashing queue, a burst gets fast 503s with Retry-Afte
 });
 
 test('a saturated process refuses new sign-ins with 503 and Retry-After, and keeps answering health checks and sign-ins under way', async (t) => {
-  const app = await startTestApp({ env: { SHED_MAX_REQUESTS_IN_FLIGHT: '3' } });
+  const app = await startTestApp({ metrics: true, env: { SHED_MAX_REQUESTS_IN_FLIGHT: '3' } });
   t.teardown(() => app.stop());
   const rp = await RelyingParty.website(app);
   const member = await createMember(app.store);
@@ -75,6 +79,7 @@ test('a saturated process refuses new sign-ins with 503 and Retry-After, and kee
   t.regex(page, /Many members are logging in right now\./);
   t.regex(page, /Please try again in a few seconds\./);
   t.log(`refused in ${refusedInMs.toFixed(1)} ms`);
+  t.is((await scrape(app.metricsUrl!)).value('jmb_shed_total', { stage: 'new_signin' }), 1);
 
   t.is((await fetch(`${app.url}/healthz`)).status, 200, 'health checks are answered');
   t.is((await fetch(`${app.url}/readyz`)).status, 200);

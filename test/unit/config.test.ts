@@ -131,3 +131,17 @@ test('the server exits non-zero before listening when the configuration is wrong
   t.regex(result.stderr, /JWKS_FILE must be set in production/);
   t.notRegex(result.stdout, /listening/);
 });
+
+test('metrics are served only on a port of their own, and a token for them must be long', (t) => {
+  const dir = tempDir();
+  t.is(loadConfig({ DATA_DIR: dir }).operations.metricsPort, undefined, 'no metrics listener unless asked for');
+  t.like(loadConfig({ DATA_DIR: dir, METRICS_PORT: '9464', METRICS_TOKEN: 'x'.repeat(32) }).operations, { metricsPort: 9464, metricsToken: 'x'.repeat(32) });
+  const cases: [Record<string, string>, RegExp][] = [
+    [{ PORT: '3000', METRICS_PORT: '3000' }, /^METRICS_PORT must differ from PORT/],
+    [{ METRICS_PORT: 'ninety' }, /^METRICS_PORT/],
+    [{ METRICS_PORT: '9464', METRICS_TOKEN: 'short' }, /^METRICS_TOKEN must be at least 32 characters/],
+    [{ METRICS_TOKEN: 'x'.repeat(32) }, /^METRICS_TOKEN is set but METRICS_PORT is not/],
+    [{ SMS_PRICE_PER_SEGMENT: '-1' }, /^SMS_PRICE_PER_SEGMENT/],
+  ];
+  for (const [env, problem] of cases) t.true(problemsOf({ DATA_DIR: dir, ...env }).some((p) => problem.test(p)), JSON.stringify(env));
+});

@@ -10,6 +10,7 @@ const homes: Record<string, string> = {
   mongodb: 'src/store/mongo/',
   twilio: 'src/auth/sms-otp/',
   '@simplewebauthn/server': 'src/auth/passkey/',
+  'prom-client': 'src/metrics/',
 };
 
 /** Every module specifier a source imports or re-exports, statically or dynamically. */

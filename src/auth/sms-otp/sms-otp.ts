@@ -62,7 +62,12 @@ export type SmsOtpDeps = {
   issuerHost: string;
   /** What a client address counts under in the per-address budget (an IPv6 client by its /64). */
   addressKey?: (ip: string) => string;
+  /** Told each time a code or notice is not sent because of a limit (for the metrics). */
+  onRefused?: (reason: SmsRefusal) => void;
 };
+
+/** Why a code or notice was not sent: the member's state, the cooldown, or the budget that was spent. */
+export type SmsRefusal = 'not_eligible' | 'disabled' | 'locked' | 'cooldown' | 'member_daily' | 'phone_daily' | 'ip_hourly' | 'global_hourly';
 
 export type OtpScope = { member: Member; purpose: OtpPurpose; bindTo: string };
 export type OtpRequest = OtpScope & { ip: string; userAgent?: string; locale: Locale };
@@ -109,7 +114,7 @@ export async function reenableSmsVerification(counters: Counters, memberId: stri
  * per-member, per-phone, per-IP and global budgets first: the defence against SMS pumping.
  */
 export function createSmsOtp(deps: SmsOtpDeps) {
-  const { documents, counters, audit, sender, clock, limits, hashKey, issuerHost, addressKey = (ip: string) => ip } = deps;
+  const { documents, counters, audit, sender, clock, limits, hashKey, issuerHost, addressKey = (ip: string) => ip, onRefused = () => {} } = deps;
   const docId = ({ purpose, bindTo }: Pick<OtpScope, 'purpose' | 'bindTo'>) => `${purpose}:${bindTo}`;
   const keys = smsKeys;
   const hash = (scope: OtpScope, phone: string, nonce: string, code: string) =>
@@ -123,11 +128,11 @@ export function createSmsOtp(deps: SmsOtpDeps) {
     if (lock) throw new OtpError('locked', 'SMS verification is locked after too many wrong codes', { retryAt: lock.resetAt });
   }
 
-  const budgets = (member: Member, ip: string) => [
-    { key: `sms-sent:member:${member.id}`, limit: limits.perMemberPerDay, window: DAY },
-    { key: `sms-sent:phone:${member.phone}`, limit: limits.perPhonePerDay, window: DAY },
-    { key: `sms-sent:ip:${addressKey(ip)}`, limit: limits.perIpPerHour, window: HOUR },
-    { key: 'sms-sent:all', limit: limits.perHour, window: HOUR },
+  const budgets = (member: Member, ip: string): { key: string; limit: number; window: number; name: SmsRefusal }[] => [
+    { key: `sms-sent:member:${member.id}`, limit: limits.perMemberPerDay, window: DAY, name: 'member_daily' },
+    { key: `sms-sent:phone:${member.phone}`, limit: limits.perPhonePerDay, window: DAY, name: 'phone_daily' },
+    { key: `sms-sent:ip:${addressKey(ip)}`, limit: limits.perIpPerHour, window: HOUR, name: 'ip_hourly' },
+    { key: 'sms-sent:all', limit: limits.perHour, window: HOUR, name: 'global_hourly' },
   ];
 
   return {
@@ -136,17 +141,27 @@ export function createSmsOtp(deps: SmsOtpDeps) {
       const { member, ip, userAgent, locale } = request;
       const event = { memberId: member.id, at: new Date(clock()), type: 'sms.sent', ip, userAgent };
       if (!canReceiveSmsCodes(member)) {
+        onRefused('not_eligible');
         await audit.append({ ...event, outcome: 'failure', detail: { reason: 'not eligible' } });
         throw new OtpError('not_eligible', 'SMS verification is available only to members residing in Japan');
       }
-      await assertNotLocked(member.id);
+      try {
+        await assertNotLocked(member.id);
+      } catch (error) {
+        if (error instanceof OtpError) onRefused(error.code as SmsRefusal);
+        throw error;
+      }
 
       // Claimed atomically, so two simultaneous requests cannot both send.
       const cooldown = await counters.increment(keys.cooldown(member.id), limits.cooldownSeconds);
-      if (cooldown.count > 1) throw new OtpError('cooldown', 'a code was sent a moment ago', { retryAt: cooldown.resetAt });
+      if (cooldown.count > 1) {
+        onRefused('cooldown');
+        throw new OtpError('cooldown', 'a code was sent a moment ago', { retryAt: cooldown.resetAt });
+      }
       for (const budget of budgets(member, ip)) {
         const used = await counters.get(budget.key);
         if (used && used.count >= budget.limit) {
+          onRefused(budget.name);
           await counters.reset(keys.cooldown(member.id));
           await audit.append({ ...event, outcome: 'failure', detail: { reason: `limit ${budget.key.split(':')[1]}` } });
           throw new OtpError('limit_reached', 'too many codes were sent', { retryAt: used.resetAt });
@@ -182,7 +197,10 @@ export function createSmsOtp(deps: SmsOtpDeps) {
       if (!canReceiveSmsCodes(member)) return false;
       for (const budget of budgets(member, ip)) {
         const used = await counters.get(budget.key);
-        if (used && used.count >= budget.limit) return false;
+        if (used && used.count >= budget.limit) {
+          onRefused(budget.name);
+          return false;
+        }
       }
       try {
         await sender.send({ to: member.phone, body });

@@ -51,6 +51,11 @@ export function mongoPasskeys(passkeys: Model<PasskeyRecord>): Passkeys {
       const result = await passkeys.deleteOne({ _id: { $eq: id }, memberId: { $eq: memberId } });
       return result.deletedCount === 1;
     },
+    async countMembers() {
+      // Grouped on the server, over the memberId index: only the count comes back.
+      const [result] = await passkeys.aggregate<{ members: number }>([{ $group: { _id: '$memberId' } }, { $count: 'members' }]);
+      return result?.members ?? 0;
+    },
   };
 }
 

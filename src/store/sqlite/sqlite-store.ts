@@ -55,12 +55,11 @@ export function openSqliteStore(file: string, clock: Clock, options: SqliteStore
     checkpointer = startCheckpointer(db, file, options.checkpoints ?? DEFAULT_CHECKPOINTS, (task) => commits.idle(task));
   }
 
+  const inMemory = new Map(Object.entries(options.signInKinds ?? {}).map(([kind, bounds]) => [kind, createMemoryDocuments(clock, bounds)]));
+
   return {
     kind: 'sqlite',
-    documents: splitDocuments(
-      sqliteDocuments(db, commits, clock),
-      new Map(Object.entries(options.signInKinds ?? {}).map(([kind, bounds]) => [kind, createMemoryDocuments(clock, bounds)])),
-    ),
+    documents: splitDocuments(sqliteDocuments(db, commits, clock), inMemory),
     members: sqliteMembers(db, commits, clock),
     passkeys: sqlitePasskeys(db, commits),
     counters: sqliteCounters(db, commits, clock),
@@ -68,6 +67,7 @@ export function openSqliteStore(file: string, clock: Clock, options: SqliteStore
     async ping() {
       await commits.read(() => db.prepare('SELECT 1').get());
     },
+    inMemory: () => [...inMemory].map(([kind, documents]) => ({ kind, held: documents.size(), evicted: documents.evicted() })),
     async close() {
       await checkpointer?.stop();
       if (!db.isOpen) return;
@@ -213,6 +213,8 @@ function sqlitePasskeys(db: DatabaseSync, commits: GroupCommit): Passkeys {
   const recordUse = db.prepare('UPDATE passkeys SET counter = ?, last_used_at = ?, last_used_from = ? WHERE id = ? AND counter = ?');
   const rename = db.prepare('UPDATE passkeys SET name = ? WHERE member_id = ? AND id = ?');
   const remove = db.prepare('DELETE FROM passkeys WHERE member_id = ? AND id = ?');
+  // Reads the member index alone (passkeys_member), never the rows.
+  const countMembers = db.prepare('SELECT COUNT(DISTINCT member_id) AS members FROM passkeys');
 
   const toPasskey = (row: Row | undefined): Passkey | undefined => row && {
     id: row.id as string,
@@ -255,6 +257,9 @@ function sqlitePasskeys(db: DatabaseSync, commits: GroupCommit): Passkeys {
     },
     async remove(memberId, id) {
       return (await commits.write(() => remove.run(memberId, id))).changes === 1;
+    },
+    async countMembers() {
+      return Number((await commits.read(() => countMembers.get()) as Row).members);
     },
   };
 }

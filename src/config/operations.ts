@@ -1,0 +1,24 @@
+import { z } from 'zod';
+import { parse } from './parse.ts';
+
+/** How the IdP reports on itself: the metrics listener, and what an SMS segment costs. */
+export type OperationsSettings = {
+  /** The port of the separate metrics listener; undefined: no metrics listener. */
+  metricsPort: number | undefined;
+  /** When set, the metrics listener answers only `Authorization: Bearer <token>`. */
+  metricsToken: string | undefined;
+  /** The estimated price of one SMS segment, for the spend metric. */
+  smsPricePerSegment: number;
+};
+
+/** METRICS_PORT, METRICS_TOKEN and SMS_PRICE_PER_SEGMENT. */
+export function loadOperations(env: NodeJS.ProcessEnv, port: number, problems: string[]): OperationsSettings {
+  const metricsPort = env.METRICS_PORT ? parse('METRICS_PORT', env.METRICS_PORT, z.coerce.number().int().min(0).max(65535), problems) : undefined;
+  // Port 0 picks a free port, for tests: only a real port can clash with the public one.
+  if (metricsPort && metricsPort === port) problems.push('METRICS_PORT must differ from PORT: metrics are never served on the public listener');
+  const metricsToken = env.METRICS_TOKEN || undefined;
+  if (metricsToken !== undefined && metricsToken.length < 32) problems.push('METRICS_TOKEN must be at least 32 characters');
+  if (metricsToken !== undefined && metricsPort === undefined) problems.push('METRICS_TOKEN is set but METRICS_PORT is not: metrics are served only on their own port');
+  const price = parse('SMS_PRICE_PER_SEGMENT', env.SMS_PRICE_PER_SEGMENT ?? '0.08', z.coerce.number().min(0).max(1000), problems) ?? 0.08;
+  return { metricsPort, metricsToken, smsPricePerSegment: price };
+}
