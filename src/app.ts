@@ -38,6 +38,8 @@ import { meteredHashQueue, meteredRateLimit, meteredSmsSender } from './metrics/
 import { createPrometheusMetrics } from './metrics/prometheus.ts';
 import { observeRequest } from './metrics/request-metrics.ts';
 import { createProvider } from './oidc/provider.ts';
+import { watchSigningKeys } from './oidc/signing-key-watch.ts';
+import { providerJwks, type Jwks } from './oidc/signing-keys.ts';
 import { openStore } from './store/open.ts';
 import type { Clock, Store } from './store/port.ts';
 
@@ -53,12 +55,17 @@ export type AppOptions = {
   store?: Store;
   /** Replaces the SMS transport SMS_TRANSPORT names (tests keep messages in memory). */
   smsSender?: SmsSender;
+  /** How often the signing key store is read again (a minute unless a test says otherwise). */
+  signingKeyCheckMs?: number;
 };
 
 export type App = {
   /** The HTTP request listener: the provider's endpoints and our pages. */
   handler: RequestListener;
-  provider: Provider;
+  /** The provider answering the OIDC endpoints now (a new one after each change of signing keys). */
+  readonly provider: Provider;
+  /** Reads the signing key store now, as the IdP does every minute; resolves once any change is in effect. */
+  checkSigningKeys(): Promise<void>;
   store: Store;
   logger: Logger;
   /** The metrics listener's request handler (`GET /metrics`), for its own port: never the public one. */
@@ -68,6 +75,9 @@ export type App = {
 };
 
 const PRUNE_EVERY_MS = 10 * 60 * 1000;
+// Every instance reads the key store this often: a key added for a rotation is published within a
+// minute, and a key starts signing within a minute after its `signs_from`, never before.
+const SIGNING_KEY_CHECK_MS = 60 * 1000;
 // Members with passkeys are counted in the store this often (a scan of the passkeys' member index);
 // in between, this instance adjusts the figure for the passkeys it adds and deletes itself.
 const RECOUNT_PASSKEY_MEMBERS_EVERY_MS = 30 * 60 * 1000;
@@ -92,7 +102,6 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // The client address of the request being served, worked out once by the server (see handler):
   // what the request writes counts against that address, and every limit, log and audit entry uses it.
   const serving = new AsyncLocalStorage<string>();
-  const provider = createProvider({ config, store, logger, clock, cookieSigner, clientAddress: () => serving.getStore() });
   const issuerOrigin = new URL(config.issuer).origin;
 
   const koa = new Koa({ proxy: trustsProxies(protection.trustProxy) });
@@ -150,16 +159,49 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     return next();
   });
 
-  // The provider renders its own pages (errors, log-out) with the same templates and language.
-  provider.use(securityHeaders());
-  provider.use(render);
-  provider.use(localization());
-  provider.use(async (ctx, next) => {
-    await next();
-    if (ctx.status === 404 && ctx.body === undefined) {
-      ctx.status = 404;
-      await ctx.render('error', { page: 'notfound', code: 'not_found', title: ctx.state.t('error.title') });
-    }
+  // Every request's client address, worked out once by the server (see handler below).
+  const useClientAddress: Koa.Middleware = (ctx, next) => {
+    ctx.request.ip = serving.getStore() ?? ctx.request.ip;
+    return next();
+  };
+  // oidc-provider's keystore is fixed when it is built, so a change of signing keys (a rotation, a
+  // key starting to sign, a retired key) builds a new provider for the endpoints (see signingKeys).
+  const buildProvider = (jwks: Jwks): Provider => {
+    const built = createProvider({ config, jwks, store, logger, clock, cookieSigner, clientAddress: () => serving.getStore() });
+    // The provider renders its own pages (errors, log-out) with the same templates and language.
+    built.use(securityHeaders());
+    built.use(render);
+    built.use(localization());
+    built.use(async (ctx, next) => {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) {
+        ctx.status = 404;
+        await ctx.render('error', { page: 'notfound', code: 'not_found', title: ctx.state.t('error.title') });
+      }
+    });
+    built.use(useClientAddress);
+    built.on('end_session.success', () => metrics.logout());
+    return built;
+  };
+  // The sign-in pages keep the provider built at start: they read and write sign-in state through
+  // its models, which every provider built here shares through the store, and never sign anything.
+  const provider = buildProvider(providerJwks(config.jwks, clock()));
+  let endpoints = provider;
+  let handleOidc = provider.callback();
+  const signingKeys = watchSigningKeys({
+    file: config.jwksFile,
+    initial: config.jwks,
+    clock,
+    everyMs: options.signingKeyCheckMs ?? SIGNING_KEY_CHECK_MS,
+    onChange(jwks) {
+      endpoints = buildProvider(jwks);
+      handleOidc = endpoints.callback();
+      logger.info('signing keys changed', { signing: jwks.keys.filter((key) => !key.key_ops).map((key) => key.kid), published: jwks.keys.length });
+    },
+    onError(problem) {
+      metrics.signingKeysReloadFailed();
+      logger.error('signing keys not reloaded: the IdP keeps signing with the keys it has', { problem });
+    },
   });
 
   // In the order a request is matched against them: the sign-in steps, which every log-in makes
@@ -175,13 +217,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     wellKnownRouter(config),
     healthRouter(store, logger),
   ];
-  // Every request's client address, worked out once by the server (see handler below).
-  const useClientAddress: Koa.Middleware = (ctx, next) => {
-    ctx.request.ip = serving.getStore() ?? ctx.request.ip;
-    return next();
-  };
   const refusals = new WeakMap<IncomingMessage, HttpError>();
-  provider.use(useClientAddress);
   koa.use(useClientAddress);
   koa.use(securityHeaders());
   koa.use(render);
@@ -198,7 +234,6 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // Every other path is the OIDC provider's (discovery, /auth, /token, /jwks, /session/end, …). It goes
   // to the provider straight from the server: the provider has its own headers, pages and errors.
   const pages = koa.callback();
-  const handleOidc = provider.callback();
   // Most requests are the provider's (/auth, /token): the first path segment rules them out cheaply.
   const firstSegment = (path: string) => path.split('/', 2)[1] ?? '';
   const ourPaths = routers.flatMap((router) => router.stack.map((layer) => layer.path));
@@ -237,17 +272,20 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   void recountPasskeyMembers();
   const recounting = setInterval(recountPasskeyMembers, RECOUNT_PASSKEY_MEMBERS_EVERY_MS);
   recounting.unref();
-  provider.on('end_session.success', () => metrics.logout());
 
   return {
     handler,
-    provider,
+    get provider() {
+      return endpoints;
+    },
+    checkSigningKeys: signingKeys.check,
     store,
     logger,
     metricsHandler: metricsEndpoint(prometheus.registry, config.operations.metricsToken, logger),
     async close() {
       clearInterval(pruning);
       clearInterval(recounting);
+      signingKeys.close();
       admission.close();
       await assertions.close();
       if (!options.store) await store.close();

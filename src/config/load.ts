@@ -1,11 +1,13 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';
 import { ACCOUNT_CLIENT_ID } from '../oidc/account-client.ts';
 import { RESPONSE_MODES } from '../oidc/discovery.ts';
+import { generateSigningKey, keyStoreProblems, type KeyStore } from '../oidc/signing-keys.ts';
 import { defaultDatabaseUrl } from './database-url.ts';
 import { demoClients } from './demo-clients.ts';
+import { keyStoreFileOf } from './key-store-file.ts';
 import { loadOpDocuments, type OpDocuments } from './op-documents.ts';
 import { loadOperations, type OperationsSettings } from './operations.ts';
 import { parse, readJson } from './parse.ts';
@@ -24,7 +26,10 @@ export type Config = {
   dataDir: string;
   clients: ClientMetadata[];
   cookieKeys: string[];
-  jwks: { keys: Jwk[] };
+  /** The signing keys with their schedule, as read at start-up from `jwksFile`. */
+  jwks: KeyStore;
+  /** The signing key store: JWKS_FILE, or the development keys under DATA_DIR. */
+  jwksFile: string;
   webauthn: WebAuthnSettings;
   sms: SmsSettings;
   apps: { android: { packageName: string; fingerprint: string }[]; ios: string[] };
@@ -120,20 +125,14 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     if (!production) cookieKeys = developmentSecret(dataDir, 'cookie-keys.json', () => [randomBytes(32).toString('base64url')]);
   }
 
-  let jwks: { keys: Jwk[] } = { keys: [] };
+  let jwks: KeyStore = { keys: [] };
+  const jwksFile = keyStoreFileOf(env);
   if (env.JWKS_FILE) {
     const raw = readJson('JWKS_FILE', env.JWKS_FILE, problems);
-    if (raw !== undefined) jwks = (parse('JWKS_FILE', raw, jwksSchema, problems) as { keys: Jwk[] }) ?? jwks;
-    if (jwks.keys.length && !jwks.keys.some((k) => k.kty === 'RSA')) {
-      problems.push('JWKS_FILE must include an RSA key: RS256 is the ID token algorithm of every client that names none');
-    }
-    if (jwks.keys.length && !jwks.keys.some((k) => k.kty === 'EC' && k.crv === 'P-256')) {
-      problems.push('JWKS_FILE must include an EC P-256 key: the programme\'s own clients ask for ES256');
-    }
-    if (jwks.keys.some((k) => !k.kid)) problems.push('JWKS_FILE: every key needs a "kid"');
+    if (raw !== undefined) jwks = parseKeyStore('JWKS_FILE', raw, problems) ?? jwks;
   } else {
     refuseInProduction('JWKS_FILE', 'a generated signing key');
-    if (!production) jwks = developmentSecret(dataDir, 'jwks.json', generateJwks);
+    if (!production) jwks = parseKeyStore(jwksFile, developmentSecret(dataDir, 'jwks.json', generateJwks), problems) ?? jwks;
   }
 
   const webauthn = loadWebAuthn(env, issuerUrl, problems);
@@ -147,7 +146,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const operations = loadOperations(env, port, problems);
 
   if (problems.length) throw new ConfigError(problems);
-  return { production, port, issuer, databaseUrl, dataDir, clients, cookieKeys, jwks, webauthn, sms, apps, logLevel, loginLimits, protection, documents, operations };
+  return { production, port, issuer, databaseUrl, dataDir, clients, cookieKeys, jwks, jwksFile, webauthn, sms, apps, logLevel, loginLimits, protection, documents, operations };
 }
 
 /** loadConfig for a command's entry point: on a ConfigError, prints every problem and exits 1 before anything listens. */
@@ -176,14 +175,19 @@ function developmentSecret<T>(dataDir: string, file: string, create: () => T): T
 }
 
 /** A fresh private JWKS: ES256 (our own clients') and RS256 (the spec default). */
-export function generateJwks(): { keys: Jwk[] } {
-  const stamp = new Date().toISOString().slice(0, 10);
-  const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' });
-  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
-  return {
-    keys: [
-      { ...ec, kty: 'EC', kid: `es256-${stamp}`, alg: 'ES256', use: 'sig' },
-      { ...rsa, kty: 'RSA', kid: `rs256-${stamp}`, alg: 'RS256', use: 'sig' },
-    ],
-  };
+export function generateJwks(): KeyStore {
+  return { keys: [generateSigningKey('EC P-256', Date.now()), generateSigningKey('RSA', Date.now())] };
+}
+
+/**
+ * A signing key store read from `name` (JWKS_FILE, or the development key file): private JWKs with
+ * their schedule (signing-keys.ts), of which an RSA and an EC P-256 key may sign now. Used at start-up
+ * and by the running IdP when the file changes.
+ */
+export function parseKeyStore(name: string, raw: unknown, problems: string[], now = Date.now()): KeyStore | undefined {
+  const store = parse(name, raw, jwksSchema, problems) as KeyStore | undefined;
+  if (!store) return undefined;
+  const found = keyStoreProblems(store, now);
+  for (const problem of found) problems.push(`${name}: ${problem}`);
+  return found.length ? undefined : store;
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { parse } from './parse.ts';
 
-/** How the IdP reports on itself: the metrics listener, and what an SMS segment costs. */
+/** How the IdP is run: the metrics listener, what an SMS segment costs, how long a new signing key is published before it signs. */
 export type OperationsSettings = {
   /** The port of the separate metrics listener; undefined: no metrics listener. */
   metricsPort: number | undefined;
@@ -9,9 +9,16 @@ export type OperationsSettings = {
   metricsToken: string | undefined;
   /** The estimated price of one SMS segment, for the spend metric. */
   smsPricePerSegment: number;
+  /** How long a new signing key is published before it signs (used by `npm run keys -- rotate`). */
+  signingKeyOverlapHours: number;
 };
 
-/** METRICS_PORT, METRICS_TOKEN and SMS_PRICE_PER_SEGMENT. */
+/** SIGNING_KEY_OVERLAP_HOURS: how long `npm run keys -- rotate` publishes a new key before it signs. */
+export function loadSigningKeyOverlapHours(env: NodeJS.ProcessEnv, problems: string[]): number {
+  return parse('SIGNING_KEY_OVERLAP_HOURS', env.SIGNING_KEY_OVERLAP_HOURS ?? '24', z.coerce.number().min(1).max(24 * 90), problems) ?? 24;
+}
+
+/** METRICS_PORT, METRICS_TOKEN, SMS_PRICE_PER_SEGMENT and SIGNING_KEY_OVERLAP_HOURS. */
 export function loadOperations(env: NodeJS.ProcessEnv, port: number, problems: string[]): OperationsSettings {
   const metricsPort = env.METRICS_PORT ? parse('METRICS_PORT', env.METRICS_PORT, z.coerce.number().int().min(0).max(65535), problems) : undefined;
   // Port 0 picks a free port, for tests: only a real port can clash with the public one.
@@ -20,5 +27,5 @@ export function loadOperations(env: NodeJS.ProcessEnv, port: number, problems: s
   if (metricsToken !== undefined && metricsToken.length < 32) problems.push('METRICS_TOKEN must be at least 32 characters');
   if (metricsToken !== undefined && metricsPort === undefined) problems.push('METRICS_TOKEN is set but METRICS_PORT is not: metrics are served only on their own port');
   const price = parse('SMS_PRICE_PER_SEGMENT', env.SMS_PRICE_PER_SEGMENT ?? '0.08', z.coerce.number().min(0).max(1000), problems) ?? 0.08;
-  return { metricsPort, metricsToken, smsPricePerSegment: price };
+  return { metricsPort, metricsToken, smsPricePerSegment: price, signingKeyOverlapHours: loadSigningKeyOverlapHours(env, problems) };
 }

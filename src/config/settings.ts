@@ -17,6 +17,7 @@ export const settings: readonly Setting[] = [
   { name: 'OIDC_CLIENTS_FILE', default: '(built-in demo clients)', doc: 'JSON array of client metadata in oidc-provider format' },
   { name: 'COOKIE_KEYS', default: '(generated once under DATA_DIR)', doc: 'comma-separated cookie signing keys, newest first, 32+ characters each' },
   { name: 'JWKS_FILE', default: '(generated once under DATA_DIR)', doc: 'private JWKS (JSON) for token signing; an RSA key (RS256) and an EC P-256 key (ES256) are required' },
+  { name: 'SIGNING_KEY_OVERLAP_HOURS', default: '24', doc: 'how long `npm run keys -- rotate` publishes new signing keys before they sign: longer than any relying party caches the JWKS (1 to 2160)' },
   { name: 'SERVICE_DOCUMENTATION', default: '(none)', doc: 'URL of the documentation for relying-party developers, published in discovery as `service_documentation`' },
   { name: 'OP_POLICY_URI', default: '(none)', doc: 'URL of the privacy policy relying parties may show, published in discovery as `op_policy_uri`' },
   { name: 'OP_TOS_URI', default: '(none)', doc: 'URL of the terms of service relying parties may show, published in discovery as `op_tos_uri`' },

@@ -13,11 +13,15 @@ import { acceptAuthorizationPost } from './authorization-post.ts';
 import { bareChallengeWithoutCredentials } from './bearer-challenge.ts';
 import { CLIENT_AUTH_METHODS, RESPONSE_MODES, discoveryMetadata, offeredDiscovery } from './discovery.ts';
 import { loadFirstPartyGrant } from './grants.ts';
+import { LIFETIMES } from './lifetimes.ts';
+import type { Jwks } from './signing-keys.ts';
 import { createPolicy } from './policy.ts';
 import { revokeOwnTokensOnly } from './revocation-policy.ts';
 
 export type ProviderDeps = {
   config: Config;
+  /** The keys to publish and sign with, signers marked (signing-keys.ts providerJwks). */
+  jwks: Jwks;
   store: Store;
   logger: Logger;
   clock: Clock;
@@ -35,7 +39,7 @@ export const scopeClaims = {
 } as const;
 
 /** Builds the oidc-provider instance: code flow with PKCE for every client, first-party grants, our pages. */
-export function createProvider({ config, store, logger, clock, cookieSigner, clientAddress }: ProviderDeps): Provider {
+export function createProvider({ config, jwks, store, logger, clock, cookieSigner, clientAddress }: ProviderDeps): Provider {
   const configuration: Configuration = {
     adapter: createOidcAdapter(store.documents, clock, clientAddress),
     clients: [...config.clients, accountClient(config.issuer)] as Configuration['clients'],
@@ -50,7 +54,7 @@ export function createProvider({ config, store, logger, clock, cookieSigner, cli
       token_endpoint_auth_method: 'client_secret_basic',
     },
     clientAuthMethods: [...CLIENT_AUTH_METHODS],
-    jwks: config.jwks as Configuration['jwks'],
+    jwks: jwks as Configuration['jwks'],
     cookies: {
       // Koa's cookies take a signer object in place of a key list (see CookieSigner).
       keys: cookieSigner as unknown as string[],
@@ -111,18 +115,7 @@ export function createProvider({ config, store, logger, clock, cookieSigner, cli
     // oidc-provider refuses outgoing requests (back-channel logout) to special-use addresses. In
     // development the demo website listens on loopback, so loopback alone is let through there.
     ...(!config.production && { fetch: allowLoopbackFetch }),
-    ttl: {
-      AccessToken: 900,
-      AuthorizationCode: 60,
-      IdToken: 3600,
-      Interaction: 1800,
-      Session: 14 * 24 * 3600,
-      Grant: 14 * 24 * 3600,
-      RefreshToken: () => 14 * 24 * 3600,
-      BackchannelAuthenticationRequest: 600,
-      ClientCredentials: 600,
-      DeviceCode: 600,
-    },
+    ttl: { ...LIFETIMES, RefreshToken: () => LIFETIMES.RefreshToken },
     async renderError(ctx, out, error) {
       const expired = error instanceof errors.SessionNotFound;
       const page = expired ? 'expired' : 'generic';

@@ -40,7 +40,7 @@ export type TestApp = App & {
  * The real app on an ephemeral port with a fresh SQLite file in a temp folder.
  * `env` overrides settings; `clients` replaces the client list.
  */
-export async function startTestApp(options: { env?: Record<string, string>; clients?: ClientMetadata[]; clock?: () => number; sms?: SmsSender; logger?: Logger; metrics?: boolean } = {}): Promise<TestApp> {
+export async function startTestApp(options: { env?: Record<string, string>; clients?: ClientMetadata[]; clock?: () => number; sms?: SmsSender; logger?: Logger; metrics?: boolean; signingKeyCheckMs?: number } = {}): Promise<TestApp> {
   const dir = mkdtempSync(path.join(tmpdir(), 'jmb-idp-test-'));
   const server: Server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -61,7 +61,7 @@ export async function startTestApp(options: { env?: Record<string, string>; clie
       SHED_EVENT_LOOP_DELAY_MS: '60000',
       ...options.env,
     });
-    app = await createApp(config, { clock: options.clock, smsSender: options.sms, logger: options.logger });
+    app = await createApp(config, { clock: options.clock, smsSender: options.sms, logger: options.logger, signingKeyCheckMs: options.signingKeyCheckMs });
   } catch (error) {
     // A refused configuration must not leave the port open.
     server.close();

@@ -12,5 +12,5 @@ test('the README documents every setting the IdP reads', (t) => {
 test('the README gives the two commands a newcomer needs, and they exist', (t) => {
   t.true(readme.includes('npm ci && npm start'));
   t.true(readme.includes('npm ci && npm test'));
-  for (const script of ['start', 'test', 'members', 'demo', 'db:migrate']) t.truthy(scripts[script], `npm run ${script} exists`);
+  for (const script of ['start', 'test', 'members', 'demo', 'db:migrate', 'keys']) t.truthy(scripts[script], `npm run ${script} exists`);
 });
