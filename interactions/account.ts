@@ -5,6 +5,7 @@ import { canReceiveSmsCodes } from '../src/auth/sms-otp/eligibility.ts';
 import { OtpError, type SmsOtp } from '../src/auth/sms-otp/sms-otp.ts';
 import { describeUserAgent } from '../src/auth/user-agent.ts';
 import type { Csrf } from '../src/http/csrf.ts';
+import { localize } from '../src/http/localize.ts';
 import { assertSameOrigin } from '../src/http/same-origin.ts';
 import type { MessageKey } from '../src/i18n/messages.ts';
 import { maskMemberNumber } from '../src/members/members.ts';
@@ -76,6 +77,8 @@ export function accountRouter(deps: AccountDeps): Router {
 
   router.post('/account/sms/verify', async (ctx) => {
     assertSameOrigin(ctx, issuerOrigin);
+    // A page re-rendered here offers its language switch for the page the member was on.
+    localize(ctx, undefined, '/account/passkeys');
     const current = await signedIn(ctx, '/account/passkeys');
     if (!current) return;
     const form = await postedForm(ctx, current);
@@ -92,6 +95,7 @@ export function accountRouter(deps: AccountDeps): Router {
 
   router.post('/account/sms/resend', async (ctx) => {
     assertSameOrigin(ctx, issuerOrigin);
+    localize(ctx, undefined, '/account/passkeys');
     const current = await signedIn(ctx, '/account/passkeys');
     if (!current) return;
     await postedForm(ctx, current);

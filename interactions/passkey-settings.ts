@@ -5,6 +5,7 @@ import { RegistrationError } from '../src/auth/passkey/passkey-registration.ts';
 import { readJson } from '../src/http/body.ts';
 import type { Csrf } from '../src/http/csrf.ts';
 import { HttpError } from '../src/http/http-error.ts';
+import { localize } from '../src/http/localize.ts';
 import type { MessageKey } from '../src/i18n/messages.ts';
 import type { AccountGuard } from './account-guard.ts';
 import type { AccountSession } from './account-session.ts';
@@ -93,6 +94,7 @@ export function passkeySettingsRoutes(router: Router, { guard, settings, csrf, r
       if (!(error instanceof SettingsError)) throw error;
       if (error.code === 'not_found') throw new HttpError(404, 'not_found', 'no such passkey');
       const passkey = await settings.find(current.member, ctx.params.id!);
+      localize(ctx, undefined, `/account/passkeys/${encodeURIComponent(passkey.id)}/rename`);
       ctx.status = 400;
       return ctx.render('passkey-rename', {
         title: ctx.state.t('rename.title'), passkey: { ...passkey, name: form.name ?? '' }, error: ctx.state.t('settings.error.invalid_name'),

@@ -1,6 +1,6 @@
 import type { CreationOptions, PasskeyRegistration } from '../auth/passkey/passkey-registration.ts';
 import type { SmsOtp } from '../auth/sms-otp/sms-otp.ts';
-import type { Locale } from '../i18n/messages.ts';
+import { translator, type Locale } from '../i18n/messages.ts';
 import { DuplicateError, type AuditLog, type Clock, type Member, type Passkey, type Passkeys } from '../store/port.ts';
 
 /** Why a change to a member's passkeys was refused. */
@@ -61,7 +61,7 @@ export function createPasskeySettings({ passkeys, registration, audit, smsOtp, c
     },
 
     async finishRegistration(member: Member, boundTo: string, response: unknown, actor: Actor): Promise<Passkey> {
-      const passkey = await registration.finish(member, boundTo, response);
+      const passkey = await registration.finish(member, boundTo, response, translator(actor.locale)('settings.defaultName'));
       if ((await passkeys.listForMember(member.id)).length >= PASSKEY_LIMIT) throw new SettingsError('limit_reached', `at most ${PASSKEY_LIMIT} passkeys`);
       try {
         await passkeys.create(passkey);

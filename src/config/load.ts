@@ -33,7 +33,16 @@ export type Config = {
   documents: OpDocuments;
 };
 
-export type SmsLimits = { cooldownSeconds: number; perMemberPerDay: number; perPhonePerDay: number; perIpPerHour: number; perHour: number };
+export type SmsLimits = {
+  cooldownSeconds: number;
+  /** Codes to one member within `burstWindowSeconds`, across steps. */
+  burstPerMember: number;
+  burstWindowSeconds: number;
+  perMemberPerDay: number;
+  perPhonePerDay: number;
+  perIpPerHour: number;
+  perHour: number;
+};
 
 /** How SMS messages leave the IdP, and the budgets that keep them from being abused. */
 export type SmsSettings = {

@@ -1,7 +1,7 @@
 /** Every member-facing text in English. The wording follows the programme's own. */
 export const en = {
   'brand': 'JMB',
-  'brand.long': 'JMB Mileage Bank',
+  'brand.long': 'JAL Mileage Bank',
   'lang.switch': 'Language',
   'lang.en': 'English',
   'lang.ja': '日本語',
@@ -125,6 +125,7 @@ export const en = {
   'settings.synced': 'Synced across your devices',
   'settings.device': 'This device only',
   'settings.rename': 'Rename',
+  'settings.defaultName': 'Passkey',
   'settings.delete': 'Delete',
   'settings.limit': 'You already have {limit} passkeys, the most an account can hold. Delete one to register another.',
   'settings.not_eligible': 'A passkey can be registered only after SMS verification, which is available only to JMB members residing in Japan.',

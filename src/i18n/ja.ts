@@ -127,6 +127,7 @@ export const ja: Record<MessageKey, string> = {
   'settings.synced': 'お使いの端末間で同期',
   'settings.device': 'この端末のみ',
   'settings.rename': '名前を変更',
+  'settings.defaultName': 'パスキー',
   'settings.delete': '削除',
   'settings.limit': 'パスキーは最大{limit}個まで登録できます。新しく登録するには、いずれかを削除してください。',
   'settings.not_eligible': 'パスキーの登録にはSMS認証が必要です。SMS認証は日本国内在住のJMB会員の方のみご利用いただけます。',

@@ -313,3 +313,28 @@ test.serial('the well-known passkey endpoints point at Passkey Settings', async 
   t.is(response.status, 200);
   t.deepEqual(await response.json(), { enroll: `${app.url}/account/passkeys`, manage: `${app.url}/account/passkeys` });
 });
+
+test.serial('the SMS step opened again in a new sign-in sends a code at once, and says "sent" only when it did', async (t) => {
+  const member = await newMember();
+  const first = await signedIn(member);
+  await openSettings(first, member);
+  const { passkey } = await register(first);
+
+  // Within a minute: a passkey log-in in a new browser, and Passkey Settings again.
+  const second = new Browser(app.url);
+  await passkeyLogIn(second, (await (await website()).start()).url, passkey!);
+  const sentBefore = sms.sent.filter((m) => m.to === member.phone).length;
+  const step = await second.get('/account/passkeys');
+  t.is(sms.sent.filter((m) => m.to === member.phone).length, sentBefore + 1, 'a code went out for this step at once');
+  t.regex(step.html, /We sent a verification code by SMS to 090-••••-\d{4}/, 'the number as members know it');
+  t.is(alertText(step.html), undefined, 'no "a code was sent a moment ago"');
+
+  // Past the burst budget (three in five minutes) no code goes out, and the page does not claim one did.
+  const third = await signedIn(member);
+  await third.get('/account/passkeys');
+  const fourth = await signedIn(member);
+  const refused = await fourth.get('/account/passkeys');
+  t.regex(alertText(refused.html) ?? '', /Too many codes have been sent/);
+  t.notRegex(refused.html, /We sent a verification code/);
+  now += 10 * 60 * 1000;
+});

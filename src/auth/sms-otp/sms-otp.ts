@@ -85,7 +85,7 @@ const smsKeys = {
   lock: (memberId: string) => `sms-lock:${memberId}`,
   failures: (memberId: string) => `sms-failures:${memberId}`,
   consecutive: (memberId: string) => `sms-consecutive-failures:${memberId}`,
-  cooldown: (memberId: string) => `sms-cooldown:${memberId}`,
+  cooldown: ({ member, purpose, bindTo }: OtpScope) => `sms-cooldown:${member.id}:${purpose}:${bindTo}`,
   attempts: (nonce: string) => `sms-attempts:${nonce}`,
 } as const;
 
@@ -105,7 +105,7 @@ export async function reenableSmsVerification(counters: Counters, memberId: stri
 /**
  * One-time codes by SMS: six digits from a CSPRNG, stored only as a keyed hash bound to the member,
  * the phone, the purpose and the sign-in or account session; five minutes; single use; five tries a
- * code; ten failures in a row lock the factor for fifteen minutes. Every send passes the cooldown,
+ * code; ten failures in a row lock the factor for fifteen minutes. Every send passes the step's cooldown,
  * per-member, per-phone, per-IP and global budgets first: the defence against SMS pumping.
  */
 export function createSmsOtp(deps: SmsOtpDeps) {
@@ -125,6 +125,8 @@ export function createSmsOtp(deps: SmsOtpDeps) {
 
   const budgets = (member: Member, ip: string) => [
     { key: `sms-sent:member:${member.id}`, limit: limits.perMemberPerDay, window: DAY },
+    // A few codes at once for steps opened one after another, never a stream.
+    { key: `sms-sent:burst:${member.id}`, limit: limits.burstPerMember, window: limits.burstWindowSeconds },
     { key: `sms-sent:phone:${member.phone}`, limit: limits.perPhonePerDay, window: DAY },
     { key: `sms-sent:ip:${addressKey(ip)}`, limit: limits.perIpPerHour, window: HOUR },
     { key: 'sms-sent:all', limit: limits.perHour, window: HOUR },
@@ -141,13 +143,14 @@ export function createSmsOtp(deps: SmsOtpDeps) {
       }
       await assertNotLocked(member.id);
 
-      // Claimed atomically, so two simultaneous requests cannot both send.
-      const cooldown = await counters.increment(keys.cooldown(member.id), limits.cooldownSeconds);
+      // Claimed atomically, so two simultaneous requests cannot both send. The cooldown is per step:
+      // a step opened in a new sign-in may send at once, within the member's burst budget.
+      const cooldown = await counters.increment(keys.cooldown(request), limits.cooldownSeconds);
       if (cooldown.count > 1) throw new OtpError('cooldown', 'a code was sent a moment ago', { retryAt: cooldown.resetAt });
       for (const budget of budgets(member, ip)) {
         const used = await counters.get(budget.key);
         if (used && used.count >= budget.limit) {
-          await counters.reset(keys.cooldown(member.id));
+          await counters.reset(keys.cooldown(request));
           await audit.append({ ...event, outcome: 'failure', detail: { reason: `limit ${budget.key.split(':')[1]}` } });
           throw new OtpError('limit_reached', 'too many codes were sent', { retryAt: used.resetAt });
         }
@@ -159,7 +162,7 @@ export function createSmsOtp(deps: SmsOtpDeps) {
         await sender.send({ to: member.phone, body: verificationMessage(locale, code, issuerHost, OTP_POLICY.ttlSeconds / 60) });
       } catch (error) {
         // Nothing was sent: the member may try again at once, and any earlier code stays valid.
-        await counters.reset(keys.cooldown(member.id));
+        await counters.reset(keys.cooldown(request));
         const failure = error instanceof SmsDeliveryError ? error.failure : 'unavailable';
         await audit.append({ ...event, outcome: 'failure', detail: { reason: `delivery ${failure}`, transport: sender.name } });
         throw new OtpError('delivery_failed', 'the SMS could not be sent', { failure });
@@ -198,7 +201,7 @@ export function createSmsOtp(deps: SmsOtpDeps) {
     async status(scope: OtpScope): Promise<{ pending: boolean; resendAt: Date | undefined; lockedUntil: Date | undefined }> {
       const [stored, cooldown, lock] = await Promise.all([
         documents.find(KIND, docId(scope)),
-        counters.get(keys.cooldown(scope.member.id)),
+        counters.get(keys.cooldown(scope)),
         counters.get(keys.lock(scope.member.id)),
       ]);
       const mine = stored && (stored as StoredCode).memberId === scope.member.id && (stored as StoredCode).phone === scope.member.phone;
