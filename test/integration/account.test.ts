@@ -243,7 +243,7 @@ test.serial('delete asks for confirmation, sends one notice, and the passkey can
   t.notRegex(afterAdd.at(-1)!.body, /#\d{6}/, 'a notice carries no code');
 
   const confirm = await browser.get(`/account/passkeys/${passkey!.id}/delete`);
-  t.regex(confirm.html, /<button type="submit" class="primary">Delete passkey<\/button>/);
+  t.regex(confirm.html, /<button type="submit" class="danger">Delete passkey<\/button>/);
   const deleted = await browser.post(`/account/passkeys/${passkey!.id}/delete`, { csrf: hiddenField(confirm.html, 'csrf') });
   t.is(deleted.status, 303);
   const list = await browser.get(deleted.location!);
