@@ -34,7 +34,7 @@ export const settings: readonly Setting[] = [
   { name: 'TWILIO_FROM', default: '(none)', doc: 'the sending number or alphanumeric sender id (or set TWILIO_MESSAGING_SERVICE_SID)' },
   { name: 'TWILIO_MESSAGING_SERVICE_SID', default: '(none)', doc: 'a Twilio Messaging Service (`MG…`) to send through instead of TWILIO_FROM' },
   { name: 'SMS_RESEND_COOLDOWN_SECONDS', default: '60', doc: 'the wait before another code for the same SMS step' },
-  { name: 'SMS_BURST_PER_MEMBER', default: '3', doc: 'codes (and notices) to one member within SMS_BURST_WINDOW_SECONDS, across steps: a new step may send at once within it' },
+  { name: 'SMS_BURST_PER_MEMBER', default: '3', doc: 'codes to one member within SMS_BURST_WINDOW_SECONDS, across steps: a new step may send at once within it' },
   { name: 'SMS_BURST_WINDOW_SECONDS', default: '300', doc: 'the window of SMS_BURST_PER_MEMBER' },
   { name: 'SMS_MAX_PER_MEMBER_PER_DAY', default: '10', doc: 'messages to one member per 24 hours' },
   { name: 'SMS_MAX_PER_PHONE_PER_DAY', default: '10', doc: 'messages to one phone number per 24 hours' },

@@ -123,10 +123,11 @@ export function createSmsOtp(deps: SmsOtpDeps) {
     if (lock) throw new OtpError('locked', 'SMS verification is locked after too many wrong codes', { retryAt: lock.resetAt });
   }
 
-  const budgets = (member: Member, ip: string) => [
+  // Codes also pass a per-member burst budget: a few at once for steps opened one after another,
+  // never a stream. Notices follow a change the member just verified, so they do not use it up.
+  const budgets = (member: Member, ip: string, kind: 'code' | 'notice' = 'code') => [
     { key: `sms-sent:member:${member.id}`, limit: limits.perMemberPerDay, window: DAY },
-    // A few codes at once for steps opened one after another, never a stream.
-    { key: `sms-sent:burst:${member.id}`, limit: limits.burstPerMember, window: limits.burstWindowSeconds },
+    ...(kind === 'code' ? [{ key: `sms-sent:burst:${member.id}`, limit: limits.burstPerMember, window: limits.burstWindowSeconds }] : []),
     { key: `sms-sent:phone:${member.phone}`, limit: limits.perPhonePerDay, window: DAY },
     { key: `sms-sent:ip:${addressKey(ip)}`, limit: limits.perIpPerHour, window: HOUR },
     { key: 'sms-sent:all', limit: limits.perHour, window: HOUR },
@@ -183,7 +184,7 @@ export function createSmsOtp(deps: SmsOtpDeps) {
      */
     async notify(member: Member, body: string, ip: string): Promise<boolean> {
       if (!canReceiveSmsCodes(member)) return false;
-      for (const budget of budgets(member, ip)) {
+      for (const budget of budgets(member, ip, 'notice')) {
         const used = await counters.get(budget.key);
         if (used && used.count >= budget.limit) return false;
       }
@@ -193,7 +194,7 @@ export function createSmsOtp(deps: SmsOtpDeps) {
         await audit.append({ memberId: member.id, at: new Date(clock()), type: 'sms.notice', outcome: 'failure', ip });
         return false;
       }
-      await Promise.all(budgets(member, ip).map((budget) => counters.increment(budget.key, budget.window)));
+      await Promise.all(budgets(member, ip, 'notice').map((budget) => counters.increment(budget.key, budget.window)));
       return true;
     },
 
