@@ -1,4 +1,5 @@
 import Router from '@koa/router';
+import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 import { PASSKEY_LIMIT, type PasskeySettings } from '../src/account/passkey-settings.ts';
 import { canReceiveSmsCodes } from '../src/auth/sms-otp/eligibility.ts';
@@ -6,6 +7,8 @@ import { OtpError, type SmsOtp } from '../src/auth/sms-otp/sms-otp.ts';
 import { describeUserAgent } from '../src/auth/user-agent.ts';
 import type { Csrf } from '../src/http/csrf.ts';
 import { localize } from '../src/http/localize.ts';
+import { rememberClient, rememberedClient } from '../src/http/return-cookie.ts';
+import { continuationOf } from '../src/oidc/continuation.ts';
 import { assertSameOrigin } from '../src/http/same-origin.ts';
 import type { MessageKey } from '../src/i18n/messages.ts';
 import { maskMemberNumber } from '../src/members/members.ts';
@@ -37,9 +40,23 @@ export function accountRouter(deps: AccountDeps): Router {
 
   const guard = createAccountGuard({ provider, store, csrf, issuer, clock });
   const { smsRequest, smsPage, freshlyVerified, markVerified, time, signedIn, postedForm, issuerOrigin } = guard;
-  const { renderSettings } = passkeySettingsRoutes(router, { guard, settings, csrf, rpId: deps.rpId });
+  /** "Back to <website>": the home page of the relying party the member came from, if it registered one. */
+  const wayBack = async (ctx: Context) => {
+    const wayOn = await continuationOf(provider, issuer, rememberedClient(ctx));
+    const href = wayOn?.home ?? wayOn?.startAgain;
+    return wayOn && href ? { name: wayOn.name, href } : undefined;
+  };
+  const { renderSettings } = passkeySettingsRoutes(router, { guard, settings, csrf, rpId: deps.rpId, wayBack });
+
+  // The IdP's own address leads to the member's account.
+  router.get('/', (ctx) => {
+    ctx.status = 303;
+    ctx.redirect('/account');
+  });
 
   router.get('/account', async (ctx) => {
+    // A relying party may say who sent the member here (`?client_id=`), for the way back to it.
+    if (typeof ctx.query.client_id === 'string') rememberClient(ctx, ctx.query.client_id);
     const current = await signedIn(ctx, '/account');
     if (!current) return;
     const { t } = ctx.state;
@@ -48,6 +65,7 @@ export function accountRouter(deps: AccountDeps): Router {
       title: t('account.title'),
       name: current.member.name,
       number: maskMemberNumber(current.member.number),
+      back: await wayBack(ctx),
       activity: events.map((event: AuditEvent) => ({
         when: time(ctx, event.at),
         what: `${activityLabel(t, event.type)}${event.outcome === 'failure' ? ` ${t('activity.failed')}` : ''}`,

@@ -10,13 +10,20 @@ import type { MessageKey } from '../src/i18n/messages.ts';
 import type { AccountGuard } from './account-guard.ts';
 import type { AccountSession } from './account-session.ts';
 
-export type PasskeySettingsDeps = { guard: AccountGuard; settings: PasskeySettings; csrf: Csrf; rpId: string };
+export type PasskeySettingsDeps = {
+  guard: AccountGuard;
+  settings: PasskeySettings;
+  csrf: Csrf;
+  rpId: string;
+  /** The way back to the relying party the member came from, if known. */
+  wayBack: (ctx: Context) => Promise<{ name: string; href: string } | undefined>;
+};
 
 /**
  * "Passkey Settings (Register/Delete)": the list, New registration (JSON, for the page's script),
  * the confirmation, Rename and Delete (form posts). Every change passes the account guard first.
  */
-export function passkeySettingsRoutes(router: Router, { guard, settings, csrf, rpId }: PasskeySettingsDeps): { renderSettings(ctx: Context, current: AccountSession, extra?: { error?: string; signal?: boolean }): Promise<void> } {
+export function passkeySettingsRoutes(router: Router, { guard, settings, csrf, rpId, wayBack }: PasskeySettingsDeps): { renderSettings(ctx: Context, current: AccountSession, extra?: { error?: string; signal?: boolean }): Promise<void> } {
   const { csrfScope, actor, flash, takeFlash, time, signedIn, verifiedChange, postedForm, freshlyVerified } = guard;
 
   async function renderSettings(ctx: Context, current: AccountSession, extra: { error?: string; signal?: boolean } = {}) {
@@ -69,7 +76,7 @@ export function passkeySettingsRoutes(router: Router, { guard, settings, csrf, r
     if (!current) return;
     const passkey = await settings.find(current.member, String(ctx.query.id ?? '')).catch(() => undefined);
     if (!passkey) return ctx.redirect('/account/passkeys');
-    await ctx.render('passkey-registered', { title: ctx.state.t('registered.title'), name: passkey.name });
+    await ctx.render('passkey-registered', { title: ctx.state.t('registered.title'), name: passkey.name, back: await wayBack(ctx) });
   });
 
   for (const action of ['rename', 'delete'] as const) {

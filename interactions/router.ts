@@ -5,6 +5,7 @@ import type { PasswordLogin } from '../src/auth/password/password-login.ts';
 import type { SmsOtp } from '../src/auth/sms-otp/sms-otp.ts';
 import { SMS_PROMPT } from '../src/oidc/policy.ts';
 import type { Csrf } from '../src/http/csrf.ts';
+import { rememberClient } from '../src/http/return-cookie.ts';
 import type { RateLimit } from '../src/http/rate-limit.ts';
 import type { Clock, Store } from '../src/store/port.ts';
 import { showConsent, submitConsent } from './consent.ts';
@@ -37,6 +38,8 @@ export function interactionRouter(deps: InteractionDeps): Router {
   router.get('/interaction/:uid', async (ctx) => {
     ctx.set('Cache-Control', 'no-store');
     const details = await loadInteraction(deps.provider, ctx);
+    // Should this sign-in expire or end, its pages can still lead back to the relying party.
+    rememberClient(ctx, String(details.params.client_id));
     switch (details.prompt.name) {
       case 'login':
         return renderLogin(ctx, pages, details);
@@ -60,7 +63,10 @@ export function interactionRouter(deps: InteractionDeps): Router {
     await finish(details, ctx, { error: 'access_denied', error_description: 'the member cancelled the log-in' });
   });
   router.get('/help/passkeys', async (ctx) => {
-    await ctx.render('help-passkeys', { title: ctx.state.t('help.title') });
+    // "Back" returns to the sign-in or account page the member came from, never to another site.
+    const asked = typeof ctx.query.return === 'string' ? ctx.query.return : '';
+    const back = /^\/(interaction\/[\w-]+|account(\/passkeys)?)$/.test(asked) ? asked : '/account';
+    await ctx.render('help-passkeys', { title: ctx.state.t('help.title'), back });
   });
 
   return router;

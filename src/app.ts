@@ -30,9 +30,11 @@ import { healthRouter } from './http/health.ts';
 import type { HttpError } from './http/http-error.ts';
 import { localization, pageLanguage } from './http/localize.ts';
 import { createRateLimit } from './http/rate-limit.ts';
+import { rememberedClient } from './http/return-cookie.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { wellKnownRouter } from './http/well-known.ts';
 import { createLogger, type Logger } from './log.ts';
+import { continuationOf } from './oidc/continuation.ts';
 import { createProvider } from './oidc/provider.ts';
 import { openStore } from './store/open.ts';
 import type { Clock, Store } from './store/port.ts';
@@ -169,7 +171,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   koa.use(securityHeaders());
   koa.use(render);
   koa.use(localization());
-  koa.use(errorBoundary(logger));
+  // An expired sign-in offers "Start again" at the relying party the member came from.
+  koa.use(errorBoundary(logger, async (ctx) => (await continuationOf(provider, config.issuer, rememberedClient(ctx)))?.startAgain));
   // A request the server refused before it reached the provider gets its page here.
   koa.use((ctx, next) => {
     const refusal = refusals.get(ctx.req);

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { ACCOUNT_CLIENT_ID } from '../oidc/account-client.ts';
 import { RESPONSE_MODES } from '../oidc/discovery.ts';
 import { defaultDatabaseUrl } from './database-url.ts';
-import { demoClients } from './demo-clients.ts';
+import { DEMO_SITE_PORT, demoClients } from './demo-clients.ts';
 import { loadOpDocuments, type OpDocuments } from './op-documents.ts';
 import { parse, readJson } from './parse.ts';
 import { loadLoginLimits, loadProtection, type LoginLimits, type ProtectionSettings } from './protection.ts';
@@ -31,6 +31,8 @@ export type Config = {
   loginLimits: LoginLimits;
   protection: ProtectionSettings;
   documents: OpDocuments;
+  /** The port of the demo website (`npm run demo`), which the built-in website client's addresses follow. */
+  demoPort: number;
 };
 
 export type SmsLimits = {
@@ -104,13 +106,14 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     problems.push('DATABASE_URL must be "sqlite:<path>", "sqlite::memory:" or "mongodb://…"');
   }
 
+  const demoPort = parse('DEMO_PORT', env.DEMO_PORT ?? String(DEMO_SITE_PORT), z.coerce.number().int().min(1).max(65535), problems) ?? DEMO_SITE_PORT;
   let clients: ClientMetadata[] = [];
   if (env.OIDC_CLIENTS_FILE) {
     const raw = readJson('OIDC_CLIENTS_FILE', env.OIDC_CLIENTS_FILE, problems);
     if (raw !== undefined) clients = parse('OIDC_CLIENTS_FILE', raw, z.array(clientSchema).min(1), problems) as ClientMetadata[] ?? [];
   } else {
     refuseInProduction('OIDC_CLIENTS_FILE', 'the built-in demo client list');
-    clients = demoClients();
+    clients = demoClients(`http://localhost:${demoPort}`);
   }
   const ids = clients.map((c) => c.client_id);
   const duplicate = ids.find((id, i) => ids.indexOf(id) !== i);
@@ -153,7 +156,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const documents = loadOpDocuments(env, production, problems);
 
   if (problems.length) throw new ConfigError(problems);
-  return { production, port, issuer, databaseUrl, dataDir, clients, cookieKeys, jwks, webauthn, sms, apps, logLevel, loginLimits, protection, documents };
+  return { production, port, issuer, databaseUrl, dataDir, clients, cookieKeys, jwks, webauthn, sms, apps, logLevel, loginLimits, protection, documents, demoPort };
 }
 
 /** loadConfig for a command's entry point: on a ConfigError, prints every problem and exits 1 before anything listens. */

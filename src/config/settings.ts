@@ -40,6 +40,7 @@ export const settings: readonly Setting[] = [
   { name: 'SMS_MAX_PER_PHONE_PER_DAY', default: '10', doc: 'messages to one phone number per 24 hours' },
   { name: 'SMS_MAX_PER_IP_PER_HOUR', default: '20', doc: 'messages requested from one client IP per hour' },
   { name: 'SMS_MAX_PER_HOUR', default: '1000', doc: 'the global hourly budget of messages, across all instances' },
+  { name: 'DEMO_PORT', default: '3001', doc: 'the port of the demo website (`npm run demo`); the built-in website client\'s addresses follow it' },
   { name: 'LOG_LEVEL', default: 'info', doc: '`debug`, `info`, `warn`, `error` or `silent`' },
   { name: 'LOGIN_MAX_FAILURES_PER_MEMBER', default: '5', doc: 'failed password log-ins on a member number from browsers it never logged in from, before growing waits begin' },
   { name: 'LOGIN_MAX_FAILURES_PER_DEVICE', default: '10', doc: 'failed password log-ins from a browser the member logged in from before (device cookie), before that browser waits' },

@@ -2,12 +2,14 @@ import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'o
 import type { Config } from '../config/load.ts';
 import { trustsProxies } from '../http/client-address.ts';
 import type { CookieSigner } from '../http/cookie-signer.ts';
+import { rememberedClient } from '../http/return-cookie.ts';
 import type { Logger } from '../log.ts';
 import type { Clock, Store } from '../store/port.ts';
 import { memberClaims } from '../members/members.ts';
 import { accountClient } from './account-client.ts';
 import { createOidcAdapter } from './adapter.ts';
 import { assertClaimsParameter } from './claims-parameter.ts';
+import { continuationOf } from './continuation.ts';
 import { supportedAcrValues } from './assurance.ts';
 import { acceptAuthorizationPost } from './authorization-post.ts';
 import { bareChallengeWithoutCredentials } from './bearer-challenge.ts';
@@ -95,7 +97,9 @@ export function createProvider({ config, store, logger, clock, cookieSigner, cli
           await (ctx as RenderingContext).render('logout', { form, title: (ctx as RenderingContext).state.t('logout.title') });
         },
         async postLogoutSuccessSource(ctx) {
-          await (ctx as RenderingContext).render('logged-out', { title: (ctx as RenderingContext).state.t('logout.done.title') });
+          const rendering = ctx as RenderingContext;
+          const wayOn = await continuationOf(ctx.oidc.provider, config.issuer, ctx.oidc.client?.clientId ?? rememberedClient(ctx));
+          await rendering.render('logged-out', { title: rendering.state.t('logout.done.title'), logInAgain: wayOn?.startAgain ?? '/account' });
         },
       },
     },
@@ -128,10 +132,12 @@ export function createProvider({ config, store, logger, clock, cookieSigner, cli
       const page = expired ? 'expired' : 'generic';
       const rendering = ctx as RenderingContext;
       rendering.status = expired ? 400 : rendering.status;
+      const wayOn = expired ? await continuationOf(ctx.oidc.provider, config.issuer, rememberedClient(ctx)) : undefined;
       await rendering.render('error', {
         page,
         code: expired ? 'interaction_expired' : out.error,
         title: rendering.state.t(expired ? 'error.expired.title' : 'error.title'),
+        startAgain: wayOn?.startAgain ?? '/account',
       });
     },
   };

@@ -205,7 +205,7 @@ for (const [language, labels] of [['English', english], ['Japanese', japanese]] 
       // STEP 1: "Manage your account", then "Register / Change / Delete Passkey".
       await page.getByRole('link', { name: 'Manage your account', exact: true }).click();
       await heading(page, labels.account).waitFor();
-      t.is(page.url(), `${app.url}/account`, 'the IdP session from the website log-in opens the account page, no second log-in');
+      t.is(page.url(), `${app.url}/account?client_id=jmb-website`, 'the IdP session from the website log-in opens the account page, no second log-in');
       await page.getByRole('link', { name: labels.passkeys, exact: true }).click();
 
       // STEP 2: the SMS verification code.
