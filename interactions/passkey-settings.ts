@@ -131,7 +131,8 @@ export function passkeySettingsRoutes(router: Router, { guard, settings, csrf, r
   return { renderSettings };
 }
 
-function settingsJsonError(ctx: Context, error: unknown): void {
+/** Answers a refused registration step as JSON (4xx with error and description); rethrows anything else. */
+export function settingsJsonError(ctx: Context, error: unknown): void {
   if (error instanceof SettingsError) {
     ctx.status = error.code === 'not_found' ? 404 : error.code === 'already_registered' ? 409 : 400;
     ctx.body = { error: error.code, error_description: ctx.state.t(`settings.error.${error.code}` as MessageKey, { limit: PASSKEY_LIMIT }) };

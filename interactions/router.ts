@@ -3,7 +3,9 @@ import type Provider from 'oidc-provider';
 import type { PasskeyLogin } from '../src/auth/passkey/passkey-login.ts';
 import type { PasswordLogin } from '../src/auth/password/password-login.ts';
 import type { SmsOtp } from '../src/auth/sms-otp/sms-otp.ts';
-import { SMS_PROMPT } from '../src/oidc/policy.ts';
+import { PASSKEY_OFFER_PROMPT, SMS_PROMPT } from '../src/oidc/policy.ts';
+import type { PasskeyOffer } from '../src/account/passkey-offer.ts';
+import type { PasskeySettings } from '../src/account/passkey-settings.ts';
 import type { Csrf } from '../src/http/csrf.ts';
 import { rememberClient } from '../src/http/return-cookie.ts';
 import type { RateLimit } from '../src/http/rate-limit.ts';
@@ -13,6 +15,7 @@ import type { DeviceCookie } from './device-cookie.ts';
 import { finish, loadInteraction } from './interaction.ts';
 import { renderLogin, submitPasswordLogin } from './login.ts';
 import { passkeyAssertion, passkeyOptions } from './passkey.ts';
+import { passkeyOfferRoutes } from './passkey-offer.ts';
 import { resendSmsStep, showSmsStep, skipSmsStep, verifySmsStep } from './sms-step.ts';
 
 export type InteractionDeps = {
@@ -28,12 +31,15 @@ export type InteractionDeps = {
   passkeyOptionsLimit: RateLimit;
   device: DeviceCookie;
   clock: Clock;
+  offer: PasskeyOffer;
+  settings: PasskeySettings;
 };
 
 /** Every page and endpoint of a sign-in, one route per step, all under the interaction cookie's path. */
 export function interactionRouter(deps: InteractionDeps): Router {
   const router = new Router();
   const pages = { ...deps, passkeys: deps.store.passkeys, members: deps.store.members };
+  const offer = passkeyOfferRoutes(router, { ...pages, documents: deps.store.documents });
 
   router.get('/interaction/:uid', async (ctx) => {
     ctx.set('Cache-Control', 'no-store');
@@ -45,6 +51,8 @@ export function interactionRouter(deps: InteractionDeps): Router {
         return renderLogin(ctx, pages, details);
       case SMS_PROMPT:
         return showSmsStep(ctx, pages, details);
+      case PASSKEY_OFFER_PROMPT:
+        return offer.showOffer(ctx, details);
       case 'consent':
         return showConsent(ctx, deps, details);
       default:

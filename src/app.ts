@@ -8,6 +8,7 @@ import views from 'koa-views';
 import type Provider from 'oidc-provider';
 import { accountRouter } from '../interactions/account.ts';
 import { interactionRouter } from '../interactions/router.ts';
+import { createPasskeyOffer } from './account/passkey-offer.ts';
 import { createPasskeySettings } from './account/passkey-settings.ts';
 import { createAssertionVerifier } from './auth/passkey/assertion-verifier.ts';
 import { CHALLENGE_KIND, createChallenges } from './auth/passkey/challenges.ts';
@@ -79,7 +80,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // The client address of the request being served, worked out once by the server (see handler):
   // what the request writes counts against that address, and every limit, log and audit entry uses it.
   const serving = new AsyncLocalStorage<string>();
-  const provider = createProvider({ config, store, logger, clock, cookieSigner, clientAddress: () => serving.getStore() });
+  const passkeyOffer = createPasskeyOffer({
+    members: store.members, passkeys: store.passkeys, counters: store.counters, audit: store.audit, clock, snoozeDays: config.passkeyOffer.snoozeDays,
+  });
+  const provider = createProvider({
+    config, store, logger, clock, cookieSigner, clientAddress: () => serving.getStore(),
+    offerPasskeyTo: config.passkeyOffer.enabled ? passkeyOffer.eligible : async () => false,
+  });
   const issuerOrigin = new URL(config.issuer).origin;
 
   const koa = new Koa({ proxy: trustsProxies(protection.trustProxy) });
@@ -154,7 +161,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const admission = createAdmission(protection.shedding);
   const device = { trust: devices, days: config.loginLimits.deviceCookieDays };
   const routers = [
-    interactionRouter({ provider, store, passwordLogin, passkeyLogin, smsOtp, csrf, issuerOrigin, rpId: config.webauthn.rpId, passkeyOptionsLimit, device, clock }),
+    interactionRouter({ provider, store, passwordLogin, passkeyLogin, smsOtp, csrf, issuerOrigin, rpId: config.webauthn.rpId, passkeyOptionsLimit, device, clock,
+      offer: passkeyOffer, settings: passkeySettings }),
     accountRouter({ provider, store, smsOtp, settings: passkeySettings, csrf, issuer: config.issuer, rpId: config.webauthn.rpId, clock }),
     assetsRouter(path.join(viewsDir, 'assets'), { 'simplewebauthn-browser.js': webauthnBrowser }),
     wellKnownRouter(config),

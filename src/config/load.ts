@@ -33,6 +33,8 @@ export type Config = {
   documents: OpDocuments;
   /** The port of the demo website (`npm run demo`), which the built-in website client's addresses follow. */
   demoPort: number;
+  /** The passkey offered after a password log-in: whether it is made, and after "Not now" the days before it is made again. */
+  passkeyOffer: { enabled: boolean; snoozeDays: number };
 };
 
 export type SmsLimits = {
@@ -154,9 +156,13 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const protection = loadProtection(env, problems);
 
   const documents = loadOpDocuments(env, production, problems);
+  const passkeyOffer = {
+    enabled: (parse('PASSKEY_OFFER', env.PASSKEY_OFFER ?? 'on', z.enum(['on', 'off']), problems) ?? 'on') === 'on',
+    snoozeDays: parse('PASSKEY_OFFER_SNOOZE_DAYS', env.PASSKEY_OFFER_SNOOZE_DAYS ?? '30', z.coerce.number().int().positive(), problems) ?? 30,
+  };
 
   if (problems.length) throw new ConfigError(problems);
-  return { production, port, issuer, databaseUrl, dataDir, clients, cookieKeys, jwks, webauthn, sms, apps, logLevel, loginLimits, protection, documents, demoPort };
+  return { production, port, issuer, databaseUrl, dataDir, clients, cookieKeys, jwks, webauthn, sms, apps, logLevel, loginLimits, protection, documents, demoPort, passkeyOffer };
 }
 
 /** loadConfig for a command's entry point: on a ConfigError, prints every problem and exits 1 before anything listens. */

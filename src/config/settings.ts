@@ -40,6 +40,8 @@ export const settings: readonly Setting[] = [
   { name: 'SMS_MAX_PER_PHONE_PER_DAY', default: '10', doc: 'messages to one phone number per 24 hours' },
   { name: 'SMS_MAX_PER_IP_PER_HOUR', default: '20', doc: 'messages requested from one client IP per hour' },
   { name: 'SMS_MAX_PER_HOUR', default: '1000', doc: 'the global hourly budget of messages, across all instances' },
+  { name: 'PASSKEY_OFFER', default: 'on', doc: '`on` offers a passkey right after a password log-in to members who can register one; `off` does not' },
+  { name: 'PASSKEY_OFFER_SNOOZE_DAYS', default: '30', doc: 'after "Not now" on the passkey offered after a password log-in, the days before it is offered again' },
   { name: 'DEMO_PORT', default: '3001', doc: 'the port of the demo website (`npm run demo`); the built-in website client\'s addresses follow it' },
   { name: 'LOG_LEVEL', default: 'info', doc: '`debug`, `info`, `warn`, `error` or `silent`' },
   { name: 'LOGIN_MAX_FAILURES_PER_MEMBER', default: '5', doc: 'failed password log-ins on a member number from browsers it never logged in from, before growing waits begin' },

@@ -15,7 +15,7 @@ import { acceptAuthorizationPost } from './authorization-post.ts';
 import { bareChallengeWithoutCredentials } from './bearer-challenge.ts';
 import { CLIENT_AUTH_METHODS, RESPONSE_MODES, discoveryMetadata, offeredDiscovery } from './discovery.ts';
 import { loadFirstPartyGrant } from './grants.ts';
-import { createPolicy } from './policy.ts';
+import { PASSKEY_OFFER_METADATA, createPolicy } from './policy.ts';
 import { revokeOwnTokensOnly } from './revocation-policy.ts';
 
 export type ProviderDeps = {
@@ -26,6 +26,8 @@ export type ProviderDeps = {
   cookieSigner: CookieSigner;
   /** The client address of the request being served, if any. */
   clientAddress?: () => string | undefined;
+  /** Who may be offered a passkey after a password log-in. */
+  offerPasskeyTo?: (memberId: string) => Promise<boolean>;
 };
 
 /** The claims each scope releases. `acr`, `amr` and `auth_time` ride on `openid`, so every ID token has them. */
@@ -37,10 +39,19 @@ export const scopeClaims = {
 } as const;
 
 /** Builds the oidc-provider instance: code flow with PKCE for every client, first-party grants, our pages. */
-export function createProvider({ config, store, logger, clock, cookieSigner, clientAddress }: ProviderDeps): Provider {
+export function createProvider({ config, store, logger, clock, cookieSigner, clientAddress, offerPasskeyTo = async () => false }: ProviderDeps): Provider {
   const configuration: Configuration = {
     adapter: createOidcAdapter(store.documents, clock, clientAddress),
     clients: [...config.clients, accountClient(config.issuer)] as Configuration['clients'],
+    // `jmb_passkey_offer: false` for an app that enrols passkeys in its own UI: no offer after its log-ins.
+    extraClientMetadata: {
+      properties: [PASSKEY_OFFER_METADATA],
+      validator(_ctx, key, value) {
+        if (key === PASSKEY_OFFER_METADATA && value !== undefined && typeof value !== 'boolean') {
+          throw new errors.InvalidClientMetadata(`${PASSKEY_OFFER_METADATA} must be true or false`);
+        }
+      },
+    },
     clientDefaults: {
       grant_types: ['authorization_code'],
       response_types: ['code'],
@@ -104,7 +115,7 @@ export function createProvider({ config, store, logger, clock, cookieSigner, cli
       },
     },
     interactions: {
-      policy: createPolicy(),
+      policy: createPolicy({ offerPasskeyTo }),
       url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
     },
     loadExistingGrant: loadFirstPartyGrant,

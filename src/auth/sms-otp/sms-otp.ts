@@ -7,8 +7,11 @@ import { canReceiveSmsCodes } from './eligibility.ts';
 import { verificationMessage } from './message.ts';
 import { SmsDeliveryError, type SmsFailure, type SmsSender } from './sms-sender.ts';
 
-/** What a code proves: a step-up for a relying party, or access to the account's security settings. */
-export type OtpPurpose = 'step-up' | 'account';
+/**
+ * What a code proves: a step-up for a relying party, access to the account's security settings, or
+ * the phone before a passkey offered after a log-in is registered.
+ */
+export type OtpPurpose = 'step-up' | 'account' | 'enrolment';
 
 export type OtpErrorCode =
   | 'not_eligible'
