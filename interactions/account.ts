@@ -60,7 +60,8 @@ export function accountRouter(deps: AccountDeps): Router {
     const current = await signedIn(ctx, '/account');
     if (!current) return;
     const { t } = ctx.state;
-    const events = await store.audit.listForMember(current.member.id, 15);
+    // The passkey offer's figures are the programme's, not the member's security activity.
+    const events = (await store.audit.listForMember(current.member.id, 30)).filter((event) => !event.type.startsWith('passkey_offer.')).slice(0, 15);
     await ctx.render('account', {
       title: t('account.title'),
       name: current.member.name,

@@ -5,6 +5,7 @@ import type { Member, Members, Store } from '../store/port.ts';
 import {
   createMember, findMemberByNumber, MemberInputError, publicView, setPassword, setPhone, setStatus,
 } from './members.ts';
+import { createPasskeyOffer } from '../account/passkey-offer.ts';
 import { liftLoginWaits } from '../auth/password/password-login.ts';
 import { reenableSmsVerification, unlockSmsVerification } from '../auth/sms-otp/sms-otp.ts';
 import { validateMemberNumber } from './validate.ts';
@@ -25,6 +26,8 @@ Commands:
                                         lift the waits on the member's password log-in and a temporary SMS lock
   reset-sms (--number N | --id ID) --by OPERATOR [--reason TEXT]
                                         turn SMS verification on again after too many wrong codes turned it off
+  stats [--days N]                      how the passkey offered after a password log-in was taken up
+                                        (offered, accepted, registered, dismissed, skipped), last N days (default 30)
   help
 
 --password-stdin reads the password from standard input (one trailing newline is dropped),
@@ -118,6 +121,17 @@ const commands: Record<string, Command> = {
     async prepare(values) {
       const find = targetMember(values);
       return onMembers(async (members) => [(await setStatus(members, (await find(members)).id, 'disabled'))!]);
+    },
+  },
+  stats: {
+    options: { days: { type: 'string' } },
+    async prepare(values) {
+      const days = Number(values.days ?? '30');
+      if (!Number.isInteger(days) || days < 1 || days > 366) throw refused('--days must be a whole number from 1 to 366');
+      return async (store) => {
+        const offer = createPasskeyOffer({ members: store.members, passkeys: store.passkeys, counters: store.counters, audit: store.audit, clock: Date.now, snoozeDays: 30 });
+        return [{ days, passkeyOffer: await offer.stats(days) }];
+      };
     },
   },
   unlock: supportCommand('support.unlocked', async (store, member) => {
