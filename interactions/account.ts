@@ -9,6 +9,7 @@ import type { Csrf } from '../src/http/csrf.ts';
 import { localize } from '../src/http/localize.ts';
 import { rememberClient, rememberedClient } from '../src/http/return-cookie.ts';
 import { continuationOf } from '../src/oidc/continuation.ts';
+import type { MemberSessions } from '../src/oidc/member-sessions.ts';
 import { assertSameOrigin } from '../src/http/same-origin.ts';
 import type { MessageKey } from '../src/i18n/messages.ts';
 import { maskMemberNumber } from '../src/members/members.ts';
@@ -27,6 +28,7 @@ export type AccountDeps = {
   issuer: string;
   rpId: string;
   clock: Clock;
+  sessions: MemberSessions;
 };
 
 /**
@@ -35,11 +37,11 @@ export type AccountDeps = {
  * back. Every change to passkeys needs an SMS verification at most ten minutes old in this session.
  */
 export function accountRouter(deps: AccountDeps): Router {
-  const { provider, store, smsOtp, settings, csrf, issuer, clock } = deps;
+  const { provider, store, smsOtp, settings, csrf, issuer, clock, sessions } = deps;
   const router = new Router();
 
   const guard = createAccountGuard({ provider, store, csrf, issuer, clock });
-  const { smsRequest, smsPage, freshlyVerified, markVerified, time, signedIn, postedForm, issuerOrigin } = guard;
+  const { smsRequest, smsPage, freshlyVerified, markVerified, time, signedIn, postedForm, issuerOrigin, csrfScope, flash, takeFlash, actor } = guard;
   /** "Back to <website>": the home page of the relying party the member came from, if it registered one. */
   const wayBack = async (ctx: Context) => {
     const wayOn = await continuationOf(provider, issuer, rememberedClient(ctx));
@@ -62,8 +64,19 @@ export function accountRouter(deps: AccountDeps): Router {
     const { t } = ctx.state;
     // The passkey offer's figures are the programme's, not the member's security activity.
     const events = (await store.audit.listForMember(current.member.id, 30)).filter((event) => !event.type.startsWith('passkey_offer.')).slice(0, 15);
+    const places = await sessions.list(provider, current.member.id);
     await ctx.render('account', {
       title: t('account.title'),
+      message: await takeFlash(current),
+      csrf: csrf.token(ctx, csrfScope(current)),
+      sessions: places.map((place) => ({
+        uid: place.uid,
+        current: place.uid === current.sessionUid,
+        device: describeUserAgent(place.userAgent) ?? t('sessions.unknownDevice'),
+        from: place.ip ?? '—',
+        started: time(ctx, place.startedAt),
+        lastActive: time(ctx, place.lastActiveAt),
+      })).sort((a, b) => Number(b.current) - Number(a.current)),
       name: current.member.name,
       number: maskMemberNumber(current.member.number),
       back: await wayBack(ctx),
@@ -73,6 +86,31 @@ export function accountRouter(deps: AccountDeps): Router {
         device: describeUserAgent(event.userAgent) ?? '—',
       })),
     });
+  });
+
+  // Where the member is logged in: "Log out" ends one other session, "Log out everywhere else" all
+  // but this one. Each ends for good (grants revoked, relying parties told by back-channel logout).
+  router.post('/account/sessions/:uid/logout', async (ctx) => {
+    assertSameOrigin(ctx, issuerOrigin);
+    const current = await signedIn(ctx, '/account');
+    if (!current) return;
+    await postedForm(ctx, current);
+    if (ctx.params.uid === current.sessionUid) return ctx.redirect('/session/end');
+    const ended = await sessions.end(provider, current.member.id, ctx.params.uid!, { by: 'member', ...actor(ctx) });
+    await flash(current, ctx.state.t(ended ? 'sessions.ended' : 'sessions.gone'));
+    ctx.status = 303;
+    ctx.redirect('/account');
+  });
+
+  router.post('/account/sessions/logout-others', async (ctx) => {
+    assertSameOrigin(ctx, issuerOrigin);
+    const current = await signedIn(ctx, '/account');
+    if (!current) return;
+    await postedForm(ctx, current);
+    const count = await sessions.endAll(provider, current.member.id, { by: 'member', ...actor(ctx) }, current.sessionUid);
+    await flash(current, ctx.state.t('sessions.endedOthers', { count }));
+    ctx.status = 303;
+    ctx.redirect('/account');
   });
 
   router.get('/account/callback', async (ctx) => {

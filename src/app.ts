@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Koa from 'koa';
 import views from 'koa-views';
-import type Provider from 'oidc-provider';
+import Provider from 'oidc-provider';
 import { accountRouter } from '../interactions/account.ts';
 import { interactionRouter } from '../interactions/router.ts';
 import { createPasskeyOffer } from './account/passkey-offer.ts';
@@ -36,6 +36,7 @@ import { securityHeaders } from './http/security-headers.ts';
 import { wellKnownRouter } from './http/well-known.ts';
 import { createLogger, type Logger } from './log.ts';
 import { continuationOf } from './oidc/continuation.ts';
+import { createMemberSessions } from './oidc/member-sessions.ts';
 import { createProvider } from './oidc/provider.ts';
 import { openStore } from './store/open.ts';
 import type { Clock, Store } from './store/port.ts';
@@ -86,6 +87,15 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const provider = createProvider({
     config, store, logger, clock, cookieSigner, clientAddress: () => serving.getStore(),
     offerPasskeyTo: config.passkeyOffer.enabled ? passkeyOffer.eligible : async () => false,
+  });
+  // Where each member is logged in: noted whenever one of their sessions is saved.
+  const memberSessions = createMemberSessions({ documents: store.documents, audit: store.audit, clock });
+  provider.on('session.saved', (session: { accountId?: string; uid: string; exp?: number }) => {
+    if (!session.accountId) return;
+    const ctx = (Provider as unknown as { ctx?: Koa.Context }).ctx;
+    const seen = { userAgent: ctx?.get('user-agent') || undefined, ip: serving.getStore() };
+    memberSessions.touch(session.accountId, session.uid, new Date((session.exp ?? 0) * 1000), seen)
+      .catch((error: unknown) => logger.warn('a session could not be noted for its member', { error }));
   });
   const issuerOrigin = new URL(config.issuer).origin;
 
@@ -163,7 +173,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const routers = [
     interactionRouter({ provider, store, passwordLogin, passkeyLogin, smsOtp, csrf, issuerOrigin, rpId: config.webauthn.rpId, passkeyOptionsLimit, device, clock,
       offer: passkeyOffer, settings: passkeySettings }),
-    accountRouter({ provider, store, smsOtp, settings: passkeySettings, csrf, issuer: config.issuer, rpId: config.webauthn.rpId, clock }),
+    accountRouter({ provider, store, smsOtp, settings: passkeySettings, csrf, issuer: config.issuer, rpId: config.webauthn.rpId, clock, sessions: memberSessions }),
     assetsRouter(path.join(viewsDir, 'assets'), { 'simplewebauthn-browser.js': webauthnBrowser }),
     wellKnownRouter(config),
     healthRouter(store, logger),

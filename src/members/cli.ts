@@ -6,6 +6,12 @@ import {
   createMember, findMemberByNumber, MemberInputError, publicView, setPassword, setPhone, setStatus,
 } from './members.ts';
 import { createPasskeyOffer } from '../account/passkey-offer.ts';
+import { describeUserAgent } from '../auth/user-agent.ts';
+import { loadConfig } from '../config/load.ts';
+import { CookieSigner } from '../http/cookie-signer.ts';
+import { createLogger } from '../log.ts';
+import { createMemberSessions } from '../oidc/member-sessions.ts';
+import { createProvider } from '../oidc/provider.ts';
 import { liftLoginWaits } from '../auth/password/password-login.ts';
 import { reenableSmsVerification, unlockSmsVerification } from '../auth/sms-otp/sms-otp.ts';
 import { validateMemberNumber } from './validate.ts';
@@ -22,6 +28,9 @@ Commands:
   set-phone (--number N | --id ID) --phone +E164
   set-password (--number N | --id ID) (--password P | --password-stdin)
   disable (--number N | --id ID)
+  sessions (--number N | --id ID)       where the member is logged in (browser, address, times)
+  logout-everywhere (--number N | --id ID) --by OPERATOR [--reason TEXT]
+                                        end every session of the member (grants revoked, relying parties told)
   unlock (--number N | --id ID) --by OPERATOR [--reason TEXT]
                                         lift the waits on the member's password log-in and a temporary SMS lock
   reset-sms (--number N | --id ID) --by OPERATOR [--reason TEXT]
@@ -134,6 +143,24 @@ const commands: Record<string, Command> = {
       };
     },
   },
+  sessions: {
+    options: target,
+    async prepare(values) {
+      const find = targetMember(values);
+      return async (store) => {
+        const member = await find(store.members);
+        const places = await createMemberSessions({ documents: store.documents, audit: store.audit, clock: Date.now }).list(await providerFor(store), member.id);
+        return places.map((place) => ({
+          session: place.uid, device: describeUserAgent(place.userAgent) ?? 'unknown', from: place.ip ?? 'unknown',
+          startedAt: place.startedAt.toISOString(), lastActiveAt: place.lastActiveAt.toISOString(),
+        }));
+      };
+    },
+  },
+  'logout-everywhere': supportCommand('support.logged_out_everywhere', async (store, member, operator) => {
+    const sessions = createMemberSessions({ documents: store.documents, audit: store.audit, clock: Date.now });
+    await sessions.endAll(await providerFor(store), member.id, { by: 'operator', ...operator });
+  }),
   unlock: supportCommand('support.unlocked', async (store, member) => {
     await Promise.all([liftLoginWaits(store.counters, member.number), unlockSmsVerification(store.counters, member.id)]);
   }),
@@ -144,7 +171,7 @@ const commands: Record<string, Command> = {
  * A support-desk command on one member: done, then recorded in the member's audit trail with the
  * operator who did it and why. Prints the member.
  */
-function supportCommand(type: string, act: (store: Store, member: Member) => Promise<void>): Command {
+function supportCommand(type: string, act: (store: Store, member: Member, operator: { operator: string; reason?: string }) => Promise<void>): Command {
   return {
     options: { ...target, by: { type: 'string' }, reason: { type: 'string' } },
     async prepare(values) {
@@ -154,12 +181,21 @@ function supportCommand(type: string, act: (store: Store, member: Member) => Pro
       const reason = typeof values.reason === 'string' ? values.reason.trim().slice(0, 200) : undefined;
       return async (store) => {
         const member = await find(store.members);
-        await act(store, member);
+        await act(store, member, { operator: by, ...(reason && { reason }) });
         await store.audit.append({ memberId: member.id, at: new Date(), type, outcome: 'info', detail: { by, ...(reason && { reason }) } });
         return [publicView(member)];
       };
     },
   };
+}
+
+/**
+ * The IdP's OIDC provider on this store, as the server builds it (the same configuration from the
+ * environment): to read sessions and to send back-channel logouts signed with the IdP's keys.
+ */
+async function providerFor(store: Store) {
+  const config = loadConfig(process.env);
+  return createProvider({ config, store, logger: createLogger('silent'), clock: Date.now, cookieSigner: new CookieSigner(config.cookieKeys) });
 }
 
 function required(values: Values, name: string): string {
