@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { createApp } from '../src/app.ts';
-import { demoClients, DEMO_SITE_PORT } from '../src/config/demo-clients.ts';
+import { demoClients } from '../src/config/demo-clients.ts';
+import { portProblem } from '../src/port-problem.ts';
 import { loadConfigOrExit } from '../src/config/load.ts';
 import { createDemoSite } from './site.ts';
 
@@ -10,7 +11,7 @@ const WEBSITE_CLIENT_ID = 'jmb-website';
 async function main(): Promise<void> {
   const config = loadConfigOrExit(process.env);
 
-  const website = config.clients.find((c) => c.client_id === WEBSITE_CLIENT_ID) ?? demoClients().find((c) => c.client_id === WEBSITE_CLIENT_ID)!;
+  const website = config.clients.find((c) => c.client_id === WEBSITE_CLIENT_ID) ?? demoClients(`http://localhost:${config.demoPort}`).find((c) => c.client_id === WEBSITE_CLIENT_ID)!;
   if (!config.clients.includes(website)) {
     process.stderr.write(`demo: the IdP's client list has no "${WEBSITE_CLIENT_ID}" client, so the demo website cannot log members in\n`);
   }
@@ -21,16 +22,16 @@ async function main(): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
-  }).catch((error: Error) => fail(`the IdP cannot listen on port ${config.port}: ${error.message}`));
+  }).catch((error: Error) => fail(portProblem('the IdP', config.port, 'PORT', error)));
   app.logger.info('listening', { issuer: config.issuer, port: config.port, store: app.store.kind, production: config.production });
 
   const site = await createDemoSite({
     issuer: config.issuer,
     clientId: website.client_id,
     clientSecret: String(website.client_secret ?? ''),
-    port: DEMO_SITE_PORT,
+    port: config.demoPort,
     logger: app.logger,
-  }).catch((error: Error) => fail(`the demo website cannot listen on port ${DEMO_SITE_PORT}: ${error.message}`));
+  }).catch((error: Error) => fail(portProblem('the demo website', config.demoPort, 'DEMO_PORT', error)));
 
   process.stdout.write(`\nJMB IdP:            ${config.issuer}\nJMB website (demo): ${site.url}\n\n`);
   const [anyMember] = await app.store.members.list({ limit: 1 });

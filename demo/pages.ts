@@ -27,7 +27,7 @@ ${noticeHtml(options.notice)}
 }
 
 /** The home page of a logged-in member: who they are and how they proved it. */
-export function signedInPage(options: { session: SignedIn; issuer: string }): string {
+export function signedInPage(options: { session: SignedIn; issuer: string; clientId: string }): string {
   const { session } = options;
   const row = (label: string, value: string | undefined) => `<dt>${escapeHtml(label)}</dt><dd>${escapeHtml(value ?? 'not given')}</dd>`;
   return layout('JMB website (demo)', `
@@ -39,7 +39,7 @@ ${row('Assurance level (acr)', session.acr)}
 ${row('Authentication methods (amr)', session.amr.length ? session.amr.join(', ') : undefined)}
 ${row('Logged in at (auth_time)', session.authTime === undefined ? undefined : readableTime(session.authTime))}
 </dl>
-<p><a href="${escapeHtml(`${options.issuer}/account`)}">Manage your account</a></p>
+<p><a href="${escapeHtml(`${options.issuer}/account?client_id=${options.clientId}`)}">Manage your account</a></p>
 <form method="post" action="/logout"><button type="submit">Log out</button></form>`);
 }
 

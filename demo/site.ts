@@ -71,6 +71,7 @@ function demoApp(deps: SiteDeps): Koa {
   const router = new Router();
   router.get('/', (ctx) => showHome(ctx, deps));
   router.post('/login', (ctx) => startLogin(ctx, deps));
+  router.get('/login', (ctx) => initiateLogin(ctx, deps));
   router.get('/callback', (ctx) => finishLogin(ctx, deps));
   router.post('/logout', (ctx) => logOut(ctx, deps));
   router.post('/backchannel-logout', (ctx) => backchannelLogout(ctx, deps));
@@ -81,18 +82,39 @@ function demoApp(deps: SiteDeps): Koa {
   return koa;
 }
 
-function showHome(ctx: Context, { sessions, issuer }: SiteDeps): void {
+function showHome(ctx: Context, { sessions, issuer, clientId }: SiteDeps): void {
   const session = sessions.find(ctx.cookies.get(COOKIE));
   const asked = String(ctx.query.notice ?? '');
   const notice = Object.hasOwn(notices, asked) ? (asked as Notice) : undefined;
   ctx.set('Cache-Control', 'no-store');
   ctx.type = 'html';
-  ctx.body = session ? signedInPage({ session, issuer: issuer() ?? '' }) : signedOutPage({ issuer: issuer(), notice });
+  ctx.body = session ? signedInPage({ session, issuer: issuer() ?? '', clientId }) : signedOutPage({ issuer: issuer(), notice });
 }
 
-async function startLogin(ctx: Context, { url, connect, sessions }: SiteDeps): Promise<void> {
-  if (!isSameOrigin(ctx, url)) return refuseCrossSite(ctx);
-  sessions.end(ctx.cookies.get(COOKIE));
+async function startLogin(ctx: Context, deps: SiteDeps): Promise<void> {
+  if (!isSameOrigin(ctx, deps.url)) return refuseCrossSite(ctx);
+  deps.sessions.end(ctx.cookies.get(COOKIE));
+  await beginLogin(ctx, deps);
+}
+
+/**
+ * GET /login?iss=…: a log-in started by the IdP (OpenID Connect third-party-initiated log-in, this
+ * client's `initiate_login_uri`), e.g. "Start again" on an expired sign-in. Only for our own IdP;
+ * a member who is already logged in just goes home.
+ */
+async function initiateLogin(ctx: Context, deps: SiteDeps): Promise<void> {
+  const expected = deps.issuer();
+  if (!expected || ctx.query.iss !== expected) {
+    ctx.status = 400;
+    ctx.type = 'html';
+    ctx.body = messagePage('Log-in refused', 'This log-in was not started by the JMB IdP.');
+    return;
+  }
+  if (deps.sessions.find(ctx.cookies.get(COOKIE))) return redirect(ctx, '/');
+  await beginLogin(ctx, deps);
+}
+
+async function beginLogin(ctx: Context, { url, connect, sessions }: SiteDeps): Promise<void> {
   const connection = await connect().catch(() => undefined);
   if (!connection) return goHome(ctx, 'unavailable');
 

@@ -39,8 +39,9 @@ export function createAccountGuard({ provider, store, csrf, issuer, clock }: Acc
   };
   const flash = (s: AccountSession, message: string) =>
     store.documents.upsert(FLASH, s.sessionId, { message }, new Date(clock() + 60_000));
+  // Every time is Japan's, and says so.
   const time = (ctx: Context, at: Date | undefined) => at
-    ? new Intl.DateTimeFormat(ctx.state.locale, { dateStyle: 'medium', timeStyle: 'short', timeZone: 'Asia/Tokyo' }).format(at)
+    ? `${new Intl.DateTimeFormat(ctx.state.locale, { dateStyle: 'medium', timeStyle: 'short', timeZone: 'Asia/Tokyo' }).format(at)} JST`
     : undefined;
 
   /** The signed-in member, or a redirect through the log-in (pages) / a 401 (JSON). */

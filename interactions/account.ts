@@ -1,10 +1,15 @@
 import Router from '@koa/router';
+import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 import { PASSKEY_LIMIT, type PasskeySettings } from '../src/account/passkey-settings.ts';
 import { canReceiveSmsCodes } from '../src/auth/sms-otp/eligibility.ts';
 import { OtpError, type SmsOtp } from '../src/auth/sms-otp/sms-otp.ts';
 import { describeUserAgent } from '../src/auth/user-agent.ts';
 import type { Csrf } from '../src/http/csrf.ts';
+import { localize } from '../src/http/localize.ts';
+import { rememberClient, rememberedClient } from '../src/http/return-cookie.ts';
+import { continuationOf } from '../src/oidc/continuation.ts';
+import type { MemberSessions } from '../src/oidc/member-sessions.ts';
 import { assertSameOrigin } from '../src/http/same-origin.ts';
 import type { MessageKey } from '../src/i18n/messages.ts';
 import { maskMemberNumber } from '../src/members/members.ts';
@@ -23,6 +28,7 @@ export type AccountDeps = {
   issuer: string;
   rpId: string;
   clock: Clock;
+  sessions: MemberSessions;
 };
 
 /**
@@ -31,28 +37,80 @@ export type AccountDeps = {
  * back. Every change to passkeys needs an SMS verification at most ten minutes old in this session.
  */
 export function accountRouter(deps: AccountDeps): Router {
-  const { provider, store, smsOtp, settings, csrf, issuer, clock } = deps;
+  const { provider, store, smsOtp, settings, csrf, issuer, clock, sessions } = deps;
   const router = new Router();
 
   const guard = createAccountGuard({ provider, store, csrf, issuer, clock });
-  const { smsRequest, smsPage, freshlyVerified, markVerified, time, signedIn, postedForm, issuerOrigin } = guard;
-  const { renderSettings } = passkeySettingsRoutes(router, { guard, settings, csrf, rpId: deps.rpId });
+  const { smsRequest, smsPage, freshlyVerified, markVerified, time, signedIn, postedForm, issuerOrigin, csrfScope, flash, takeFlash, actor } = guard;
+  /** "Back to <website>": the home page of the relying party the member came from, if it registered one. */
+  const wayBack = async (ctx: Context) => {
+    const wayOn = await continuationOf(provider, issuer, rememberedClient(ctx));
+    const href = wayOn?.home ?? wayOn?.startAgain;
+    return wayOn && href ? { name: wayOn.name, href } : undefined;
+  };
+  const { renderSettings } = passkeySettingsRoutes(router, { guard, settings, csrf, rpId: deps.rpId, wayBack });
+
+  // The IdP's own address leads to the member's account.
+  router.get('/', (ctx) => {
+    ctx.status = 303;
+    ctx.redirect('/account');
+  });
 
   router.get('/account', async (ctx) => {
+    // A relying party may say who sent the member here (`?client_id=`), for the way back to it.
+    if (typeof ctx.query.client_id === 'string') rememberClient(ctx, ctx.query.client_id);
     const current = await signedIn(ctx, '/account');
     if (!current) return;
     const { t } = ctx.state;
-    const events = await store.audit.listForMember(current.member.id, 15);
+    // The passkey offer's figures are the programme's, not the member's security activity.
+    const events = (await store.audit.listForMember(current.member.id, 30)).filter((event) => !event.type.startsWith('passkey_offer.')).slice(0, 15);
+    const places = await sessions.list(provider, current.member.id);
     await ctx.render('account', {
       title: t('account.title'),
+      message: await takeFlash(current),
+      csrf: csrf.token(ctx, csrfScope(current)),
+      sessions: places.map((place) => ({
+        uid: place.uid,
+        current: place.uid === current.sessionUid,
+        device: describeUserAgent(place.userAgent) ?? t('sessions.unknownDevice'),
+        from: place.ip ?? '—',
+        started: time(ctx, place.startedAt),
+        lastActive: time(ctx, place.lastActiveAt),
+      })).sort((a, b) => Number(b.current) - Number(a.current)),
       name: current.member.name,
       number: maskMemberNumber(current.member.number),
+      back: await wayBack(ctx),
       activity: events.map((event: AuditEvent) => ({
         when: time(ctx, event.at),
         what: `${activityLabel(t, event.type)}${event.outcome === 'failure' ? ` ${t('activity.failed')}` : ''}`,
         device: describeUserAgent(event.userAgent) ?? '—',
       })),
     });
+  });
+
+  // Where the member is logged in: "Log out" ends one other session, "Log out everywhere else" all
+  // but this one. Each ends for good (grants revoked, relying parties told by back-channel logout).
+  router.post('/account/sessions/:uid/logout', async (ctx) => {
+    assertSameOrigin(ctx, issuerOrigin);
+    const current = await signedIn(ctx, '/account');
+    if (!current) return;
+    await postedForm(ctx, current);
+    if (ctx.params.uid === current.sessionUid) return ctx.redirect('/session/end');
+    const ended = await sessions.end(provider, current.member.id, ctx.params.uid!, { by: 'member', ...actor(ctx) });
+    await flash(current, ctx.state.t(ended ? 'sessions.ended' : 'sessions.gone'));
+    ctx.status = 303;
+    ctx.redirect('/account');
+  });
+
+  router.post('/account/sessions/logout-others', async (ctx) => {
+    assertSameOrigin(ctx, issuerOrigin);
+    const current = await signedIn(ctx, '/account');
+    if (!current) return;
+    await postedForm(ctx, current);
+    const count = await sessions.endAll(provider, current.member.id, { by: 'member', ...actor(ctx) }, current.sessionUid);
+    await flash(current, ctx.state.t('sessions.endedOthers', { count }));
+    ctx.status = 303;
+    ctx.redirect('/account');
   });
 
   router.get('/account/callback', async (ctx) => {
@@ -76,6 +134,8 @@ export function accountRouter(deps: AccountDeps): Router {
 
   router.post('/account/sms/verify', async (ctx) => {
     assertSameOrigin(ctx, issuerOrigin);
+    // A page re-rendered here offers its language switch for the page the member was on.
+    localize(ctx, undefined, '/account/passkeys');
     const current = await signedIn(ctx, '/account/passkeys');
     if (!current) return;
     const form = await postedForm(ctx, current);
@@ -92,6 +152,7 @@ export function accountRouter(deps: AccountDeps): Router {
 
   router.post('/account/sms/resend', async (ctx) => {
     assertSameOrigin(ctx, issuerOrigin);
+    localize(ctx, undefined, '/account/passkeys');
     const current = await signedIn(ctx, '/account/passkeys');
     if (!current) return;
     await postedForm(ctx, current);

@@ -5,17 +5,25 @@ import { RegistrationError } from '../src/auth/passkey/passkey-registration.ts';
 import { readJson } from '../src/http/body.ts';
 import type { Csrf } from '../src/http/csrf.ts';
 import { HttpError } from '../src/http/http-error.ts';
+import { localize } from '../src/http/localize.ts';
 import type { MessageKey } from '../src/i18n/messages.ts';
 import type { AccountGuard } from './account-guard.ts';
 import type { AccountSession } from './account-session.ts';
 
-export type PasskeySettingsDeps = { guard: AccountGuard; settings: PasskeySettings; csrf: Csrf; rpId: string };
+export type PasskeySettingsDeps = {
+  guard: AccountGuard;
+  settings: PasskeySettings;
+  csrf: Csrf;
+  rpId: string;
+  /** The way back to the relying party the member came from, if known. */
+  wayBack: (ctx: Context) => Promise<{ name: string; href: string } | undefined>;
+};
 
 /**
  * "Passkey Settings (Register/Delete)": the list, New registration (JSON, for the page's script),
  * the confirmation, Rename and Delete (form posts). Every change passes the account guard first.
  */
-export function passkeySettingsRoutes(router: Router, { guard, settings, csrf, rpId }: PasskeySettingsDeps): { renderSettings(ctx: Context, current: AccountSession, extra?: { error?: string; signal?: boolean }): Promise<void> } {
+export function passkeySettingsRoutes(router: Router, { guard, settings, csrf, rpId, wayBack }: PasskeySettingsDeps): { renderSettings(ctx: Context, current: AccountSession, extra?: { error?: string; signal?: boolean }): Promise<void> } {
   const { csrfScope, actor, flash, takeFlash, time, signedIn, verifiedChange, postedForm, freshlyVerified } = guard;
 
   async function renderSettings(ctx: Context, current: AccountSession, extra: { error?: string; signal?: boolean } = {}) {
@@ -68,7 +76,7 @@ export function passkeySettingsRoutes(router: Router, { guard, settings, csrf, r
     if (!current) return;
     const passkey = await settings.find(current.member, String(ctx.query.id ?? '')).catch(() => undefined);
     if (!passkey) return ctx.redirect('/account/passkeys');
-    await ctx.render('passkey-registered', { title: ctx.state.t('registered.title'), name: passkey.name });
+    await ctx.render('passkey-registered', { title: ctx.state.t('registered.title'), name: passkey.name, back: await wayBack(ctx) });
   });
 
   for (const action of ['rename', 'delete'] as const) {
@@ -93,6 +101,7 @@ export function passkeySettingsRoutes(router: Router, { guard, settings, csrf, r
       if (!(error instanceof SettingsError)) throw error;
       if (error.code === 'not_found') throw new HttpError(404, 'not_found', 'no such passkey');
       const passkey = await settings.find(current.member, ctx.params.id!);
+      localize(ctx, undefined, `/account/passkeys/${encodeURIComponent(passkey.id)}/rename`);
       ctx.status = 400;
       return ctx.render('passkey-rename', {
         title: ctx.state.t('rename.title'), passkey: { ...passkey, name: form.name ?? '' }, error: ctx.state.t('settings.error.invalid_name'),
@@ -122,7 +131,8 @@ export function passkeySettingsRoutes(router: Router, { guard, settings, csrf, r
   return { renderSettings };
 }
 
-function settingsJsonError(ctx: Context, error: unknown): void {
+/** Answers a refused registration step as JSON (4xx with error and description); rethrows anything else. */
+export function settingsJsonError(ctx: Context, error: unknown): void {
   if (error instanceof SettingsError) {
     ctx.status = error.code === 'not_found' ? 404 : error.code === 'already_registered' ? 409 : 400;
     ctx.body = { error: error.code, error_description: ctx.state.t(`settings.error.${error.code}` as MessageKey, { limit: PASSKEY_LIMIT }) };

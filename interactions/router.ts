@@ -3,9 +3,12 @@ import type Provider from 'oidc-provider';
 import type { PasskeyLogin } from '../src/auth/passkey/passkey-login.ts';
 import type { PasswordLogin } from '../src/auth/password/password-login.ts';
 import type { SmsOtp } from '../src/auth/sms-otp/sms-otp.ts';
-import { SMS_PROMPT } from '../src/oidc/policy.ts';
+import { PASSKEY_OFFER_PROMPT, SMS_PROMPT } from '../src/oidc/policy.ts';
+import type { PasskeyOffer } from '../src/account/passkey-offer.ts';
+import type { PasskeySettings } from '../src/account/passkey-settings.ts';
 import type { Csrf } from '../src/http/csrf.ts';
 import type { Metrics } from '../src/metrics/port.ts';
+import { rememberClient } from '../src/http/return-cookie.ts';
 import type { RateLimit } from '../src/http/rate-limit.ts';
 import type { Clock, Store } from '../src/store/port.ts';
 import { showConsent, submitConsent } from './consent.ts';
@@ -13,6 +16,7 @@ import type { DeviceCookie } from './device-cookie.ts';
 import { finish, loadInteraction } from './interaction.ts';
 import { renderLogin, submitPasswordLogin } from './login.ts';
 import { passkeyAssertion, passkeyOptions } from './passkey.ts';
+import { passkeyOfferRoutes } from './passkey-offer.ts';
 import { resendSmsStep, showSmsStep, skipSmsStep, verifySmsStep } from './sms-step.ts';
 
 export type InteractionDeps = {
@@ -29,21 +33,28 @@ export type InteractionDeps = {
   device: DeviceCookie;
   clock: Clock;
   metrics: Metrics;
+  offer: PasskeyOffer;
+  settings: PasskeySettings;
 };
 
 /** Every page and endpoint of a sign-in, one route per step, all under the interaction cookie's path. */
 export function interactionRouter(deps: InteractionDeps): Router {
   const router = new Router();
   const pages = { ...deps, passkeys: deps.store.passkeys, members: deps.store.members };
+  const offer = passkeyOfferRoutes(router, { ...pages, documents: deps.store.documents });
 
   router.get('/interaction/:uid', async (ctx) => {
     ctx.set('Cache-Control', 'no-store');
     const details = await loadInteraction(deps.provider, ctx);
+    // Should this sign-in expire or end, its pages can still lead back to the relying party.
+    rememberClient(ctx, String(details.params.client_id));
     switch (details.prompt.name) {
       case 'login':
         return renderLogin(ctx, pages, details);
       case SMS_PROMPT:
         return showSmsStep(ctx, pages, details);
+      case PASSKEY_OFFER_PROMPT:
+        return offer.showOffer(ctx, details);
       case 'consent':
         return showConsent(ctx, deps, details);
       default:
@@ -62,7 +73,10 @@ export function interactionRouter(deps: InteractionDeps): Router {
     await finish(details, ctx, { error: 'access_denied', error_description: 'the member cancelled the log-in' });
   });
   router.get('/help/passkeys', async (ctx) => {
-    await ctx.render('help-passkeys', { title: ctx.state.t('help.title') });
+    // "Back" returns to the sign-in or account page the member came from, never to another site.
+    const asked = typeof ctx.query.return === 'string' ? ctx.query.return : '';
+    const back = /^\/(interaction\/[\w-]+|account(\/passkeys)?)$/.test(asked) ? asked : '/account';
+    await ctx.render('help-passkeys', { title: ctx.state.t('help.title'), back });
   });
 
   return router;

@@ -62,6 +62,8 @@ export async function renderSmsStep(ctx: Context, deps: SmsPageDeps, request: Ot
     title: ctx.state.t('sms.title'),
     eligible,
     maskedPhone: maskPhone(request.member.phone),
+    // "We sent a code" only when a code for this very step is waiting.
+    sent: !!status?.pending,
     locked: !!status?.lockedUntil || error?.code === 'locked' || error?.code === 'disabled',
     error: error && otpErrorMessage(ctx, error),
     resendIn,

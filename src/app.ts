@@ -5,9 +5,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Koa from 'koa';
 import views from 'koa-views';
-import type Provider from 'oidc-provider';
+import Provider from 'oidc-provider';
 import { accountRouter } from '../interactions/account.ts';
 import { interactionRouter } from '../interactions/router.ts';
+import { createPasskeyOffer } from './account/passkey-offer.ts';
 import { createPasskeySettings } from './account/passkey-settings.ts';
 import { createAssertionVerifier } from './auth/passkey/assertion-verifier.ts';
 import { CHALLENGE_KIND, createChallenges } from './auth/passkey/challenges.ts';
@@ -30,6 +31,7 @@ import { healthRouter } from './http/health.ts';
 import type { HttpError } from './http/http-error.ts';
 import { localization, pageLanguage } from './http/localize.ts';
 import { createRateLimit } from './http/rate-limit.ts';
+import { rememberedClient } from './http/return-cookie.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { wellKnownRouter } from './http/well-known.ts';
 import { createLogger, type Logger } from './log.ts';
@@ -37,9 +39,12 @@ import { metricsEndpoint } from './metrics/endpoint.ts';
 import { meteredHashQueue, meteredRateLimit, meteredSmsSender } from './metrics/metered.ts';
 import { createPrometheusMetrics } from './metrics/prometheus.ts';
 import { observeRequest } from './metrics/request-metrics.ts';
+import { continuationOf } from './oidc/continuation.ts';
+import { createMemberSessions } from './oidc/member-sessions.ts';
 import { createProvider } from './oidc/provider.ts';
 import { watchSigningKeys } from './oidc/signing-key-watch.ts';
-import { providerJwks, type Jwks } from './oidc/signing-keys.ts';
+import { replaceProviderKeys } from './oidc/provider-keys.ts';
+import { providerJwks } from './oidc/signing-keys.ts';
 import { openStore } from './store/open.ts';
 import type { Clock, Store } from './store/port.ts';
 
@@ -62,8 +67,7 @@ export type AppOptions = {
 export type App = {
   /** The HTTP request listener: the provider's endpoints and our pages. */
   handler: RequestListener;
-  /** The provider answering the OIDC endpoints now (a new one after each change of signing keys). */
-  readonly provider: Provider;
+  provider: Provider;
   /** Reads the signing key store now, as the IdP does every minute; resolves once any change is in effect. */
   checkSigningKeys(): Promise<void>;
   store: Store;
@@ -102,6 +106,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // The client address of the request being served, worked out once by the server (see handler):
   // what the request writes counts against that address, and every limit, log and audit entry uses it.
   const serving = new AsyncLocalStorage<string>();
+  const passkeyOffer = createPasskeyOffer({
+    members: store.members, passkeys: store.passkeys, counters: store.counters, audit: store.audit, clock, snoozeDays: config.passkeyOffer.snoozeDays,
+  });
+  // Where each member is logged in: noted whenever one of their sessions is saved.
+  const memberSessions = createMemberSessions({ documents: store.documents, audit: store.audit, clock });
   const issuerOrigin = new URL(config.issuer).origin;
 
   const koa = new Koa({ proxy: trustsProxies(protection.trustProxy) });
@@ -164,38 +173,39 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     ctx.request.ip = serving.getStore() ?? ctx.request.ip;
     return next();
   };
-  // oidc-provider's keystore is fixed when it is built, so a change of signing keys (a rotation, a
-  // key starting to sign, a retired key) builds a new provider for the endpoints (see signingKeys).
-  const buildProvider = (jwks: Jwks): Provider => {
-    const built = createProvider({ config, jwks, store, logger, clock, cookieSigner, clientAddress: () => serving.getStore() });
-    // The provider renders its own pages (errors, log-out) with the same templates and language.
-    built.use(securityHeaders());
-    built.use(render);
-    built.use(localization());
-    built.use(async (ctx, next) => {
-      await next();
-      if (ctx.status === 404 && ctx.body === undefined) {
-        ctx.status = 404;
-        await ctx.render('error', { page: 'notfound', code: 'not_found', title: ctx.state.t('error.title') });
-      }
-    });
-    built.use(useClientAddress);
-    built.on('end_session.success', () => metrics.logout());
-    return built;
-  };
-  // The sign-in pages keep the provider built at start: they read and write sign-in state through
-  // its models, which every provider built here shares through the store, and never sign anything.
-  const provider = buildProvider(providerJwks(config.jwks, clock()));
-  let endpoints = provider;
-  let handleOidc = provider.callback();
+  const provider = createProvider({
+    config, jwks: providerJwks(config.jwks, clock()), store, logger, clock, cookieSigner, clientAddress: () => serving.getStore(),
+    offerPasskeyTo: config.passkeyOffer.enabled ? passkeyOffer.eligible : async () => false,
+  });
+  provider.on('session.saved', (session: { accountId?: string; uid: string; exp?: number }) => {
+    if (!session.accountId) return;
+    const ctx = (Provider as unknown as { ctx?: Koa.Context }).ctx;
+    const seen = { userAgent: ctx?.get('user-agent') || undefined, ip: serving.getStore() };
+    memberSessions.touch(session.accountId, session.uid, new Date((session.exp ?? 0) * 1000), seen)
+      .catch((error: unknown) => logger.warn('a session could not be noted for its member', { error }));
+  });
+  provider.on('end_session.success', () => metrics.logout());
+  // The provider renders its own pages (errors, log-out) with the same templates and language.
+  provider.use(securityHeaders());
+  provider.use(render);
+  provider.use(localization());
+  provider.use(async (ctx, next) => {
+    await next();
+    if (ctx.status === 404 && ctx.body === undefined) {
+      ctx.status = 404;
+      await ctx.render('error', { page: 'notfound', code: 'not_found', title: ctx.state.t('error.title') });
+    }
+  });
+  provider.use(useClientAddress);
+  // A rotation's keys are published, a key starts signing at its time, a retired key is withdrawn:
+  // read from the key store every minute and applied to the running provider.
   const signingKeys = watchSigningKeys({
     file: config.jwksFile,
     initial: config.jwks,
     clock,
     everyMs: options.signingKeyCheckMs ?? SIGNING_KEY_CHECK_MS,
     onChange(jwks) {
-      endpoints = buildProvider(jwks);
-      handleOidc = endpoints.callback();
+      replaceProviderKeys(provider, jwks);
       logger.info('signing keys changed', { signing: jwks.keys.filter((key) => !key.key_ops).map((key) => key.kid), published: jwks.keys.length });
     },
     onError(problem) {
@@ -211,8 +221,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const admission = createAdmission(protection.shedding);
   const device = { trust: devices, days: config.loginLimits.deviceCookieDays };
   const routers = [
-    interactionRouter({ provider, store, passwordLogin, passkeyLogin, smsOtp, csrf, issuerOrigin, rpId: config.webauthn.rpId, passkeyOptionsLimit, device, clock, metrics }),
-    accountRouter({ provider, store, smsOtp, settings: passkeySettings, csrf, issuer: config.issuer, rpId: config.webauthn.rpId, clock }),
+    interactionRouter({ provider, store, passwordLogin, passkeyLogin, smsOtp, csrf, issuerOrigin, rpId: config.webauthn.rpId, passkeyOptionsLimit, device, clock,
+      offer: passkeyOffer, settings: passkeySettings, metrics }),
+    accountRouter({ provider, store, smsOtp, settings: passkeySettings, csrf, issuer: config.issuer, rpId: config.webauthn.rpId, clock, sessions: memberSessions }),
     assetsRouter(path.join(viewsDir, 'assets'), { 'simplewebauthn-browser.js': webauthnBrowser }),
     wellKnownRouter(config),
     healthRouter(store, logger),
@@ -222,7 +233,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   koa.use(securityHeaders());
   koa.use(render);
   koa.use(localization());
-  koa.use(errorBoundary(logger));
+  // An expired sign-in offers "Start again" at the relying party the member came from.
+  koa.use(errorBoundary(logger, async (ctx) => (await continuationOf(provider, config.issuer, rememberedClient(ctx)))?.startAgain));
   // A request the server refused before it reached the provider gets its page here.
   koa.use((ctx, next) => {
     const refusal = refusals.get(ctx.req);
@@ -234,6 +246,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // Every other path is the OIDC provider's (discovery, /auth, /token, /jwks, /session/end, …). It goes
   // to the provider straight from the server: the provider has its own headers, pages and errors.
   const pages = koa.callback();
+  const handleOidc = provider.callback();
   // Most requests are the provider's (/auth, /token): the first path segment rules them out cheaply.
   const firstSegment = (path: string) => path.split('/', 2)[1] ?? '';
   const ourPaths = routers.flatMap((router) => router.stack.map((layer) => layer.path));
@@ -275,9 +288,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
   return {
     handler,
-    get provider() {
-      return endpoints;
-    },
+    provider,
     checkSigningKeys: signingKeys.check,
     store,
     logger,

@@ -1,12 +1,19 @@
 import { createServer } from 'node:http';
 import { createApp } from './app.ts';
 import { loadConfigOrExit } from './config/load.ts';
+import { portProblem } from './port-problem.ts';
 
 /** Starts the IdP: configuration first (exiting non-zero before listening if it is wrong), then the app. */
 async function main(): Promise<void> {
   const config = loadConfigOrExit(process.env);
   const app = await createApp(config);
-  const server = createServer(app.handler).listen(config.port, () => {
+  const server = createServer(app.handler);
+  server.once('error', (error: Error) => {
+    // A busy port is a newcomer's first problem: say which port and which setting, not a stack.
+    process.stderr.write(`jmb-idp: ${portProblem('the IdP', config.port, 'PORT', error)}\n`);
+    void app.close().finally(() => process.exit(1));
+  });
+  server.listen(config.port, () => {
     app.logger.info('listening', { issuer: config.issuer, port: config.port, store: app.store.kind, production: config.production });
   });
   server.keepAliveTimeout = 65_000;

@@ -1,6 +1,6 @@
 import { RegistrationError, type CreationOptions, type PasskeyRegistration } from '../auth/passkey/passkey-registration.ts';
 import type { SmsOtp } from '../auth/sms-otp/sms-otp.ts';
-import type { Locale } from '../i18n/messages.ts';
+import { translator, type Locale } from '../i18n/messages.ts';
 import { noMetrics, type Metrics } from '../metrics/port.ts';
 import { DuplicateError, type AuditLog, type Clock, type Member, type Passkey, type Passkeys } from '../store/port.ts';
 
@@ -66,7 +66,7 @@ export function createPasskeySettings({ passkeys, registration, audit, smsOtp, c
       let held: number;
       let passkey: Passkey;
       try {
-        passkey = await registration.finish(member, boundTo, response);
+        passkey = await registration.finish(member, boundTo, response, translator(actor.locale)('settings.defaultName'));
         held = (await passkeys.listForMember(member.id)).length;
         if (held >= PASSKEY_LIMIT) throw new SettingsError('limit_reached', `at most ${PASSKEY_LIMIT} passkeys`);
         try {

@@ -1,6 +1,6 @@
 import type { ClientMetadata } from './load.ts';
 
-/** Port of the demo website started by `npm run demo`. */
+/** Port of the demo website started by `npm run demo`, unless DEMO_PORT says otherwise. */
 export const DEMO_SITE_PORT = 3001;
 
 /**
@@ -8,13 +8,16 @@ export const DEMO_SITE_PORT = 3001;
  * client) and the mobile app (a public native client that signs in through the system browser).
  * Refused in production, where OIDC_CLIENTS_FILE must list the real ones.
  */
-export function demoClients(): ClientMetadata[] {
-  const site = `http://localhost:${DEMO_SITE_PORT}`;
+export function demoClients(site = `http://localhost:${DEMO_SITE_PORT}`): ClientMetadata[] {
   return [
     {
       client_id: 'jmb-website',
       client_name: 'JMB website (demo)',
       client_secret: 'jmb-website-development-secret-not-for-production',
+      // Where members go back to ("Back to JMB website") and where a new sign-in starts ("Start again").
+      // OpenID Connect allows only https for the latter; on http://localhost the home page serves.
+      client_uri: `${site}/`,
+      ...(site.startsWith('https:') && { initiate_login_uri: `${site}/login` }),
       redirect_uris: [`${site}/callback`],
       post_logout_redirect_uris: [`${site}/`],
       backchannel_logout_uri: `${site}/backchannel-logout`,

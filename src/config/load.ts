@@ -6,7 +6,7 @@ import { ACCOUNT_CLIENT_ID } from '../oidc/account-client.ts';
 import { RESPONSE_MODES } from '../oidc/discovery.ts';
 import { generateSigningKey, keyStoreProblems, type KeyStore } from '../oidc/signing-keys.ts';
 import { defaultDatabaseUrl } from './database-url.ts';
-import { demoClients } from './demo-clients.ts';
+import { DEMO_SITE_PORT, demoClients } from './demo-clients.ts';
 import { keyStoreFileOf } from './key-store-file.ts';
 import { loadOpDocuments, type OpDocuments } from './op-documents.ts';
 import { loadOperations, type OperationsSettings } from './operations.ts';
@@ -38,9 +38,22 @@ export type Config = {
   protection: ProtectionSettings;
   documents: OpDocuments;
   operations: OperationsSettings;
+  /** The port of the demo website (`npm run demo`), which the built-in website client's addresses follow. */
+  demoPort: number;
+  /** The passkey offered after a password log-in: whether it is made, and after "Not now" the days before it is made again. */
+  passkeyOffer: { enabled: boolean; snoozeDays: number };
 };
 
-export type SmsLimits = { cooldownSeconds: number; perMemberPerDay: number; perPhonePerDay: number; perIpPerHour: number; perHour: number };
+export type SmsLimits = {
+  cooldownSeconds: number;
+  /** Codes to one member within `burstWindowSeconds`, across steps. */
+  burstPerMember: number;
+  burstWindowSeconds: number;
+  perMemberPerDay: number;
+  perPhonePerDay: number;
+  perIpPerHour: number;
+  perHour: number;
+};
 
 /** How SMS messages leave the IdP, and the budgets that keep them from being abused. */
 export type SmsSettings = {
@@ -102,13 +115,14 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     problems.push('DATABASE_URL must be "sqlite:<path>", "sqlite::memory:" or "mongodb://…"');
   }
 
+  const demoPort = parse('DEMO_PORT', env.DEMO_PORT ?? String(DEMO_SITE_PORT), z.coerce.number().int().min(1).max(65535), problems) ?? DEMO_SITE_PORT;
   let clients: ClientMetadata[] = [];
   if (env.OIDC_CLIENTS_FILE) {
     const raw = readJson('OIDC_CLIENTS_FILE', env.OIDC_CLIENTS_FILE, problems);
     if (raw !== undefined) clients = parse('OIDC_CLIENTS_FILE', raw, z.array(clientSchema).min(1), problems) as ClientMetadata[] ?? [];
   } else {
     refuseInProduction('OIDC_CLIENTS_FILE', 'the built-in demo client list');
-    clients = demoClients();
+    clients = demoClients(`http://localhost:${demoPort}`);
   }
   const ids = clients.map((c) => c.client_id);
   const duplicate = ids.find((id, i) => ids.indexOf(id) !== i);
@@ -143,10 +157,15 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const protection = loadProtection(env, problems);
 
   const documents = loadOpDocuments(env, production, problems);
+  const passkeyOffer = {
+    enabled: (parse('PASSKEY_OFFER', env.PASSKEY_OFFER ?? 'on', z.enum(['on', 'off']), problems) ?? 'on') === 'on',
+    snoozeDays: parse('PASSKEY_OFFER_SNOOZE_DAYS', env.PASSKEY_OFFER_SNOOZE_DAYS ?? '30', z.coerce.number().int().positive(), problems) ?? 30,
+  };
+
   const operations = loadOperations(env, port, problems);
 
   if (problems.length) throw new ConfigError(problems);
-  return { production, port, issuer, databaseUrl, dataDir, clients, cookieKeys, jwks, jwksFile, webauthn, sms, apps, logLevel, loginLimits, protection, documents, operations };
+  return { production, port, issuer, databaseUrl, dataDir, clients, cookieKeys, jwks, jwksFile, webauthn, sms, apps, logLevel, loginLimits, protection, documents, demoPort, passkeyOffer, operations };
 }
 
 /** loadConfig for a command's entry point: on a ConfigError, prints every problem and exits 1 before anything listens. */

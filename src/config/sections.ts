@@ -49,6 +49,8 @@ export function loadSms(env: NodeJS.ProcessEnv, dataDir: string, production: boo
     twilio,
     limits: {
       cooldownSeconds: limit('SMS_RESEND_COOLDOWN_SECONDS', '60'),
+      burstPerMember: limit('SMS_BURST_PER_MEMBER', '3'),
+      burstWindowSeconds: limit('SMS_BURST_WINDOW_SECONDS', '300'),
       perMemberPerDay: limit('SMS_MAX_PER_MEMBER_PER_DAY', '10'),
       perPhonePerDay: limit('SMS_MAX_PER_PHONE_PER_DAY', '10'),
       perIpPerHour: limit('SMS_MAX_PER_IP_PER_HOUR', '20'),

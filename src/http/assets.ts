@@ -21,6 +21,12 @@ export function assetsRouter(dir: string, extra: Record<string, string> = {}): R
     if (type) files.set(name!, { type, body: readFileSync(file!) });
   }
   const router = new Router();
+  // Browsers and crawlers ask for /favicon.ico whatever the page says.
+  router.get('/favicon.ico', (ctx) => {
+    ctx.status = 301;
+    ctx.set('Cache-Control', 'public, max-age=86400');
+    ctx.redirect('/assets/favicon.svg');
+  });
   router.get('/assets/:name', (ctx) => {
     const file = files.get(ctx.params.name!);
     if (!file) return;

@@ -9,7 +9,7 @@ import { HttpError } from './http-error.ts';
  * The one place an error becomes a response. JSON callers get `{error, error_description}`; browsers
  * get a friendly page in their language. Details go to the log, never to the browser.
  */
-export function errorBoundary(logger: Logger): Middleware {
+export function errorBoundary(logger: Logger, startAgainFor: (ctx: Context) => Promise<string | undefined> = async () => undefined): Middleware {
   return async (ctx, next) => {
     try {
       await next();
@@ -35,7 +35,8 @@ export function errorBoundary(logger: Logger): Middleware {
       }
       const page = expired ? 'expired' : known?.page ?? (status === 404 ? 'notfound' : status === 403 ? 'forbidden' : 'generic');
       try {
-        await ctx.render('error', { page, code, title: t(errorTitle(page)), retryHref: retryHref(ctx, page) });
+        const startAgain = page === 'expired' ? (await startAgainFor(ctx).catch(() => undefined)) ?? '/account' : undefined;
+        await ctx.render('error', { page, code, title: t(errorTitle(page)), retryHref: retryHref(ctx, page), startAgain });
       } catch (renderError) {
         logger.error('error page failed to render', { error: renderError });
         ctx.type = 'text/plain';

@@ -24,7 +24,8 @@ export function createRateLimit(options: RateLimitOptions, clock: Clock) {
     take(key: string): RateDecision {
       const now = clock();
       const bucket = buckets.get(key);
-      const tokens = bucket ? Math.min(options.perMinute, bucket.tokens + (now - bucket.at) * perMs) : options.perMinute;
+      // A clock set back (NTP) refills nothing, and takes nothing either.
+      const tokens = bucket ? Math.min(options.perMinute, bucket.tokens + Math.max(0, now - bucket.at) * perMs) : options.perMinute;
       // Re-inserted so that the map's order is the order of last use.
       buckets.delete(key);
       if (tokens < 1) {

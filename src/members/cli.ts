@@ -7,6 +7,13 @@ import type { Member, Members, Store } from '../store/port.ts';
 import {
   createMember, findMemberByNumber, maskPhone, MemberInputError, publicView, setPassword, setStatus,
 } from './members.ts';
+import { createPasskeyOffer } from '../account/passkey-offer.ts';
+import { describeUserAgent } from '../auth/user-agent.ts';
+import { loadConfig } from '../config/load.ts';
+import { CookieSigner } from '../http/cookie-signer.ts';
+import { createMemberSessions } from '../oidc/member-sessions.ts';
+import { createProvider } from '../oidc/provider.ts';
+import { providerJwks } from '../oidc/signing-keys.ts';
 import { liftLoginWaits } from '../auth/password/password-login.ts';
 import type { SmsSender } from '../auth/sms-otp/sms-sender.ts';
 import { reenableSmsVerification, unlockSmsVerification } from '../auth/sms-otp/sms-otp.ts';
@@ -26,9 +33,14 @@ Commands:
   activity (--number N | --id ID) [--limit N]   the member's security activity (audit trail), newest first
   set-password (--number N | --id ID) (--password P | --password-stdin)
   disable (--number N | --id ID)
+  stats [--days N]                      how the passkey offered after a password log-in was taken up
+                                        (offered, accepted, registered, dismissed, skipped), last N days (default 30)
   help
 
 Support-desk commands:
+  sessions (--number N | --id ID)       where the member is logged in (browser, address, times)
+  logout-everywhere (--number N | --id ID) --by OPERATOR [--reason TEXT]
+                                        end every session of the member (grants revoked, relying parties told)
   unlock (--number N | --id ID) --by OPERATOR [--reason TEXT]
                                         lift the waits on the member's password log-in and a temporary SMS lock
   reset-sms (--number N | --id ID) --by OPERATOR [--reason TEXT]
@@ -128,6 +140,35 @@ const commands: Record<string, Command> = {
       return onMembers(async (members) => [(await setStatus(members, (await find(members)).id, 'disabled'))!]);
     },
   },
+  stats: {
+    options: { days: { type: 'string' } },
+    async prepare(values) {
+      const days = Number(values.days ?? '30');
+      if (!Number.isInteger(days) || days < 1 || days > 366) throw refused('--days must be a whole number from 1 to 366');
+      return async (store) => {
+        const offer = createPasskeyOffer({ members: store.members, passkeys: store.passkeys, counters: store.counters, audit: store.audit, clock: Date.now, snoozeDays: 30 });
+        return [{ days, passkeyOffer: await offer.stats(days) }];
+      };
+    },
+  },
+  sessions: {
+    options: target,
+    async prepare(values) {
+      const find = targetMember(values);
+      return async (store) => {
+        const member = await find(store.members);
+        const places = await createMemberSessions({ documents: store.documents, audit: store.audit, clock: Date.now }).list(await providerFor(store), member.id);
+        return places.map((place) => ({
+          session: place.uid, device: describeUserAgent(place.userAgent) ?? 'unknown', from: place.ip ?? 'unknown',
+          startedAt: place.startedAt.toISOString(), lastActiveAt: place.lastActiveAt.toISOString(),
+        }));
+      };
+    },
+  },
+  'logout-everywhere': supportCommand('support.logged_out_everywhere', { reason: 'optional' }, () => async (store, member, operator) => {
+    const sessions = createMemberSessions({ documents: store.documents, audit: store.audit, clock: Date.now });
+    await sessions.endAll(await providerFor(store), member.id, { by: 'operator', operator: operator.by, ...(operator.reason && { reason: operator.reason }) });
+  }),
   unlock: supportCommand('support.unlocked', { reason: 'optional' }, () => async (store, member) => {
     await Promise.all([liftLoginWaits(store.counters, member.number), unlockSmsVerification(store.counters, member.id)]);
   }),
@@ -157,7 +198,7 @@ const commands: Record<string, Command> = {
   }),
 };
 
-type DeskAct = (store: Store, member: Member) => Promise<{ detail?: Record<string, string>; shown?: object[] } | void>;
+type DeskAct = (store: Store, member: Member, operator: DeskOperator) => Promise<{ detail?: Record<string, string>; shown?: object[] } | void>;
 
 /**
  * A support-desk command on one member: the operator (`--by`) and the reason are checked with the
@@ -180,7 +221,7 @@ function supportCommand(type: string, shape: { reason?: 'optional'; passkeyId?: 
       const act = await build(values, env);
       return async (store) => {
         const member = await find(store.members);
-        const done = await act(store, member);
+        const done = await act(store, member, operator);
         await recordDeskAction(store.audit, Date.now, member, type, operator, done?.detail);
         return done?.shown ?? [publicView(member)];
       };
@@ -205,6 +246,15 @@ async function smsSenderFor(env: NodeJS.ProcessEnv): Promise<SmsSender> {
   const settings = loadSms(env, path.resolve(env.DATA_DIR ?? './data'), env.NODE_ENV === 'production', problems);
   if (problems.length) throw refused(`invalid SMS settings: ${problems.join('; ')}`);
   return createSmsSender(settings, createLogger('warn', (line) => process.stderr.write(line)), Date.now);
+}
+
+/**
+ * The IdP's OIDC provider on this store, as the server builds it (the same configuration from the
+ * environment): to read sessions and to send back-channel logouts signed with the IdP's keys.
+ */
+async function providerFor(store: Store) {
+  const config = loadConfig(process.env);
+  return createProvider({ config, jwks: providerJwks(config.jwks, Date.now()), store, logger: createLogger('silent'), clock: Date.now, cookieSigner: new CookieSigner(config.cookieKeys) });
 }
 
 function required(values: Values, name: string): string {

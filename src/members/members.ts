@@ -114,8 +114,13 @@ export function maskMemberNumber(number: string): string {
   return maskAllButLast4(number);
 }
 
-/** The phone number with all but its last 4 digits hidden, e.g. `+••••••••5678`. */
+/**
+ * The phone number with all but its last 4 digits hidden, as members write it: a Japanese mobile
+ * number in national format (`+819012345678` → `090-••••-5678`), any other in E.164 (`+••••••••5678`).
+ */
 export function maskPhone(phone: string): string {
+  const mobile = /^\+81([789]0)\d{4}(\d{4})$/.exec(phone);
+  if (mobile) return `0${mobile[1]}-••••-${mobile[2]}`;
   return maskAllButLast4(phone);
 }
 

@@ -13,5 +13,7 @@ export function accountClient(issuer: string): Record<string, unknown> & { clien
     response_types: ['none'],
     grant_types: [],
     token_endpoint_auth_method: 'none',
+    // The account page has its own way to passkeys ("Register / Change / Delete Passkey").
+    jmb_passkey_offer: false,
   };
 }

@@ -4,6 +4,11 @@ import type { Clock, ExpiringDocuments } from '../store/port.ts';
 // The models whose records carry a grantId and are revoked together (oidc-provider's revoke helper).
 const GRANTABLE = ['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest', 'PreAuthorizedCode'];
 
+/** Revokes a grant and everything issued under it: codes, access and refresh tokens. */
+export async function revokeGrant(documents: ExpiringDocuments, grantId: string): Promise<void> {
+  await Promise.all([...GRANTABLE.map((kind) => documents.revokeByGrantId(kind, grantId)), documents.destroy('Grant', grantId)]);
+}
+
 /**
  * oidc-provider's adapter factory over the store's expiring documents. `ownerOf` names the client
  * address of the request being served, so that what it writes counts against that address's share.
@@ -30,7 +35,7 @@ export function createOidcAdapter(documents: ExpiringDocuments, clock: Clock, ow
       const payload = await documents.find(model, id);
       const grantId = typeof payload?.grantId === 'string' ? payload.grantId : undefined;
       if (grantId) {
-        await Promise.all([...GRANTABLE.map((kind) => documents.revokeByGrantId(kind, grantId)), documents.destroy('Grant', grantId)]);
+        await revokeGrant(documents, grantId);
       }
       throw new errors.InvalidGrant(`${model === 'RefreshToken' ? 'refresh token' : 'grant'} already used`);
     },

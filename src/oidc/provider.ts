@@ -2,20 +2,22 @@ import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'o
 import type { Config } from '../config/load.ts';
 import { trustsProxies } from '../http/client-address.ts';
 import type { CookieSigner } from '../http/cookie-signer.ts';
+import { rememberedClient } from '../http/return-cookie.ts';
 import type { Logger } from '../log.ts';
 import type { Clock, Store } from '../store/port.ts';
 import { memberClaims } from '../members/members.ts';
 import { accountClient } from './account-client.ts';
 import { createOidcAdapter } from './adapter.ts';
 import { assertClaimsParameter } from './claims-parameter.ts';
+import { continuationOf } from './continuation.ts';
 import { supportedAcrValues } from './assurance.ts';
 import { acceptAuthorizationPost } from './authorization-post.ts';
 import { bareChallengeWithoutCredentials } from './bearer-challenge.ts';
 import { CLIENT_AUTH_METHODS, RESPONSE_MODES, discoveryMetadata, offeredDiscovery } from './discovery.ts';
 import { loadFirstPartyGrant } from './grants.ts';
 import { LIFETIMES } from './lifetimes.ts';
+import { PASSKEY_OFFER_METADATA, createPolicy } from './policy.ts';
 import type { Jwks } from './signing-keys.ts';
-import { createPolicy } from './policy.ts';
 import { revokeOwnTokensOnly } from './revocation-policy.ts';
 
 export type ProviderDeps = {
@@ -28,6 +30,8 @@ export type ProviderDeps = {
   cookieSigner: CookieSigner;
   /** The client address of the request being served, if any. */
   clientAddress?: () => string | undefined;
+  /** Who may be offered a passkey after a password log-in. */
+  offerPasskeyTo?: (memberId: string) => Promise<boolean>;
 };
 
 /** The claims each scope releases. `acr`, `amr` and `auth_time` ride on `openid`, so every ID token has them. */
@@ -39,10 +43,19 @@ export const scopeClaims = {
 } as const;
 
 /** Builds the oidc-provider instance: code flow with PKCE for every client, first-party grants, our pages. */
-export function createProvider({ config, jwks, store, logger, clock, cookieSigner, clientAddress }: ProviderDeps): Provider {
+export function createProvider({ config, jwks, store, logger, clock, cookieSigner, clientAddress, offerPasskeyTo = async () => false }: ProviderDeps): Provider {
   const configuration: Configuration = {
     adapter: createOidcAdapter(store.documents, clock, clientAddress),
     clients: [...config.clients, accountClient(config.issuer)] as Configuration['clients'],
+    // `jmb_passkey_offer: false` for an app that enrols passkeys in its own UI: no offer after its log-ins.
+    extraClientMetadata: {
+      properties: [PASSKEY_OFFER_METADATA],
+      validator(_ctx, key, value) {
+        if (key === PASSKEY_OFFER_METADATA && value !== undefined && typeof value !== 'boolean') {
+          throw new errors.InvalidClientMetadata(`${PASSKEY_OFFER_METADATA} must be true or false`);
+        }
+      },
+    },
     clientDefaults: {
       grant_types: ['authorization_code'],
       response_types: ['code'],
@@ -99,12 +112,14 @@ export function createProvider({ config, jwks, store, logger, clock, cookieSigne
           await (ctx as RenderingContext).render('logout', { form, title: (ctx as RenderingContext).state.t('logout.title') });
         },
         async postLogoutSuccessSource(ctx) {
-          await (ctx as RenderingContext).render('logged-out', { title: (ctx as RenderingContext).state.t('logout.done.title') });
+          const rendering = ctx as RenderingContext;
+          const wayOn = await continuationOf(ctx.oidc.provider, config.issuer, ctx.oidc.client?.clientId ?? rememberedClient(ctx));
+          await rendering.render('logged-out', { title: rendering.state.t('logout.done.title'), logInAgain: wayOn?.startAgain ?? '/account' });
         },
       },
     },
     interactions: {
-      policy: createPolicy(),
+      policy: createPolicy({ offerPasskeyTo }),
       url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
     },
     loadExistingGrant: loadFirstPartyGrant,
@@ -121,10 +136,12 @@ export function createProvider({ config, jwks, store, logger, clock, cookieSigne
       const page = expired ? 'expired' : 'generic';
       const rendering = ctx as RenderingContext;
       rendering.status = expired ? 400 : rendering.status;
+      const wayOn = expired ? await continuationOf(ctx.oidc.provider, config.issuer, rememberedClient(ctx)) : undefined;
       await rendering.render('error', {
         page,
         code: expired ? 'interaction_expired' : out.error,
         title: rendering.state.t(expired ? 'error.expired.title' : 'error.title'),
+        startAgain: wayOn?.startAgain ?? '/account',
       });
     },
   };

@@ -8,22 +8,17 @@ import { startTestApp, type TestApp } from './test-app.ts';
  * started with the website client registered for that port. `env` goes to the IdP.
  */
 export async function startDemoSiteWithIdp(env: Record<string, string> = {}): Promise<{ site: DemoSite; app: TestApp }> {
-  const website = demoClients().find((c) => c.client_id === 'jmb-website')!;
+  const { client_id: clientId, client_secret: clientSecret } = demoClients().find((c) => c.client_id === 'jmb-website')!;
   let issuer!: (url: string) => void;
   const site = await createDemoSite({
     issuer: new Promise<string>((resolve) => { issuer = resolve; }),
-    clientId: website.client_id,
-    clientSecret: String(website.client_secret),
+    clientId,
+    clientSecret: String(clientSecret),
     port: 0,
     logger: createLogger('silent'),
   });
   const app = await startTestApp({
-    clients: [{
-      ...website,
-      redirect_uris: [`${site.url}/callback`],
-      post_logout_redirect_uris: [`${site.url}/`],
-      backchannel_logout_uri: `${site.url}/backchannel-logout`,
-    }],
+    clients: [demoClients(site.url).find((c) => c.client_id === clientId)!],
     env,
   });
   issuer(app.url);

@@ -59,6 +59,8 @@ export async function startTestApp(options: { env?: Record<string, string>; clie
       // Test files run side by side on a small machine: only the tests of shedding itself should see it.
       PASSWORD_HASH_MAX_WAIT_MS: '60000',
       SHED_EVENT_LOOP_DELAY_MS: '60000',
+      // The passkey offer after a password log-in has tests of its own; elsewhere a log-in ends at the relying party.
+      PASSKEY_OFFER: 'off',
       ...options.env,
     });
     app = await createApp(config, { clock: options.clock, smsSender: options.sms, logger: options.logger, signingKeyCheckMs: options.signingKeyCheckMs });

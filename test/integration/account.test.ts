@@ -248,7 +248,7 @@ test.serial('delete asks for confirmation, sends one notice, and the passkey can
   t.notRegex(afterAdd.at(-1)!.body, /#\d{6}/, 'a notice carries no code');
 
   const confirm = await browser.get(`/account/passkeys/${passkey!.id}/delete`);
-  t.regex(confirm.html, /<button type="submit" class="primary">Delete passkey<\/button>/);
+  t.regex(confirm.html, /<button type="submit" class="danger">Delete passkey<\/button>/);
   const deleted = await browser.post(`/account/passkeys/${passkey!.id}/delete`, { csrf: hiddenField(confirm.html, 'csrf') });
   t.is(deleted.status, 303);
   const list = await browser.get(deleted.location!);
@@ -320,4 +320,29 @@ test.serial('the well-known passkey endpoints point at Passkey Settings', async 
   const response = await fetch(`${app.url}/.well-known/passkey-endpoints`);
   t.is(response.status, 200);
   t.deepEqual(await response.json(), { enroll: `${app.url}/account/passkeys`, manage: `${app.url}/account/passkeys` });
+});
+
+test.serial('the SMS step opened again in a new sign-in sends a code at once, and says "sent" only when it did', async (t) => {
+  const member = await newMember();
+  const first = await signedIn(member);
+  await openSettings(first, member);
+  const { passkey } = await register(first);
+
+  // Within a minute: a passkey log-in in a new browser, and Passkey Settings again.
+  const second = new Browser(app.url);
+  await passkeyLogIn(second, (await (await website()).start()).url, passkey!);
+  const sentBefore = sms.sent.filter((m) => m.to === member.phone).length;
+  const step = await second.get('/account/passkeys');
+  t.is(sms.sent.filter((m) => m.to === member.phone).length, sentBefore + 1, 'a code went out for this step at once');
+  t.regex(step.html, /We sent a verification code by SMS to 090-••••-\d{4}/, 'the number as members know it');
+  t.is(alertText(step.html), undefined, 'no "a code was sent a moment ago"');
+
+  // Past the burst budget (three in five minutes) no code goes out, and the page does not claim one did.
+  const third = await signedIn(member);
+  await third.get('/account/passkeys');
+  const fourth = await signedIn(member);
+  const refused = await fourth.get('/account/passkeys');
+  t.regex(alertText(refused.html) ?? '', /Too many codes have been sent/);
+  t.notRegex(refused.html, /We sent a verification code/);
+  now += 10 * 60 * 1000;
 });

@@ -69,7 +69,7 @@ test('a member logs in on the IdP and the demo website shows who they are and ho
   const shown = /<dt>Logged in at \(auth_time\)<\/dt><dd>(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC<\/dd>/.exec(page.html)?.[1];
   t.truthy(shown, 'auth_time is shown as a date and time');
   t.true(Date.parse(`${shown}Z`) / 1000 >= before - 1);
-  t.true(page.html.includes(`<a href="${app.url}/account">Manage your account</a>`));
+  t.true(page.html.includes(`<a href="${app.url}/account?client_id=jmb-website">Manage your account</a>`));
   t.regex(page.html, /<form method="post" action="\/logout"><button type="submit">Log out<\/button><\/form>/);
   t.notRegex(page.html, /Log in<\/button>/);
 

@@ -25,7 +25,8 @@ test('starting, serving, revoking and stopping print nothing but JSON lines', as
   // `npm start` as an operator runs it: the real entry point, its own process, its own output.
   const server = spawn(process.execPath, ['src/main.ts'], {
     cwd: root,
-    env: { PATH: process.env.PATH, PORT: String(port), ISSUER: issuer, DATA_DIR: dir, DATABASE_URL: databaseUrl, OIDC_CLIENTS_FILE: clientsFile, LOG_LEVEL: 'debug' },
+    // Without the passkey offer, the log-in below ends at the relying party.
+    env: { PATH: process.env.PATH, PORT: String(port), ISSUER: issuer, DATA_DIR: dir, DATABASE_URL: databaseUrl, OIDC_CLIENTS_FILE: clientsFile, LOG_LEVEL: 'debug', PASSKEY_OFFER: 'off' },
   });
   t.teardown(() => server.kill('SIGKILL'));
   let stdout = '';

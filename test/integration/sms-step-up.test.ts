@@ -34,7 +34,7 @@ test.serial('acr_values=urn:jmb:loa:2 after a password log-in: the SMS step, the
   t.regex(step.final.html, /<label for="code">SMS verification code<\/label>/);
   t.regex(step.final.html, /autocomplete="one-time-code"/);
   t.regex(step.final.html, /inputmode="numeric"/);
-  t.regex(step.final.html, /•+0001/, 'the masked number shows its last four digits');
+  t.regex(step.final.html, /090-••••-0001/, 'the masked number shows its last four digits, as members write the number');
   t.notRegex(step.final.html, /9011/, 'the rest of the number is hidden');
   t.regex(step.final.html, />Resend code</);
   t.is(sms.sent.at(-1)!.to, member.phone, 'the code was sent as the step opened');

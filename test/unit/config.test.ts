@@ -124,7 +124,7 @@ test('the server exits non-zero before listening when the configuration is wrong
   const result = spawnSync(process.execPath, ['src/main.ts'], {
     env: { PATH: process.env.PATH, NODE_ENV: 'production', DATA_DIR: tempDir(), PORT: '0' },
     encoding: 'utf8',
-    timeout: 20_000,
+    timeout: 60_000,
   });
   t.is(result.status, 1);
   t.regex(result.stderr, /COOKIE_KEYS must be set in production/);

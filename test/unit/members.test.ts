@@ -154,7 +154,10 @@ test('publicView is JSON-safe and holds no password hash', (t) => {
 test('masks show only the last four digits', (t) => {
   t.is(maskMemberNumber('300000001'), '•••••0001');
   t.is(maskMemberNumber('1234567'), '•••4567');
-  t.is(maskPhone('+819012345678'), '+••••••••5678');
+  t.is(maskPhone('+819012345678'), '090-••••-5678', 'a Japanese mobile number as members write it');
+  t.is(maskPhone('+817011112222'), '070-••••-2222');
+  t.is(maskPhone('+81312345678'), '+•••••••5678', 'other numbers in E.164');
+  t.is(maskPhone('+447700900123'), '+••••••••0123');
   t.is(maskPhone('+12345678'), '+••••5678');
   t.is(maskPhone('1234'), '••••', 'too short to reveal any digit');
 });

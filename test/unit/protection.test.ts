@@ -116,3 +116,14 @@ test('in-memory documents: past the bound the owner holding the most loses its o
   await documents.upsert('Interaction', 'member-1b', {}, expires, '203.0.113.1');
   t.truthy(await documents.find('Interaction', 'member-1b'), 'counts go down as documents go');
 });
+
+test('rate limit: a clock set back neither refills nor empties a bucket', (t) => {
+  let now = 1_000_000;
+  const limit = createRateLimit({ perMinute: 2, maxKeys: 10 }, () => now);
+  t.true(limit.take('a').allowed);
+  now -= 3_600_000;
+  t.true(limit.take('a').allowed, 'the second of two is still there');
+  t.false(limit.take('a').allowed);
+  now += 30_000;
+  t.true(limit.take('a').allowed, 'and refilling goes on from the new time');
+});

@@ -5,7 +5,7 @@ import type { Member, Store } from '../../src/store/port.ts';
 import { createMember } from '../helpers/members.ts';
 import { MemorySms } from '../helpers/memory-sms.ts';
 
-const LIMITS = { cooldownSeconds: 60, perMemberPerDay: 10, perPhonePerDay: 10, perIpPerHour: 20, perHour: 1000 };
+const LIMITS = { cooldownSeconds: 60, burstPerMember: 3, burstWindowSeconds: 300, perMemberPerDay: 10, perPhonePerDay: 10, perIpPerHour: 20, perHour: 1000 };
 
 async function setup(limits = LIMITS) {
   let now = Date.UTC(2026, 10, 25, 3, 0, 0);
@@ -183,8 +183,23 @@ test('a resend waits for the cooldown', async (t) => {
   t.is(sms.sent.length, 2);
 });
 
+test('a step opened in a new sign-in sends at once within the member\'s burst budget; past it the member waits', async (t) => {
+  const { sms, otp, scope, advance } = await setup();
+  await otp.issue(scope('account', 'session-1'));
+  await otp.issue(scope('account', 'session-2'));
+  await otp.issue(scope('step-up', 'interaction-9'));
+  t.is(sms.sent.length, 3, 'three steps opened one after another each got a code at once');
+  const fourth = await code(otp.issue(scope('account', 'session-3')));
+  t.is(fourth?.code, 'limit_reached', 'a fourth within five minutes waits');
+  t.is(fourth!.retryAt!.getTime(), Date.UTC(2026, 10, 25, 3, 5, 0), 'until the first of them is five minutes old');
+  t.false((await otp.status(scope('account', 'session-3'))).pending, 'and no code is said to be waiting for it');
+  advance(301);
+  await otp.issue(scope('account', 'session-3'));
+  t.is(sms.sent.length, 4);
+});
+
 test('daily caps per member and per phone, an hourly cap per IP, and a global budget', async (t) => {
-  const caps = { cooldownSeconds: 1, perMemberPerDay: 3, perPhonePerDay: 4, perIpPerHour: 6, perHour: 8 };
+  const caps = { cooldownSeconds: 1, burstPerMember: 100, burstWindowSeconds: 300, perMemberPerDay: 3, perPhonePerDay: 4, perIpPerHour: 6, perHour: 8 };
   const { sms, otp, scope, advance, store, member } = await setup(caps);
   for (let i = 0; i < 3; i++) { await otp.issue(scope()); advance(2); }
   t.is((await code(otp.issue(scope())))?.code, 'limit_reached', 'per member per day');

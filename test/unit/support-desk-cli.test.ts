@@ -142,7 +142,7 @@ test('set-phone binds a new phone: notices go to the old and the new number, and
   t.false(sent.some((message) => /#\d{6}/.test(message.body)), 'a notice carries no code');
   t.like((await trail())[0], {
     type: 'support.phone_bound',
-    detail: { from: '+••••••••5678', to: '+••••••••5678', noticeToPrevious: 'sent', noticeToCurrent: 'sent', by: 'Hanako Sato' },
+    detail: { from: '090-••••-5678', to: '080-••••-5678', noticeToPrevious: 'sent', noticeToCurrent: 'sent', by: 'Hanako Sato' },
   });
 });
 

@@ -38,8 +38,10 @@
   }, function () {});
 
 
+  // One alert on the page at a time: a new one replaces the server's (a wrong password) and ours.
   function showError(text) {
     status.textContent = '';
+    if (pageAlert) pageAlert.hidden = true;
     alertBox.textContent = text;
     alertBox.hidden = false;
   }
@@ -74,7 +76,9 @@
           }
           return showError(error.server.error_description || data.msgFailed);
         }
-        // The button cancels a pending autofill request: that is not an error to show.
+        // The browser ends or aborts an autofill request as it likes (a tab change, the button, a
+        // field losing focus): the member did nothing, so there is nothing to tell them.
+        if (autofill) return;
         if (error && (error.code === 'ERROR_CEREMONY_ABORTED' || error.name === 'AbortError')) return;
         if (error && error.name === 'NotAllowedError') return showError(data.msgCancelled);
         showError(data.msgFailed);

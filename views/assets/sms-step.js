@@ -24,13 +24,25 @@
 
   var form = document.getElementById('sms-verify');
   var input = document.getElementById('code');
-  if (!form || !input || !('OTPCredential' in window)) return;
+  if (!form || !input) return;
+  // Six digits, typed, pasted or filled in by the phone, are the whole code: send it at once.
+  var sent = false;
+  function submitWhenComplete() {
+    var digits = input.value.replace(/\s/g, '');
+    if (sent || !/^\d{6}$/.test(digits)) return;
+    sent = true;
+    input.value = digits;
+    if (typeof form.requestSubmit === 'function') form.requestSubmit();
+    else form.submit();
+  }
+  input.addEventListener('input', submitWhenComplete);
+  if (!('OTPCredential' in window)) return;
   var abort = new AbortController();
   form.addEventListener('submit', function () { abort.abort(); });
   navigator.credentials.get({ otp: { transport: ['sms'] }, signal: abort.signal }).then(function (otp) {
     if (otp && otp.code) {
       input.value = otp.code;
-      form.submit();
+      submitWhenComplete();
     }
   }).catch(function () {});
 })();

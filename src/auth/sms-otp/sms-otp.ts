@@ -7,8 +7,11 @@ import { canReceiveSmsCodes } from './eligibility.ts';
 import { verificationMessage } from './message.ts';
 import { SmsDeliveryError, type SmsFailure, type SmsSender } from './sms-sender.ts';
 
-/** What a code proves: a step-up for a relying party, or access to the account's security settings. */
-export type OtpPurpose = 'step-up' | 'account';
+/**
+ * What a code proves: a step-up for a relying party, access to the account's security settings, or
+ * the phone before a passkey offered after a log-in is registered.
+ */
+export type OtpPurpose = 'step-up' | 'account' | 'enrolment';
 
 export type OtpErrorCode =
   | 'not_eligible'
@@ -67,7 +70,7 @@ export type SmsOtpDeps = {
 };
 
 /** Why a code or notice was not sent: the member's state, the cooldown, or the budget that was spent. */
-export type SmsRefusal = 'not_eligible' | 'disabled' | 'locked' | 'cooldown' | 'member_daily' | 'phone_daily' | 'ip_hourly' | 'global_hourly';
+export type SmsRefusal = 'not_eligible' | 'disabled' | 'locked' | 'cooldown' | 'member_daily' | 'member_burst' | 'phone_daily' | 'ip_hourly' | 'global_hourly';
 
 export type OtpScope = { member: Member; purpose: OtpPurpose; bindTo: string };
 export type OtpRequest = OtpScope & { ip: string; userAgent?: string; locale: Locale };
@@ -90,7 +93,7 @@ const smsKeys = {
   lock: (memberId: string) => `sms-lock:${memberId}`,
   failures: (memberId: string) => `sms-failures:${memberId}`,
   consecutive: (memberId: string) => `sms-consecutive-failures:${memberId}`,
-  cooldown: (memberId: string) => `sms-cooldown:${memberId}`,
+  cooldown: ({ member, purpose, bindTo }: OtpScope) => `sms-cooldown:${member.id}:${purpose}:${bindTo}`,
   attempts: (nonce: string) => `sms-attempts:${nonce}`,
 } as const;
 
@@ -110,7 +113,7 @@ export async function reenableSmsVerification(counters: Counters, memberId: stri
 /**
  * One-time codes by SMS: six digits from a CSPRNG, stored only as a keyed hash bound to the member,
  * the phone, the purpose and the sign-in or account session; five minutes; single use; five tries a
- * code; ten failures in a row lock the factor for fifteen minutes. Every send passes the cooldown,
+ * code; ten failures in a row lock the factor for fifteen minutes. Every send passes the step's cooldown,
  * per-member, per-phone, per-IP and global budgets first: the defence against SMS pumping.
  */
 export function createSmsOtp(deps: SmsOtpDeps) {
@@ -128,8 +131,11 @@ export function createSmsOtp(deps: SmsOtpDeps) {
     if (lock) throw new OtpError('locked', 'SMS verification is locked after too many wrong codes', { retryAt: lock.resetAt });
   }
 
-  const budgets = (member: Member, ip: string): { key: string; limit: number; window: number; name: SmsRefusal }[] => [
+  // Codes also pass a per-member burst budget: a few at once for steps opened one after another,
+  // never a stream. Notices follow a change the member just verified, so they do not use it up.
+  const budgets = (member: Member, ip: string, kind: 'code' | 'notice' = 'code'): { key: string; limit: number; window: number; name: SmsRefusal }[] => [
     { key: `sms-sent:member:${member.id}`, limit: limits.perMemberPerDay, window: DAY, name: 'member_daily' },
+    ...(kind === 'code' ? [{ key: `sms-sent:burst:${member.id}`, limit: limits.burstPerMember, window: limits.burstWindowSeconds, name: 'member_burst' as const }] : []),
     { key: `sms-sent:phone:${member.phone}`, limit: limits.perPhonePerDay, window: DAY, name: 'phone_daily' },
     { key: `sms-sent:ip:${addressKey(ip)}`, limit: limits.perIpPerHour, window: HOUR, name: 'ip_hourly' },
     { key: 'sms-sent:all', limit: limits.perHour, window: HOUR, name: 'global_hourly' },
@@ -152,8 +158,9 @@ export function createSmsOtp(deps: SmsOtpDeps) {
         throw error;
       }
 
-      // Claimed atomically, so two simultaneous requests cannot both send.
-      const cooldown = await counters.increment(keys.cooldown(member.id), limits.cooldownSeconds);
+      // Claimed atomically, so two simultaneous requests cannot both send. The cooldown is per step:
+      // a step opened in a new sign-in may send at once, within the member's burst budget.
+      const cooldown = await counters.increment(keys.cooldown(request), limits.cooldownSeconds);
       if (cooldown.count > 1) {
         onRefused('cooldown');
         throw new OtpError('cooldown', 'a code was sent a moment ago', { retryAt: cooldown.resetAt });
@@ -162,7 +169,7 @@ export function createSmsOtp(deps: SmsOtpDeps) {
         const used = await counters.get(budget.key);
         if (used && used.count >= budget.limit) {
           onRefused(budget.name);
-          await counters.reset(keys.cooldown(member.id));
+          await counters.reset(keys.cooldown(request));
           await audit.append({ ...event, outcome: 'failure', detail: { reason: `limit ${budget.key.split(':')[1]}` } });
           throw new OtpError('limit_reached', 'too many codes were sent', { retryAt: used.resetAt });
         }
@@ -174,7 +181,7 @@ export function createSmsOtp(deps: SmsOtpDeps) {
         await sender.send({ to: member.phone, body: verificationMessage(locale, code, issuerHost, OTP_POLICY.ttlSeconds / 60) });
       } catch (error) {
         // Nothing was sent: the member may try again at once, and any earlier code stays valid.
-        await counters.reset(keys.cooldown(member.id));
+        await counters.reset(keys.cooldown(request));
         const failure = error instanceof SmsDeliveryError ? error.failure : 'unavailable';
         await audit.append({ ...event, outcome: 'failure', detail: { reason: `delivery ${failure}`, transport: sender.name } });
         throw new OtpError('delivery_failed', 'the SMS could not be sent', { failure });
@@ -195,7 +202,7 @@ export function createSmsOtp(deps: SmsOtpDeps) {
      */
     async notify(member: Member, body: string, ip: string): Promise<boolean> {
       if (!canReceiveSmsCodes(member)) return false;
-      for (const budget of budgets(member, ip)) {
+      for (const budget of budgets(member, ip, 'notice')) {
         const used = await counters.get(budget.key);
         if (used && used.count >= budget.limit) {
           onRefused(budget.name);
@@ -208,7 +215,7 @@ export function createSmsOtp(deps: SmsOtpDeps) {
         await audit.append({ memberId: member.id, at: new Date(clock()), type: 'sms.notice', outcome: 'failure', ip });
         return false;
       }
-      await Promise.all(budgets(member, ip).map((budget) => counters.increment(budget.key, budget.window)));
+      await Promise.all(budgets(member, ip, 'notice').map((budget) => counters.increment(budget.key, budget.window)));
       return true;
     },
 
@@ -216,7 +223,7 @@ export function createSmsOtp(deps: SmsOtpDeps) {
     async status(scope: OtpScope): Promise<{ pending: boolean; resendAt: Date | undefined; lockedUntil: Date | undefined }> {
       const [stored, cooldown, lock] = await Promise.all([
         documents.find(KIND, docId(scope)),
-        counters.get(keys.cooldown(scope.member.id)),
+        counters.get(keys.cooldown(scope)),
         counters.get(keys.lock(scope.member.id)),
       ]);
       const mine = stored && (stored as StoredCode).memberId === scope.member.id && (stored as StoredCode).phone === scope.member.phone;

@@ -1,0 +1,141 @@
+import test from 'ava';
+import * as jose from 'jose';
+import nock from 'nock';
+import * as client from 'openid-client';
+import { Browser, hiddenField } from '../helpers/browser.ts';
+import { RelyingParty, passwordLogIn } from '../helpers/relying-party.ts';
+import { WEBSITE, createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
+
+const BCL_CLIENT = {
+  ...WEBSITE,
+  backchannel_logout_uri: 'https://rp.example.com/backchannel-logout',
+  backchannel_logout_session_required: true,
+};
+
+let app: TestApp;
+test.before(async () => {
+  nock.disableNetConnect();
+  nock.enableNetConnect(/^(127\.0\.0\.1|localhost)(:\d+)?$/);
+  app = await startTestApp({ clients: [BCL_CLIENT] });
+});
+test.after.always(async () => {
+  nock.cleanAll();
+  nock.enableNetConnect();
+  await app?.stop();
+});
+
+const website = () => RelyingParty.discover(app, { clientId: BCL_CLIENT.client_id, clientSecret: BCL_CLIENT.client_secret, redirectUri: BCL_CLIENT.redirect_uris[0] });
+
+/** A browser of its own, logged in at the website; with the tokens the website got. */
+async function loggedIn(member: { number: string; password: string }, userAgent: string) {
+  const browser = new Browser(app.url);
+  browser.userAgent = userAgent;
+  const rp = await website();
+  const flow = await rp.start();
+  const tokens = await rp.redeem(await passwordLogIn(browser, flow.url, member.number, member.password), flow);
+  return { browser, rp, tokens };
+}
+
+const PHONE = 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/141.0.0.0 Mobile Safari/537.36';
+const LAPTOP = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Safari/605.1.15';
+
+test.serial('the account page lists where the member is logged in, this device first', async (t) => {
+  const member = await createMember(app.store);
+  await loggedIn(member, PHONE);
+  const { browser } = await loggedIn(member, LAPTOP);
+  const page = await browser.get('/account');
+  t.regex(page.html, /<h2>Where you are logged in<\/h2>/);
+  const devices = [...page.html.matchAll(/<p class="session-device"><strong>([^<]+)<\/strong>( <span class="badge">This device<\/span>)?/g)].map((m) => [m[1], !!m[2]]);
+  t.deepEqual(devices, [['Safari on macOS', true], ['Chrome on Android', false]]);
+  t.regex(page.html, /<dt>From<\/dt><dd>127\.0\.0\.1<\/dd>/);
+  t.regex(page.html, /<dd class="when">[^<]+JST<\/dd>/);
+  t.regex(page.html, />Log out everywhere else</);
+});
+
+test.serial('ending another session ends it for good: its next request needs a log-in, its refresh token fails, and the website is told', async (t) => {
+  const member = await createMember(app.store);
+  const phone = await loggedIn(member, PHONE);
+  const laptop = await loggedIn(member, LAPTOP);
+  let logoutToken: string | undefined;
+  const told = nock('https://rp.example.com').post('/backchannel-logout', (body: Record<string, string>) => {
+    logoutToken = body.logout_token;
+    return true;
+  }).reply(200);
+
+  const page = await laptop.browser.get('/account');
+  const uid = /action="\/account\/sessions\/([^/]+)\/logout"/.exec(page.html)![1]!;
+  const ended = await laptop.browser.post(`/account/sessions/${uid}/logout`, { csrf: hiddenField(page.html, 'csrf') });
+  t.is(ended.status, 303);
+  t.regex((await laptop.browser.get('/account')).html, /That device was logged out\./);
+
+  t.true(told.isDone(), 'back-channel logout reached the website');
+  const jwks = jose.createLocalJWKSet(await (await fetch(`${app.url}/jwks`)).json());
+  const { payload } = await jose.jwtVerify(logoutToken!, jwks, { issuer: app.url, audience: BCL_CLIENT.client_id });
+  t.is(payload.sub, member.id);
+  t.is(payload.sid, phone.tokens.claims()!.sid);
+
+  const next = await phone.browser.follow((await phone.rp.start()).url);
+  t.regex(next.url, /\/interaction\//, 'the phone must log in again');
+  await t.throwsAsync(client.refreshTokenGrant(phone.rp.config, phone.tokens.refresh_token!), undefined, 'its refresh token is revoked');
+  const sso = await laptop.browser.follow((await laptop.rp.start()).url);
+  t.true(sso.url.startsWith(BCL_CLIENT.redirect_uris[0]!), 'this device stays logged in');
+
+  const trail = await app.store.audit.listForMember(member.id, 10);
+  t.like(trail.find((event) => event.type === 'session.ended'), { detail: { by: 'member' } });
+});
+
+test.serial('"Log out everywhere else" ends every other session and keeps this one', async (t) => {
+  const member = await createMember(app.store);
+  nock('https://rp.example.com').post('/backchannel-logout').times(2).reply(200);
+  const others = [await loggedIn(member, PHONE), await loggedIn(member, PHONE)];
+  const here = await loggedIn(member, LAPTOP);
+  const page = await here.browser.get('/account');
+  await here.browser.post('/account/sessions/logout-others', { csrf: hiddenField(page.html, 'csrf') });
+  t.regex((await here.browser.get('/account')).html, /Logged out everywhere else \(2\)\./);
+  for (const other of others) t.regex((await other.browser.follow((await other.rp.start()).url)).url, /\/interaction\//);
+  t.true((await here.browser.follow((await here.rp.start()).url)).url.startsWith(BCL_CLIENT.redirect_uris[0]!));
+});
+
+test.serial('a session of another member, or a forged form, ends nothing', async (t) => {
+  const member = await createMember(app.store);
+  const stranger = await createMember(app.store);
+  const theirs = await loggedIn(stranger, PHONE);
+  await loggedIn(member, PHONE);
+  const mine = await loggedIn(member, LAPTOP);
+  const strangerUid = ((await app.store.documents.find('MemberSessions', stranger.id))!.sessions as { uid: string }[])[0]!.uid;
+  const page = await mine.browser.get('/account');
+  const refused = await mine.browser.post(`/account/sessions/${strangerUid}/logout`, { csrf: hiddenField(page.html, 'csrf') });
+  t.is(refused.status, 303);
+  t.regex((await mine.browser.get('/account')).html, /That device was already logged out\./, 'answered as for a session that is gone');
+  t.true((await theirs.browser.follow((await theirs.rp.start()).url)).url.startsWith(BCL_CLIENT.redirect_uris[0]!), 'the stranger stays logged in');
+  const forged = await mine.browser.post('/account/sessions/logout-others', { csrf: 'forged' });
+  t.is(forged.status, 403);
+  t.regex((await mine.browser.get('/account')).html, />Log out everywhere else</, 'the other session is still there');
+});
+
+test.serial('the support desk lists a member\'s sessions and logs them out everywhere, with the operator in the audit trail', async (t) => {
+  const { spawnSync } = await import('node:child_process');
+  const path = await import('node:path');
+  const member = await createMember(app.store);
+  const phone = await loggedIn(member, PHONE);
+  nock('https://rp.example.com').post('/backchannel-logout').reply(200);
+  const env = {
+    PATH: process.env.PATH, DATA_DIR: app.dir, DATABASE_URL: app.config.databaseUrl, OIDC_CLIENTS_FILE: path.join(app.dir, 'clients.json'), ISSUER: app.url,
+  };
+  const members = (...args: string[]) => spawnSync(process.execPath, ['src/members/cli.ts', ...args], { cwd: path.resolve(import.meta.dirname, '../..'), env, encoding: 'utf8', timeout: 60_000 });
+
+  const listed = members('sessions', '--number', member.number);
+  t.is(listed.status, 0, listed.stderr);
+  const sessions = listed.stdout.trim().split('\n').map((line) => JSON.parse(line));
+  t.is(sessions.length, 1);
+  t.like(sessions[0], { device: 'Chrome on Android', from: '127.0.0.1' });
+
+  t.is(members('logout-everywhere', '--number', member.number).status, 2, '--by is required');
+  const ended = members('logout-everywhere', '--number', member.number, '--by', 'Hanako Sato', '--reason', 'lost phone');
+  t.is(ended.status, 0, ended.stderr);
+  t.regex((await phone.browser.follow((await phone.rp.start()).url)).url, /\/interaction\//, 'the member must log in again');
+  await t.throwsAsync(client.refreshTokenGrant(phone.rp.config, phone.tokens.refresh_token!));
+  const trail = await app.store.audit.listForMember(member.id, 10);
+  t.like(trail.find((event) => event.type === 'session.ended'), { detail: { by: 'Hanako Sato', reason: 'lost phone' } });
+  t.like(trail.find((event) => event.type === 'support.logged_out_everywhere'), { detail: { by: 'Hanako Sato' } });
+});
