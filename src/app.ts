@@ -107,7 +107,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // what the request writes counts against that address, and every limit, log and audit entry uses it.
   const serving = new AsyncLocalStorage<string>();
   const passkeyOffer = createPasskeyOffer({
-    members: store.members, passkeys: store.passkeys, counters: store.counters, audit: store.audit, clock, snoozeDays: config.passkeyOffer.snoozeDays,
+    members: store.members, passkeys: store.passkeys, counters: store.counters, audit: store.audit, clock, snoozeDays: config.passkeyOffer.snoozeDays, metrics,
   });
   // Where each member is logged in: noted whenever one of their sessions is saved.
   const memberSessions = createMemberSessions({ documents: store.documents, audit: store.audit, clock });

@@ -1,4 +1,5 @@
 import { canReceiveSmsCodes } from '../auth/sms-otp/eligibility.ts';
+import { noMetrics, type Metrics } from '../metrics/port.ts';
 import type { AuditLog, Clock, Counters, Members, Passkeys } from '../store/port.ts';
 
 /** What became of an offer: shown, taken up, a passkey registered, turned down, or skipped (a browser that cannot make one). */
@@ -13,6 +14,7 @@ export type PasskeyOfferDeps = {
   clock: Clock;
   /** After "Not now", the days before the offer is made again. */
   snoozeDays: number;
+  metrics?: Pick<Metrics, 'passkeyOffer'>;
 };
 
 export type OfferActor = { ip: string; userAgent?: string; clientId?: string };
@@ -27,11 +29,12 @@ const statsKey = (outcome: OfferOutcome, day: string) => `passkey-offer:${outcom
  * Offering a passkey right after a password log-in (progressive enrolment): who may be offered one,
  * "Not now" remembered for a while, and the figures of how many took it up.
  */
-export function createPasskeyOffer({ members, passkeys, counters, audit, clock, snoozeDays }: PasskeyOfferDeps) {
+export function createPasskeyOffer({ members, passkeys, counters, audit, clock, snoozeDays, metrics = noMetrics }: PasskeyOfferDeps) {
   const snoozeKey = (memberId: string) => `passkey-offer-snoozed:${memberId}`;
 
   const record = async (memberId: string, outcome: OfferOutcome, actor: OfferActor) => {
     const at = clock();
+    metrics.passkeyOffer(outcome);
     await Promise.all([
       audit.append({ memberId, at: new Date(at), type: `passkey_offer.${outcome}`, outcome: 'info', ip: actor.ip, userAgent: actor.userAgent, clientId: actor.clientId }),
       counters.increment(statsKey(outcome, dayOf(at)), STATS_DAYS * 24 * 3600),

@@ -16,6 +16,8 @@ export type Metrics = {
   passkeyDeletion(): void;
   /** A member's number of passkeys went from `before` to `after` on this instance. */
   passkeysOfMember(before: number, after: number): void;
+  /** A step of the passkey offered after a password log-in: `offered`, `accepted`, `registered`, `dismissed` or `skipped`. */
+  passkeyOffer(outcome: string): void;
   /** A message the transport accepted, with its length in segments (what carriers bill). */
   smsSent(segments: number): void;
   smsFailed(reason: string): void;
@@ -43,6 +45,7 @@ export const noMetrics: Metrics = {
   passkeyRegistration() {},
   passkeyDeletion() {},
   passkeysOfMember() {},
+  passkeyOffer() {},
   smsSent() {},
   smsFailed() {},
   smsRefused() {},

@@ -37,6 +37,7 @@ export function createPrometheusMetrics(sources: MetricSources, options: { smsPr
   const stepUps = new Counter({ name: 'jmb_step_ups_total', help: 'SMS step-ups of sign-ins, by outcome', labelNames: ['outcome'], registers });
   const logouts = new Counter({ name: 'jmb_logouts_total', help: 'Log-outs at the IdP (end of session)', registers });
   const registrations = new Counter({ name: 'jmb_passkey_registrations_total', help: 'Passkey registrations on the account page, by outcome', labelNames: ['outcome'], registers });
+  const offers = new Counter({ name: 'jmb_passkey_offer_total', help: 'The passkey offered after a password log-in, by step: offered, accepted, registered, dismissed, skipped', labelNames: ['outcome'], registers });
   const deletions = new Counter({ name: 'jmb_passkey_deletions_total', help: 'Passkeys deleted by members on the account page', registers });
   const smsSent = new Counter({ name: 'jmb_sms_sent_total', help: 'SMS messages (codes and notices) accepted by the transport', registers });
   const smsSegments = new Counter({ name: 'jmb_sms_segments_total', help: 'SMS segments sent: what carriers bill (70 characters in Japanese, 160 in plain Latin text)', registers });
@@ -106,6 +107,7 @@ export function createPrometheusMetrics(sources: MetricSources, options: { smsPr
     logout: () => logouts.inc(),
     passkeyRegistration: (outcome) => registrations.inc({ outcome }),
     passkeyDeletion: () => deletions.inc(),
+    passkeyOffer: (outcome) => offers.inc({ outcome }),
     passkeysOfMember(before, after) {
       if (before === 0 && after > 0) membersWithPasskeys++;
       if (before > 0 && after === 0) membersWithPasskeys = Math.max(0, membersWithPasskeys - 1);

@@ -4,6 +4,7 @@ import { Browser, hiddenField, type PageResponse } from '../helpers/browser.ts';
 import { MemorySms } from '../helpers/memory-sms.ts';
 import { RelyingParty, passkeyLogIn } from '../helpers/relying-party.ts';
 import { SoftPasskey, enrolSoftPasskey } from '../helpers/soft-authenticator.ts';
+import { scrape } from '../helpers/metrics.ts';
 import { NATIVE_APP, WEBSITE, createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
 
 const sms = new MemorySms();
@@ -14,6 +15,7 @@ test.before(async () => {
   app = await startTestApp({
     sms,
     clock: () => now,
+    metrics: true,
     env: { PASSKEY_OFFER: 'on', PASSKEY_OFFER_SNOOZE_DAYS: '30' },
     clients: [{ ...WEBSITE, client_name: 'JMB website' }, NATIVE_APP, APP_WITH_OWN_ENROLMENT],
   });
@@ -136,9 +138,10 @@ test.serial('no offer for members who cannot register one, passkey log-ins, sing
   t.true(appLogIn.url.startsWith(APP_WITH_OWN_ENROLMENT.redirect_uris[0]!), 'an app that enrols passkeys itself');
 });
 
-test.serial('every offer and what became of it is counted, in the audit trail and in the statistics', async (t) => {
+test.serial('every offer and what became of it is counted, in the audit trail, the statistics and the metrics', async (t) => {
   const offer = createPasskeyOffer({ ...app.store, clock: () => now, snoozeDays: 30 });
   const before = await offer.stats(1);
+  const metricsBefore = await scrape(app.metricsUrl!);
   const member = await eligibleMember();
   const rp = await RelyingParty.website(app);
   const browser = new Browser(app.url);
@@ -148,6 +151,11 @@ test.serial('every offer and what became of it is counted, in the audit trail an
   const after = await offer.stats(1);
   t.is(after.offered, before.offered + 1, 'shown twice, counted once');
   t.is(after.dismissed, before.dismissed + 1);
+  const metricsAfter = await scrape(app.metricsUrl!);
+  for (const outcome of ['offered', 'dismissed']) {
+    const moved = metricsAfter.value('jmb_passkey_offer_total', { outcome }) - metricsBefore.value('jmb_passkey_offer_total', { outcome });
+    t.is(moved, 1, `the funnel's ${outcome} step`);
+  }
   const trail = (await app.store.audit.listForMember(member.id, 10)).map((event) => event.type);
   t.true(trail.includes('passkey_offer.offered'));
   t.true(trail.includes('passkey_offer.dismissed'));
