@@ -29,6 +29,7 @@ import { createLogger, type Logger } from './log.ts';
 import { createProvider } from './oidc/provider.ts';
 import { openStore } from './store/open.ts';
 import type { Clock, Store } from './store/port.ts';
+import { startPruning } from './store/pruning.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const viewsDir = path.join(root, 'views');
@@ -50,11 +51,11 @@ export type App = {
   provider: Provider;
   store: Store;
   logger: Logger;
+  /** Runs a round of pruning now (the timer runs them every PRUNE_INTERVAL_SECONDS). */
+  prune: ReturnType<typeof startPruning>['runNow'];
   /** Stops background work and closes the store. */
   close(): Promise<void>;
 };
-
-const PRUNE_EVERY_MS = 10 * 60 * 1000;
 
 /**
  * Sign-ins in progress live minutes: on the embedded store they stay in this process's memory (a
@@ -67,7 +68,13 @@ const IN_MEMORY_KINDS = { Interaction: 50_000, [CHALLENGE_KIND]: 50_000 };
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const clock = options.clock ?? Date.now;
-  const store = options.store ?? (await openStore(config.databaseUrl, { clock, ensureIndexes: !config.production, inMemoryKinds: IN_MEMORY_KINDS }));
+  const store = options.store ?? (await openStore(config.databaseUrl, {
+    clock,
+    ensureIndexes: !config.production,
+    inMemoryKinds: IN_MEMORY_KINDS,
+    serving: true,
+    sqliteSynchronous: config.storage.sqliteSynchronous,
+  }));
   const cookieSigner = new CookieSigner(config.cookieKeys);
   const provider = createProvider({ config, store, logger, clock, cookieSigner });
   const issuerOrigin = new URL(config.issuer).origin;
@@ -120,6 +127,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   provider.use(securityHeaders());
   provider.use(render);
   provider.use(localization());
+  // What escapes the provider's own error handling (a session that cannot be saved once the
+  // response is ready) gets our pages too, never Koa's plain-text error.
+  provider.use(errorBoundary(logger));
   provider.use(async (ctx, next) => {
     await next();
     if (ctx.status === 404 && ctx.body === undefined) {
@@ -135,7 +145,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     accountRouter({ provider, store, smsOtp, settings: passkeySettings, csrf, issuer: config.issuer, rpId: config.webauthn.rpId, clock }),
     assetsRouter(path.join(viewsDir, 'assets'), { 'simplewebauthn-browser.js': webauthnBrowser }),
     wellKnownRouter(config),
-    healthRouter(store, logger),
+    healthRouter(store, logger, clock),
   ];
   koa.use(securityHeaders());
   koa.use(render);
@@ -159,19 +169,19 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     return ours(req.method ?? 'GET', pathOf(req.url)) ? pages(req, res) : handleOidc(req, res);
   };
 
-  const pruning = setInterval(() => {
-    Promise.all([store.documents.prune(), store.counters.prune()])
-      .catch((error: unknown) => logger.warn('pruning expired records failed', { error }));
-  }, PRUNE_EVERY_MS);
-  pruning.unref();
+  const pruning = startPruning({ store, clock, logger }, {
+    everyMs: config.storage.pruneIntervalSeconds * 1000,
+    auditRetentionDays: config.storage.auditRetentionDays,
+  });
 
   return {
     handler,
     provider,
     store,
     logger,
+    prune: pruning.runNow,
     async close() {
-      clearInterval(pruning);
+      pruning.stop();
       await assertions.close();
       if (!options.store) await store.close();
     },

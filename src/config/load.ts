@@ -6,7 +6,7 @@ import { ACCOUNT_CLIENT_ID } from '../oidc/account-client.ts';
 import { defaultDatabaseUrl } from './database-url.ts';
 import { demoClients } from './demo-clients.ts';
 import { parse, parseBoolean, positiveInt, readJson } from './parse.ts';
-import { loadApps, loadSms, loadWebAuthn } from './sections.ts';
+import { loadApps, loadSms, loadStorage, loadWebAuthn } from './sections.ts';
 
 export type ClientMetadata = Record<string, unknown> & { client_id: string };
 export type Jwk = Record<string, unknown> & { kty: string; kid?: string };
@@ -27,7 +27,11 @@ export type Config = {
   apps: { android: { packageName: string; fingerprint: string }[]; ios: string[] };
   logLevel: LogLevel;
   loginLimits: { perMember: number; perIp: number; windowSeconds: number };
+  storage: StorageSettings;
 };
+
+/** Upkeep and durability of the store. */
+export type StorageSettings = { pruneIntervalSeconds: number; auditRetentionDays: number; sqliteSynchronous: 'full' | 'normal' };
 
 export type SmsLimits = { cooldownSeconds: number; perMemberPerDay: number; perPhonePerDay: number; perIpPerHour: number; perHour: number };
 
@@ -135,8 +139,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     windowSeconds: parse('LOGIN_FAILURE_WINDOW_SECONDS', env.LOGIN_FAILURE_WINDOW_SECONDS ?? '900', positiveInt, problems) ?? 900,
   };
 
+  const storage = loadStorage(env, problems);
+
   if (problems.length) throw new ConfigError(problems);
-  return { production, port, issuer, databaseUrl, dataDir, clients, cookieKeys, jwks, trustProxy, webauthn, sms, apps, logLevel, loginLimits };
+  return { production, port, issuer, databaseUrl, dataDir, clients, cookieKeys, jwks, trustProxy, webauthn, sms, apps, logLevel, loginLimits, storage };
 }
 
 /** loadConfig for a command's entry point: on a ConfigError, prints every problem and exits 1 before anything listens. */

@@ -1,12 +1,27 @@
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Clock, ExpiringDocuments } from '../store/port.ts';
+import { passingAsUnavailable } from './unavailable.ts';
 
 // The models whose records carry a grantId and are revoked together (oidc-provider's revoke helper).
 const GRANTABLE = ['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest', 'PreAuthorizedCode'];
 
-/** oidc-provider's adapter factory over the store's expiring documents. */
+/**
+ * oidc-provider's adapter factory over the store's expiring documents. A store failure that may pass
+ * reaches oidc-provider as ServiceUnavailable (503, `temporarily_unavailable`), not as a server error.
+ */
 export function createOidcAdapter(documents: ExpiringDocuments, clock: Clock): (model: string) => Adapter {
-  return (model) => ({
+  return (model) => guarded(adapterFor(model, documents, clock));
+}
+
+/** The adapter with every method's store failures translated. */
+function guarded(adapter: Adapter): Adapter {
+  const methods = Object.entries(adapter).map(([name, method]) => [name, (...args: unknown[]) =>
+    passingAsUnavailable(() => (method as (...a: unknown[]) => Promise<unknown>)(...args))]);
+  return Object.fromEntries(methods) as Adapter;
+}
+
+function adapterFor(model: string, documents: ExpiringDocuments, clock: Clock): Adapter {
+  return ({
     async upsert(id, payload, expiresIn) {
       const expiresAt = expiresIn ? new Date(clock() + expiresIn * 1000) : undefined;
       await documents.upsert(model, id, payload as Record<string, unknown>, expiresAt);

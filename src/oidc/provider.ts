@@ -1,6 +1,7 @@
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from '../config/load.ts';
 import type { CookieSigner } from '../http/cookie-signer.ts';
+import { retryHref } from '../http/error-boundary.ts';
 import type { Logger } from '../log.ts';
 import type { Clock, Store } from '../store/port.ts';
 import { memberClaims } from '../members/members.ts';
@@ -9,6 +10,7 @@ import { createOidcAdapter } from './adapter.ts';
 import { supportedAcrValues } from './assurance.ts';
 import { loadFirstPartyGrant } from './grants.ts';
 import { createPolicy } from './policy.ts';
+import { passingAsUnavailable, ServiceUnavailable } from './unavailable.ts';
 
 export type ProviderDeps = { config: Config; store: Store; logger: Logger; clock: Clock; cookieSigner: CookieSigner };
 
@@ -39,7 +41,7 @@ export function createProvider({ config, store, logger, clock, cookieSigner }: P
       short: { httpOnly: true, sameSite: 'lax' },
     },
     async findAccount(_ctx, sub) {
-      const member = await store.members.findById(sub);
+      const member = await passingAsUnavailable(() => store.members.findById(sub));
       if (!member || member.status !== 'active') return undefined;
       return {
         accountId: member.id,
@@ -95,9 +97,19 @@ export function createProvider({ config, store, logger, clock, cookieSigner }: P
       DeviceCode: 600,
     },
     async renderError(ctx, out, error) {
+      const rendering = ctx as RenderingContext;
+      if (error instanceof ServiceUnavailable) {
+        rendering.set('Retry-After', String(error.retryAfter));
+        await rendering.render('error', {
+          page: 'unavailable',
+          code: out.error,
+          title: rendering.state.t('error.unavailable.title'),
+          retryHref: retryHref(rendering, 'unavailable'),
+        });
+        return;
+      }
       const expired = error instanceof errors.SessionNotFound;
       const page = expired ? 'expired' : 'generic';
-      const rendering = ctx as RenderingContext;
       rendering.status = expired ? 400 : rendering.status;
       await rendering.render('error', {
         page,

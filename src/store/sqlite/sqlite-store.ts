@@ -20,7 +20,10 @@ import {
 import { createMemoryDocuments, splitDocuments } from '../memory-documents.ts';
 import { DEFAULT_CHECKPOINTS, startCheckpointer, type CheckpointOptions } from './checkpointer.ts';
 import { GroupCommit } from './group-commit.ts';
+import { createWalFlush } from './wal-flush.ts';
+import { holdOwnerLock } from './owner-lock.ts';
 import { migrate } from './schema.ts';
+import { DEFAULT_SLICES, inSlices, type SliceOptions } from './slices.ts';
 
 type Row = Record<string, SQLInputValue>;
 
@@ -34,6 +37,24 @@ type Row = Record<string, SQLInputValue>;
 export type SqliteStoreOptions = {
   checkpoints?: CheckpointOptions;
   /**
+   * This is the IdP process serving the file: it takes the file's owner lock (a second IdP process
+   * refuses to start), and converts an older file to incremental vacuum. Tools leave it unset.
+   */
+  owner?: boolean;
+  /**
+   * `full` (the default): nothing is answered before the WAL holding it is flushed to disk (it
+   * survives a power loss); `normal`: the WAL is flushed at checkpoints only (a crash of the IdP
+   * loses nothing, a power loss or OS crash may lose the last commits).
+   */
+  synchronous?: 'full' | 'normal';
+  /** How pruning and space reclaiming divide their work into short transactions. */
+  slices?: SliceOptions;
+  /**
+   * Called with the serving connection once it is open. Tests use it to make writes fail the way a
+   * full or read-only disk does (`PRAGMA max_page_count`, `PRAGMA query_only`).
+   */
+  connected?: (db: DatabaseSync) => void;
+  /**
    * Kinds of documents kept in this process's memory instead of the file, each with the most it
    * holds (past it the oldest written go first): sign-in state that lives minutes and is only needed
    * by the one IdP process that serves this file. Each kind has its own bound, so a flood of one
@@ -43,41 +64,100 @@ export type SqliteStoreOptions = {
 };
 
 export function openSqliteStore(file: string, clock: Clock, options: SqliteStoreOptions = {}): Store {
-  if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  const db = new DatabaseSync(file);
-  db.exec('PRAGMA busy_timeout = 5000');
-  db.exec('PRAGMA synchronous = NORMAL');
-  migrate(db);
-  const commits = new GroupCommit(db);
-  let checkpointer: ReturnType<typeof startCheckpointer> | undefined;
-  if (file !== ':memory:') {
-    db.exec('PRAGMA journal_mode = WAL');
-    checkpointer = startCheckpointer(db, file, options.checkpoints ?? DEFAULT_CHECKPOINTS, (task) => commits.idle(task));
+  const onDisk = file !== ':memory:';
+  if (onDisk) mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const lock = options.owner && onDisk ? holdOwnerLock(path.resolve(file)) : undefined;
+  let db: DatabaseSync;
+  try {
+    db = new DatabaseSync(file);
+    prepareDatabase(db, onDisk, options);
+  } catch (error) {
+    lock?.release();
+    throw error;
   }
+  // `full`: answered only once the WAL is flushed, which a thread-pool thread does (see createWalFlush).
+  const walFlush = onDisk && options.synchronous !== 'normal' ? createWalFlush(`${file}-wal`) : undefined;
+  const commits = new GroupCommit(db, { durable: walFlush?.flush });
+  const slices = options.slices ?? DEFAULT_SLICES;
+  // Set as closing starts, so that pruning in progress stops at its next slice.
+  let closed = false;
+  const closing = () => closed || !db.isOpen;
+  let checkpointer: ReturnType<typeof startCheckpointer> | undefined;
+  if (onDisk) checkpointer = startCheckpointer(db, file, options.checkpoints ?? DEFAULT_CHECKPOINTS, (task) => commits.idle(task));
+  options.connected?.(db);
+  const pageSize = (db.prepare('PRAGMA page_size').get() as { page_size: number }).page_size;
+  const writeCheck = db.prepare('INSERT INTO write_check (data) VALUES (zeroblob(?))');
+  const clearWriteCheck = db.prepare('DELETE FROM write_check');
+  const freePages = db.prepare('PRAGMA freelist_count');
+  const vacuumMode = db.prepare('PRAGMA auto_vacuum');
 
   return {
     kind: 'sqlite',
     documents: splitDocuments(
-      sqliteDocuments(db, commits, clock),
+      sqliteDocuments(db, commits, clock, slices, closing),
       new Map(Object.entries(options.inMemoryKinds ?? {}).map(([kind, limit]) => [kind, createMemoryDocuments(clock, { limit })])),
     ),
     members: sqliteMembers(db, commits, clock),
     passkeys: sqlitePasskeys(db, commits),
-    counters: sqliteCounters(db, commits, clock),
-    audit: sqliteAudit(db, commits),
+    counters: sqliteCounters(db, commits, clock, slices, closing),
+    audit: sqliteAudit(db, commits, slices, closing),
     async ping() {
       await commits.read(() => db.prepare('SELECT 1').get());
     },
+    async checkWrites() {
+      // A page's worth, so the check needs the room a new document needs (a full disk or size
+      // limit fails it), removed again in the same transaction.
+      await commits.alone(() => {
+        writeCheck.run(pageSize);
+        clearWriteCheck.run();
+      });
+    },
+    async reclaimSpace() {
+      if ((vacuumMode.get() as { auto_vacuum: number }).auto_vacuum !== 2) return 0;
+      return inSlices(commits, (batch) => {
+        const before = (freePages.get() as { freelist_count: number }).freelist_count;
+        db.exec(`PRAGMA incremental_vacuum(${batch})`);
+        return before - (freePages.get() as { freelist_count: number }).freelist_count;
+      }, slices, closing);
+    },
     async close() {
+      closed = true;
       await checkpointer?.stop();
-      if (!db.isOpen) return;
-      commits.flush();
-      // `main.`: a bare checkpoint also covers the temp database, which (once a schema change has used
-      // it) refuses with "database table is locked".
-      if (file !== ':memory:') db.exec('PRAGMA main.wal_checkpoint(TRUNCATE)');
-      db.close();
+      if (db.isOpen) {
+        await commits.flush();
+        // A write may have come in while the last commit was being flushed.
+        while (db.isOpen && db.isTransaction) await commits.flush();
+        // `main.`: a bare checkpoint also covers the temp database, which (once a schema change has used
+        // it) refuses with "database table is locked".
+        if (onDisk) db.exec('PRAGMA main.wal_checkpoint(TRUNCATE)');
+        db.close();
+      }
+      await walFlush?.close();
+      lock?.release();
     },
   };
+}
+
+/**
+ * Settings, schema and layout, before the first request. A new file is made with incremental vacuum,
+ * so pruned space can go back to the file system; the serving IdP converts an older file once (a
+ * VACUUM, before it listens).
+ */
+function prepareDatabase(db: DatabaseSync, onDisk: boolean, options: SqliteStoreOptions): void {
+  db.exec('PRAGMA busy_timeout = 5000');
+  // Commits never wait for the disk on this thread; with `full`, callers wait for a WAL flush off it.
+  db.exec('PRAGMA synchronous = NORMAL');
+  const empty = (db.prepare('SELECT count(*) AS tables FROM sqlite_schema').get() as { tables: number }).tables === 0;
+  // Only takes effect before the first table is created.
+  if (empty) db.exec('PRAGMA auto_vacuum = INCREMENTAL');
+  migrate(db);
+  if (!onDisk) return;
+  db.exec('PRAGMA journal_mode = WAL');
+  const { auto_vacuum: mode } = db.prepare('PRAGMA auto_vacuum').get() as { auto_vacuum: number };
+  if (options.owner && mode !== 2) {
+    db.exec('PRAGMA auto_vacuum = INCREMENTAL');
+    db.exec('VACUUM');
+  }
 }
 
 const LIVE = '(expires_at IS NULL OR expires_at > ?)';
@@ -93,7 +173,7 @@ export const INDEXED_LOOKUPS = {
   revokeByGrantId: 'DELETE FROM documents INDEXED BY documents_grant WHERE kind = ? AND grant_id = ? AND grant_id IS NOT NULL',
 } as const;
 
-function sqliteDocuments(db: DatabaseSync, commits: GroupCommit, clock: Clock): ExpiringDocuments {
+function sqliteDocuments(db: DatabaseSync, commits: GroupCommit, clock: Clock, slices: SliceOptions, closing: () => boolean): ExpiringDocuments {
   const live = LIVE;
   const upsert = db.prepare(`
     INSERT INTO documents (kind, id, payload, grant_id, uid, user_code, consumed_at, expires_at)
@@ -107,7 +187,8 @@ function sqliteDocuments(db: DatabaseSync, commits: GroupCommit, clock: Clock): 
   const destroy = db.prepare('DELETE FROM documents WHERE kind = ? AND id = ?');
   const revoke = db.prepare(INDEXED_LOOKUPS.revokeByGrantId);
   const take = db.prepare(`DELETE FROM documents WHERE kind = ? AND id = ? RETURNING payload, consumed_at, expires_at`);
-  const prune = db.prepare('DELETE FROM documents WHERE expires_at <= ? AND expires_at IS NOT NULL');
+  const prune = db.prepare(`DELETE FROM documents WHERE rowid IN (
+    SELECT rowid FROM documents INDEXED BY documents_expiry WHERE expires_at <= ? AND expires_at IS NOT NULL LIMIT ?)`);
 
   const toPayload = (row: Row | undefined): Payload | undefined => {
     if (!row) return undefined;
@@ -146,7 +227,8 @@ function sqliteDocuments(db: DatabaseSync, commits: GroupCommit, clock: Clock): 
       return toPayload(row);
     },
     async prune() {
-      return Number((await commits.write(() => prune.run(clock()))).changes);
+      const now = clock();
+      return inSlices(commits, (batch) => Number(prune.run(now, batch).changes), slices, closing);
     },
   };
 }
@@ -259,7 +341,7 @@ function sqlitePasskeys(db: DatabaseSync, commits: GroupCommit): Passkeys {
   };
 }
 
-function sqliteCounters(db: DatabaseSync, commits: GroupCommit, clock: Clock): Counters {
+function sqliteCounters(db: DatabaseSync, commits: GroupCommit, clock: Clock, slices: SliceOptions, closing: () => boolean): Counters {
   const increment = db.prepare(`
     INSERT INTO counters (key, count, reset_at) VALUES (?, 1, ?)
     ON CONFLICT (key) DO UPDATE SET
@@ -268,7 +350,7 @@ function sqliteCounters(db: DatabaseSync, commits: GroupCommit, clock: Clock): C
     RETURNING count, reset_at`);
   const get = db.prepare('SELECT count, reset_at FROM counters WHERE key = ? AND reset_at > ?');
   const reset = db.prepare('DELETE FROM counters WHERE key = ?');
-  const prune = db.prepare('DELETE FROM counters WHERE reset_at <= ?');
+  const prune = db.prepare('DELETE FROM counters WHERE key IN (SELECT key FROM counters INDEXED BY counters_reset WHERE reset_at <= ? LIMIT ?)');
   const toCount = (row: Row | undefined): Count | undefined =>
     row && { count: Number(row.count), resetAt: new Date(row.reset_at as number) };
 
@@ -284,15 +366,17 @@ function sqliteCounters(db: DatabaseSync, commits: GroupCommit, clock: Clock): C
       await commits.write(() => reset.run(key));
     },
     async prune() {
-      return Number((await commits.write(() => prune.run(clock()))).changes);
+      const now = clock();
+      return inSlices(commits, (batch) => Number(prune.run(now, batch).changes), slices, closing);
     },
   };
 }
 
-function sqliteAudit(db: DatabaseSync, commits: GroupCommit): AuditLog {
+function sqliteAudit(db: DatabaseSync, commits: GroupCommit, slices: SliceOptions, closing: () => boolean): AuditLog {
   const insert = db.prepare(`
     INSERT INTO audit (member_id, at, type, outcome, ip, user_agent, client_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
   const list = db.prepare('SELECT * FROM audit WHERE member_id = ? ORDER BY at DESC, seq DESC LIMIT ?');
+  const prune = db.prepare('DELETE FROM audit WHERE seq IN (SELECT seq FROM audit INDEXED BY audit_time WHERE at < ? LIMIT ?)');
   return {
     async append(event) {
       await commits.write(() => insert.run(event.memberId ?? null, event.at.getTime(), event.type, event.outcome, event.ip ?? null,
@@ -309,6 +393,9 @@ function sqliteAudit(db: DatabaseSync, commits: GroupCommit): AuditLog {
         ...(row.client_id !== null && { clientId: row.client_id as string }),
         ...(row.detail !== null && { detail: JSON.parse(row.detail as string) }),
       }));
+    },
+    async prune(before) {
+      return inSlices(commits, (batch) => Number(prune.run(before.getTime(), batch).changes), slices, closing);
     },
   };
 }
