@@ -12,20 +12,17 @@
  *
  * Short runs: BENCH_SECONDS, BENCH_WARMUP_SECONDS, BENCH_ROUNDS, BENCH_CONCURRENCY, BENCH_MEMBERS.
  * BENCH_CPU_PROFILE=<dir> makes both servers write V8 CPU profiles there when the run ends.
+ * SQLITE_SYNCHRONOUS=normal runs the IdP at that durability level (default `full`, as `npm start`).
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Agent } from 'node:http';
 import { performance } from 'node:perf_hooks';
 const { eventLoopUtilization } = performance;
-import { hashPassword } from '../src/members/password.ts';
-import { openStore } from '../src/store/open.ts';
-import { enrolSoftPasskey, type SoftPasskey } from '../test/helpers/soft-authenticator.ts';
-import { BENCH_CLIENT, BENCH_RP_ID, type ChildMessage, type ServerUsage } from './common.ts';
-import { closedLoop, logIn, openLoop, PasskeyPool, round, STEPS, type Step, type Target, type TrialResult } from './driver.ts';
+import { BENCH_CLIENT } from './common.ts';
+import { closedLoop, logIn, openLoop, PasskeyPool, round, STEPS, type Step, type TrialResult } from './driver.ts';
+import { createMembers, ServerChild } from './server-child.ts';
 
 const here = import.meta.dirname;
 
@@ -48,88 +45,15 @@ const settings = {
 };
 if (settings.members < settings.concurrency) throw new Error('BENCH_MEMBERS must be at least BENCH_CONCURRENCY');
 const profileDir = process.env.BENCH_CPU_PROFILE ? path.resolve(process.env.BENCH_CPU_PROFILE) : undefined;
+const cpuProfile = profileDir ? (flow: string) => ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${flow}-\${pid}.cpuprofile`] : undefined;
+
+const sqliteSynchronous = process.env.SQLITE_SYNCHRONOUS ?? 'full';
 
 const FLOWS = {
   stock: 'stock oidc-provider, log-in checks nothing (in-memory store)',
-  idp: 'JMB IdP, passkey log-in (SQLite store)',
+  idp: `JMB IdP, passkey log-in (SQLite store, SQLITE_SYNCHRONOUS=${sqliteSynchronous})`,
 } as const;
 type Flow = keyof typeof FLOWS;
-
-/** A server child: ready once it has announced its issuer, answers usage questions over IPC. */
-class ServerChild {
-  readonly flow: Flow;
-  readonly target: Target;
-  private readonly child: ChildProcess;
-  private pending: ((usage: ServerUsage) => void) | undefined;
-  private exited: string | undefined;
-
-  private constructor(flow: Flow, child: ChildProcess, target: Target) {
-    this.flow = flow;
-    this.child = child;
-    this.target = target;
-    child.on('exit', (code, signal) => {
-      this.exited = `exited with ${signal ?? code}`;
-    });
-    child.on('message', (message: ChildMessage) => {
-      if (message.type === 'usage' && this.pending) {
-        const resolve = this.pending;
-        this.pending = undefined;
-        resolve(message.usage);
-      }
-    });
-  }
-
-  static start(flow: Flow, script: string, env: Record<string, string>): Promise<ServerChild> {
-    const execArgv = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${flow}-\${pid}.cpuprofile`] : [];
-    const child = fork(path.join(here, script), [], {
-      execPath: process.execPath,
-      execArgv,
-      env: { PATH: process.env.PATH ?? '', ...env },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${script} did not start within 30 s`)), 30_000);
-      child.once('exit', (code) => reject(new Error(`${script} exited with ${code} before it was ready`)));
-      child.once('message', (message: ChildMessage) => {
-        clearTimeout(timer);
-        if (message.type !== 'ready') return reject(new Error(`${script} sent ${message.type} before ready`));
-        resolve(new ServerChild(flow, child, { name: flow, issuer: message.issuer, port: message.port }));
-      });
-    });
-  }
-
-  /** Throws when the server process has gone (a crash would otherwise show up as slow numbers). */
-  assertRunning(): void {
-    if (this.exited) throw new Error(`the ${this.flow} server ${this.exited} during the run`);
-  }
-
-  usage(): Promise<ServerUsage> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${this.flow} server did not report its usage`)), 10_000);
-      this.pending = (usage) => {
-        clearTimeout(timer);
-        resolve(usage);
-      };
-      this.child.send({ type: 'usage' });
-    });
-  }
-
-  /** Closing the IPC channel makes the child close its server and exit. */
-  stop(): Promise<void> {
-    if (this.child.exitCode !== null || !this.child.connected) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.child.kill('SIGKILL');
-        resolve();
-      }, 5_000);
-      this.child.once('exit', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      this.child.disconnect();
-    });
-  }
-}
 
 /** Unmeasured load on each server before the first trial. */
 const WARM_UP_SECONDS = 3;
@@ -215,34 +139,6 @@ function machine() {
   };
 }
 
-async function createMembers(databaseUrl: string, count: number): Promise<SoftPasskey[]> {
-  const store = await openStore(databaseUrl);
-  // Passwords play no part in a passkey log-in; one real hash serves every member.
-  const passwordHash = await hashPassword(randomBytes(24).toString('base64url'));
-  const passkeys: SoftPasskey[] = [];
-  try {
-    for (let i = 0; i < count; i++) {
-      const now = new Date();
-      const member = await store.members.create({
-        id: randomUUID(),
-        number: String(400_000_001 + i),
-        name: `Bench Member ${i + 1}`,
-        phone: '+819012345678',
-        country: 'JP',
-        status: 'active',
-        passwordHash,
-        createdAt: now,
-        updatedAt: now,
-      });
-      // Half device-bound (counter moves forward, amr hwk), half synced (counter 0, amr swk).
-      passkeys.push(await enrolSoftPasskey(store, member.id, BENCH_RP_ID, { synced: i % 2 === 1, name: 'Bench passkey' }));
-    }
-  } finally {
-    await store.close();
-  }
-  return passkeys;
-}
-
 async function main(): Promise<void> {
   const started = Date.now();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'jmb-idp-bench-'));
@@ -270,9 +166,11 @@ async function main(): Promise<void> {
       DATABASE_URL: databaseUrl,
       OIDC_CLIENTS_FILE: clientsFile,
       LOG_LEVEL: 'silent',
-    });
+      // Compare durability levels run against run, each beside the same stock baseline.
+      SQLITE_SYNCHRONOUS: sqliteSynchronous,
+    }, cpuProfile);
     servers.push(idp);
-    const stock = await ServerChild.start('stock', 'stock-server.ts', {});
+    const stock = await ServerChild.start('stock', 'stock-server.ts', {}, cpuProfile);
     servers.push(stock);
     const byFlow: Record<Flow, ServerChild> = { stock, idp };
     const pool = new PasskeyPool(passkeys);
@@ -389,7 +287,7 @@ function summarise(trials: Trial[], peak: Record<Flow, number>, rates: Record<Fl
   return {
     date: new Date().toISOString(),
     machine: machine(),
-    settings: { ...settings, seconds: settings.seconds, driver: 'in the npm run bench process; each server in its own process' },
+    settings: { ...settings, seconds: settings.seconds, sqliteSynchronous, driver: 'in the npm run bench process; each server in its own process' },
     durationSeconds: Math.round(seconds),
     stock,
     idp,
