@@ -5,12 +5,14 @@
  *    payloads of their usual size), BENCH_PRUNE_EXPIRED of them expired, beside 256 members with
  *    passkeys; it is copied afresh for every round.
  * 2. Each round starts the IdP on a copy and runs two open-loop trials of passkey log-ins at
- *    BENCH_PRUNE_RATE per second for BENCH_PRUNE_SECONDS: one while a round of pruning runs (started
- *    with the trial), one without; their order alternates from round to round.
+ *    BENCH_PRUNE_RATE per second: one from the start of a round of pruning to its end (at most
+ *    BENCH_PRUNE_SECONDS), then one as long without a prune. The one without comes second, on the
+ *    smaller database the prune left, which if anything favours it.
  * 3. Reports, per round and as medians: how long the prune took and what it removed, the longest
  *    event-loop stall in the server during each trial, the p99 of whole log-ins in each, and their
  *    ratio; the file size before and after. Results go to bench/results/prune-latest.json.
  */
+import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
@@ -33,7 +35,7 @@ const settings = {
   expired: Math.round(setting('BENCH_PRUNE_EXPIRED', 325_000, 100, 10_000_000)),
   rounds: Math.round(setting('BENCH_PRUNE_ROUNDS', 3, 1, 9)),
   rate: setting('BENCH_PRUNE_RATE', 60, 1, 1000),
-  seconds: setting('BENCH_PRUNE_SECONDS', 40, 5, 600),
+  seconds: setting('BENCH_PRUNE_SECONDS', 300, 5, 900),
   members: 256,
 };
 if (settings.expired > settings.documents) throw new Error('BENCH_PRUNE_EXPIRED must not exceed BENCH_PRUNE_DOCUMENTS');
@@ -87,7 +89,20 @@ function fillDocuments(file: string): void {
   log(`bench:prune: ${settings.documents.toLocaleString('en')} documents, ${Number(count).toLocaleString('en')} of them expired`);
 }
 
-type Trial = { kind: 'prune' | 'baseline'; round: number; result: TrialResult; maxStallMs: number; p99StallMs: number; prune?: Record<string, number> };
+/** `npm run db:backup` of `file` to `target`; resolves with its one line of output. */
+function backUp(file: string, target: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(here, '../src/store/backup-cli.ts'), '--to', target], {
+      env: { PATH: process.env.PATH ?? '', DATABASE_URL: `sqlite:${file}` },
+    });
+    let out = '';
+    child.stdout.on('data', (chunk) => (out += chunk));
+    child.stderr.on('data', (chunk) => (out += chunk));
+    child.on('close', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`db:backup exited with ${code}: ${out}`))));
+  });
+}
+
+type Trial = { kind: 'prune' | 'baseline' | 'backup'; round: number; result: TrialResult; maxStallMs: number; p99StallMs: number; prune?: Record<string, number> };
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'jmb-idp-bench-prune-'));
@@ -104,6 +119,8 @@ async function main(): Promise<void> {
     const pool = new PasskeyPool(passkeys);
     const trials: Trial[] = [];
     const sizes: { before: number; after: number }[] = [];
+    let backupLine = '';
+    let backupSeconds = 0;
 
     for (let r = 1; r <= settings.rounds; r++) {
       const file = path.join(dir, `round-${r}.db`);
@@ -117,13 +134,25 @@ async function main(): Promise<void> {
       });
       servers.push(server);
       await closedLoop(server.target, pool, { warmupMs: 0, durationMs: 3000, maxLogIns: 50_000, concurrency: 8 });
-      const bounds = { warmupMs: 0, durationMs: settings.seconds * 1000, maxLogIns: 100_000, rate: settings.rate };
-      const order: Trial['kind'][] = r % 2 === 1 ? ['prune', 'baseline'] : ['baseline', 'prune'];
-      for (const kind of order) {
+      let durationMs = settings.seconds * 1000;
+      // The first round also takes a backup of the whole database under the same load.
+      for (const kind of r === 1 ? ['prune', 'baseline', 'backup'] as const : ['prune', 'baseline'] as const) {
         server.tell({ type: 'loop-reset' });
-        const pruning = kind === 'prune' ? server.ask<Extract<ChildMessage, { type: 'pruned' }>>({ type: 'prune' }, 'pruned') : undefined;
-        const result = await openLoop(server.target, pool, bounds);
+        const bounds = { warmupMs: 0, durationMs, maxLogIns: 100_000, rate: settings.rate };
+        const done = new AbortController();
+        const pruning = kind === 'prune'
+          ? server.ask<Extract<ChildMessage, { type: 'pruned' }>>({ type: 'prune' }, 'pruned', 1_000_000).finally(() => done.abort())
+          : undefined;
+        const backupStarted = performance.now();
+        const backingUp = kind === 'backup' ? backUp(file, path.join(dir, 'backup.db')).finally(() => done.abort()) : undefined;
+        const result = await openLoop(server.target, pool, { ...bounds, signal: done.signal });
         const pruned = await pruning;
+        if (backingUp) {
+          backupLine = await backingUp;
+          backupSeconds = (performance.now() - backupStarted) / 1000;
+          rmSync(path.join(dir, 'backup.db'), { force: true });
+        }
+        if (pruned) durationMs = Math.max(5000, result.seconds * 1000);
         const loop = await server.ask<Extract<ChildMessage, { type: 'loop' }>>({ type: 'loop-read' }, 'loop');
         const trial: Trial = { kind, round: r, result, maxStallMs: round(loop.maxMs), p99StallMs: round(loop.p99Ms), ...(pruned && { prune: pruned.report }) };
         trials.push(trial);
@@ -150,6 +179,7 @@ async function main(): Promise<void> {
       p99Ratio: { median: median(ratios), rounds: ratios },
       fileMiB: sizes.map((s) => ({ before: round(s.before / 2 ** 20, 0), after: round(s.after / 2 ** 20, 0) })),
       failed: trials.reduce((sum, t) => sum + t.result.failed, 0),
+      backup: { seconds: round(backupSeconds, 1), output: backupLine, maxStallMs: of('backup')[0]?.maxStallMs, logInP99Ms: of('backup')[0]?.result.logIn.p99 },
       trials: trials.map(({ result, ...rest }) => ({ ...rest, logIn: result.logIn, allRequests: result.allRequests, throughput: result.throughput, failed: result.failed })),
     };
     const resultsDir = path.join(here, 'results');
@@ -167,6 +197,9 @@ async function main(): Promise<void> {
       '',
       `The prune took ${summary.pruneSeconds.toFixed(1)} s (median) and removed ${JSON.stringify(summary.removed)}; the file went from ` +
         `${summary.fileMiB.map((s) => `${s.before} to ${s.after} MiB`).join(', ')}. Failed log-ins: ${summary.failed}.`,
+      '',
+      `A backup of the whole database under the same load (round 1) took ${summary.backup.seconds} s; longest stall ` +
+        `${of('backup')[0]?.maxStallMs} ms, log-in p99 ${of('backup')[0]?.result.logIn.p99} ms. It printed: ${backupLine}`,
       '',
     ].join('\n'));
   } finally {

@@ -12,7 +12,7 @@
  *
  * Short runs: BENCH_SECONDS, BENCH_WARMUP_SECONDS, BENCH_ROUNDS, BENCH_CONCURRENCY, BENCH_MEMBERS.
  * BENCH_CPU_PROFILE=<dir> makes both servers write V8 CPU profiles there when the run ends.
- * SQLITE_SYNCHRONOUS=normal runs the IdP at that durability level (default `full`, as `npm start`).
+ * SQLITE_SYNCHRONOUS=full runs the IdP at that durability level (default `normal`, as `npm start`).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -47,7 +47,7 @@ if (settings.members < settings.concurrency) throw new Error('BENCH_MEMBERS must
 const profileDir = process.env.BENCH_CPU_PROFILE ? path.resolve(process.env.BENCH_CPU_PROFILE) : undefined;
 const cpuProfile = profileDir ? (flow: string) => ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${flow}-\${pid}.cpuprofile`] : undefined;
 
-const sqliteSynchronous = process.env.SQLITE_SYNCHRONOUS ?? 'full';
+const sqliteSynchronous = process.env.SQLITE_SYNCHRONOUS ?? 'normal';
 
 const FLOWS = {
   stock: 'stock oidc-provider, log-in checks nothing (in-memory store)',

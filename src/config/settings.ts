@@ -41,7 +41,7 @@ export const settings: readonly Setting[] = [
   { name: 'LOGIN_FAILURE_WINDOW_SECONDS', default: '900', doc: 'the window (and pause) for the two limits above' },
   { name: 'PRUNE_INTERVAL_SECONDS', default: '600', doc: 'how often expired sessions, tokens, codes and counters (and audit events past their retention) are deleted, in short slices' },
   { name: 'AUDIT_RETENTION_DAYS', default: '400', doc: 'how long security activity (the audit trail) is kept; `0` keeps it forever' },
-  { name: 'SQLITE_SYNCHRONOUS', default: 'full', doc: '`full`: every commit is on disk before it is answered (survives power loss); `normal`: survives a crash of the IdP, not of the machine' },
+  { name: 'SQLITE_SYNCHRONOUS', default: 'normal', doc: '`normal`: what was answered survives a crash of the IdP, not always of the machine; `full`: every commit is on disk before it is answered (survives power loss)' },
 ];
 
 export const settingNames: ReadonlySet<string> = new Set(settings.map((s) => s.name));

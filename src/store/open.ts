@@ -15,7 +15,7 @@ export type OpenOptions = {
    * lock: a second IdP process on the same file refuses to start (tools leave this unset).
    */
   serving?: boolean;
-  /** The embedded store's durability level (SQLITE_SYNCHRONOUS). */
+  /** The embedded store's durability level (SQLITE_SYNCHRONOUS; `normal` when unset). */
   sqliteSynchronous?: 'full' | 'normal';
 };
 

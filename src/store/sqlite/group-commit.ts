@@ -60,9 +60,11 @@ export class GroupCommit {
   /**
    * Runs `statements` in a transaction of their own, once no other is open, and commits it at once:
    * work that must not share the fate (or the length) of the requests' transaction, such as a
-   * write check or a slice of pruning. Rejects, with nothing kept, when any of them fails.
+   * write check or a slice of pruning. Rejects, with nothing kept, when any of them fails. Resolves
+   * once the commit is durable, unless `durable` is false (work nobody waits on, like pruning: the
+   * next flush covers it).
    */
-  alone<T>(statements: () => T): Promise<T> {
+  alone<T>(statements: () => T, options: { durable?: boolean } = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => this.idle(() => {
       let result: T;
       try {
@@ -74,7 +76,8 @@ export class GroupCommit {
         reject(storeError(error));
         return;
       }
-      this.whenDurable().then(() => resolve(result), reject);
+      if (options.durable === false) resolve(result);
+      else this.whenDurable().then(() => resolve(result), reject);
     }));
   }
 

@@ -22,18 +22,12 @@ import { DEFAULT_CHECKPOINTS, startCheckpointer, type CheckpointOptions } from '
 import { GroupCommit } from './group-commit.ts';
 import { createWalFlush } from './wal-flush.ts';
 import { holdOwnerLock } from './owner-lock.ts';
-import { migrate } from './schema.ts';
+import { prepareDatabase } from './prepare.ts';
 import { DEFAULT_SLICES, inSlices, type SliceOptions } from './slices.ts';
 
 type Row = Record<string, SQLInputValue>;
 
-/**
- * The embedded store on node:sqlite: WAL so readers never wait for the writer, a busy timeout so a
- * second process (the members tool) waits instead of failing, the schema migrated on open.
- * Every statement is a single atomic step, which is what makes consume/take/increment race-free;
- * the statements of one turn of the event loop share a transaction (see GroupCommit), and none is
- * answered before it is committed.
- */
+/** How the embedded store is opened: by the serving IdP or a tool, and its upkeep and durability. */
 export type SqliteStoreOptions = {
   checkpoints?: CheckpointOptions;
   /**
@@ -42,9 +36,9 @@ export type SqliteStoreOptions = {
    */
   owner?: boolean;
   /**
-   * `full` (the default): nothing is answered before the WAL holding it is flushed to disk (it
-   * survives a power loss); `normal`: the WAL is flushed at checkpoints only (a crash of the IdP
-   * loses nothing, a power loss or OS crash may lose the last commits).
+   * `normal` (the default): the WAL is flushed at checkpoints only (a crash of the IdP loses
+   * nothing, a power loss or OS crash may lose the last commits); `full`: nothing is answered before
+   * the WAL holding it is flushed to disk (it survives a power loss).
    */
   synchronous?: 'full' | 'normal';
   /** How pruning and space reclaiming divide their work into short transactions. */
@@ -63,6 +57,14 @@ export type SqliteStoreOptions = {
   inMemoryKinds?: Readonly<Record<string, number>>;
 };
 
+/**
+ * The embedded store on node:sqlite: WAL so readers never wait for the writer, a busy timeout so a
+ * second process (the members tool) waits instead of failing, the schema migrated on open.
+ * Every statement is a single atomic step, which is what makes consume/take/increment race-free;
+ * the statements of one turn of the event loop share a transaction (see GroupCommit), and none is
+ * answered before it is committed (and, with `full`, flushed). Throws DatabaseInUseError when
+ * `owner` is set and another IdP process serves the file.
+ */
 export function openSqliteStore(file: string, clock: Clock, options: SqliteStoreOptions = {}): Store {
   const onDisk = file !== ':memory:';
   if (onDisk) mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -76,7 +78,7 @@ export function openSqliteStore(file: string, clock: Clock, options: SqliteStore
     throw error;
   }
   // `full`: answered only once the WAL is flushed, which a thread-pool thread does (see createWalFlush).
-  const walFlush = onDisk && options.synchronous !== 'normal' ? createWalFlush(`${file}-wal`) : undefined;
+  const walFlush = onDisk && options.synchronous === 'full' ? createWalFlush(`${file}-wal`) : undefined;
   const commits = new GroupCommit(db, { durable: walFlush?.flush });
   const slices = options.slices ?? DEFAULT_SLICES;
   // Set as closing starts, so that pruning in progress stops at its next slice.
@@ -136,28 +138,6 @@ export function openSqliteStore(file: string, clock: Clock, options: SqliteStore
       lock?.release();
     },
   };
-}
-
-/**
- * Settings, schema and layout, before the first request. A new file is made with incremental vacuum,
- * so pruned space can go back to the file system; the serving IdP converts an older file once (a
- * VACUUM, before it listens).
- */
-function prepareDatabase(db: DatabaseSync, onDisk: boolean, options: SqliteStoreOptions): void {
-  db.exec('PRAGMA busy_timeout = 5000');
-  // Commits never wait for the disk on this thread; with `full`, callers wait for a WAL flush off it.
-  db.exec('PRAGMA synchronous = NORMAL');
-  const empty = (db.prepare('SELECT count(*) AS tables FROM sqlite_schema').get() as { tables: number }).tables === 0;
-  // Only takes effect before the first table is created.
-  if (empty) db.exec('PRAGMA auto_vacuum = INCREMENTAL');
-  migrate(db);
-  if (!onDisk) return;
-  db.exec('PRAGMA journal_mode = WAL');
-  const { auto_vacuum: mode } = db.prepare('PRAGMA auto_vacuum').get() as { auto_vacuum: number };
-  if (options.owner && mode !== 2) {
-    db.exec('PRAGMA auto_vacuum = INCREMENTAL');
-    db.exec('VACUUM');
-  }
 }
 
 const LIVE = '(expires_at IS NULL OR expires_at > ?)';
