@@ -158,3 +158,20 @@ test('alone: its statements commit in a transaction of their own, after the open
   await t.throwsAsync(insert('x'));
   t.is(committed('x'), undefined, 'nothing of a failed one is kept');
 });
+
+test('pause: new writes wait, in order, while reads go on; resume lets them commit', async (t) => {
+  const { commits, write, read, committed } = open(t);
+  const open1 = write('before');
+  const paused = commits.pause();
+  const held = [write('a'), write('b')];
+  await paused;
+  t.is(committed('before'), 'before', 'the open transaction was committed first');
+  await open1;
+  t.is(await read('before'), 'before', 'reads go on');
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  t.is(committed('a'), undefined, 'held back');
+  commits.resume();
+  t.deepEqual(await Promise.all(held), [1, 1]);
+  t.is(committed('a'), 'a');
+  t.is(committed('b'), 'b');
+});

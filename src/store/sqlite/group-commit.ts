@@ -31,6 +31,8 @@ export class GroupCommit {
   /** The flush of the latest commit, while it runs. */
   private flushing: Promise<void> | undefined;
   private readonly whenIdle: (() => void)[] = [];
+  /** While paused, the writes (and transactions of their own) waiting to start, in order. */
+  private paused: (() => void)[] | undefined;
 
   constructor(db: DatabaseSync, options: GroupCommitOptions = {}) {
     this.db = db;
@@ -39,8 +41,26 @@ export class GroupCommit {
 
   /** Runs a statement that changes the database; resolves with its result once committed. */
   write<T>(statement: () => T): Promise<T> {
+    const paused = this.paused;
+    if (paused) return new Promise<T>((resolve, reject) => paused.push(() => this.write(statement).then(resolve, reject)));
     const batch = this.batch ?? this.begin();
     return this.run(batch, statement);
+  }
+
+  /**
+   * Holds back new transactions (their writes wait, in order) and resolves once the open one, if
+   * any, is committed: the WAL then stays as it is until `resume`. Reads go on.
+   */
+  pause(): Promise<void> {
+    this.paused ??= [];
+    return new Promise((resolve) => this.idle(resolve));
+  }
+
+  /** Lets the writes held back by `pause` go, in the order they came. */
+  resume(): void {
+    const waiting = this.paused ?? [];
+    this.paused = undefined;
+    for (const start of waiting) start();
   }
 
   /** Runs a statement that only reads; resolves at once, or once what it may have seen is durable. */
@@ -65,6 +85,8 @@ export class GroupCommit {
    * next flush covers it).
    */
   alone<T>(statements: () => T, options: { durable?: boolean } = {}): Promise<T> {
+    const paused = this.paused;
+    if (paused) return new Promise<T>((resolve, reject) => paused.push(() => this.alone(statements, options).then(resolve, reject)));
     return new Promise<T>((resolve, reject) => this.idle(() => {
       let result: T;
       try {

@@ -7,26 +7,37 @@ export type SliceOptions = {
   firstBatch: number;
   /** The largest batch, whatever the budget allows. */
   maxBatch: number;
+  /**
+   * How long to rest after a slice, as a multiple of the time it took: 5 keeps the work to a sixth
+   * of the serving thread, so requests keep the rest of it (and the WAL grows slowly enough for
+   * the checkpointer to keep up) however long the work is.
+   */
+  restRatio: number;
 };
 
-export const DEFAULT_SLICES: SliceOptions = { budgetMs: 8, firstBatch: 200, maxBatch: 20_000 };
+export const DEFAULT_SLICES: SliceOptions = { budgetMs: 4, firstBatch: 16, maxBatch: 20_000, restRatio: 5 };
 
 /**
  * Repeats `slice(batch)` (which returns how much it did, at most `batch`) until it does less than a
- * full batch, each time in a transaction of its own, yielding to the event loop in between: the
- * requests that came in during a slice are served before the next one starts. The batch size
- * follows each slice's duration so that one slice takes about `budgetMs`, whatever the disk and
- * the rows. Stops early, with what was done, once `stopped()` says so.
+ * full batch, each time in a transaction of its own, resting in between (`restRatio` times as long
+ * as the slice took, and at least one turn of the event loop): the requests that came in during a
+ * slice are served before the next one starts. The batch size follows each slice's duration so
+ * that one slice takes about `budgetMs`, whatever the disk and the rows. Before each slice it also
+ * waits for `pace` (the checkpointer catching up). Stops early, with what was done, once
+ * `stopped()` says so.
  */
 export async function inSlices(
   commits: GroupCommit,
   slice: (batch: number) => number,
   options: SliceOptions,
   stopped: () => boolean,
+  pace: () => Promise<void> = async () => undefined,
 ): Promise<number> {
   let batch = options.firstBatch;
   let total = 0;
   while (!stopped()) {
+    await pace();
+    if (stopped()) break;
     let began = 0;
     const done = await commits.alone(() => {
       began = performance.now();
@@ -39,7 +50,8 @@ export async function inSlices(
     // Growth is capped at double, so one slow slice (a cold page cache) is not followed by a huge one.
     const fitting = Math.floor(batch * (options.budgetMs / Math.max(took, 0.1)));
     batch = Math.max(1, Math.min(options.maxBatch, 2 * batch, fitting));
-    await new Promise((resolve) => setImmediate(resolve));
+    const rest = took * options.restRatio;
+    await new Promise((resolve) => (rest >= 1 ? setTimeout(resolve, rest) : setImmediate(resolve)));
   }
   return total;
 }

@@ -85,7 +85,9 @@ export function openSqliteStore(file: string, clock: Clock, options: SqliteStore
   let closed = false;
   const closing = () => closed || !db.isOpen;
   let checkpointer: ReturnType<typeof startCheckpointer> | undefined;
-  if (onDisk) checkpointer = startCheckpointer(db, file, options.checkpoints ?? DEFAULT_CHECKPOINTS, (task) => commits.idle(task));
+  if (onDisk) checkpointer = startCheckpointer(db, file, options.checkpoints ?? DEFAULT_CHECKPOINTS, commits);
+  // Pruning and reclaiming: short transactions, paced by the checkpointer, stopping when the store closes.
+  const bulk = (slice: (batch: number) => number) => inSlices(commits, slice, slices, closing, checkpointer?.caughtUp);
   options.connected?.(db);
   const pageSize = (db.prepare('PRAGMA page_size').get() as { page_size: number }).page_size;
   const writeCheck = db.prepare('INSERT INTO write_check (data) VALUES (zeroblob(?))');
@@ -96,13 +98,13 @@ export function openSqliteStore(file: string, clock: Clock, options: SqliteStore
   return {
     kind: 'sqlite',
     documents: splitDocuments(
-      sqliteDocuments(db, commits, clock, slices, closing),
+      sqliteDocuments(db, commits, clock, bulk),
       new Map(Object.entries(options.inMemoryKinds ?? {}).map(([kind, limit]) => [kind, createMemoryDocuments(clock, { limit })])),
     ),
     members: sqliteMembers(db, commits, clock),
     passkeys: sqlitePasskeys(db, commits),
-    counters: sqliteCounters(db, commits, clock, slices, closing),
-    audit: sqliteAudit(db, commits, slices, closing),
+    counters: sqliteCounters(db, commits, clock, bulk),
+    audit: sqliteAudit(db, commits, bulk),
     async ping() {
       await commits.read(() => db.prepare('SELECT 1').get());
     },
@@ -116,11 +118,11 @@ export function openSqliteStore(file: string, clock: Clock, options: SqliteStore
     },
     async reclaimSpace() {
       if ((vacuumMode.get() as { auto_vacuum: number }).auto_vacuum !== 2) return 0;
-      return inSlices(commits, (batch) => {
+      return bulk((batch) => {
         const before = (freePages.get() as { freelist_count: number }).freelist_count;
         db.exec(`PRAGMA incremental_vacuum(${batch})`);
         return before - (freePages.get() as { freelist_count: number }).freelist_count;
-      }, slices, closing);
+      });
     },
     async close() {
       closed = true;
@@ -153,7 +155,10 @@ export const INDEXED_LOOKUPS = {
   revokeByGrantId: 'DELETE FROM documents INDEXED BY documents_grant WHERE kind = ? AND grant_id = ? AND grant_id IS NOT NULL',
 } as const;
 
-function sqliteDocuments(db: DatabaseSync, commits: GroupCommit, clock: Clock, slices: SliceOptions, closing: () => boolean): ExpiringDocuments {
+/** Runs a bulk deletion in short transactions (see inSlices); resolves with how many rows went. */
+type Bulk = (slice: (batch: number) => number) => Promise<number>;
+
+function sqliteDocuments(db: DatabaseSync, commits: GroupCommit, clock: Clock, bulk: Bulk): ExpiringDocuments {
   const live = LIVE;
   const upsert = db.prepare(`
     INSERT INTO documents (kind, id, payload, grant_id, uid, user_code, consumed_at, expires_at)
@@ -208,7 +213,7 @@ function sqliteDocuments(db: DatabaseSync, commits: GroupCommit, clock: Clock, s
     },
     async prune() {
       const now = clock();
-      return inSlices(commits, (batch) => Number(prune.run(now, batch).changes), slices, closing);
+      return bulk((batch) => Number(prune.run(now, batch).changes));
     },
   };
 }
@@ -321,7 +326,7 @@ function sqlitePasskeys(db: DatabaseSync, commits: GroupCommit): Passkeys {
   };
 }
 
-function sqliteCounters(db: DatabaseSync, commits: GroupCommit, clock: Clock, slices: SliceOptions, closing: () => boolean): Counters {
+function sqliteCounters(db: DatabaseSync, commits: GroupCommit, clock: Clock, bulk: Bulk): Counters {
   const increment = db.prepare(`
     INSERT INTO counters (key, count, reset_at) VALUES (?, 1, ?)
     ON CONFLICT (key) DO UPDATE SET
@@ -347,12 +352,12 @@ function sqliteCounters(db: DatabaseSync, commits: GroupCommit, clock: Clock, sl
     },
     async prune() {
       const now = clock();
-      return inSlices(commits, (batch) => Number(prune.run(now, batch).changes), slices, closing);
+      return bulk((batch) => Number(prune.run(now, batch).changes));
     },
   };
 }
 
-function sqliteAudit(db: DatabaseSync, commits: GroupCommit, slices: SliceOptions, closing: () => boolean): AuditLog {
+function sqliteAudit(db: DatabaseSync, commits: GroupCommit, bulk: Bulk): AuditLog {
   const insert = db.prepare(`
     INSERT INTO audit (member_id, at, type, outcome, ip, user_agent, client_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
   const list = db.prepare('SELECT * FROM audit WHERE member_id = ? ORDER BY at DESC, seq DESC LIMIT ?');
@@ -375,7 +380,7 @@ function sqliteAudit(db: DatabaseSync, commits: GroupCommit, slices: SliceOption
       }));
     },
     async prune(before) {
-      return inSlices(commits, (batch) => Number(prune.run(before.getTime(), batch).changes), slices, closing);
+      return bulk((batch) => Number(prune.run(before.getTime(), batch).changes));
     },
   };
 }
