@@ -40,6 +40,7 @@ import { createMemberSessions } from './oidc/member-sessions.ts';
 import { createProvider } from './oidc/provider.ts';
 import { openStore } from './store/open.ts';
 import type { Clock, Store } from './store/port.ts';
+import { startPruning } from './store/pruning.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const viewsDir = path.join(root, 'views');
@@ -61,11 +62,12 @@ export type App = {
   provider: Provider;
   store: Store;
   logger: Logger;
+  /** Runs a round of pruning now (the timer runs them every PRUNE_INTERVAL_SECONDS). */
+  prune: ReturnType<typeof startPruning>['runNow'];
   /** Stops background work and closes the store. */
   close(): Promise<void>;
 };
 
-const PRUNE_EVERY_MS = 10 * 60 * 1000;
 
 /** The composition root: opens the store, builds every collaborator once, and assembles the Koa app. */
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
@@ -76,7 +78,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // restart asks members mid-sign-in to start again), each kind within its own bounds. About 2 KB
   // per interaction; challenges are a few dozen bytes.
   const signInKinds = { Interaction: protection.signIns, [CHALLENGE_KIND]: protection.challenges };
-  const store = options.store ?? (await openStore(config.databaseUrl, { clock, ensureIndexes: !config.production, signInKinds }));
+  const store = options.store ?? (await openStore(config.databaseUrl, {
+    clock,
+    ensureIndexes: !config.production,
+    signInKinds,
+    serving: true,
+    sqliteSynchronous: config.storage.sqliteSynchronous,
+  }));
   const cookieSigner = new CookieSigner(config.cookieKeys);
   // The client address of the request being served, worked out once by the server (see handler):
   // what the request writes counts against that address, and every limit, log and audit entry uses it.
@@ -156,6 +164,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   provider.use(securityHeaders());
   provider.use(render);
   provider.use(localization());
+  // What escapes the provider's own error handling (a session that cannot be saved once the
+  // response is ready) gets our pages too, never Koa's plain-text error.
+  provider.use(errorBoundary(logger));
   provider.use(async (ctx, next) => {
     await next();
     if (ctx.status === 404 && ctx.body === undefined) {
@@ -176,7 +187,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     accountRouter({ provider, store, smsOtp, settings: passkeySettings, csrf, issuer: config.issuer, rpId: config.webauthn.rpId, clock, sessions: memberSessions }),
     assetsRouter(path.join(viewsDir, 'assets'), { 'simplewebauthn-browser.js': webauthnBrowser }),
     wellKnownRouter(config),
-    healthRouter(store, logger),
+    healthRouter(store, logger, clock),
   ];
   // Every request's client address, worked out once by the server (see handler below).
   const useClientAddress: Koa.Middleware = (ctx, next) => {
@@ -228,19 +239,19 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     return serving.run(address, handleOidc, req, res);
   };
 
-  const pruning = setInterval(() => {
-    Promise.all([store.documents.prune(), store.counters.prune()])
-      .catch((error: unknown) => logger.warn('pruning expired records failed', { error }));
-  }, PRUNE_EVERY_MS);
-  pruning.unref();
+  const pruning = startPruning({ store, clock, logger }, {
+    everyMs: config.storage.pruneIntervalSeconds * 1000,
+    auditRetentionDays: config.storage.auditRetentionDays,
+  });
 
   return {
     handler,
     provider,
     store,
     logger,
+    prune: pruning.runNow,
     async close() {
-      clearInterval(pruning);
+      pruning.stop();
       admission.close();
       await assertions.close();
       if (!options.store) await store.close();

@@ -9,7 +9,7 @@ import { DEMO_SITE_PORT, demoClients } from './demo-clients.ts';
 import { loadOpDocuments, type OpDocuments } from './op-documents.ts';
 import { parse, readJson } from './parse.ts';
 import { loadLoginLimits, loadProtection, type LoginLimits, type ProtectionSettings } from './protection.ts';
-import { loadApps, loadSms, loadWebAuthn } from './sections.ts';
+import { loadApps, loadSms, loadStorage, loadWebAuthn } from './sections.ts';
 
 export type ClientMetadata = Record<string, unknown> & { client_id: string };
 export type Jwk = Record<string, unknown> & { kty: string; kid?: string };
@@ -35,7 +35,11 @@ export type Config = {
   demoPort: number;
   /** The passkey offered after a password log-in: whether it is made, and after "Not now" the days before it is made again. */
   passkeyOffer: { enabled: boolean; snoozeDays: number };
+  storage: StorageSettings;
 };
+
+/** Upkeep and durability of the store. */
+export type StorageSettings = { pruneIntervalSeconds: number; auditRetentionDays: number; sqliteSynchronous: 'full' | 'normal' };
 
 export type SmsLimits = {
   cooldownSeconds: number;
@@ -161,8 +165,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     snoozeDays: parse('PASSKEY_OFFER_SNOOZE_DAYS', env.PASSKEY_OFFER_SNOOZE_DAYS ?? '30', z.coerce.number().int().positive(), problems) ?? 30,
   };
 
+  const storage = loadStorage(env, problems);
+
   if (problems.length) throw new ConfigError(problems);
-  return { production, port, issuer, databaseUrl, dataDir, clients, cookieKeys, jwks, webauthn, sms, apps, logLevel, loginLimits, protection, documents, demoPort, passkeyOffer };
+  return { production, port, issuer, databaseUrl, dataDir, clients, cookieKeys, jwks, webauthn, sms, apps, logLevel, loginLimits, protection, documents, demoPort, passkeyOffer, storage };
 }
 
 /** loadConfig for a command's entry point: on a ConfigError, prints every problem and exits 1 before anything listens. */

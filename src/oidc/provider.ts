@@ -3,6 +3,7 @@ import type { Config } from '../config/load.ts';
 import { trustsProxies } from '../http/client-address.ts';
 import type { CookieSigner } from '../http/cookie-signer.ts';
 import { rememberedClient } from '../http/return-cookie.ts';
+import { retryHref } from '../http/error-boundary.ts';
 import type { Logger } from '../log.ts';
 import type { Clock, Store } from '../store/port.ts';
 import { memberClaims } from '../members/members.ts';
@@ -17,6 +18,7 @@ import { CLIENT_AUTH_METHODS, RESPONSE_MODES, discoveryMetadata, offeredDiscover
 import { loadFirstPartyGrant } from './grants.ts';
 import { PASSKEY_OFFER_METADATA, createPolicy } from './policy.ts';
 import { revokeOwnTokensOnly } from './revocation-policy.ts';
+import { passingAsUnavailable, ServiceUnavailable } from './unavailable.ts';
 
 export type ProviderDeps = {
   config: Config;
@@ -71,7 +73,7 @@ export function createProvider({ config, store, logger, clock, cookieSigner, cli
       short: { httpOnly: true, sameSite: 'lax' },
     },
     async findAccount(_ctx, sub) {
-      const member = await store.members.findById(sub);
+      const member = await passingAsUnavailable(() => store.members.findById(sub));
       if (!member || member.status !== 'active') return undefined;
       return {
         accountId: member.id,
@@ -139,9 +141,19 @@ export function createProvider({ config, store, logger, clock, cookieSigner, cli
       DeviceCode: 600,
     },
     async renderError(ctx, out, error) {
+      const rendering = ctx as RenderingContext;
+      if (error instanceof ServiceUnavailable) {
+        rendering.set('Retry-After', String(error.retryAfter));
+        await rendering.render('error', {
+          page: 'unavailable',
+          code: out.error,
+          title: rendering.state.t('error.unavailable.title'),
+          retryHref: retryHref(rendering, 'unavailable'),
+        });
+        return;
+      }
       const expired = error instanceof errors.SessionNotFound;
       const page = expired ? 'expired' : 'generic';
-      const rendering = ctx as RenderingContext;
       rendering.status = expired ? 400 : rendering.status;
       const wayOn = expired ? await continuationOf(ctx.oidc.provider, config.issuer, rememberedClient(ctx)) : undefined;
       await rendering.render('error', {
