@@ -28,7 +28,9 @@ export const BENCH_RP_ID = 'localhost';
 /** A server child's announcements to its parent. */
 export type ChildMessage =
   | { type: 'ready'; issuer: string; port: number }
-  | { type: 'usage'; usage: ServerUsage };
+  | { type: 'usage'; usage: ServerUsage }
+  | { type: 'pruned'; report: Record<string, number> }
+  | { type: 'loop'; maxMs: number; p99Ms: number };
 
 /** Cumulative CPU and event-loop figures of a server process; the parent takes differences. */
 export type ServerUsage = {

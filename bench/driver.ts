@@ -270,8 +270,9 @@ export async function closedLoop(target: Target, pool: PasskeyPool, options: Bou
 /**
  * Log-ins arriving every 1/R seconds for warm-up + duration, each started on schedule whether or
  * not earlier ones have finished. A log-in counts when it was scheduled inside the measured window.
+ * With `signal`, no log-in starts after it aborts, and the trial lasts until then.
  */
-export async function openLoop(target: Target, pool: PasskeyPool, options: Bounds & { rate: number }): Promise<TrialResult> {
+export async function openLoop(target: Target, pool: PasskeyPool, options: Bounds & { rate: number; signal?: AbortSignal }): Promise<TrialResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: Infinity });
   const t0 = performance.now();
   const from = t0 + options.warmupMs;
@@ -282,7 +283,7 @@ export async function openLoop(target: Target, pool: PasskeyPool, options: Bound
   const inFlight = new Set<Promise<void>>();
   let dropped = 0;
 
-  for (let i = 0; i < total;) {
+  for (let i = 0; i < total && !options.signal?.aborted;) {
     const due = t0 + (i * 1000) / options.rate;
     const now = performance.now();
     if (due > now) {
@@ -305,9 +306,10 @@ export async function openLoop(target: Target, pool: PasskeyPool, options: Bound
       });
     inFlight.add(run);
   }
+  const measuredMs = options.signal?.aborted ? Math.max(1, performance.now() - from) : options.durationMs;
   await Promise.all(inFlight);
   agent.destroy();
-  const result = summarise(recorder, { mode: 'open', target: target.name, seconds: options.durationMs / 1000, rate: options.rate, dropped });
+  const result = summarise(recorder, { mode: 'open', target: target.name, seconds: measuredMs / 1000, rate: options.rate, dropped });
   const sortedLags = lags.sort((a, b) => a - b);
   result.startLag = { p99: round(percentile(sortedLags, 0.99)), max: round(sortedLags.at(-1) ?? 0) };
   return result;

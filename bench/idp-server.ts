@@ -2,9 +2,11 @@
  * The real JMB IdP for the benchmark, in its own process: the same loadConfig and createApp as
  * `npm start`, on the embedded SQLite store the parent prepared (members and passkeys already in it),
  * on an ephemeral loopback port. Started by bench/run.ts with DATA_DIR, DATABASE_URL,
- * OIDC_CLIENTS_FILE and LOG_LEVEL in its environment; ISSUER follows from the port.
+ * OIDC_CLIENTS_FILE and LOG_LEVEL in its environment; ISSUER follows from the port. For the prune
+ * benchmark it also prunes when asked and reports the event loop's longest stall.
  */
 import { createServer } from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createApp } from '../src/app.ts';
 import { loadConfig } from '../src/config/load.ts';
 import { listenOnLoopback, serveParent } from './common.ts';
@@ -16,3 +18,16 @@ const config = loadConfig({ ...process.env, PORT: String(port), ISSUER: issuer }
 const app = await createApp(config);
 server.on('request', app.handler);
 serveParent(server, issuer, port, () => app.close());
+
+// For `npm run bench:prune`: a round of pruning on request, and the event loop's stalls meanwhile.
+const loop = monitorEventLoopDelay({ resolution: 1 });
+loop.enable();
+process.on('message', (message: { type?: string }) => {
+  if (message?.type === 'prune') {
+    void app.prune().then((report) => process.send!({ type: 'pruned', report }));
+  } else if (message?.type === 'loop-reset') {
+    loop.reset();
+  } else if (message?.type === 'loop-read') {
+    process.send!({ type: 'loop', maxMs: loop.max / 1e6, p99Ms: loop.percentile(99) / 1e6 });
+  }
+});

@@ -19,7 +19,7 @@ import path from 'node:path';
 import { BENCH_CLIENT } from './common.ts';
 import { round } from './driver.ts';
 import { overloadTrial, type Credentials, type Method, type OverloadResult } from './overload-driver.ts';
-import { createBenchMembers, ServerChild } from './servers.ts';
+import { createMembers, ServerChild } from './server-child.ts';
 
 const here = import.meta.dirname;
 
@@ -74,7 +74,7 @@ const median = (values: number[]) => {
 async function main(): Promise<void> {
   const started = Date.now();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'jmb-idp-overload-'));
-  const servers: ServerChild<Server>[] = [];
+  const servers: ServerChild[] = [];
   const members = Math.max(...METHODS.map((method) => settings.peak[method] * settings.factor)) + 16;
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const perTrial = settings.warmupSeconds + settings.seconds;
@@ -85,9 +85,9 @@ async function main(): Promise<void> {
     const credentials: Record<Server, Credentials[]> = { protected: [], unprotected: [] };
     for (const server of ['protected', 'unprotected'] as Server[]) {
       const databaseUrl = `sqlite:${path.join(dir, `${server}.db`)}`;
-      const passkeys = await createBenchMembers(databaseUrl, members, PASSWORD);
+      const passkeys = await createMembers(databaseUrl, members, PASSWORD);
       credentials[server] = passkeys.map((passkey, i) => ({ number: String(400_000_001 + i), password: PASSWORD, passkey }));
-      servers.push(await ServerChild.start(server, 'idp-server.ts', undefined, {
+      servers.push(await ServerChild.start(server, 'idp-server.ts', {
         DATA_DIR: path.join(dir, server),
         DATABASE_URL: databaseUrl,
         OIDC_CLIENTS_FILE: clientsFile,
@@ -96,19 +96,19 @@ async function main(): Promise<void> {
         ...(server === 'unprotected' ? NO_SHEDDING : {}),
       }));
     }
-    const [protectedServer, unprotected] = servers as [ServerChild<Server>, ServerChild<Server>];
+    const [protectedServer, unprotected] = servers as [ServerChild, ServerChild];
     log(`bench:overload: ${members} members on each server; peak concurrency password ${settings.peak.password}, passkey ${settings.peak.passkey}; ×${settings.factor}`);
 
     const trials: Trial[] = [];
-    const run = async (server: ServerChild<Server>, method: Method, level: Level, roundNo: number) => {
+    const run = async (server: ServerChild, method: Method, level: Level, roundNo: number) => {
       const concurrency = settings.peak[method] * (level === 'peak' ? 1 : settings.factor);
       const before = await server.usage();
-      const result = await overloadTrial(server.target, credentials[server.flow], {
+      const result = await overloadTrial(server.target, credentials[server.flow as Server], {
         method, concurrency, warmupMs: settings.warmupSeconds * 1000, durationMs: settings.seconds * 1000, retryPauseMs: settings.retryPauseMs,
       });
       server.assertRunning();
       const after = await server.usage();
-      const trial: Trial = { ...result, server: server.flow, level, round: roundNo, rssMbBefore: Math.round(before.rss / 1e6), rssMbAfter: Math.round(after.rss / 1e6) };
+      const trial: Trial = { ...result, server: server.flow as Server, level, round: roundNo, rssMbBefore: Math.round(before.rss / 1e6), rssMbAfter: Math.round(after.rss / 1e6) };
       trials.push(trial);
       const failures = Object.entries(result.failures).map(([key, { count }]) => `${count}× ${key}`).join(', ') || 'none';
       log(`bench:overload: round ${roundNo} ${server.flow.padEnd(11)} ${method.padEnd(8)} ${String(concurrency).padStart(3)} users: ` +
@@ -119,7 +119,7 @@ async function main(): Promise<void> {
     // Both servers run both flows for a while before anything is measured.
     for (const server of servers) {
       for (const method of METHODS) {
-        await overloadTrial(server.target, credentials[server.flow], { method, concurrency: settings.peak[method], warmupMs: 0, durationMs: 2000, retryPauseMs: settings.retryPauseMs });
+        await overloadTrial(server.target, credentials[server.flow as Server], { method, concurrency: settings.peak[method], warmupMs: 0, durationMs: 2000, retryPauseMs: settings.retryPauseMs });
       }
     }
     for (let r = 1; r <= settings.rounds; r++) {

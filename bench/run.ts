@@ -12,6 +12,7 @@
  *
  * Short runs: BENCH_SECONDS, BENCH_WARMUP_SECONDS, BENCH_ROUNDS, BENCH_CONCURRENCY, BENCH_MEMBERS.
  * BENCH_CPU_PROFILE=<dir> makes both servers write V8 CPU profiles there when the run ends.
+ * SQLITE_SYNCHRONOUS=full runs the IdP at that durability level (default `normal`, as `npm start`).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -21,7 +22,7 @@ import { performance } from 'node:perf_hooks';
 const { eventLoopUtilization } = performance;
 import { BENCH_CLIENT } from './common.ts';
 import { closedLoop, logIn, openLoop, PasskeyPool, round, STEPS, type Step, type TrialResult } from './driver.ts';
-import { createBenchMembers, ServerChild } from './servers.ts';
+import { createMembers, ServerChild } from './server-child.ts';
 
 const here = import.meta.dirname;
 
@@ -44,10 +45,13 @@ const settings = {
 };
 if (settings.members < settings.concurrency) throw new Error('BENCH_MEMBERS must be at least BENCH_CONCURRENCY');
 const profileDir = process.env.BENCH_CPU_PROFILE ? path.resolve(process.env.BENCH_CPU_PROFILE) : undefined;
+const cpuProfile = profileDir ? (flow: string) => ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${flow}-\${pid}.cpuprofile`] : undefined;
+
+const sqliteSynchronous = process.env.SQLITE_SYNCHRONOUS ?? 'normal';
 
 const FLOWS = {
   stock: 'stock oidc-provider, log-in checks nothing (in-memory store)',
-  idp: 'JMB IdP, passkey log-in (SQLite store)',
+  idp: `JMB IdP, passkey log-in (SQLite store, SQLITE_SYNCHRONOUS=${sqliteSynchronous})`,
 } as const;
 type Flow = keyof typeof FLOWS;
 
@@ -76,7 +80,7 @@ type Usage = {
 type Trial = TrialResult & { round: number; usage: Usage };
 
 /** Runs a trial and measures both processes' CPU over its measured window (after the warm-up). */
-async function measured(server: ServerChild<Flow>, roundNo: number, trial: () => Promise<TrialResult>): Promise<Trial> {
+async function measured(server: ServerChild, roundNo: number, trial: () => Promise<TrialResult>): Promise<Trial> {
   const snapshot = async () => ({
     server: await server.usage(),
     driver: process.cpuUsage(),
@@ -138,7 +142,7 @@ function machine() {
 async function main(): Promise<void> {
   const started = Date.now();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'jmb-idp-bench-'));
-  const servers: ServerChild<Flow>[] = [];
+  const servers: ServerChild[] = [];
   const perTrialSeconds = settings.warmupSeconds + settings.seconds;
   const expectedSeconds = 4 * settings.rounds * perTrialSeconds + 2 * WARM_UP_SECONDS + 10;
   // Whatever happens, the run ends: the servers go with the IPC channel when this process exits.
@@ -152,12 +156,12 @@ async function main(): Promise<void> {
     const log = (line: string) => process.stderr.write(`${line}\n`);
     log(`bench: about ${Math.round(expectedSeconds / 10) * 10} s (${settings.rounds} rounds × 2 flows × 2 modes × ${perTrialSeconds} s)`);
     const databaseUrl = `sqlite:${path.join(dir, 'bench.db')}`;
-    const passkeys = await createBenchMembers(databaseUrl, settings.members);
+    const passkeys = await createMembers(databaseUrl, settings.members);
     const clientsFile = path.join(dir, 'clients.json');
     writeFileSync(clientsFile, JSON.stringify([BENCH_CLIENT]));
     if (profileDir) mkdirSync(profileDir, { recursive: true });
 
-    const idp = await ServerChild.start('idp', 'idp-server.ts', profileDir, {
+    const idp = await ServerChild.start('idp', 'idp-server.ts', {
       DATA_DIR: dir,
       DATABASE_URL: databaseUrl,
       OIDC_CLIENTS_FILE: clientsFile,
@@ -167,11 +171,13 @@ async function main(): Promise<void> {
       SIGNIN_STARTS_PER_ADDRESS_PER_MINUTE: '100000000',
       PASSKEY_OPTIONS_PER_ADDRESS_PER_MINUTE: '100000000',
       SIGNINS_IN_PROGRESS_PER_ADDRESS: '50000',
-    });
+      // Compare durability levels run against run, each beside the same stock baseline.
+      SQLITE_SYNCHRONOUS: sqliteSynchronous,
+    }, cpuProfile);
     servers.push(idp);
-    const stock = await ServerChild.start('stock', 'stock-server.ts', profileDir, {});
+    const stock = await ServerChild.start('stock', 'stock-server.ts', {}, cpuProfile);
     servers.push(stock);
-    const byFlow: Record<Flow, ServerChild<Flow>> = { stock, idp };
+    const byFlow: Record<Flow, ServerChild> = { stock, idp };
     const pool = new PasskeyPool(passkeys);
 
     // One log-in each first, so a broken flow fails loudly instead of producing numbers.
@@ -286,7 +292,7 @@ function summarise(trials: Trial[], peak: Record<Flow, number>, rates: Record<Fl
   return {
     date: new Date().toISOString(),
     machine: machine(),
-    settings: { ...settings, seconds: settings.seconds, driver: 'in the npm run bench process; each server in its own process' },
+    settings: { ...settings, seconds: settings.seconds, sqliteSynchronous, driver: 'in the npm run bench process; each server in its own process' },
     durationSeconds: Math.round(seconds),
     stock,
     idp,

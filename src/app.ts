@@ -47,6 +47,7 @@ import { replaceProviderKeys } from './oidc/provider-keys.ts';
 import { providerJwks } from './oidc/signing-keys.ts';
 import { openStore } from './store/open.ts';
 import type { Clock, Store } from './store/port.ts';
+import { startPruning } from './store/pruning.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const viewsDir = path.join(root, 'views');
@@ -74,11 +75,12 @@ export type App = {
   logger: Logger;
   /** The metrics listener's request handler (`GET /metrics`), for its own port: never the public one. */
   metricsHandler: RequestListener;
+  /** Runs a round of pruning now (the timer runs them every PRUNE_INTERVAL_SECONDS). */
+  prune: ReturnType<typeof startPruning>['runNow'];
   /** Stops background work and closes the store. */
   close(): Promise<void>;
 };
 
-const PRUNE_EVERY_MS = 10 * 60 * 1000;
 // Every instance reads the key store this often: a key added for a rotation is published within a
 // minute, and a key starts signing within a minute after its `signs_from`, never before.
 const SIGNING_KEY_CHECK_MS = 60 * 1000;
@@ -95,7 +97,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // restart asks members mid-sign-in to start again), each kind within its own bounds. About 2 KB
   // per interaction; challenges are a few dozen bytes.
   const signInKinds = { Interaction: protection.signIns, [CHALLENGE_KIND]: protection.challenges };
-  const store = options.store ?? (await openStore(config.databaseUrl, { clock, ensureIndexes: !config.production, signInKinds }));
+  const store = options.store ?? (await openStore(config.databaseUrl, {
+    clock,
+    ensureIndexes: !config.production,
+    signInKinds,
+    serving: true,
+    sqliteSynchronous: config.storage.sqliteSynchronous,
+  }));
   const prometheus = createPrometheusMetrics({
     ready: () => storeAnswers(store),
     countMembersWithPasskeys: () => store.passkeys.countMembers(),
@@ -189,6 +197,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   provider.use(securityHeaders());
   provider.use(render);
   provider.use(localization());
+  // What escapes the provider's own error handling (a session that cannot be saved once the
+  // response is ready) gets our pages too, never Koa's plain-text error.
+  provider.use(errorBoundary(logger));
   provider.use(async (ctx, next) => {
     await next();
     if (ctx.status === 404 && ctx.body === undefined) {
@@ -226,7 +237,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     accountRouter({ provider, store, smsOtp, settings: passkeySettings, csrf, issuer: config.issuer, rpId: config.webauthn.rpId, clock, sessions: memberSessions }),
     assetsRouter(path.join(viewsDir, 'assets'), { 'simplewebauthn-browser.js': webauthnBrowser }),
     wellKnownRouter(config),
-    healthRouter(store, logger),
+    healthRouter(store, logger, clock),
   ];
   const refusals = new WeakMap<IncomingMessage, HttpError>();
   koa.use(useClientAddress);
@@ -275,11 +286,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     return serving.run(address, handleOidc, req, res);
   };
 
-  const pruning = setInterval(() => {
-    Promise.all([store.documents.prune(), store.counters.prune()])
-      .catch((error: unknown) => logger.warn('pruning expired records failed', { error }));
-  }, PRUNE_EVERY_MS);
-  pruning.unref();
+  const pruning = startPruning({ store, clock, logger }, {
+    everyMs: config.storage.pruneIntervalSeconds * 1000,
+    auditRetentionDays: config.storage.auditRetentionDays,
+  });
   const recountPasskeyMembers = () => prometheus.recountMembersWithPasskeys()
     .catch((error: unknown) => logger.warn('counting members with passkeys failed', { error }));
   void recountPasskeyMembers();
@@ -293,8 +303,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     store,
     logger,
     metricsHandler: metricsEndpoint(prometheus.registry, config.operations.metricsToken, logger),
+    prune: pruning.runNow,
     async close() {
-      clearInterval(pruning);
+      pruning.stop();
       clearInterval(recounting);
       signingKeys.close();
       admission.close();

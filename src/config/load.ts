@@ -12,7 +12,7 @@ import { loadOpDocuments, type OpDocuments } from './op-documents.ts';
 import { loadOperations, type OperationsSettings } from './operations.ts';
 import { parse, readJson } from './parse.ts';
 import { loadLoginLimits, loadProtection, type LoginLimits, type ProtectionSettings } from './protection.ts';
-import { loadApps, loadSms, loadWebAuthn } from './sections.ts';
+import { loadApps, loadSms, loadStorage, loadWebAuthn } from './sections.ts';
 
 export type ClientMetadata = Record<string, unknown> & { client_id: string };
 export type Jwk = Record<string, unknown> & { kty: string; kid?: string };
@@ -42,7 +42,11 @@ export type Config = {
   demoPort: number;
   /** The passkey offered after a password log-in: whether it is made, and after "Not now" the days before it is made again. */
   passkeyOffer: { enabled: boolean; snoozeDays: number };
+  storage: StorageSettings;
 };
+
+/** Upkeep and durability of the store. */
+export type StorageSettings = { pruneIntervalSeconds: number; auditRetentionDays: number; sqliteSynchronous: 'full' | 'normal' };
 
 export type SmsLimits = {
   cooldownSeconds: number;
@@ -163,9 +167,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   };
 
   const operations = loadOperations(env, port, problems);
+  const storage = loadStorage(env, problems);
 
   if (problems.length) throw new ConfigError(problems);
-  return { production, port, issuer, databaseUrl, dataDir, clients, cookieKeys, jwks, jwksFile, webauthn, sms, apps, logLevel, loginLimits, protection, documents, demoPort, passkeyOffer, operations };
+  return { production, port, issuer, databaseUrl, dataDir, clients, cookieKeys, jwks, jwksFile, webauthn, sms, apps, logLevel, loginLimits, protection, documents, demoPort, passkeyOffer, storage, operations };
 }
 
 /** loadConfig for a command's entry point: on a ConfigError, prints every problem and exits 1 before anything listens. */

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
-import type { Config, SmsSettings, WebAuthnSettings } from './load.ts';
+import type { Config, SmsSettings, StorageSettings, WebAuthnSettings } from './load.ts';
 import { list, parse, positiveInt } from './parse.ts';
 
 /** WEBAUTHN_*: the RP ID and every origin a ceremony may come from. */
@@ -71,4 +71,14 @@ export function loadApps(env: NodeJS.ProcessEnv, problems: string[]): Config['ap
   const ios = list(env.IOS_APP_IDS);
   for (const id of ios) if (!/^[A-Z0-9]{10}\.[\w.-]+$/.test(id)) problems.push(`IOS_APP_IDS: "${id}" is not TEAMID.bundle.id`);
   return { android, ios };
+}
+
+/** PRUNE_INTERVAL_SECONDS, AUDIT_RETENTION_DAYS and SQLITE_SYNCHRONOUS: upkeep and durability of the store. */
+export function loadStorage(env: NodeJS.ProcessEnv, problems: string[]): StorageSettings {
+  return {
+    pruneIntervalSeconds: parse('PRUNE_INTERVAL_SECONDS', env.PRUNE_INTERVAL_SECONDS ?? '600', positiveInt, problems) ?? 600,
+    auditRetentionDays: parse('AUDIT_RETENTION_DAYS', env.AUDIT_RETENTION_DAYS ?? '400', z.coerce.number().int().min(0), problems) ?? 400,
+    // `normal` by default: `full` halved the passkey log-in benchmark's throughput (README, Storage).
+    sqliteSynchronous: parse('SQLITE_SYNCHRONOUS', env.SQLITE_SYNCHRONOUS ?? 'normal', z.enum(['full', 'normal']), problems) ?? 'normal',
+  };
 }

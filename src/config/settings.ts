@@ -68,6 +68,9 @@ export const settings: readonly Setting[] = [
   { name: 'PASSWORD_HASH_MAX_WAIT_MS', default: '400', doc: 'the longest a password check may expect to wait for its turn; past it `503` at once' },
   { name: 'SHED_EVENT_LOOP_DELAY_MS', default: '200', doc: 'event-loop delay (mean over 250 ms) above which new sign-ins get `503`' },
   { name: 'SHED_MAX_REQUESTS_IN_FLIGHT', default: '512', doc: 'requests being answered above which new sign-ins get `503`' },
+  { name: 'PRUNE_INTERVAL_SECONDS', default: '600', doc: 'how often expired sessions, tokens, codes and counters (and audit events past their retention) are deleted, in short slices' },
+  { name: 'AUDIT_RETENTION_DAYS', default: '400', doc: 'how long security activity (the audit trail) is kept; `0` keeps it forever' },
+  { name: 'SQLITE_SYNCHRONOUS', default: 'normal', doc: '`normal`: what was answered survives a crash of the IdP, not always of the machine; `full`: every commit is on disk before it is answered (survives power loss)' },
 ];
 
 export const settingNames: ReadonlySet<string> = new Set(settings.map((s) => s.name));

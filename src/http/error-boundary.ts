@@ -3,11 +3,13 @@ import type { Context, Middleware } from 'koa';
 import { errors as oidcErrors } from 'oidc-provider';
 import type { MessageKey } from '../i18n/messages.ts';
 import type { Logger } from '../log.ts';
+import { storeUnavailable } from '../store/port.ts';
 import { HttpError } from './http-error.ts';
 
 /**
  * The one place an error becomes a response. JSON callers get `{error, error_description}`; browsers
- * get a friendly page in their language. Details go to the log, never to the browser.
+ * get a friendly page in their language. Details go to the log, never to the browser. A store that
+ * cannot write right now gives 503 with Retry-After (`temporarily_unavailable`), never a 500.
  */
 export function errorBoundary(logger: Logger, startAgainFor: (ctx: Context) => Promise<string | undefined> = async () => undefined): Middleware {
   return async (ctx, next) => {
@@ -19,7 +21,7 @@ export function errorBoundary(logger: Logger, startAgainFor: (ctx: Context) => P
     } catch (caught) {
       const error = caught instanceof Error ? caught : new Error(String(caught));
       const expired = error instanceof oidcErrors.SessionNotFound;
-      const known = error instanceof HttpError ? error : undefined;
+      const known = error instanceof HttpError ? error : unavailable(error);
       const status = expired ? 400 : known?.status ?? 500;
       const code = expired ? 'interaction_expired' : known?.code ?? 'server_error';
       if (status >= 500) logger.error('request failed', { method: ctx.method, path: ctx.path, error });
@@ -44,6 +46,17 @@ export function errorBoundary(logger: Logger, startAgainFor: (ctx: Context) => P
       }
     }
   };
+}
+
+/** A store failure that may pass, as the 503 a client should see; undefined for any other error. */
+function unavailable(error: Error): HttpError | undefined {
+  const passing = storeUnavailable(error);
+  if (!passing) return undefined;
+  return new HttpError(503, 'temporarily_unavailable', 'the service cannot complete this right now, please try again in a few minutes', {
+    expose: true,
+    retryAfter: passing.retryAfter,
+    page: 'unavailable',
+  });
 }
 
 /** The page title for an error page. */

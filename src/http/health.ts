@@ -1,24 +1,59 @@
 import Router from '@koa/router';
 import type { Logger } from '../log.ts';
-import type { Store } from '../store/port.ts';
+import type { Clock, Store } from '../store/port.ts';
 
-/** `/healthz`: the process answers. `/readyz`: the store answers too (within two seconds). */
-export function healthRouter(store: Store, logger: Logger): Router {
+/** How long one write check answers for: however often a load balancer asks, the store sees one. */
+const WRITE_CHECK_FRESH_MS = 2000;
+const WRITE_CHECK_TIMEOUT_MS = 2000;
+
+/**
+ * `/healthz`: the process answers. `/readyz`: the store can write, checked with a real, small write
+ * (a fresh one at most every two seconds, answered within two seconds): 503 while it cannot, so a
+ * load balancer takes the instance out, and 200 again once it can.
+ */
+export function healthRouter(store: Store, logger: Logger, clock: Clock = Date.now): Router {
   const router = new Router();
+  let last: { at: number; ready: boolean } | undefined;
+  let checking: Promise<boolean> | undefined;
+
+  const check = async (): Promise<boolean> => {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        store.checkWrites(),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error('the write check did not finish within two seconds')), WRITE_CHECK_TIMEOUT_MS);
+          timer.unref();
+        }),
+      ]);
+      if (last && !last.ready) logger.info('store writes again: ready', { store: store.kind });
+      return true;
+    } catch (error) {
+      if (!last || last.ready) logger.warn('store cannot write: not ready', { store: store.kind, error });
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  const ready = async (): Promise<boolean> => {
+    if (last && clock() - last.at < WRITE_CHECK_FRESH_MS) return last.ready;
+    checking ??= check().then((result) => {
+      last = { at: clock(), ready: result };
+      checking = undefined;
+      return result;
+    });
+    return checking;
+  };
+
   router.get('/healthz', (ctx) => {
     ctx.set('Cache-Control', 'no-store');
     ctx.body = { status: 'ok' };
   });
   router.get('/readyz', async (ctx) => {
     ctx.set('Cache-Control', 'no-store');
-    try {
-      await Promise.race([
-        store.ping(),
-        new Promise((_, reject) => setTimeout(() => reject(new Error('store ping timed out')), 2000).unref()),
-      ]);
+    if (await ready()) {
       ctx.body = { status: 'ready', store: store.kind };
-    } catch (error) {
-      logger.warn('store not ready', { error });
+    } else {
       ctx.status = 503;
       ctx.body = { status: 'unavailable', store: store.kind };
     }

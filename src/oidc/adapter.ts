@@ -1,5 +1,6 @@
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Clock, ExpiringDocuments } from '../store/port.ts';
+import { passingAsUnavailable } from './unavailable.ts';
 
 // The models whose records carry a grantId and are revoked together (oidc-provider's revoke helper).
 const GRANTABLE = ['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest', 'PreAuthorizedCode'];
@@ -12,9 +13,22 @@ export async function revokeGrant(documents: ExpiringDocuments, grantId: string)
 /**
  * oidc-provider's adapter factory over the store's expiring documents. `ownerOf` names the client
  * address of the request being served, so that what it writes counts against that address's share.
+ * A store failure that may pass reaches oidc-provider as ServiceUnavailable (503,
+ * `temporarily_unavailable`), not as a server error.
  */
 export function createOidcAdapter(documents: ExpiringDocuments, clock: Clock, ownerOf: () => string | undefined = () => undefined): (model: string) => Adapter {
-  return (model) => ({
+  return (model) => guarded(adapterFor(model, documents, clock, ownerOf));
+}
+
+/** The adapter with every method's store failures translated. */
+function guarded(adapter: Adapter): Adapter {
+  const methods = Object.entries(adapter).map(([name, method]) => [name, (...args: unknown[]) =>
+    passingAsUnavailable(() => (method as (...a: unknown[]) => Promise<unknown>)(...args))]);
+  return Object.fromEntries(methods) as Adapter;
+}
+
+function adapterFor(model: string, documents: ExpiringDocuments, clock: Clock, ownerOf: () => string | undefined): Adapter {
+  return ({
     async upsert(id, payload, expiresIn) {
       const expiresAt = expiresIn ? new Date(clock() + expiresIn * 1000) : undefined;
       await documents.upsert(model, id, payload as Record<string, unknown>, expiresAt, ownerOf());

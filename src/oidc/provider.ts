@@ -3,6 +3,7 @@ import type { Config } from '../config/load.ts';
 import { trustsProxies } from '../http/client-address.ts';
 import type { CookieSigner } from '../http/cookie-signer.ts';
 import { rememberedClient } from '../http/return-cookie.ts';
+import { retryHref } from '../http/error-boundary.ts';
 import type { Logger } from '../log.ts';
 import type { Clock, Store } from '../store/port.ts';
 import { memberClaims } from '../members/members.ts';
@@ -19,6 +20,7 @@ import { LIFETIMES } from './lifetimes.ts';
 import { PASSKEY_OFFER_METADATA, createPolicy } from './policy.ts';
 import type { Jwks } from './signing-keys.ts';
 import { revokeOwnTokensOnly } from './revocation-policy.ts';
+import { passingAsUnavailable, ServiceUnavailable } from './unavailable.ts';
 
 export type ProviderDeps = {
   config: Config;
@@ -75,7 +77,7 @@ export function createProvider({ config, jwks, store, logger, clock, cookieSigne
       short: { httpOnly: true, sameSite: 'lax' },
     },
     async findAccount(_ctx, sub) {
-      const member = await store.members.findById(sub);
+      const member = await passingAsUnavailable(() => store.members.findById(sub));
       if (!member || member.status !== 'active') return undefined;
       return {
         accountId: member.id,
@@ -132,9 +134,19 @@ export function createProvider({ config, jwks, store, logger, clock, cookieSigne
     ...(!config.production && { fetch: allowLoopbackFetch }),
     ttl: { ...LIFETIMES, RefreshToken: () => LIFETIMES.RefreshToken },
     async renderError(ctx, out, error) {
+      const rendering = ctx as RenderingContext;
+      if (error instanceof ServiceUnavailable) {
+        rendering.set('Retry-After', String(error.retryAfter));
+        await rendering.render('error', {
+          page: 'unavailable',
+          code: out.error,
+          title: rendering.state.t('error.unavailable.title'),
+          retryHref: retryHref(rendering, 'unavailable'),
+        });
+        return;
+      }
       const expired = error instanceof errors.SessionNotFound;
       const page = expired ? 'expired' : 'generic';
-      const rendering = ctx as RenderingContext;
       rendering.status = expired ? 400 : rendering.status;
       const wayOn = expired ? await continuationOf(ctx.oidc.provider, config.issuer, rememberedClient(ctx)) : undefined;
       await rendering.render('error', {

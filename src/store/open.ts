@@ -11,6 +11,13 @@ export type OpenOptions = {
    * share them, within `perOwner` per client address.
    */
   signInKinds?: Readonly<Record<string, KindBounds>>;
+  /**
+   * This process is the IdP serving the database. On the embedded store it takes the file's owner
+   * lock: a second IdP process on the same file refuses to start (tools leave this unset).
+   */
+  serving?: boolean;
+  /** The embedded store's durability level (SQLITE_SYNCHRONOUS; `normal` when unset). */
+  sqliteSynchronous?: 'full' | 'normal';
 };
 
 /** Opens the store a DATABASE_URL names: `sqlite:<path>`, `sqlite::memory:` or `mongodb://…`. */
@@ -18,7 +25,11 @@ export async function openStore(databaseUrl: string, options: OpenOptions = {}):
   const clock = options.clock ?? Date.now;
   if (databaseUrl.startsWith('sqlite:')) {
     const { openSqliteStore } = await import('./sqlite/sqlite-store.ts');
-    return openSqliteStore(databaseUrl.slice('sqlite:'.length), clock, { signInKinds: options.signInKinds });
+    return openSqliteStore(databaseUrl.slice('sqlite:'.length), clock, {
+      signInKinds: options.signInKinds,
+      owner: options.serving,
+      synchronous: options.sqliteSynchronous,
+    });
   }
   if (/^mongodb(\+srv)?:\/\//.test(databaseUrl)) {
     // Loaded only when asked for, so the embedded default never loads mongoose.

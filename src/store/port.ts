@@ -31,7 +31,10 @@ export interface ExpiringDocuments {
   revokeByGrantId(kind: string, grantId: string): Promise<void>;
   /** Reads and removes in one step: a single-use value goes to exactly one caller. */
   take(kind: string, id: string): Promise<Payload | undefined>;
-  /** Deletes expired documents; returns how many. */
+  /**
+   * Deletes expired documents; returns how many. The embedded store deletes them in small
+   * transactions, each bounded in time, and lets other work run between them.
+   */
   prune(): Promise<number>;
 }
 
@@ -81,7 +84,7 @@ export interface Counters {
   /** The live window of `key`, if any. */
   get(key: string): Promise<Count | undefined>;
   reset(key: string): Promise<void>;
-  /** Deletes counters whose window has ended; returns how many. */
+  /** Deletes counters whose window has ended (in small transactions, like documents); returns how many. */
   prune(): Promise<number>;
 }
 
@@ -101,6 +104,8 @@ export interface AuditLog {
   append(event: AuditEvent): Promise<void>;
   /** Newest first. */
   listForMember(memberId: string, limit: number): Promise<AuditEvent[]>;
+  /** Deletes events from before `before` (the retention); returns how many. */
+  prune(before: Date): Promise<number>;
 }
 
 /** A member's WebAuthn credential (a passkey). */
@@ -154,6 +159,16 @@ export interface Store {
   /** Resolves when the store answers a trivial query. */
   ping(): Promise<void>;
   /**
+   * Makes a small real write, alone in its own transaction, and resolves once it is durable: rejects
+   * with StoreUnavailableError while the store cannot write (disk full, read-only, no primary).
+   */
+  checkWrites(): Promise<void>;
+  /**
+   * Gives space freed by pruning back to the file system, a little at a time; returns how many
+   * pages went back (0 where the store's engine manages its own space).
+   */
+  reclaimSpace(): Promise<number>;
+  /**
    * The kinds of documents held in this process's memory (sign-ins in progress on the embedded store),
    * how many of each are held and how many their bounds pushed out since start. Absent where every
    * document is in the database.
@@ -164,6 +179,28 @@ export interface Store {
 
 /** The clock a store reads expiry against; tests pass a controllable one. */
 export type Clock = () => number;
+
+/**
+ * The store cannot do what a request needs right now (disk full, database read-only, an I/O error,
+ * no writable MongoDB primary): nothing of the failed transaction was kept, and a retry after
+ * `retryAfter` seconds may succeed. Requests answer it with 503 and Retry-After.
+ */
+export class StoreUnavailableError extends Error {
+  readonly retryAfter: number;
+  constructor(message: string, options: { cause?: unknown; retryAfter?: number } = {}) {
+    super(message, { cause: options.cause });
+    this.name = 'StoreUnavailableError';
+    this.retryAfter = options.retryAfter ?? 60;
+  }
+}
+
+/** `error`, or the first error in its chain of causes, when it is a StoreUnavailableError. */
+export function storeUnavailable(error: unknown): StoreUnavailableError | undefined {
+  for (let current = error, depth = 0; current instanceof Error && depth < 5; current = current.cause, depth++) {
+    if (current instanceof StoreUnavailableError) return current;
+  }
+  return undefined;
+}
 
 /** A unique value (a member number) is already taken. */
 export class DuplicateError extends Error {

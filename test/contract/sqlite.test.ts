@@ -20,6 +20,13 @@ registerStoreContract('sqlite file', async () => {
   return { store: await openStore(`sqlite:${file}`, { clock, signInKinds: SIGN_IN_KINDS }), clock, dispose: remove, bounded: 'SignInInProgress' };
 });
 
+// SQLITE_SYNCHRONOUS=full: every answer waits for the WAL flush; the contract holds the same.
+registerStoreContract('sqlite file, synchronous full', async () => {
+  const clock = createManualClock();
+  const { file, remove } = tempFile();
+  return { store: openSqliteStore(file, clock, { synchronous: 'full' }), clock, dispose: remove };
+});
+
 registerStoreContract('sqlite :memory:', async () => {
   const clock = createManualClock();
   return { store: await openStore('sqlite::memory:', { clock }), clock };

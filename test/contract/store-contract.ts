@@ -63,6 +63,10 @@ export function registerStoreContract(prefix: string, open: () => Promise<StoreS
   contract('ping resolves', async (t, { store }) => {
     await t.notThrowsAsync(store.ping());
   });
+  contract('the write check resolves on a store that can write, again and again', async (t, { store }) => {
+    await t.notThrowsAsync(store.checkWrites());
+    await t.notThrowsAsync(store.checkWrites());
+  });
 }
 
 const inAMinute = (clock: ManualClock) => new Date(clock() + minute);
@@ -293,5 +297,12 @@ const auditContract: Record<string, Contract> = {
     t.deepEqual((await store.audit.listForMember('m1', 10)).map((e) => e.at), [at(3), at(2), at(1)]);
     t.deepEqual(await store.audit.listForMember('m2', 10), [{ memberId: 'm2', at: at(4), type: 'login', outcome: 'success' }]);
     t.deepEqual(await store.audit.listForMember('m3', 10), []);
+  },
+  'prune deletes the events from before the retention, and only those': async (t, { store, clock }) => {
+    const day = 24 * 60 * minute;
+    for (const days of [500, 401, 399, 1]) await store.audit.append({ memberId: 'm1', at: new Date(clock() - days * day), type: 'login', outcome: 'success' });
+    t.is(await store.audit.prune(new Date(clock() - 400 * day)), 2);
+    t.deepEqual((await store.audit.listForMember('m1', 10)).map((event) => event.at), [new Date(clock() - day), new Date(clock() - 399 * day)]);
+    t.is(await store.audit.prune(new Date(clock() - 400 * day)), 0);
   },
 };

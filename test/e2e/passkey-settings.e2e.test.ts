@@ -4,8 +4,6 @@
  * verification, New registration answered by the device, the confirmation screen. Then the new
  * passkey logs the member in (acr phr), is renamed, deleted, and refused once deleted.
  */
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import type { Browser, Page, Request } from 'playwright-core';
 import type { DemoSite } from '../../demo/site.ts';
@@ -21,6 +19,7 @@ import {
   waitForRelyingPartyCallback,
 } from '../helpers/chromium.ts';
 import { startDemoSiteWithIdp } from '../helpers/demo-site.ts';
+import { codeOf, nextSms } from '../helpers/outbox.ts';
 import { createMember, type TestApp } from '../helpers/test-app.ts';
 
 let app: TestApp;
@@ -113,31 +112,6 @@ type Labels = typeof english;
 let nextPhone = 1;
 const uniquePhone = () => `+8190${String(process.pid % 10000).padStart(4, '0')}${String(nextPhone++).padStart(4, '0')}`;
 
-type Sms = { to: string; body: string; at: string };
-
-/** The messages to `phone` in the outbox file (one JSON line per message), oldest first. */
-async function smsTo(phone: string): Promise<Sms[]> {
-  const text = await readFile(path.join(app.dir, 'sms-outbox.jsonl'), 'utf8').catch(() => '');
-  return text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Sms).filter((m) => m.to === phone);
-}
-
-/** Waits briefly for a message to `phone` beyond the first `seen`; returns the newest and the count. */
-async function nextSms(phone: string, seen: number): Promise<{ body: string; count: number }> {
-  const deadline = Date.now() + 5_000;
-  for (;;) {
-    const messages = await smsTo(phone);
-    if (messages.length > seen) return { body: messages.at(-1)!.body, count: messages.length };
-    if (Date.now() > deadline) throw new Error(`no new SMS to ${phone} in the outbox (seen ${seen})`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-/** The code of a verification SMS, whose last line is "@host #123456". */
-function codeOf(body: string): string {
-  const code = /^@[^\s#]+ #(\d{6})$/.exec(body.split('\n').at(-1) ?? '')?.[1];
-  if (!code) throw new Error(`the last line of the SMS is not "@host #code": ${JSON.stringify(body)}`);
-  return code;
-}
 
 /** What the demo website's home page shows for one of its facts, e.g. 'Assurance level (acr)'. */
 const demoFact = (page: Page, label: string) =>
@@ -165,7 +139,7 @@ async function atDemoHome(page: Page): Promise<void> {
 async function passSmsStep(t: ExecutionContext, page: Page, labels: Labels, phone: string, seen: number): Promise<number> {
   await heading(page, labels.smsHeading).waitFor();
   t.is(new URL(page.url()).pathname, '/account/passkeys', 'the SMS step guards the passkey settings');
-  const { body, count } = await nextSms(phone, seen);
+  const { body, count } = await nextSms(app.dir, phone, seen);
   t.true(body.startsWith(labels.smsCode), `the SMS is in the member's language: ${JSON.stringify(body)}`);
   await page.getByLabel(labels.code, { exact: true }).fill(codeOf(body));
   await heading(page, labels.settings).waitFor();
@@ -235,7 +209,7 @@ for (const [language, labels] of [['English', english], ['Japanese', japanese]] 
       t.is(stored?.id, fromCdpBinary(held[0]!.credentialId), 'the IdP stored the same credential');
       t.false(stored?.synced, 'a device-bound passkey');
 
-      const added = await nextSms(member.phone, smsSeen);
+      const added = await nextSms(app.dir, member.phone, smsSeen);
       t.true(added.body.includes(labels.addedNotice), `the member is told by SMS that a passkey was added: ${JSON.stringify(added.body)}`);
       smsSeen = added.count;
 
@@ -286,7 +260,7 @@ for (const [language, labels] of [['English', english], ['Japanese', japanese]] 
       t.is(await rows.count(), 0, 'the list shows no passkeys');
       t.true(await page.getByText(labels.none, { exact: true }).isVisible());
       t.deepEqual(await app.store.passkeys.listForMember(member.id), []);
-      const removed = await nextSms(member.phone, smsSeen);
+      const removed = await nextSms(app.dir, member.phone, smsSeen);
       t.true(removed.body.includes(labels.removedNotice), `the member is told by SMS that a passkey was removed: ${JSON.stringify(removed.body)}`);
       // The page told the browser which passkeys remain (none), so the device dropped it.
       t.deepEqual(await credentialsOnceSettled(authenticator, (ids) => ids.length === 0), [], 'the device no longer offers the deleted passkey');

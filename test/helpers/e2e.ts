@@ -5,13 +5,14 @@ import { startTestApp, type TestApp } from './test-app.ts';
 
 /**
  * One Chromium and one IdP shared by the tests of an end-to-end file: started before the first test,
- * stopped after the last. Read `app` and `browser` inside tests (they are set once started).
+ * stopped after the last. Read `app` and `browser` inside tests (they are set once started). `options`
+ * go to the IdP (settings, clients).
  */
-export function sharedBrowserAndApp(): { readonly app: TestApp; readonly browser: Browser } {
+export function sharedBrowserAndApp(options: Parameters<typeof startTestApp>[0] = {}): { readonly app: TestApp; readonly browser: Browser } {
   const shared = {} as { app: TestApp; browser: Browser };
   test.before(async () => {
     shared.browser = await launchChromium();
-    shared.app = await startTestApp();
+    shared.app = await startTestApp(options);
   });
   test.after.always(async () => {
     await shared.browser?.close();

@@ -7,6 +7,7 @@ import { createApp, type App } from '../../src/app.ts';
 import { loadConfig, type ClientMetadata, type Config } from '../../src/config/load.ts';
 import type { SmsSender } from '../../src/auth/sms-otp/sms-sender.ts';
 import type { Logger } from '../../src/log.ts';
+import type { Store } from '../../src/store/port.ts';
 import { createMember } from './members.ts';
 
 export const WEBSITE = {
@@ -38,9 +39,19 @@ export type TestApp = App & {
 
 /**
  * The real app on an ephemeral port with a fresh SQLite file in a temp folder.
- * `env` overrides settings; `clients` replaces the client list.
+ * `env` overrides settings; `clients` replaces the client list; `openStore` opens the store on the
+ * temp file itself (the test then holds it, and it is closed with the app).
  */
-export async function startTestApp(options: { env?: Record<string, string>; clients?: ClientMetadata[]; clock?: () => number; sms?: SmsSender; logger?: Logger; metrics?: boolean; signingKeyCheckMs?: number } = {}): Promise<TestApp> {
+export async function startTestApp(options: {
+  env?: Record<string, string>;
+  clients?: ClientMetadata[];
+  clock?: () => number;
+  sms?: SmsSender;
+  logger?: Logger;
+  openStore?: (databaseFile: string) => Store;
+  metrics?: boolean;
+  signingKeyCheckMs?: number;
+} = {}): Promise<TestApp> {
   const dir = mkdtempSync(path.join(tmpdir(), 'jmb-idp-test-'));
   const server: Server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -63,7 +74,8 @@ export async function startTestApp(options: { env?: Record<string, string>; clie
       PASSKEY_OFFER: 'off',
       ...options.env,
     });
-    app = await createApp(config, { clock: options.clock, smsSender: options.sms, logger: options.logger, signingKeyCheckMs: options.signingKeyCheckMs });
+    const store = options.openStore?.(path.join(dir, 'idp.db'));
+    app = await createApp(config, { clock: options.clock, smsSender: options.sms, logger: options.logger, store, signingKeyCheckMs: options.signingKeyCheckMs });
   } catch (error) {
     // A refused configuration must not leave the port open.
     server.close();
@@ -87,6 +99,7 @@ export async function startTestApp(options: { env?: Record<string, string>; clie
       metricsServer?.close();
       await new Promise((resolve) => server.close(resolve));
       await app.close();
+      if (options.openStore) await app.store.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };

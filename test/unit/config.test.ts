@@ -145,3 +145,12 @@ test('metrics are served only on a port of their own, and a token for them must 
   ];
   for (const [env, problem] of cases) t.true(problemsOf({ DATA_DIR: dir, ...env }).some((p) => problem.test(p)), JSON.stringify(env));
 });
+
+test('storage upkeep: pruning every ten minutes, audit kept 400 days, durability normal by default; bad values named', (t) => {
+  const dir = tempDir();
+  t.deepEqual(loadConfig({ DATA_DIR: dir }).storage, { pruneIntervalSeconds: 600, auditRetentionDays: 400, sqliteSynchronous: 'normal' });
+  t.deepEqual(loadConfig({ DATA_DIR: dir, PRUNE_INTERVAL_SECONDS: '60', AUDIT_RETENTION_DAYS: '0', SQLITE_SYNCHRONOUS: 'full' }).storage,
+    { pruneIntervalSeconds: 60, auditRetentionDays: 0, sqliteSynchronous: 'full' });
+  const problems = problemsOf({ DATA_DIR: dir, PRUNE_INTERVAL_SECONDS: '0', AUDIT_RETENTION_DAYS: '-1', SQLITE_SYNCHRONOUS: 'off' });
+  for (const name of ['PRUNE_INTERVAL_SECONDS', 'AUDIT_RETENTION_DAYS', 'SQLITE_SYNCHRONOUS']) t.true(problems.some((p) => p.startsWith(name)), name);
+});

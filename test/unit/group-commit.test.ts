@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { GroupCommit } from '../../src/store/sqlite/group-commit.ts';
+import { GroupCommit, type GroupCommitOptions } from '../../src/store/sqlite/group-commit.ts';
+import { StoreUnavailableError } from '../../src/store/port.ts';
 
 /**
  * A database file with two connections: `db`, whose statements go through a GroupCommit, and
@@ -11,7 +12,7 @@ import { GroupCommit } from '../../src/store/sqlite/group-commit.ts';
  * value is 'poison' makes SQLite give up the whole transaction, and a row whose `parent` names no
  * row fails only at commit (a deferred foreign key).
  */
-function open(t: import('ava').ExecutionContext) {
+function open(t: import('ava').ExecutionContext, options: GroupCommitOptions = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), 'jmb-group-commit-'));
   const file = path.join(dir, 'db.sqlite');
   const db = new DatabaseSync(file);
@@ -29,8 +30,9 @@ function open(t: import('ava').ExecutionContext) {
   const insert = db.prepare('INSERT INTO rows (id, value, parent) VALUES (?, ?, ?)');
   const select = db.prepare('SELECT value FROM rows WHERE id = ?');
   const committed = (id: string) => other.prepare('SELECT value FROM rows WHERE id = ?').get(id)?.value;
-  const commits = new GroupCommit(db);
+  const commits = new GroupCommit(db, options);
   return {
+    db,
     commits,
     committed,
     write: (id: string, value = id, parent: string | null = null) => commits.write(() => insert.run(id, value, parent).changes),
@@ -105,4 +107,71 @@ test('idle tasks wait for the open transaction to be committed; flush commits it
   commits.flush();
   t.deepEqual(ran, ['at once', 'a']);
   t.is(await pending, 1);
+});
+
+/** A flush the test finishes by hand, as the disk would. */
+function manualFlushes() {
+  const pending: { resolve(): void; reject(error: unknown): void }[] = [];
+  const durable = () => new Promise<void>((resolve, reject) => pending.push({ resolve, reject }));
+  return { durable, pending };
+}
+
+test('with a flush: a write is answered only once its commit is flushed; so is a read that may have seen it', async (t) => {
+  const flushes = manualFlushes();
+  const { write, read, committed } = open(t, { durable: flushes.durable });
+  const answered: string[] = [];
+  const written = write('a', 'written').then(() => answered.push('write'));
+  await new Promise((resolve) => setImmediate(resolve));
+  t.is(committed('a'), 'written', 'committed at the end of the turn');
+  t.is(flushes.pending.length, 1, 'one flush for the commit');
+  const readBack = read('a').then((value) => answered.push(`read ${value}`));
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  t.deepEqual(answered, [], 'nothing is answered before the flush');
+  flushes.pending[0]!.resolve();
+  await Promise.all([written, readBack]);
+  t.deepEqual(answered, ['write', 'read written']);
+});
+
+test('with a flush that fails: every statement of the commit rejects as unavailable; the next turn goes on', async (t) => {
+  const flushes = manualFlushes();
+  const { write } = open(t, { durable: flushes.durable });
+  const results = outcomes([write('a'), write('b')]);
+  await new Promise((resolve) => setImmediate(resolve));
+  flushes.pending[0]!.reject(new StoreUnavailableError('the disk failed'));
+  t.deepEqual(await results, ['rejected', 'rejected']);
+  const next = write('c');
+  await new Promise((resolve) => setImmediate(resolve));
+  flushes.pending[1]!.resolve();
+  t.is(await next, 1);
+});
+
+test('alone: its statements commit in a transaction of their own, after the open one, and fail as a whole', async (t) => {
+  const { db, commits, write, committed } = open(t);
+  const pending = write('shared');
+  const alone = commits.alone(() => committed('shared'));
+  t.is(await alone, 'shared', 'it ran after the open transaction was committed');
+  await pending;
+  const insert = (id: string) => () => commits.alone(() => {
+    db.prepare('INSERT INTO rows (id, value) VALUES (?, ?)').run(id, id);
+    throw new Error('changed its mind');
+  });
+  await t.throwsAsync(insert('x'));
+  t.is(committed('x'), undefined, 'nothing of a failed one is kept');
+});
+
+test('pause: new writes wait, in order, while reads go on; resume lets them commit', async (t) => {
+  const { commits, write, read, committed } = open(t);
+  const open1 = write('before');
+  const paused = commits.pause();
+  const held = [write('a'), write('b')];
+  await paused;
+  t.is(committed('before'), 'before', 'the open transaction was committed first');
+  await open1;
+  t.is(await read('before'), 'before', 'reads go on');
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  t.is(committed('a'), undefined, 'held back');
+  commits.resume();
+  t.deepEqual(await Promise.all(held), [1, 1]);
+  t.is(committed('a'), 'a');
+  t.is(committed('b'), 'b');
 });

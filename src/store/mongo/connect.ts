@@ -10,6 +10,13 @@ const defaultServerSelectionTimeoutMs = 10_000;
 export async function connectMongo(url: string): Promise<Connection> {
   const connection = mongoose.createConnection(url, {
     ...(!hasUrlOption(url, 'serverSelectionTimeoutMS') && { serverSelectionTimeoutMS: defaultServerSelectionTimeoutMs }),
+    // A write interrupted by a primary step-down or a network error is retried once on the new
+    // primary (each store write is a single-document or idempotent operation, which the driver can
+    // retry). A write is acknowledged once a majority of the replica set has it in its journal, so
+    // neither a failover nor a power loss takes back what a member was told. The URL may override these.
+    ...(!hasUrlOption(url, 'retryWrites') && { retryWrites: true }),
+    ...(!hasUrlOption(url, 'retryReads') && { retryReads: true }),
+    ...(!hasUrlOption(url, 'w') && !hasUrlOption(url, 'journal') && { writeConcern: { w: 'majority' as const, journal: true } }),
     // Fail fast instead of queueing operations while disconnected; indexes are created on purpose only.
     bufferCommands: false,
     autoIndex: false,

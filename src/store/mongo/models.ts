@@ -1,5 +1,6 @@
 import { Schema, type Connection, type Model, type mongo } from 'mongoose';
 import type { Passkey } from '../port.ts';
+import { passingErrors } from './unavailable.ts';
 
 /**
  * One expiring document. The payload is kept as JSON text: oidc-provider puts client ids (which may
@@ -131,6 +132,10 @@ const auditSchema = new Schema<AuditRecord>({
   detail: String,
 }, { ...options, collection: 'audit' });
 auditSchema.index({ memberId: 1, at: -1, _id: -1 }, { name: 'member_time' });
+// Pruning removes events past the retention by time.
+auditSchema.index({ at: 1 }, { name: 'time' });
+
+for (const schema of [documentSchema, memberSchema, passkeySchema, counterSchema, auditSchema]) passingErrors(schema);
 
 /** The store's models, bound to one connection. */
 export type StoreModels = {

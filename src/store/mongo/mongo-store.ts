@@ -10,11 +10,13 @@ import {
   type Member,
   type Members,
   type Store,
+  StoreUnavailableError,
 } from '../port.ts';
 import { connectMongo } from './connect.ts';
 import { createStoreIndexes, defineModels, isDuplicateKey, type AuditRecord, type CounterRecord, type MemberRecord } from './models.ts';
 import { mongoDocuments } from './mongo-documents.ts';
 import { mongoPasskeys } from './mongo-passkeys.ts';
+import { storeError } from './unavailable.ts';
 
 /**
  * The production store on MongoDB. Indexes are created on open only when asked (development);
@@ -43,6 +45,20 @@ export async function openMongoStore(url: string, clock: Clock, options: { ensur
     async ping() {
       if (!connection.db) throw new Error('the MongoDB connection is closed');
       await connection.db.admin().ping();
+    },
+    async checkWrites() {
+      if (!connection.db) throw new StoreUnavailableError('the MongoDB connection is closed');
+      try {
+        // Acknowledged by a majority (the connection's write concern): what every store write needs.
+        await connection.db.collection<{ _id: string; at: Date }>('write_check').updateOne({ _id: 'write-check' }, { $set: { at: new Date(clock()) } }, { upsert: true });
+      } catch (error) {
+        throw storeError(error);
+      }
+    },
+    async reclaimSpace() {
+      // WiredTiger reuses the space of deleted documents itself; giving it back to the file system
+      // is an operator's `compact`, not something to run beside requests.
+      return 0;
     },
     async close() {
       await connection.close();
@@ -181,6 +197,9 @@ function mongoAudit(audit: Model<AuditRecord>): AuditLog {
         ...(record.clientId != null && { clientId: record.clientId }),
         ...(record.detail != null && { detail: JSON.parse(record.detail) }),
       }));
+    },
+    async prune(before) {
+      return (await audit.deleteMany({ at: { $lt: before } })).deletedCount;
     },
   };
 }

@@ -12,6 +12,15 @@ export const DEFAULT_CHECKPOINTS: CheckpointOptions = { everyMs: 250, restartPag
 
 export type CheckpointResult = { busy: number; log: number; checkpointed: number };
 
+/** What the checkpointer needs of the serving connection's transactions (GroupCommit). */
+export type ServingWrites = {
+  /** Runs `task` once no transaction is open. */
+  idle(task: () => void): void;
+  /** Holds back new transactions; resolves once none is open. */
+  pause(): Promise<void>;
+  resume(): void;
+};
+
 /**
  * Keeps the WAL of `db` short without making requests wait for the disk.
  *
@@ -20,23 +29,29 @@ export type CheckpointResult = { busy: number; log: number; checkpointed: number
  * with its own connection, copies the WAL into the database file every `everyMs` and pays for the
  * fsyncs. A checkpoint from another connection never catches up with steady writes, though: the WAL
  * only starts over when a write finds every page of it copied. So once the WAL holds `restartPages`
- * pages, the serving connection runs one more checkpoint itself, right after the worker's: it copies
- * only what was written in the meantime, and its next write starts the WAL from the beginning.
+ * pages, the serving connection holds back its next transactions (the event loop goes on; only
+ * commits wait) while the worker runs one more checkpoint, which then copies everything; the next
+ * write starts the WAL from the beginning. The serving thread never waits for an fsync for this.
+ * Should that catch-up pass still leave pages behind (another process writing), the serving
+ * connection checkpoints itself once, as it did before.
  *
  * Should the worker fail, the serving connection checkpoints on the timer itself, as before.
- * `whenIdle` runs the serving connection's checkpoints once it has no transaction open.
+ *
+ * Bulk work (pruning) waits on `caughtUp` between its slices: it resolves once the WAL is short
+ * again, or all of it has been copied back. Left to run ahead, such work fills the WAL faster than
+ * the worker copies it, and makes the restarts (and their pauses) more frequent.
  */
 export function startCheckpointer(
   db: DatabaseSync,
   file: string,
-  options: CheckpointOptions = DEFAULT_CHECKPOINTS,
-  whenIdle: (task: () => void) => void = (task) => task(),
-): { stop(): Promise<void> } {
+  options: CheckpointOptions,
+  writes: ServingWrites,
+): { caughtUp(): Promise<void>; stop(): Promise<void> } {
   db.exec('PRAGMA wal_autocheckpoint = 0');
   // When the WAL starts over, its file is cut back to a few restarts' worth instead of keeping its peak size.
   const pageSize = (db.prepare('PRAGMA page_size').get() as { page_size: number }).page_size;
   db.exec(`PRAGMA journal_size_limit = ${4 * options.restartPages * pageSize}`);
-  const checkpointHere = () => whenIdle(() => {
+  const checkpointHere = () => writes.idle(() => {
     try {
       if (db.isOpen) db.prepare('PRAGMA main.wal_checkpoint(PASSIVE)').get();
     } catch {
@@ -46,25 +61,62 @@ export function startCheckpointer(
 
   let workerFailed = false;
   let inFlight = false;
+  let stopped = false;
+  /** Set while the serving connection's transactions are held back for a catch-up pass. */
+  let restarting: { giveUp: NodeJS.Timeout } | undefined;
+  const endRestart = () => {
+    if (!restarting) return;
+    clearTimeout(restarting.giveUp);
+    restarting = undefined;
+    writes.resume();
+  };
+  let last: CheckpointResult | undefined;
+  const waiting: (() => void)[] = [];
+  const caughtUp = () => stopped || workerFailed || !last || last.log < options.restartPages || last.checkpointed >= last.log;
+  const release = () => {
+    if (caughtUp()) for (const resolve of waiting.splice(0)) resolve();
+  };
   let worker: Worker | undefined = startWorker();
   function startWorker(): Worker {
     const started = new Worker(new URL('./checkpoint-worker.ts', import.meta.url), { workerData: { file } });
     started.unref();
     started.on('message', (result: CheckpointResult | { error: string }) => {
       inFlight = false;
-      if ('log' in result && result.log >= options.restartPages) checkpointHere();
+      if (restarting) {
+        endRestart();
+        if ('log' in result && result.checkpointed < result.log) checkpointHere();
+      } else if ('log' in result && result.log >= options.restartPages && !stopped) {
+        catchUp(started);
+      }
+      if ('log' in result) last = result;
+      release();
     });
     started.on('error', () => {
       workerFailed = true;
       inFlight = false;
+      endRestart();
+      release();
     });
     started.on('exit', () => {
       if (worker !== started) return;
       // A worker gone mid-checkpoint will not answer; the next tick starts another.
       worker = undefined;
       inFlight = false;
+      endRestart();
     });
     return started;
+  }
+
+  /** Holds back the serving connection's transactions and has the worker copy everything. */
+  function catchUp(target: Worker): void {
+    // Whatever happens to the worker, writes are not held back for more than a moment.
+    restarting = { giveUp: setTimeout(endRestart, 2000) };
+    restarting.giveUp.unref();
+    void writes.pause().then(() => {
+      if (!restarting || worker !== target) return endRestart();
+      inFlight = true;
+      target.postMessage('checkpoint');
+    });
   }
 
   const timer = setInterval(() => {
@@ -72,7 +124,7 @@ export function startCheckpointer(
       checkpointHere();
       return;
     }
-    if (inFlight) return;
+    if (inFlight || restarting) return;
     worker ??= startWorker();
     inFlight = true;
     worker.postMessage('checkpoint');
@@ -80,7 +132,13 @@ export function startCheckpointer(
   timer.unref();
 
   return {
+    caughtUp() {
+      return caughtUp() ? Promise.resolve() : new Promise((resolve) => waiting.push(resolve));
+    },
     async stop() {
+      stopped = true;
+      endRestart();
+      release();
       clearInterval(timer);
       const stopping = worker;
       worker = undefined;

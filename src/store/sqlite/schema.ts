@@ -96,6 +96,13 @@ const migrations: readonly string[] = [
   CREATE INDEX documents_user_code ON documents (kind, user_code) WHERE user_code IS NOT NULL;
   CREATE INDEX documents_expiry ON documents (expires_at) WHERE expires_at IS NOT NULL;
   `,
+  // Pruning reaches ended counters and old audit events by time, a slice at a time, without a scan;
+  // the write check has a table of its own.
+  `
+  CREATE INDEX counters_reset ON counters (reset_at);
+  CREATE INDEX audit_time ON audit (at);
+  CREATE TABLE write_check (id INTEGER PRIMARY KEY, data BLOB NOT NULL);
+  `,
 ];
 
 /**

@@ -21,19 +21,34 @@ import {
 import { createMemoryDocuments, splitDocuments } from '../memory-documents.ts';
 import { DEFAULT_CHECKPOINTS, startCheckpointer, type CheckpointOptions } from './checkpointer.ts';
 import { GroupCommit } from './group-commit.ts';
-import { migrate } from './schema.ts';
+import { createWalFlush } from './wal-flush.ts';
+import { holdOwnerLock } from './owner-lock.ts';
+import { prepareDatabase } from './prepare.ts';
+import { DEFAULT_SLICES, inSlices, type SliceOptions } from './slices.ts';
 
 type Row = Record<string, SQLInputValue>;
 
-/**
- * The embedded store on node:sqlite: WAL so readers never wait for the writer, a busy timeout so a
- * second process (the members tool) waits instead of failing, the schema migrated on open.
- * Every statement is a single atomic step, which is what makes consume/take/increment race-free;
- * the statements of one turn of the event loop share a transaction (see GroupCommit), and none is
- * answered before it is committed.
- */
+/** How the embedded store is opened: by the serving IdP or a tool, and its upkeep and durability. */
 export type SqliteStoreOptions = {
   checkpoints?: CheckpointOptions;
+  /**
+   * This is the IdP process serving the file: it takes the file's owner lock (a second IdP process
+   * refuses to start), and converts an older file to incremental vacuum. Tools leave it unset.
+   */
+  owner?: boolean;
+  /**
+   * `normal` (the default): the WAL is flushed at checkpoints only (a crash of the IdP loses
+   * nothing, a power loss or OS crash may lose the last commits); `full`: nothing is answered before
+   * the WAL holding it is flushed to disk (it survives a power loss).
+   */
+  synchronous?: 'full' | 'normal';
+  /** How pruning and space reclaiming divide their work into short transactions. */
+  slices?: SliceOptions;
+  /**
+   * Called with the serving connection once it is open. Tests use it to make writes fail the way a
+   * full or read-only disk does (`PRAGMA max_page_count`, `PRAGMA query_only`).
+   */
+  connected?: (db: DatabaseSync) => void;
   /**
    * Kinds of documents kept in this process's memory instead of the file, each within its own bounds:
    * sign-in state that lives minutes and is only needed by the one IdP process that serves this file.
@@ -42,40 +57,87 @@ export type SqliteStoreOptions = {
   signInKinds?: Readonly<Record<string, KindBounds>>;
 };
 
+/**
+ * The embedded store on node:sqlite: WAL so readers never wait for the writer, a busy timeout so a
+ * second process (the members tool) waits instead of failing, the schema migrated on open.
+ * Every statement is a single atomic step, which is what makes consume/take/increment race-free;
+ * the statements of one turn of the event loop share a transaction (see GroupCommit), and none is
+ * answered before it is committed (and, with `full`, flushed). Throws DatabaseInUseError when
+ * `owner` is set and another IdP process serves the file.
+ */
 export function openSqliteStore(file: string, clock: Clock, options: SqliteStoreOptions = {}): Store {
-  if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  const db = new DatabaseSync(file);
-  db.exec('PRAGMA busy_timeout = 5000');
-  db.exec('PRAGMA synchronous = NORMAL');
-  migrate(db);
-  const commits = new GroupCommit(db);
-  let checkpointer: ReturnType<typeof startCheckpointer> | undefined;
-  if (file !== ':memory:') {
-    db.exec('PRAGMA journal_mode = WAL');
-    checkpointer = startCheckpointer(db, file, options.checkpoints ?? DEFAULT_CHECKPOINTS, (task) => commits.idle(task));
+  const onDisk = file !== ':memory:';
+  if (onDisk) mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const lock = options.owner && onDisk ? holdOwnerLock(path.resolve(file)) : undefined;
+  let db: DatabaseSync;
+  try {
+    db = new DatabaseSync(file);
+    prepareDatabase(db, onDisk, options);
+  } catch (error) {
+    lock?.release();
+    throw error;
   }
+  // `full`: answered only once the WAL is flushed, which a thread-pool thread does (see createWalFlush).
+  const walFlush = onDisk && options.synchronous === 'full' ? createWalFlush(`${file}-wal`) : undefined;
+  const commits = new GroupCommit(db, { durable: walFlush?.flush });
+  const slices = options.slices ?? DEFAULT_SLICES;
+  // Set as closing starts, so that pruning in progress stops at its next slice.
+  let closed = false;
+  const closing = () => closed || !db.isOpen;
+  let checkpointer: ReturnType<typeof startCheckpointer> | undefined;
+  if (onDisk) checkpointer = startCheckpointer(db, file, options.checkpoints ?? DEFAULT_CHECKPOINTS, commits);
+  // Pruning and reclaiming: short transactions, paced by the checkpointer, stopping when the store closes.
+  const bulk = (slice: (batch: number) => number) => inSlices(commits, slice, slices, closing, checkpointer?.caughtUp);
+  options.connected?.(db);
+  const pageSize = (db.prepare('PRAGMA page_size').get() as { page_size: number }).page_size;
+  const writeCheck = db.prepare('INSERT INTO write_check (data) VALUES (zeroblob(?))');
+  const clearWriteCheck = db.prepare('DELETE FROM write_check');
+  const freePages = db.prepare('PRAGMA freelist_count');
+  const vacuumMode = db.prepare('PRAGMA auto_vacuum');
 
   const inMemory = new Map(Object.entries(options.signInKinds ?? {}).map(([kind, bounds]) => [kind, createMemoryDocuments(clock, bounds)]));
 
   return {
     kind: 'sqlite',
-    documents: splitDocuments(sqliteDocuments(db, commits, clock), inMemory),
+    documents: splitDocuments(sqliteDocuments(db, commits, clock, bulk), inMemory),
     members: sqliteMembers(db, commits, clock),
     passkeys: sqlitePasskeys(db, commits),
-    counters: sqliteCounters(db, commits, clock),
-    audit: sqliteAudit(db, commits),
+    counters: sqliteCounters(db, commits, clock, bulk),
+    audit: sqliteAudit(db, commits, bulk),
     async ping() {
       await commits.read(() => db.prepare('SELECT 1').get());
     },
     inMemory: () => [...inMemory].map(([kind, documents]) => ({ kind, held: documents.size(), evicted: documents.evicted() })),
+    async checkWrites() {
+      // A page's worth, so the check needs the room a new document needs (a full disk or size
+      // limit fails it), removed again in the same transaction.
+      await commits.alone(() => {
+        writeCheck.run(pageSize);
+        clearWriteCheck.run();
+      });
+    },
+    async reclaimSpace() {
+      if ((vacuumMode.get() as { auto_vacuum: number }).auto_vacuum !== 2) return 0;
+      return bulk((batch) => {
+        const before = (freePages.get() as { freelist_count: number }).freelist_count;
+        db.exec(`PRAGMA incremental_vacuum(${batch})`);
+        return before - (freePages.get() as { freelist_count: number }).freelist_count;
+      });
+    },
     async close() {
+      closed = true;
       await checkpointer?.stop();
-      if (!db.isOpen) return;
-      commits.flush();
-      // `main.`: a bare checkpoint also covers the temp database, which (once a schema change has used
-      // it) refuses with "database table is locked".
-      if (file !== ':memory:') db.exec('PRAGMA main.wal_checkpoint(TRUNCATE)');
-      db.close();
+      if (db.isOpen) {
+        await commits.flush();
+        // A write may have come in while the last commit was being flushed.
+        while (db.isOpen && db.isTransaction) await commits.flush();
+        // `main.`: a bare checkpoint also covers the temp database, which (once a schema change has used
+        // it) refuses with "database table is locked".
+        if (onDisk) db.exec('PRAGMA main.wal_checkpoint(TRUNCATE)');
+        db.close();
+      }
+      await walFlush?.close();
+      lock?.release();
     },
   };
 }
@@ -93,7 +155,10 @@ export const INDEXED_LOOKUPS = {
   revokeByGrantId: 'DELETE FROM documents INDEXED BY documents_grant WHERE kind = ? AND grant_id = ? AND grant_id IS NOT NULL',
 } as const;
 
-function sqliteDocuments(db: DatabaseSync, commits: GroupCommit, clock: Clock): ExpiringDocuments {
+/** Runs a bulk deletion in short transactions (see inSlices); resolves with how many rows went. */
+type Bulk = (slice: (batch: number) => number) => Promise<number>;
+
+function sqliteDocuments(db: DatabaseSync, commits: GroupCommit, clock: Clock, bulk: Bulk): ExpiringDocuments {
   const live = LIVE;
   const upsert = db.prepare(`
     INSERT INTO documents (kind, id, payload, grant_id, uid, user_code, consumed_at, expires_at)
@@ -107,7 +172,8 @@ function sqliteDocuments(db: DatabaseSync, commits: GroupCommit, clock: Clock): 
   const destroy = db.prepare('DELETE FROM documents WHERE kind = ? AND id = ?');
   const revoke = db.prepare(INDEXED_LOOKUPS.revokeByGrantId);
   const take = db.prepare(`DELETE FROM documents WHERE kind = ? AND id = ? RETURNING payload, consumed_at, expires_at`);
-  const prune = db.prepare('DELETE FROM documents WHERE expires_at <= ? AND expires_at IS NOT NULL');
+  const prune = db.prepare(`DELETE FROM documents WHERE rowid IN (
+    SELECT rowid FROM documents INDEXED BY documents_expiry WHERE expires_at <= ? AND expires_at IS NOT NULL LIMIT ?)`);
 
   const toPayload = (row: Row | undefined): Payload | undefined => {
     if (!row) return undefined;
@@ -146,7 +212,8 @@ function sqliteDocuments(db: DatabaseSync, commits: GroupCommit, clock: Clock): 
       return toPayload(row);
     },
     async prune() {
-      return Number((await commits.write(() => prune.run(clock()))).changes);
+      const now = clock();
+      return bulk((batch) => Number(prune.run(now, batch).changes));
     },
   };
 }
@@ -264,7 +331,7 @@ function sqlitePasskeys(db: DatabaseSync, commits: GroupCommit): Passkeys {
   };
 }
 
-function sqliteCounters(db: DatabaseSync, commits: GroupCommit, clock: Clock): Counters {
+function sqliteCounters(db: DatabaseSync, commits: GroupCommit, clock: Clock, bulk: Bulk): Counters {
   const increment = db.prepare(`
     INSERT INTO counters (key, count, reset_at) VALUES (?, 1, ?)
     ON CONFLICT (key) DO UPDATE SET
@@ -273,7 +340,7 @@ function sqliteCounters(db: DatabaseSync, commits: GroupCommit, clock: Clock): C
     RETURNING count, reset_at`);
   const get = db.prepare('SELECT count, reset_at FROM counters WHERE key = ? AND reset_at > ?');
   const reset = db.prepare('DELETE FROM counters WHERE key = ?');
-  const prune = db.prepare('DELETE FROM counters WHERE reset_at <= ?');
+  const prune = db.prepare('DELETE FROM counters WHERE key IN (SELECT key FROM counters INDEXED BY counters_reset WHERE reset_at <= ? LIMIT ?)');
   const toCount = (row: Row | undefined): Count | undefined =>
     row && { count: Number(row.count), resetAt: new Date(row.reset_at as number) };
 
@@ -289,15 +356,17 @@ function sqliteCounters(db: DatabaseSync, commits: GroupCommit, clock: Clock): C
       await commits.write(() => reset.run(key));
     },
     async prune() {
-      return Number((await commits.write(() => prune.run(clock()))).changes);
+      const now = clock();
+      return bulk((batch) => Number(prune.run(now, batch).changes));
     },
   };
 }
 
-function sqliteAudit(db: DatabaseSync, commits: GroupCommit): AuditLog {
+function sqliteAudit(db: DatabaseSync, commits: GroupCommit, bulk: Bulk): AuditLog {
   const insert = db.prepare(`
     INSERT INTO audit (member_id, at, type, outcome, ip, user_agent, client_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
   const list = db.prepare('SELECT * FROM audit WHERE member_id = ? ORDER BY at DESC, seq DESC LIMIT ?');
+  const prune = db.prepare('DELETE FROM audit WHERE seq IN (SELECT seq FROM audit INDEXED BY audit_time WHERE at < ? LIMIT ?)');
   return {
     async append(event) {
       await commits.write(() => insert.run(event.memberId ?? null, event.at.getTime(), event.type, event.outcome, event.ip ?? null,
@@ -314,6 +383,9 @@ function sqliteAudit(db: DatabaseSync, commits: GroupCommit): AuditLog {
         ...(row.client_id !== null && { clientId: row.client_id as string }),
         ...(row.detail !== null && { detail: JSON.parse(row.detail as string) }),
       }));
+    },
+    async prune(before) {
+      return bulk((batch) => Number(prune.run(before.getTime(), batch).changes));
     },
   };
 }

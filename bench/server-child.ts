@@ -1,6 +1,6 @@
 /**
- * The benchmarks' server processes and the members they serve: a server child started with fork,
- * answering usage questions over its IPC channel, and a store filled with members and passkeys.
+ * A benchmark's server in a child process of its own, and the members it logs in: shared by
+ * `npm run bench` and `npm run bench:prune`.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -14,14 +14,16 @@ import type { Target } from './driver.ts';
 const here = import.meta.dirname;
 
 /** A server child: ready once it has announced its issuer, answers usage questions over IPC. */
-export class ServerChild<Name extends string = string> {
-  readonly flow: Name;
+export class ServerChild {
+  readonly flow: string;
   readonly target: Target;
   private readonly child: ChildProcess;
   private pending: ((usage: ServerUsage) => void) | undefined;
   private exited: string | undefined;
 
-  private constructor(flow: Name, child: ChildProcess, target: Target) {
+  private readonly waiting = new Map<string, (message: ChildMessage) => void>();
+
+  private constructor(flow: string, child: ChildProcess, target: Target) {
     this.flow = flow;
     this.child = child;
     this.target = target;
@@ -34,15 +36,15 @@ export class ServerChild<Name extends string = string> {
         this.pending = undefined;
         resolve(message.usage);
       }
+      const waiter = this.waiting.get(message.type);
+      this.waiting.delete(message.type);
+      waiter?.(message);
     });
   }
 
-  /**
-   * Forks `script` (a file in bench/) with `env` and waits for it to announce where it listens;
-   * with `profileDir`, the child writes a V8 CPU profile there when it exits.
-   */
-  static start<Name extends string>(flow: Name, script: string, profileDir: string | undefined, env: Record<string, string>): Promise<ServerChild<Name>> {
-    const execArgv = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${flow}-\${pid}.cpuprofile`] : [];
+  /** Starts `script` (in bench/) with `env`; `profile` gives Node options for a CPU profile. */
+  static start(flow: string, script: string, env: Record<string, string>, profile?: (flow: string) => string[]): Promise<ServerChild> {
+    const execArgv = profile?.(flow) ?? [];
     const child = fork(path.join(here, script), [], {
       execPath: process.execPath,
       execArgv,
@@ -76,6 +78,23 @@ export class ServerChild<Name extends string = string> {
     });
   }
 
+  /** Sends `message` and resolves with the child's first message of type `reply`. */
+  ask<T extends ChildMessage>(message: object, reply: T['type'], timeoutMs = 600_000): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${this.flow} server did not answer ${reply}`)), timeoutMs);
+      this.waiting.set(reply, (answer) => {
+        clearTimeout(timer);
+        resolve(answer as T);
+      });
+      this.child.send(message);
+    });
+  }
+
+  /** Sends `message`, expecting no answer. */
+  tell(message: object): void {
+    this.child.send(message);
+  }
+
   /** Closing the IPC channel makes the child close its server and exit. */
   stop(): Promise<void> {
     if (this.child.exitCode !== null || !this.child.connected) return Promise.resolve();
@@ -94,10 +113,10 @@ export class ServerChild<Name extends string = string> {
 }
 
 /**
- * Fills a fresh store with `count` members, each with a software passkey (half device-bound, half
- * synced) and the password `password`; returns the passkeys (their private keys stay here).
+ * Members with software passkeys in the store at `databaseUrl`, all with the password `password`;
+ * the private keys stay with the caller.
  */
-export async function createBenchMembers(databaseUrl: string, count: number, password = randomBytes(24).toString('base64url')): Promise<SoftPasskey[]> {
+export async function createMembers(databaseUrl: string, count: number, password = randomBytes(24).toString('base64url')): Promise<SoftPasskey[]> {
   const store = await openStore(databaseUrl);
   // One real hash serves every member: checking it costs the same as checking one's own.
   const passwordHash = await hashPassword(password);
@@ -124,3 +143,4 @@ export async function createBenchMembers(databaseUrl: string, count: number, pas
   }
   return passkeys;
 }
+

@@ -1,0 +1,50 @@
+/**
+ * `npm run db:backup -- --to <file>`: a consistent copy of the embedded database while the IdP
+ * serves it, with SQLite's online backup. For MongoDB it says which standard tool to use instead.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { defaultDatabaseUrl } from '../config/database-url.ts';
+
+const USAGE = 'Usage: npm run db:backup -- --to <file>   (DATABASE_URL names the database, as for the IdP)';
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({ options: { to: { type: 'string' }, help: { type: 'boolean' } }, strict: true });
+  if (values.help || !values.to) {
+    console.error(USAGE);
+    return 2;
+  }
+  const databaseUrl = process.env.DATABASE_URL ?? defaultDatabaseUrl(process.env);
+  if (/^mongodb(\+srv)?:\/\//.test(databaseUrl)) {
+    console.error('db:backup copies the embedded SQLite store; for MongoDB use mongodump (see the README, "Backups")');
+    return 2;
+  }
+  if (!databaseUrl.startsWith('sqlite:') || databaseUrl === 'sqlite::memory:') {
+    console.error('DATABASE_URL must name an SQLite file ("sqlite:<path>")');
+    return 2;
+  }
+  const source = path.resolve(databaseUrl.slice('sqlite:'.length));
+  const target = path.resolve(values.to);
+  if (!existsSync(source)) {
+    console.error(`there is no database at ${source}`);
+    return 1;
+  }
+  if (existsSync(target)) {
+    console.error(`${target} already exists: choose a new file (a backup never overwrites one)`);
+    return 1;
+  }
+  const { backupSqlite } = await import('./sqlite/backup.ts');
+  const report = await backupSqlite(source, target);
+  console.log(`wrote ${target}: ${report.bytes.toLocaleString('en')} bytes (${report.pages.toLocaleString('en')} pages), ` +
+    `schema version ${report.schemaVersion}, ${report.members} members, ${report.passkeys} passkeys, ${report.documents} documents, ` +
+    `${report.auditEvents} audit events; quick_check ${report.check}; as of ${report.asOf}; ${report.seconds.toFixed(1)} s`);
+  return report.check === 'ok' ? 0 : 1;
+}
+
+try {
+  process.exitCode = await main();
+} catch (error) {
+  console.error(`db:backup failed: ${(error as Error).message}`);
+  process.exitCode = 1;
+}
