@@ -27,7 +27,7 @@ import { createClientAddress, limitKeyOf, trustsProxies } from './http/client-ad
 import { CookieSigner } from './http/cookie-signer.ts';
 import { createCsrf } from './http/csrf.ts';
 import { errorBoundary, logRequest, pathOf } from './http/error-boundary.ts';
-import { healthRouter } from './http/health.ts';
+import { createReadiness, healthRouter } from './http/health.ts';
 import type { HttpError } from './http/http-error.ts';
 import { localization, pageLanguage } from './http/localize.ts';
 import { createRateLimit } from './http/rate-limit.ts';
@@ -97,19 +97,24 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // restart asks members mid-sign-in to start again), each kind within its own bounds. About 2 KB
   // per interaction; challenges are a few dozen bytes.
   const signInKinds = { Interaction: protection.signIns, [CHALLENGE_KIND]: protection.challenges };
+  // Built before the store, which reports its commits to it; what it reads from the store it reads
+  // only when scraped.
+  const prometheus = createPrometheusMetrics({
+    ready: () => readiness.ready(),
+    countMembersWithPasskeys: () => store.passkeys.countMembers(),
+    signInsInMemory: () => store.inMemory?.() ?? [],
+    walBytes: () => store.walBytes?.(),
+  }, { smsPricePerSegment: config.operations.smsPricePerSegment });
+  const { metrics } = prometheus;
   const store = options.store ?? (await openStore(config.databaseUrl, {
     clock,
     ensureIndexes: !config.production,
     signInKinds,
     serving: true,
     sqliteSynchronous: config.storage.sqliteSynchronous,
+    commits: { committed: metrics.storeCommit, failed: metrics.storeFailed },
   }));
-  const prometheus = createPrometheusMetrics({
-    ready: () => storeAnswers(store),
-    countMembersWithPasskeys: () => store.passkeys.countMembers(),
-    signInsInMemory: store.inMemory && (() => store.inMemory!()),
-  }, { smsPricePerSegment: config.operations.smsPricePerSegment });
-  const { metrics } = prometheus;
+  const readiness = createReadiness(store, logger, clock);
   const cookieSigner = new CookieSigner(config.cookieKeys);
   // The client address of the request being served, worked out once by the server (see handler):
   // what the request writes counts against that address, and every limit, log and audit entry uses it.
@@ -237,7 +242,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     accountRouter({ provider, store, smsOtp, settings: passkeySettings, csrf, issuer: config.issuer, rpId: config.webauthn.rpId, clock, sessions: memberSessions }),
     assetsRouter(path.join(viewsDir, 'assets'), { 'simplewebauthn-browser.js': webauthnBrowser }),
     wellKnownRouter(config),
-    healthRouter(store, logger, clock),
+    healthRouter(store, logger, clock, readiness),
   ];
   const refusals = new WeakMap<IncomingMessage, HttpError>();
   koa.use(useClientAddress);
@@ -313,17 +318,4 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       if (!options.store) await store.close();
     },
   };
-}
-
-/** Whether the store answers within two seconds, as `/readyz` decides. */
-async function storeAnswers(store: Store): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([store.ping(), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('timed out')), 2000)))]);
-    return true;
-  } catch {
-    return false;
-  } finally {
-    clearTimeout(timer);
-  }
 }

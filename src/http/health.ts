@@ -7,12 +7,10 @@ const WRITE_CHECK_FRESH_MS = 2000;
 const WRITE_CHECK_TIMEOUT_MS = 2000;
 
 /**
- * `/healthz`: the process answers. `/readyz`: the store can write, checked with a real, small write
- * (a fresh one at most every two seconds, answered within two seconds): 503 while it cannot, so a
- * load balancer takes the instance out, and 200 again once it can.
+ * Whether the store can write, checked with a real, small write (a fresh one at most every two
+ * seconds, answered within two seconds): what `/readyz` answers and the metrics report.
  */
-export function healthRouter(store: Store, logger: Logger, clock: Clock = Date.now): Router {
-  const router = new Router();
+export function createReadiness(store: Store, logger: Logger, clock: Clock = Date.now): { ready(): Promise<boolean> } {
   let last: { at: number; ready: boolean } | undefined;
   let checking: Promise<boolean> | undefined;
 
@@ -44,7 +42,15 @@ export function healthRouter(store: Store, logger: Logger, clock: Clock = Date.n
     });
     return checking;
   };
+  return { ready };
+}
 
+/**
+ * `/healthz`: the process answers. `/readyz`: the store can write (see createReadiness): 503 while
+ * it cannot, so a load balancer takes the instance out, and 200 again once it can.
+ */
+export function healthRouter(store: Store, logger: Logger, clock: Clock = Date.now, { ready } = createReadiness(store, logger, clock)): Router {
+  const router = new Router();
   router.get('/healthz', (ctx) => {
     ctx.set('Cache-Control', 'no-store');
     ctx.body = { status: 'ok' };

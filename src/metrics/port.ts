@@ -29,6 +29,10 @@ export type Metrics = {
   shed(stage: ShedStage): void;
   /** A signing key file that could not be loaded (the IdP kept the keys it had). */
   signingKeysReloadFailed(): void;
+  /** A commit of the embedded store: seconds until its statements were answered, and how many it carried. */
+  storeCommit(seconds: number, statements: number): void;
+  /** A store commit that failed, or a statement that failed for a reason that may pass (disk full, read-only, I/O). */
+  storeFailed(stage: 'commit' | 'statement'): void;
 };
 
 export type RouteGroup = 'sign_in' | 'token' | 'userinfo' | 'account' | 'logout' | 'well_known' | 'health' | 'assets' | 'other';
@@ -52,4 +56,6 @@ export const noMetrics: Metrics = {
   rateLimited() {},
   shed() {},
   signingKeysReloadFailed() {},
+  storeCommit() {},
+  storeFailed() {},
 };

@@ -5,8 +5,10 @@ import type { Metrics, RouteGroup } from './port.ts';
 export type MetricSources = {
   /** Sign-ins in progress held in this process's memory, by kind, and how many were pushed out since start. */
   signInsInMemory?: () => readonly { kind: string; held: number; evicted: number }[];
-  /** Whether the store answers, as `/readyz` decides. */
+  /** Whether the store can write, as `/readyz` decides. */
   ready: () => Promise<boolean>;
+  /** The size of the store's write-ahead log, where it has one. */
+  walBytes?: () => number | undefined;
   /** Members with at least one passkey, counted in the store: a scan, so it runs rarely (see refresh). */
   countMembersWithPasskeys: () => Promise<number>;
 };
@@ -17,6 +19,10 @@ export type PrometheusMetrics = {
   /** Counts members with passkeys in the store again, replacing what this instance has tallied since. */
   recountMembersWithPasskeys(): Promise<void>;
 };
+
+/** A commit takes well under a millisecond; a flush to disk (SQLITE_SYNCHRONOUS=full) a few. */
+const COMMIT_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
+const STATEMENT_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256];
 
 /** Sign-in steps have a 250 ms objective: buckets around it, up to what a member would give up on. */
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -47,6 +53,21 @@ export function createPrometheusMetrics(sources: MetricSources, options: { smsPr
   const rateLimited = new Counter({ name: 'jmb_rate_limited_total', help: 'Requests refused by a per-address or per-member limit, by limit', labelNames: ['limit'], registers });
   const shed = new Counter({ name: 'jmb_shed_total', help: 'Requests refused at once because the IdP was saturated, by stage', labelNames: ['stage'], registers });
   const keyReloads = new Counter({ name: 'jmb_signing_keys_reload_failures_total', help: 'Signing key files that could not be loaded (the IdP kept its keys)', registers });
+
+  const commitTime = new Histogram({ name: 'jmb_store_commit_duration_seconds', help: 'Time from the COMMIT of a shared transaction of the embedded store until its statements were answered (flush included with SQLITE_SYNCHRONOUS=full)', buckets: COMMIT_BUCKETS, registers });
+  const commitSize = new Histogram({ name: 'jmb_store_commit_statements', help: 'Statements (request writes, and reads made while it was open) carried by one shared transaction of the embedded store', buckets: STATEMENT_BUCKETS, registers });
+  const storeErrors = new Counter({ name: 'jmb_store_errors_total', help: 'Failed commits of the store, and statements that failed for a reason that may pass (disk full, read-only, I/O), by stage', labelNames: ['stage'], registers });
+  if (sources.walBytes) {
+    const walBytes = sources.walBytes;
+    new Gauge({
+      name: 'jmb_store_wal_bytes',
+      help: 'The size of the embedded store\'s write-ahead log',
+      registers,
+      collect() {
+        this.set(walBytes() ?? 0);
+      },
+    });
+  }
 
   let membersWithPasskeys = 0;
   new Gauge({
@@ -81,7 +102,7 @@ export function createPrometheusMetrics(sources: MetricSources, options: { smsPr
   }
   new Gauge({
     name: 'jmb_store_up',
-    help: 'Whether the store answers (1) or not (0), as /readyz decides',
+    help: 'Whether the store can write (1) or not (0), as /readyz decides',
     registers,
     async collect() {
       this.set((await sources.ready()) ? 1 : 0);
@@ -122,6 +143,11 @@ export function createPrometheusMetrics(sources: MetricSources, options: { smsPr
     rateLimited: (limit) => rateLimited.inc({ limit }),
     shed: (stage) => shed.inc({ stage }),
     signingKeysReloadFailed: () => keyReloads.inc(),
+    storeCommit(seconds, statements) {
+      commitTime.observe(seconds);
+      commitSize.observe(statements);
+    },
+    storeFailed: (stage) => storeErrors.inc({ stage }),
   };
 
   return {

@@ -1,4 +1,4 @@
-import type { Clock, KindBounds, Store } from './port.ts';
+import type { Clock, CommitObserver, KindBounds, Store } from './port.ts';
 
 export type OpenOptions = {
   clock?: Clock;
@@ -18,6 +18,8 @@ export type OpenOptions = {
   serving?: boolean;
   /** The embedded store's durability level (SQLITE_SYNCHRONOUS; `normal` when unset). */
   sqliteSynchronous?: 'full' | 'normal';
+  /** Told of the embedded store's commits and failures (the IdP's metrics). */
+  commits?: CommitObserver;
 };
 
 /** Opens the store a DATABASE_URL names: `sqlite:<path>`, `sqlite::memory:` or `mongodb://…`. */
@@ -29,6 +31,7 @@ export async function openStore(databaseUrl: string, options: OpenOptions = {}):
       signInKinds: options.signInKinds,
       owner: options.serving,
       synchronous: options.sqliteSynchronous,
+      commits: options.commits,
     });
   }
   if (/^mongodb(\+srv)?:\/\//.test(databaseUrl)) {

@@ -174,8 +174,18 @@ export interface Store {
    * document is in the database.
    */
   inMemory?(): { kind: string; held: number; evicted: number }[];
+  /** The size of the write-ahead log in bytes, where the store has one (the embedded store on a file). */
+  walBytes?(): number;
   close(): Promise<void>;
 }
+
+/** What the embedded store reports of its commits, for the metrics. */
+export type CommitObserver = {
+  /** A shared transaction was committed (and flushed, where durability asks for it) and its statements answered. */
+  committed(seconds: number, statements: number): void;
+  /** A commit failed, or a statement failed for a reason that may pass (disk full, read-only, I/O). */
+  failed(stage: 'commit' | 'statement'): void;
+};
 
 /** The clock a store reads expiry against; tests pass a controllable one. */
 export type Clock = () => number;

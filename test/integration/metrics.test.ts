@@ -76,6 +76,13 @@ test.serial('a password log-in, a passkey log-in and an SMS step-up move their c
 
   t.true(after.value('jmb_signins_in_progress', { kind: 'Interaction' }) >= 1, 'sign-ins in progress are held in memory');
   t.is(after.value('jmb_store_up'), 1);
+  // The store's shared transactions: every log-in's writes were committed in some of them.
+  const commits = moved('jmb_store_commit_duration_seconds_count');
+  t.true(commits >= 5, `${commits} commits`);
+  t.is(moved('jmb_store_commit_statements_count'), commits);
+  t.true(moved('jmb_store_commit_statements_sum') >= commits, 'each carried at least one statement');
+  t.true(after.has('jmb_store_wal_bytes'));
+  t.is(after.value('jmb_store_errors_total'), 0);
   for (const processFamily of ['process_resident_memory_bytes', 'nodejs_heap_size_used_bytes', 'nodejs_eventloop_lag_p99_seconds']) {
     t.true(after.has(processFamily), `${processFamily} is exposed`);
   }

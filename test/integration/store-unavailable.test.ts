@@ -5,6 +5,7 @@ import { Browser, hiddenField } from '../helpers/browser.ts';
 import { MemorySms } from '../helpers/memory-sms.ts';
 import { RelyingParty, passkeyAttempt, passkeyLogIn, passwordLogIn } from '../helpers/relying-party.ts';
 import { SoftPasskey, enrolSoftPasskey } from '../helpers/soft-authenticator.ts';
+import { scrape } from '../helpers/metrics.ts';
 import { WEBSITE, createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 
@@ -19,6 +20,7 @@ test.before(async () => {
   app = await startTestApp({
     sms,
     clock,
+    metrics: true,
     openStore: (file) => openSqliteStore(file, clock, {
       owner: true,
       signInKinds: { Interaction: { max: 1000, perOwner: 1000 }, WebAuthnChallenge: { max: 1000, perOwner: 1000 } },
@@ -96,6 +98,7 @@ test.serial('while the store cannot write: 503 with Retry-After everywhere, /rea
     const notReady = await readyz();
     t.is(notReady.status, 503, '/readyz takes the instance out');
     t.is(notReady.body.status, 'unavailable');
+    t.is((await scrape(app.metricsUrl!)).value('jmb_store_up'), 0, 'the metrics say so too');
 
     assertUnavailablePage(t, await loginBrowser.post(`${loginUrl}/login`, { csrf: hiddenField(loginPage.html, 'csrf'), number: member.number, password: member.password }));
 
@@ -134,6 +137,7 @@ test.serial('while the store cannot write: 503 with Retry-After everywhere, /rea
   }
 
   t.is((await readyz()).status, 200, '/readyz lets the instance back in');
+  t.is((await scrape(app.metricsUrl!)).value('jmb_store_up'), 1);
   const redeemed = await tokenRequest({ grant_type: 'authorization_code', code, redirect_uri: WEBSITE.redirect_uris[0]!, code_verifier: pending.verifier });
   t.is(redeemed.status, 200, 'the code refused during the outage was not used up: it redeems now');
   t.truthy(redeemed.json.id_token);

@@ -175,3 +175,22 @@ test('pause: new writes wait, in order, while reads go on; resume lets them comm
   t.is(committed('a'), 'a');
   t.is(committed('b'), 'b');
 });
+
+test('an observer hears how long each shared commit took and how many statements it carried, and of failures', async (t) => {
+  const heard: string[] = [];
+  const { db, write, read } = open(t, {
+    observe: {
+      committed: (seconds, statements) => heard.push(`committed ${statements} in ${seconds >= 0 && seconds < 60 ? 'time' : seconds}`),
+      failed: (stage) => heard.push(`failed ${stage}`),
+    },
+  });
+  await Promise.all([write('a'), write('b'), read('a')]);
+  t.deepEqual(heard, ['committed 3 in time']);
+  await outcomes([write('c'), write('orphan', 'orphan', 'nobody')]);
+  t.deepEqual(heard.slice(1), ['failed commit']);
+  await write('taken').then(() => outcomes([write('taken')]));
+  t.false(heard.slice(2).some((entry) => entry.startsWith('failed')), 'a duplicate key is no store failure');
+  db.exec('PRAGMA query_only = 1');
+  t.deepEqual(await outcomes([write('d')]), ['rejected']);
+  t.is(heard.at(-1), 'failed statement', 'a store that cannot write is');
+});

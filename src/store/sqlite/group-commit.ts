@@ -1,4 +1,5 @@
 import type { DatabaseSync } from 'node:sqlite';
+import { StoreUnavailableError, type CommitObserver } from '../port.ts';
 import { storeError } from './unavailable.ts';
 
 export type GroupCommitOptions = {
@@ -7,6 +8,8 @@ export type GroupCommitOptions = {
    * resolves. Without it, a commit is answered as soon as SQLite has made it.
    */
   durable?: () => Promise<void>;
+  /** Told how long each shared commit took until answered and how many statements it carried, and of failures that may pass. */
+  observe?: CommitObserver;
 };
 
 /**
@@ -128,23 +131,34 @@ export class GroupCommit {
     try {
       result = statement();
     } catch (error) {
+      const failure = storeError(error);
+      if (failure instanceof StoreUnavailableError) this.options.observe?.failed('statement');
       // Some failures (disk full, I/O) make SQLite roll the whole transaction back.
-      if (!this.db.isOpen || !this.db.isTransaction) this.end(batch, { error: storeError(error) });
-      return Promise.reject(storeError(error));
+      if (!this.db.isOpen || !this.db.isTransaction) this.end(batch, { error: failure });
+      return Promise.reject(failure);
     }
     return new Promise<T>((resolve, reject) => batch.settle.push((failure) => (failure ? reject(failure.error) : resolve(result))));
   }
 
   private commit(batch: Batch): void {
     if (this.batch !== batch) return;
+    const started = performance.now();
     try {
       this.db.exec('COMMIT');
     } catch (error) {
       this.rollback();
+      this.options.observe?.failed('commit');
       this.end(batch, { error: storeError(error) });
       return;
     }
-    this.end(batch, undefined, this.options.durable ? this.whenDurable() : undefined);
+    const durable = this.options.durable ? this.whenDurable() : undefined;
+    const observe = this.options.observe;
+    if (observe) {
+      const answered = () => observe.committed((performance.now() - started) / 1000, batch.settle.length);
+      if (durable) durable.then(answered, () => observe.failed('commit'));
+      else answered();
+    }
+    this.end(batch, undefined, durable);
   }
 
   /** The flush of what was just committed (resolved at once without `durable`). */

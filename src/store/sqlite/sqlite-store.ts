@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
 import {
@@ -6,6 +6,7 @@ import {
   type AuditEvent,
   type AuditLog,
   type Clock,
+  type CommitObserver,
   type Count,
   type Counters,
   type ExpiringDocuments,
@@ -42,6 +43,8 @@ export type SqliteStoreOptions = {
    * the WAL holding it is flushed to disk (it survives a power loss).
    */
   synchronous?: 'full' | 'normal';
+  /** Told of each commit (its time and statements) and of failures that may pass. */
+  commits?: CommitObserver;
   /** How pruning and space reclaiming divide their work into short transactions. */
   slices?: SliceOptions;
   /**
@@ -79,7 +82,7 @@ export function openSqliteStore(file: string, clock: Clock, options: SqliteStore
   }
   // `full`: answered only once the WAL is flushed, which a thread-pool thread does (see createWalFlush).
   const walFlush = onDisk && options.synchronous === 'full' ? createWalFlush(`${file}-wal`) : undefined;
-  const commits = new GroupCommit(db, { durable: walFlush?.flush });
+  const commits = new GroupCommit(db, { durable: walFlush?.flush, observe: options.commits });
   const slices = options.slices ?? DEFAULT_SLICES;
   // Set as closing starts, so that pruning in progress stops at its next slice.
   let closed = false;
@@ -108,6 +111,7 @@ export function openSqliteStore(file: string, clock: Clock, options: SqliteStore
       await commits.read(() => db.prepare('SELECT 1').get());
     },
     inMemory: () => [...inMemory].map(([kind, documents]) => ({ kind, held: documents.size(), evicted: documents.evicted() })),
+    ...(onDisk && { walBytes: () => statSync(`${file}-wal`, { throwIfNoEntry: false })?.size ?? 0 }),
     async checkWrites() {
       // A page's worth, so the check needs the room a new document needs (a full disk or size
       // limit fails it), removed again in the same transaction.
