@@ -1,26 +1,14 @@
-import path from 'node:path';
-import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { defaultDatabaseUrl } from '../config/database-url.ts';
-import { createLogger } from '../log.ts';
-import { openStore } from '../store/open.ts';
-import type { Member, Members, Store } from '../store/port.ts';
-import {
-  createMember, findMemberByNumber, maskPhone, MemberInputError, publicView, setPassword, setStatus,
-} from './members.ts';
 import { createPasskeyOffer } from '../account/passkey-offer.ts';
-import { describeUserAgent } from '../auth/user-agent.ts';
-import { loadConfig } from '../config/load.ts';
-import { CookieSigner } from '../http/cookie-signer.ts';
-import { createMemberSessions } from '../oidc/member-sessions.ts';
-import { createProvider } from '../oidc/provider.ts';
-import { providerJwks } from '../oidc/signing-keys.ts';
-import { liftLoginWaits } from '../auth/password/password-login.ts';
-import type { SmsSender } from '../auth/sms-otp/sms-sender.ts';
-import { reenableSmsVerification, unlockSmsVerification } from '../auth/sms-otp/sms-otp.ts';
+import { openStore } from '../store/open.ts';
+import type { Member, Members } from '../store/port.ts';
 import {
-  bindNewPhone, deskPasskeys, DeskRefusal, enableMember, recordDeskAction, removeMemberPasskey, type DeskOperator,
-} from './support-desk.ts';
-import { validateMemberNumber, validatePhone } from './validate.ts';
+  checked, CliError, parseCommandLine, refused, required, target, targetMember, usage, type Action, type Command, type Values,
+} from './command-line.ts';
+import { deskCommands } from './desk-commands.ts';
+import { createMember, MemberInputError, publicView, setPassword, setStatus } from './members.ts';
+import { DeskRefusal } from './support-desk.ts';
+import { validateMemberNumber } from './validate.ts';
 
 const USAGE = `Usage: npm run --silent members -- <command> [options]
 
@@ -66,24 +54,8 @@ Every member printed is one JSON object per line on stdout, without password or 
 Exit status: 0 done; 1 input refused (nothing written); 2 usage error. The reason is one line on stderr.
 `;
 
-/** A refusal with its exit status: 1 for bad input, 2 for a malformed command line. */
-class CliError extends Error {
-  readonly exitCode: 1 | 2;
-  constructor(exitCode: 1 | 2, message: string) {
-    super(message);
-    this.exitCode = exitCode;
-  }
-}
-const usage = (message: string) => new CliError(2, `${message} (see "npm run members -- help")`);
-const refused = (message: string) => new CliError(1, message);
-
-type Values = Record<string, string | boolean | undefined>;
-type Action = (store: Store) => Promise<object[]>;
 /** An action on members, printed as their public views (never a secret). */
 const onMembers = (fn: (members: Members) => Promise<Member[]>): Action => async (store) => (await fn(store.members)).map(publicView);
-type Command = { options: ParseArgsOptionsConfig; prepare(values: Values, env: NodeJS.ProcessEnv): Promise<Action> };
-
-const target = { number: { type: 'string' }, id: { type: 'string' } } as const;
 const password = { password: { type: 'string' }, 'password-stdin': { type: 'boolean' } } as const;
 
 // Each command checks its command line first and only then gets the store, so a usage error never opens it.
@@ -151,133 +123,8 @@ const commands: Record<string, Command> = {
       };
     },
   },
-  sessions: {
-    options: target,
-    async prepare(values) {
-      const find = targetMember(values);
-      return async (store) => {
-        const member = await find(store.members);
-        const places = await createMemberSessions({ documents: store.documents, audit: store.audit, clock: Date.now }).list(await providerFor(store), member.id);
-        return places.map((place) => ({
-          session: place.uid, device: describeUserAgent(place.userAgent) ?? 'unknown', from: place.ip ?? 'unknown',
-          startedAt: place.startedAt.toISOString(), lastActiveAt: place.lastActiveAt.toISOString(),
-        }));
-      };
-    },
-  },
-  'logout-everywhere': supportCommand('support.logged_out_everywhere', { reason: 'optional' }, () => async (store, member, operator) => {
-    const sessions = createMemberSessions({ documents: store.documents, audit: store.audit, clock: Date.now });
-    await sessions.endAll(await providerFor(store), member.id, { by: 'operator', operator: operator.by, ...(operator.reason && { reason: operator.reason }) });
-  }),
-  unlock: supportCommand('support.unlocked', { reason: 'optional' }, () => async (store, member) => {
-    await Promise.all([liftLoginWaits(store.counters, member.number), unlockSmsVerification(store.counters, member.id)]);
-  }),
-  'reset-sms': supportCommand('support.sms_reenabled', { reason: 'optional' }, () => async (store, member) => {
-    await reenableSmsVerification(store.counters, member.id);
-  }),
-  passkeys: supportCommand('support.passkeys_listed', {}, () => async (store, member) => ({ shown: await deskPasskeys(store.passkeys, member) })),
-  'remove-passkey': supportCommand('support.passkey_removed', { passkeyId: true }, (values) => {
-    const id = required(values, 'id');
-    return async (store, member) => {
-      const passkey = await removeMemberPasskey(store.passkeys, member, id);
-      return { detail: { passkey: passkey.name } };
-    };
-  }),
-  enable: supportCommand('support.enabled', {}, () => async (store, member) => ({ shown: [publicView(await enableMember(store.members, member))] })),
-  'set-phone': supportCommand('support.phone_bound', { phone: true }, async (values, env) => {
-    const phone = checked(validatePhone(required(values, 'phone')));
-    const sender = await smsSenderFor(env);
-    return async (store, member) => {
-      const { member: updated, notices } = await bindNewPhone({ members: store.members, sender, clock: Date.now }, member, phone);
-      const detail = { from: maskPhone(member.phone), to: maskPhone(phone), noticeToPrevious: notices.previous, noticeToCurrent: notices.current };
-      for (const [which, outcome] of Object.entries(notices)) {
-        if (outcome === 'failed') process.stderr.write(`warning: the notice to the ${which} number could not be sent\n`);
-      }
-      return { detail, shown: [publicView(updated)] };
-    };
-  }),
+  ...deskCommands,
 };
-
-type DeskAct = (store: Store, member: Member, operator: DeskOperator) => Promise<{ detail?: Record<string, string>; shown?: object[] } | void>;
-
-/**
- * A support-desk command on one member: the operator (`--by`) and the reason are checked with the
- * rest of the command line, the member (and anything else named) is looked up, and only then is
- * anything changed; what was done is recorded in the member's audit trail with who did it and why.
- * Prints what `act` shows, or the member. `passkeyId`: `--id` names the member's passkey, so the
- * member is named by `--number`.
- */
-function supportCommand(type: string, shape: { reason?: 'optional'; passkeyId?: boolean; phone?: boolean }, build: (values: Values, env: NodeJS.ProcessEnv) => DeskAct | Promise<DeskAct>): Command {
-  return {
-    options: {
-      ...(shape.passkeyId ? { number: { type: 'string' }, id: { type: 'string' } } : target),
-      ...(shape.phone && { phone: { type: 'string' } }),
-      by: { type: 'string' },
-      reason: { type: 'string' },
-    },
-    async prepare(values, env) {
-      const find = shape.passkeyId ? targetMember({ number: required(values, 'number') }) : targetMember(values);
-      const operator = deskOperator(values, shape.reason !== 'optional');
-      const act = await build(values, env);
-      return async (store) => {
-        const member = await find(store.members);
-        const done = await act(store, member, operator);
-        await recordDeskAction(store.audit, Date.now, member, type, operator, done?.detail);
-        return done?.shown ?? [publicView(member)];
-      };
-    },
-  };
-}
-
-function deskOperator(values: Values, reasonRequired: boolean): DeskOperator {
-  const by = required(values, 'by').trim();
-  if (!/^[\p{L}\p{N} ._@-]{1,64}$/u.test(by)) throw refused('--by must name the operator in 1 to 64 letters, digits, spaces or ._@-');
-  const reason = typeof values.reason === 'string' ? values.reason.trim().replace(/\s+/g, ' ').slice(0, 200) : undefined;
-  if (reasonRequired && !reason) throw usage('missing --reason');
-  return { by, reason: reason || undefined };
-}
-
-/** The SMS transport SMS_TRANSPORT names, as the IdP builds it; its log lines go to stderr, never among the JSON. */
-async function smsSenderFor(env: NodeJS.ProcessEnv): Promise<SmsSender> {
-  // Loaded only for the command that sends: the settings' schemas and the Twilio library take longer
-  // to load than most commands take to run.
-  const [{ loadSms }, { createSmsSender }] = await Promise.all([import('../config/sections.ts'), import('../auth/sms-otp/create-sender.ts')]);
-  const problems: string[] = [];
-  const settings = loadSms(env, path.resolve(env.DATA_DIR ?? './data'), env.NODE_ENV === 'production', problems);
-  if (problems.length) throw refused(`invalid SMS settings: ${problems.join('; ')}`);
-  return createSmsSender(settings, createLogger('warn', (line) => process.stderr.write(line)), Date.now);
-}
-
-/**
- * The IdP's OIDC provider on this store, as the server builds it (the same configuration from the
- * environment): to read sessions and to send back-channel logouts signed with the IdP's keys.
- */
-async function providerFor(store: Store) {
-  const config = loadConfig(process.env);
-  return createProvider({ config, jwks: providerJwks(config.jwks, Date.now()), store, logger: createLogger('silent'), clock: Date.now, cookieSigner: new CookieSigner(config.cookieKeys) });
-}
-
-function required(values: Values, name: string): string {
-  const value = values[name];
-  if (typeof value !== 'string') throw usage(`missing --${name}`);
-  return value;
-}
-
-function checked<T>(result: { ok: true; value: T } | { ok: false; reason: string }): T {
-  if (!result.ok) throw refused(result.reason);
-  return result.value;
-}
-
-/** The member named by exactly one of --number and --id; a lookup that finds none is refused. */
-function targetMember(values: Values): (members: Members) => Promise<Member> {
-  if ((values.number === undefined) === (values.id === undefined)) throw usage('give exactly one of --number and --id');
-  if (typeof values.id === 'string') {
-    const id = values.id;
-    return async (members) => (await members.findById(id)) ?? Promise.reject(refused(`no member with id ${JSON.stringify(id)}`));
-  }
-  const number = checked(validateMemberNumber(values.number));
-  return async (members) => (await findMemberByNumber(members, number)) ?? Promise.reject(refused(`no member with number ${number}`));
-}
 
 async function readPassword(values: Values): Promise<string> {
   if (values.password !== undefined && values['password-stdin']) throw usage('give --password or --password-stdin, not both');
@@ -286,18 +133,6 @@ async function readPassword(values: Values): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
-}
-
-function parseCommandLine(command: Command, args: string[]): Values {
-  try {
-    return parseArgs({ args, options: { ...command.options, help: { type: 'boolean', short: 'h' } }, strict: true }).values;
-  } catch (error) {
-    const code = (error as { code?: string }).code;
-    // Node's message quotes the stray argument, which may be a mistyped password: never echo it.
-    if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') throw usage('unexpected argument: every value needs its --option');
-    if (code?.startsWith('ERR_PARSE_ARGS')) throw usage((error as Error).message.split('\n')[0]!);
-    throw error;
-  }
 }
 
 async function main(args: string[], env: NodeJS.ProcessEnv): Promise<void> {
