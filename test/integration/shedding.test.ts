@@ -64,7 +64,8 @@ test('a saturated process refuses new sign-ins with 503 and Retry-After, and kee
     slow.write('{"id":');
     held.push(slow);
   }
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  for (const deadline = Date.now() + 10_000; app.load().inFlight < 3 && Date.now() < deadline;) await new Promise((resolve) => setTimeout(resolve, 20));
+  t.true(app.load().inFlight >= 3, 'the held requests reached the IdP');
 
   const started = performance.now();
   const refused = await fetch((await rp.start()).url, { redirect: 'manual', headers: { 'accept-language': 'en' } });
