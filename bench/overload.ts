@@ -35,7 +35,7 @@ const settings = {
   seconds: setting('OVERLOAD_SECONDS', 10, 2, 120),
   warmupSeconds: setting('OVERLOAD_WARMUP_SECONDS', 2, 0, 30),
   rounds: Math.round(setting('OVERLOAD_ROUNDS', 3, 1, 9)),
-  peak: { password: Math.round(setting('OVERLOAD_PEAK_PASSWORD', 4, 1, 64)), passkey: Math.round(setting('OVERLOAD_PEAK_PASSKEY', 8, 1, 64)) } as Record<Method, number>,
+  peak: { password: Math.round(setting('OVERLOAD_PEAK_PASSWORD', 2, 1, 64)), passkey: Math.round(setting('OVERLOAD_PEAK_PASSKEY', 8, 1, 64)) } as Record<Method, number>,
   factor: Math.round(setting('OVERLOAD_FACTOR', 10, 2, 50)),
   retryPauseMs: setting('OVERLOAD_RETRY_PAUSE_MS', 250, 10, 10_000),
 };

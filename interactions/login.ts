@@ -25,7 +25,7 @@ export type LoginDeps = {
   rpId: string;
   device: DeviceCookie;
   clock: Clock;
-  metrics: Pick<Metrics, 'login' | 'rateLimited'>;
+  metrics: Pick<Metrics, 'login' | 'rateLimited' | 'shed'>;
 };
 
 /** What the relying party asked of the log-in: nothing special, a passkey if possible, or only a passkey. */
@@ -44,6 +44,11 @@ function passkeyDemand(details: Interaction): 'none' | 'requested' | 'required' 
 function siteToReopen(details: Interaction, issuerOrigin: string): string {
   const redirect = URL.parse(String(details.params.redirect_uri ?? ''));
   return redirect && (redirect.protocol === 'https:' || redirect.protocol === 'http:') ? `${redirect.origin}/` : `${issuerOrigin}/account`;
+}
+
+/** "Many members are logging in right now": nothing was checked, so the member may simply try again in a moment. */
+function busyRefusal(retryAfter: number, signIn: string): HttpError {
+  return new HttpError(503, 'temporarily_unavailable', 'too many log-ins are being checked', { retryAfter, page: 'busy', retryHref: signIn });
 }
 
 /** Renders the log-in page, keeping what the member typed (never the password). */
@@ -67,6 +72,14 @@ export async function renderLogin(ctx: Context, deps: LoginDeps, details: Intera
 /** POST /interaction/:uid/login: member number and password. */
 export async function submitPasswordLogin(ctx: Context, deps: LoginDeps): Promise<void> {
   assertSameOrigin(ctx, deps.issuerOrigin);
+  // At a peak, refused before anything else is read or looked up: the refusal must be quick and
+  // cheap, and pressing "Try again" returns to the same sign-in.
+  const busy = deps.passwordLogin.busyFor();
+  if (busy !== undefined) {
+    deps.metrics.login('password', 'busy');
+    deps.metrics.shed('password_hashing');
+    throw busyRefusal(busy, `/interaction/${encodeURIComponent(ctx.params.uid ?? '')}`);
+  }
   const details = await loadInteraction(deps.provider, ctx);
   const form = await readForm(ctx);
   deps.csrf.verify(ctx, details.uid, form.csrf);
@@ -95,10 +108,7 @@ export async function submitPasswordLogin(ctx: Context, deps: LoginDeps): Promis
     if (!(error instanceof AuthError)) throw error;
     deps.metrics.login('password', error.code);
     if (error.code === 'too_many_attempts') deps.metrics.rateLimited('password_failures');
-    if (error.code === 'busy') {
-      // Nothing was checked: the member may simply press the button again in a moment.
-      throw new HttpError(503, 'temporarily_unavailable', error.message, { retryAfter: secondsUntil(error.retryAt), page: 'busy' });
-    }
+    if (error.code === 'busy') throw busyRefusal(secondsUntil(error.retryAt), `/interaction/${details.uid}`);
     if (error.code === 'too_many_attempts' && error.retryAt) {
       const time = new Intl.DateTimeFormat(ctx.state.locale, { timeStyle: 'short', timeZone: 'Asia/Tokyo' }).format(error.retryAt);
       ctx.set('Retry-After', String(secondsUntil(error.retryAt)));

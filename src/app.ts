@@ -77,6 +77,8 @@ export type App = {
   metricsHandler: RequestListener;
   /** Runs a round of pruning now (the timer runs them every PRUNE_INTERVAL_SECONDS). */
   prune: ReturnType<typeof startPruning>['runNow'];
+  /** What admission of new sign-ins is deciding on now: requests in flight, event-loop delay. */
+  load(): { inFlight: number; eventLoopDelayMs: number };
   /** Stops background work and closes the store. */
   close(): Promise<void>;
 };
@@ -309,6 +311,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     logger,
     metricsHandler: metricsEndpoint(prometheus.registry, config.operations.metricsToken, logger),
     prune: pruning.runNow,
+    load: admission.load,
     async close() {
       pruning.stop();
       clearInterval(recounting);

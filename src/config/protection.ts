@@ -62,9 +62,10 @@ export function loadProtection(env: NodeJS.ProcessEnv, problems: string[]): Prot
       perSignIn: challengesPerSignIn,
     },
     hashing: {
-      // scrypt runs on libuv's pool (4 threads unless UV_THREADPOOL_SIZE says otherwise); more hashes
-      // at once than cores only makes each one slower.
-      concurrency: number('PASSWORD_HASH_CONCURRENCY', Math.min(4, availableParallelism())),
+      // scrypt runs on libuv's pool (4 threads unless UV_THREADPOOL_SIZE says otherwise). One core is
+      // left to the event loop, which must go on answering everything else (refusals included) while
+      // the hashes run; more hashes at once than the remaining cores only makes each one slower.
+      concurrency: number('PASSWORD_HASH_CONCURRENCY', Math.max(1, Math.min(4, availableParallelism() - 1))),
       maxQueue: number('PASSWORD_HASH_MAX_QUEUE', 64, nonNegativeInt),
       maxWaitMs: number('PASSWORD_HASH_MAX_WAIT_MS', 400),
     },

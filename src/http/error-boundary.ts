@@ -38,7 +38,7 @@ export function errorBoundary(logger: Logger, startAgainFor: (ctx: Context) => P
       const page = expired ? 'expired' : known?.page ?? (status === 404 ? 'notfound' : status === 403 ? 'forbidden' : 'generic');
       try {
         const startAgain = page === 'expired' ? (await startAgainFor(ctx).catch(() => undefined)) ?? '/account' : undefined;
-        await ctx.render('error', { page, code, title: t(errorTitle(page)), retryHref: retryHref(ctx, page), startAgain });
+        await ctx.render('error', { page, code, title: t(errorTitle(page)), retryHref: known?.retryHref ?? retryHref(ctx, page), startAgain });
       } catch (renderError) {
         logger.error('error page failed to render', { error: renderError });
         ctx.type = 'text/plain';

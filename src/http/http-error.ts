@@ -8,6 +8,8 @@ export type HttpErrorOptions = {
   retryAfter?: number;
   /** The page a browser sees instead of the generic error page. */
   page?: BusyPage;
+  /** Where "Try again" leads from that page, when it is not the address just asked for (a form's page). */
+  retryHref?: string;
 };
 
 /**
@@ -20,13 +22,15 @@ export class HttpError extends Error {
   readonly expose: boolean;
   readonly retryAfter: number | undefined;
   readonly page: BusyPage | undefined;
+  readonly retryHref: string | undefined;
   constructor(status: number, code: string, message: string, options: HttpErrorOptions = {}) {
     super(message);
-    const { expose = status < 500, retryAfter, page } = options;
+    const { expose = status < 500, retryAfter, page, retryHref } = options;
     this.status = status;
     this.code = code;
     this.expose = expose;
     this.retryAfter = retryAfter === undefined ? undefined : Math.max(1, Math.ceil(retryAfter));
     this.page = page;
+    this.retryHref = retryHref;
   }
 }

@@ -35,6 +35,7 @@ export function meteredRateLimit(limit: RateLimit, name: RateLimitName, metrics:
 export function meteredHashQueue(queue: HashQueue, metrics: Metrics): HashQueue {
   return {
     load: queue.load,
+    busyFor: queue.busyFor,
     async run(hash) {
       try {
         return await queue.run(hash);

@@ -29,17 +29,22 @@ export function createHashQueue(options: HashQueueOptions, now: () => number = (
   // An estimate of one hash's duration, updated from each one that completes.
   let averageMs = 50;
 
+  /** Seconds to wait before trying, when a hash asked for now would be refused; undefined when it would be taken. */
+  const busyFor = (): number | undefined => {
+    if (running < options.concurrency) return undefined;
+    // Hashes finish about every averageMs / concurrency; a new one starts after those ahead of it.
+    const expectedWait = ((waiting.length + 1) * averageMs) / options.concurrency;
+    return waiting.length >= options.maxQueue || expectedWait > options.maxWaitMs ? Math.max(1, Math.ceil(expectedWait / 1000)) : undefined;
+  };
+
   return {
     /** Runs `hash` when its turn comes; throws HashQueueFullError without running it when the wait would be too long. */
     async run<T>(hash: () => Promise<T>): Promise<T> {
       if (running < options.concurrency) {
         running++;
       } else {
-        // Hashes finish about every averageMs / concurrency; this one starts after those ahead of it.
-        const expectedWait = ((waiting.length + 1) * averageMs) / options.concurrency;
-        if (waiting.length >= options.maxQueue || expectedWait > options.maxWaitMs) {
-          throw new HashQueueFullError(Math.max(1, Math.ceil(expectedWait / 1000)));
-        }
+        const busy = busyFor();
+        if (busy !== undefined) throw new HashQueueFullError(busy);
         // A finishing hash hands its slot straight to the first in line, so nobody overtakes.
         await new Promise<void>((resolve) => waiting.push(resolve));
       }
@@ -55,6 +60,7 @@ export function createHashQueue(options: HashQueueOptions, now: () => number = (
     },
     /** Hashes running and waiting. */
     load: () => ({ running, waiting: waiting.length }),
+    busyFor,
   };
 }
 

@@ -32,6 +32,8 @@ export type PasswordAttempt = {
 export type PasswordLogin = {
   /** The member whose number and password match; throws AuthError otherwise. */
   logIn(attempt: PasswordAttempt): Promise<Member>;
+  /** Seconds to wait when an attempt now would find too many password checks ahead of it; undefined when it would be taken. */
+  busyFor(): number | undefined;
 };
 
 const MINUTE = 60_000;
@@ -86,6 +88,8 @@ export function createPasswordLogin(deps: PasswordLoginDeps): PasswordLogin {
   };
 
   return {
+    busyFor: hashing.busyFor,
+
     async logIn({ number: typed, password, ip, userAgent, clientId, device }) {
       const ipKey = addressKey(ip);
       const number = typed.replace(/[\s-]/g, '');
