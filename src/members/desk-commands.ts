@@ -3,12 +3,7 @@ import { liftLoginWaits } from '../auth/password/password-login.ts';
 import type { SmsSender } from '../auth/sms-otp/sms-sender.ts';
 import { reenableSmsVerification, unlockSmsVerification } from '../auth/sms-otp/sms-otp.ts';
 import { describeUserAgent } from '../auth/user-agent.ts';
-import { loadConfig } from '../config/load.ts';
-import { CookieSigner } from '../http/cookie-signer.ts';
 import { createLogger } from '../log.ts';
-import { createMemberSessions } from '../oidc/member-sessions.ts';
-import { createProvider } from '../oidc/provider.ts';
-import { providerJwks } from '../oidc/signing-keys.ts';
 import type { Member, Store } from '../store/port.ts';
 import { checked, refused, required, target, targetMember, usage, type Command, type Values } from './command-line.ts';
 import { maskPhone, publicView } from './members.ts';
@@ -25,7 +20,8 @@ export const deskCommands: Record<string, Command> = {
       const find = targetMember(values);
       return async (store) => {
         const member = await find(store.members);
-        const places = await createMemberSessions({ documents: store.documents, audit: store.audit, clock: Date.now }).list(await providerFor(store), member.id);
+        const { sessions, provider } = await sessionsOf(store);
+        const places = await sessions.list(provider, member.id);
         return places.map((place) => ({
           session: place.uid, device: describeUserAgent(place.userAgent) ?? 'unknown', from: place.ip ?? 'unknown',
           startedAt: place.startedAt.toISOString(), lastActiveAt: place.lastActiveAt.toISOString(),
@@ -34,8 +30,8 @@ export const deskCommands: Record<string, Command> = {
     },
   },
   'logout-everywhere': supportCommand('support.logged_out_everywhere', { reason: 'optional' }, () => async (store, member, operator) => {
-    const sessions = createMemberSessions({ documents: store.documents, audit: store.audit, clock: Date.now });
-    await sessions.endAll(await providerFor(store), member.id, { by: 'operator', operator: operator.by, ...(operator.reason && { reason: operator.reason }) });
+    const { sessions, provider } = await sessionsOf(store);
+    await sessions.endAll(provider, member.id, { by: 'operator', operator: operator.by, ...(operator.reason && { reason: operator.reason }) });
   }),
   unlock: supportCommand('support.unlocked', { reason: 'optional' }, () => async (store, member) => {
     await Promise.all([liftLoginWaits(store.counters, member.number), unlockSmsVerification(store.counters, member.id)]);
@@ -117,10 +113,16 @@ async function smsSenderFor(env: NodeJS.ProcessEnv): Promise<SmsSender> {
 }
 
 /**
- * The IdP's OIDC provider on this store, as the server builds it (the same configuration from the
- * environment): to read sessions and to send back-channel logouts signed with the IdP's keys.
+ * The member's sessions, and the IdP's OIDC provider on this store as the server builds it (the same
+ * configuration from the environment): to read sessions and to send back-channel logouts signed with
+ * the IdP's current keys. Loaded only for the commands that need them: oidc-provider and the
+ * configuration take longer to load than most commands take to run.
  */
-async function providerFor(store: Store) {
+async function sessionsOf(store: Store) {
+  const [{ loadConfig }, { CookieSigner }, { createMemberSessions }, { createProvider }, { providerJwks }] = await Promise.all([
+    import('../config/load.ts'), import('../http/cookie-signer.ts'), import('../oidc/member-sessions.ts'), import('../oidc/provider.ts'), import('../oidc/signing-keys.ts'),
+  ]);
   const config = loadConfig(process.env);
-  return createProvider({ config, jwks: providerJwks(config.jwks, Date.now()), store, logger: createLogger('silent'), clock: Date.now, cookieSigner: new CookieSigner(config.cookieKeys) });
+  const provider = createProvider({ config, jwks: providerJwks(config.jwks, Date.now()), store, logger: createLogger('silent'), clock: Date.now, cookieSigner: new CookieSigner(config.cookieKeys) });
+  return { sessions: createMemberSessions({ documents: store.documents, audit: store.audit, clock: Date.now }), provider };
 }
