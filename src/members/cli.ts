@@ -27,11 +27,11 @@ Commands:
 
 Support-desk commands:
   sessions (--number N | --id ID)       where the member is logged in (browser, address, times)
-  logout-everywhere (--number N | --id ID) --by OPERATOR [--reason TEXT]
+  logout-everywhere (--number N | --id ID) --by OPERATOR --reason TEXT
                                         end every session of the member (grants revoked, relying parties told)
-  unlock (--number N | --id ID) --by OPERATOR [--reason TEXT]
+  unlock (--number N | --id ID) --by OPERATOR --reason TEXT
                                         lift the waits on the member's password log-in and a temporary SMS lock
-  reset-sms (--number N | --id ID) --by OPERATOR [--reason TEXT]
+  reset-sms (--number N | --id ID) --by OPERATOR --reason TEXT
                                         turn SMS verification on again after too many wrong codes turned it off
   passkeys (--number N | --id ID) --by OPERATOR --reason TEXT
                                         the member's passkeys (id, name, created, last use), one JSON line each

@@ -29,14 +29,14 @@ export const deskCommands: Record<string, Command> = {
       };
     },
   },
-  'logout-everywhere': supportCommand('support.logged_out_everywhere', { reason: 'optional' }, () => async (store, member, operator) => {
+  'logout-everywhere': supportCommand('support.logged_out_everywhere', {}, () => async (store, member, operator) => {
     const { sessions, provider } = await sessionsOf(store);
     await sessions.endAll(provider, member.id, { by: 'operator', operator: operator.by, ...(operator.reason && { reason: operator.reason }) });
   }),
-  unlock: supportCommand('support.unlocked', { reason: 'optional' }, () => async (store, member) => {
+  unlock: supportCommand('support.unlocked', {}, () => async (store, member) => {
     await Promise.all([liftLoginWaits(store.counters, member.number), unlockSmsVerification(store.counters, member.id)]);
   }),
-  'reset-sms': supportCommand('support.sms_reenabled', { reason: 'optional' }, () => async (store, member) => {
+  'reset-sms': supportCommand('support.sms_reenabled', {}, () => async (store, member) => {
     await reenableSmsVerification(store.counters, member.id);
   }),
   passkeys: supportCommand('support.passkeys_listed', {}, () => async (store, member) => ({ shown: await deskPasskeys(store.passkeys, member) })),
@@ -71,7 +71,7 @@ type DeskAct = (store: Store, member: Member, operator: DeskOperator) => Promise
  * Prints what `act` shows, or the member. `passkeyId`: `--id` names the member's passkey, so the
  * member is named by `--number`.
  */
-function supportCommand(type: string, shape: { reason?: 'optional'; passkeyId?: boolean; phone?: boolean }, build: (values: Values, env: NodeJS.ProcessEnv) => DeskAct | Promise<DeskAct>): Command {
+function supportCommand(type: string, shape: { passkeyId?: boolean; phone?: boolean }, build: (values: Values, env: NodeJS.ProcessEnv) => DeskAct | Promise<DeskAct>): Command {
   return {
     options: {
       ...(shape.passkeyId ? { number: { type: 'string' }, id: { type: 'string' } } : target),
@@ -81,7 +81,7 @@ function supportCommand(type: string, shape: { reason?: 'optional'; passkeyId?: 
     },
     async prepare(values, env) {
       const find = shape.passkeyId ? targetMember({ number: required(values, 'number') }) : targetMember(values);
-      const operator = deskOperator(values, shape.reason !== 'optional');
+      const operator = deskOperator(values);
       const act = await build(values, env);
       return async (store) => {
         const member = await find(store.members);
@@ -93,12 +93,12 @@ function supportCommand(type: string, shape: { reason?: 'optional'; passkeyId?: 
   };
 }
 
-function deskOperator(values: Values, reasonRequired: boolean): DeskOperator {
+function deskOperator(values: Values): DeskOperator {
   const by = required(values, 'by').trim();
   if (!/^[\p{L}\p{N} ._@-]{1,64}$/u.test(by)) throw refused('--by must name the operator in 1 to 64 letters, digits, spaces or ._@-');
   const reason = typeof values.reason === 'string' ? values.reason.trim().replace(/\s+/g, ' ').slice(0, 200) : undefined;
-  if (reasonRequired && !reason) throw usage('missing --reason');
-  return { by, reason: reason || undefined };
+  if (!reason) throw usage('missing --reason');
+  return { by, reason };
 }
 
 /** The SMS transport SMS_TRANSPORT names, as the IdP builds it; its log lines go to stderr, never among the JSON. */

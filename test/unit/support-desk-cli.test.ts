@@ -56,7 +56,8 @@ test('support desk: reset-sms turns SMS verification on again and unlock lifts l
   const reset = await run(['reset-sms', '--number', '300000001', '--by', 'Hanako Sato', '--reason', 'caller verified by date of birth']);
   t.is(reset.code, 0, reset.stderr);
   t.is(JSON.parse(reset.stdout).number, '300000001');
-  const unlocked = await run(['unlock', '--number', '300000001', '--by', 'Hanako Sato']);
+  t.is((await run(['unlock', '--number', '300000001', '--by', 'Hanako Sato'])).code, 2, '--reason is required');
+  const unlocked = await run(['unlock', '--number', '300000001', '--by', 'Hanako Sato', '--reason', 'member locked out by strangers']);
   t.is(unlocked.code, 0, unlocked.stderr);
 
   const after = await openStore(env.DATABASE_URL);
@@ -65,14 +66,15 @@ test('support desk: reset-sms turns SMS verification on again and unlock lifts l
   t.is(await after.counters.get('login-waits:wait:number:300000001'), undefined);
   const trail = await after.audit.listForMember(member.id, 10);
   t.like(trail.find((event) => event.type === 'support.sms_reenabled'), { detail: { by: 'Hanako Sato', reason: 'caller verified by date of birth' } });
-  t.like(trail.find((event) => event.type === 'support.unlocked'), { detail: { by: 'Hanako Sato' } });
+  t.like(trail.find((event) => event.type === 'support.unlocked'), { detail: { by: 'Hanako Sato', reason: 'member locked out by strangers' } });
 });
 
 test('support desk: an unknown member or a missing operator exits non-zero with one line and writes nothing', async (t) => {
   const { run } = tempDatabase(t);
-  assertOneLineReason(t, await run(['unlock', '--number', '399999999', '--by', 'Hanako Sato']), /no member with number 399999999/);
+  assertOneLineReason(t, await run(['unlock', '--number', '399999999', '--by', 'Hanako Sato', '--reason', 'caller verified']), /no member with number 399999999/);
   assertOneLineReason(t, await run(['reset-sms', '--number', '300000001']), /missing --by/);
-  assertOneLineReason(t, await run(['unlock', '--number', '300000001', '--by', '<script>']), /--by must name the operator/);
+  assertOneLineReason(t, await run(['logout-everywhere', '--number', '300000001', '--by', 'Hanako Sato']), /missing --reason/);
+  assertOneLineReason(t, await run(['unlock', '--number', '300000001', '--by', '<script>', '--reason', 'caller verified']), /--by must name the operator/);
 });
 
 test('passkeys lists the member\'s passkeys with names and last use, and records who looked and why', async (t) => {
