@@ -176,6 +176,38 @@ test('pause: new writes wait, in order, while reads go on; resume lets them comm
   t.is(committed('b'), 'b');
 });
 
+test('holding: writes wait until the task ends, overlapping holds release them only once both end, reads go on', async (t) => {
+  const { commits, write, read, committed } = open(t);
+  await write('before');
+  let endTask!: () => void;
+  const task = commits.holding(() => new Promise<string>((resolve) => (endTask = () => resolve('done'))));
+  await new Promise((resolve) => setImmediate(resolve));
+  const other = commits.pause(); // the checkpointer's hold, overlapping
+  const held = write('a');
+  await other;
+  t.is(await read('before'), 'before', 'reads go on');
+  endTask();
+  t.is(await task, 'done');
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  t.is(committed('a'), undefined, 'still held by the other pause');
+  commits.resume();
+  t.is(await held, 1);
+  t.is(committed('a'), 'a');
+  commits.resume();
+  t.is(await write('after'), 1, 'a resume too many changes nothing');
+});
+
+test('holding: a task that fails still lets the held writes go', async (t) => {
+  const { commits, write, committed } = open(t);
+  const task = commits.holding(async () => {
+    throw new Error('worker gone');
+  });
+  const held = write('a');
+  await t.throwsAsync(task, { message: 'worker gone' });
+  t.is(await held, 1);
+  t.is(committed('a'), 'a');
+});
+
 test('an observer hears how long each shared commit took and how many statements it carried, and of failures', async (t) => {
   const heard: string[] = [];
   const { db, write, read } = open(t, {

@@ -36,6 +36,8 @@ export class GroupCommit {
   private readonly whenIdle: (() => void)[] = [];
   /** While paused, the writes (and transactions of their own) waiting to start, in order. */
   private paused: (() => void)[] | undefined;
+  /** How many pauses are in force. */
+  private holds = 0;
 
   constructor(db: DatabaseSync, options: GroupCommitOptions = {}) {
     this.db = db;
@@ -52,18 +54,37 @@ export class GroupCommit {
 
   /**
    * Holds back new transactions (their writes wait, in order) and resolves once the open one, if
-   * any, is committed: the WAL then stays as it is until `resume`. Reads go on.
+   * any, is committed: the WAL then stays as it is until `resume`. Reads go on. Holds may overlap
+   * (the checkpointer's and bulk work's); writes go once each has been resumed.
    */
   pause(): Promise<void> {
+    this.holds += 1;
     this.paused ??= [];
     return new Promise((resolve) => this.idle(resolve));
   }
 
-  /** Lets the writes held back by `pause` go, in the order they came. */
+  /** Ends one `pause`; once none is left, the writes held back go, in the order they came. */
   resume(): void {
+    if (this.holds === 0) return;
+    this.holds -= 1;
+    if (this.holds > 0) return;
     const waiting = this.paused ?? [];
     this.paused = undefined;
     for (const start of waiting) start();
+  }
+
+  /**
+   * Runs `task` (work another connection does on the file, such as a batch of pruning on the bulk
+   * worker) while this connection's transactions are held back, so that it never waits for a lock
+   * the other holds: the event loop goes on, only commits wait.
+   */
+  async holding<T>(task: () => Promise<T>): Promise<T> {
+    await this.pause();
+    try {
+      return await task();
+    } finally {
+      this.resume();
+    }
   }
 
   /** Runs a statement that only reads; resolves at once, or once what it may have seen is durable. */
