@@ -36,7 +36,7 @@ const settings = {
   expired: Math.round(setting('BENCH_PRUNE_EXPIRED', 325_000, 100, 10_000_000)),
   rounds: Math.round(setting('BENCH_PRUNE_ROUNDS', 3, 1, 9)),
   rate: setting('BENCH_PRUNE_RATE', 25, 1, 1000),
-  seconds: setting('BENCH_PRUNE_SECONDS', 900, 5, 1800),
+  seconds: setting('BENCH_PRUNE_SECONDS', 1800, 5, 3600),
   baselineSeconds: setting('BENCH_PRUNE_BASELINE_SECONDS', 90, 5, 900),
   members: 256,
 };

@@ -27,6 +27,7 @@ import { holdOwnerLock } from './owner-lock.ts';
 import { prepareDatabase } from './prepare.ts';
 import { bulkBatches, type BulkWork } from './bulk.ts';
 import { startBulkThread } from './bulk-thread.ts';
+import { createWriteGate } from './write-gate.ts';
 import { DEFAULT_SLICES, inSlices, type SliceOptions } from './slices.ts';
 
 type Row = Record<string, SQLInputValue>;
@@ -84,7 +85,9 @@ export function openSqliteStore(file: string, clock: Clock, options: SqliteStore
   }
   // `full`: answered only once the WAL is flushed, which a thread-pool thread does (see createWalFlush).
   const walFlush = onDisk && options.synchronous === 'full' ? createWalFlush(`${file}-wal`) : undefined;
-  const commits = new GroupCommit(db, { durable: walFlush?.flush, observe: options.commits });
+  // Shared with the bulk worker (pruning) of a file the IdP serves; see startBulkThread.
+  const gate = onDisk && options.owner ? createWriteGate() : undefined;
+  const commits = new GroupCommit(db, { durable: walFlush?.flush, observe: options.commits, gate });
   const slices = options.slices ?? DEFAULT_SLICES;
   // Set as closing starts, so that pruning in progress stops at its next slice.
   let closed = false;
@@ -97,11 +100,10 @@ export function openSqliteStore(file: string, clock: Clock, options: SqliteStore
   const batchHere = bulkBatches(db);
   const bulk: Bulk = (work) => inSlices(async (batch) => {
     if (closing()) return { done: 0 };
-    if (onDisk && options.owner) bulkThread ??= startBulkThread(file);
+    if (gate) bulkThread ??= startBulkThread(file, gate);
     if (bulkThread && !bulkThread.broken) {
       try {
-        const thread = bulkThread;
-        return await commits.holding(() => thread.run(work, batch));
+        return await bulkThread.run(work, batch);
       } catch (error) {
         if (!bulkThread.broken) throw error;
       }
