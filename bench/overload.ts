@@ -16,7 +16,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { BENCH_CLIENT } from './common.ts';
+import { BENCH_CLIENT, LOOPBACK_BUDGETS } from './common.ts';
 import { round } from './driver.ts';
 import { overloadTrial, type Credentials, type Method, type OverloadResult } from './overload-driver.ts';
 import { createMembers, ServerChild } from './server-child.ts';
@@ -45,14 +45,6 @@ const PASSWORD = 'overload-bench-password-123';
 /** The targets the issue sets for ten times the peak. */
 const TARGETS = { throughputShare: 0.8, admittedP99Ms: 1000, refusalP99Ms: 50 };
 
-// Every virtual user comes from 127.0.0.1: the per-address budgets, meant for one client of the
-// internet, would stop the load this benchmark needs. Their cost is still paid on every request.
-const LOOPBACK_BUDGETS = {
-  SIGNIN_STARTS_PER_ADDRESS_PER_MINUTE: '100000000',
-  PASSKEY_OPTIONS_PER_ADDRESS_PER_MINUTE: '100000000',
-  SIGNINS_IN_PROGRESS_PER_ADDRESS: '50000',
-  LOGIN_MAX_FAILURES_PER_IP: '100000',
-};
 // The baseline: the same IdP with its shedding turned off.
 const NO_SHEDDING = {
   PASSWORD_HASH_MAX_QUEUE: '1000000',

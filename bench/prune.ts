@@ -19,7 +19,7 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { BENCH_CLIENT, type ChildMessage } from './common.ts';
+import { BENCH_CLIENT, LOOPBACK_BUDGETS, type ChildMessage } from './common.ts';
 import { closedLoop, openLoop, PasskeyPool, round, type TrialResult } from './driver.ts';
 import { createMembers, ServerChild } from './server-child.ts';
 
@@ -36,7 +36,7 @@ const settings = {
   expired: Math.round(setting('BENCH_PRUNE_EXPIRED', 325_000, 100, 10_000_000)),
   rounds: Math.round(setting('BENCH_PRUNE_ROUNDS', 3, 1, 9)),
   rate: setting('BENCH_PRUNE_RATE', 25, 1, 1000),
-  seconds: setting('BENCH_PRUNE_SECONDS', 900, 5, 1800),
+  seconds: setting('BENCH_PRUNE_SECONDS', 1800, 5, 3600),
   baselineSeconds: setting('BENCH_PRUNE_BASELINE_SECONDS', 90, 5, 900),
   members: 256,
 };
@@ -133,6 +133,7 @@ async function main(): Promise<void> {
         OIDC_CLIENTS_FILE: clientsFile,
         LOG_LEVEL: 'silent',
         PRUNE_INTERVAL_SECONDS: '86400',
+        ...LOOPBACK_BUDGETS,
       });
       servers.push(server);
       await closedLoop(server.target, pool, { warmupMs: 0, durationMs: 3000, maxLogIns: 50_000, concurrency: 8 });

@@ -20,7 +20,7 @@ import path from 'node:path';
 import { Agent } from 'node:http';
 import { performance } from 'node:perf_hooks';
 const { eventLoopUtilization } = performance;
-import { BENCH_CLIENT } from './common.ts';
+import { BENCH_CLIENT, LOOPBACK_BUDGETS } from './common.ts';
 import { closedLoop, logIn, openLoop, PasskeyPool, round, STEPS, type Step, type TrialResult } from './driver.ts';
 import { createMembers, ServerChild } from './server-child.ts';
 
@@ -166,11 +166,7 @@ async function main(): Promise<void> {
       DATABASE_URL: databaseUrl,
       OIDC_CLIENTS_FILE: clientsFile,
       LOG_LEVEL: 'silent',
-      // Every virtual user comes from 127.0.0.1: the per-address budgets, meant for one client of the
-      // internet, would stop the load this benchmark needs. Their cost is still paid on every request.
-      SIGNIN_STARTS_PER_ADDRESS_PER_MINUTE: '100000000',
-      PASSKEY_OPTIONS_PER_ADDRESS_PER_MINUTE: '100000000',
-      SIGNINS_IN_PROGRESS_PER_ADDRESS: '50000',
+      ...LOOPBACK_BUDGETS,
       // Compare durability levels run against run, each beside the same stock baseline.
       SQLITE_SYNCHRONOUS: sqliteSynchronous,
     }, cpuProfile);

@@ -102,6 +102,46 @@ test('pruning in slices deletes everything expired across many short transaction
   t.is(await store.documents.prune(), 0);
 });
 
+test('pruning that finds the file held by another process (the members tool) waits, tries again and finishes', async (t) => {
+  const file = tempFile(t);
+  const clock = createManualClock();
+  const store = openSqliteStore(file, clock, { owner: true, slices });
+  t.teardown(() => store.close());
+  await fill(store, clock);
+  clock.advance(2 * minute);
+
+  const tool = new DatabaseSync(file);
+  t.teardown(() => tool.isOpen && tool.close());
+  tool.exec('BEGIN IMMEDIATE');
+  tool.exec("INSERT INTO counters (key, count, reset_at) VALUES ('tool', 1, 0)");
+  const pruning = store.documents.prune();
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  t.is((tool.prepare("SELECT count(*) AS n FROM documents WHERE id LIKE 'old%'").get() as { n: number }).n, 400, 'nothing pruned while the lock was held');
+  tool.exec('COMMIT');
+  tool.close();
+  t.is(await pruning, 400);
+  t.is(await store.documents.prune(), 0);
+});
+
+test('closing the store while pruning stops the prune after its current slice, and nothing is lost or half-done', async (t) => {
+  const file = tempFile(t);
+  const clock = createManualClock();
+  const store = openSqliteStore(file, clock, { owner: true, slices: { ...slices, restRatio: 2 } });
+  await fill(store, clock);
+  clock.advance(2 * minute);
+  const pruning = store.documents.prune();
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  await store.close();
+  const pruned = await pruning;
+  t.true(pruned < 400, `${pruned} pruned before the close`);
+
+  const db = new DatabaseSync(file, { readOnly: true });
+  t.teardown(() => db.close());
+  t.is((db.prepare('PRAGMA integrity_check').get() as { integrity_check: string }).integrity_check, 'ok');
+  t.is((db.prepare("SELECT count(*) AS n FROM documents WHERE id LIKE 'old%'").get() as { n: number }).n, 400 - pruned, 'every row is either gone or whole');
+  t.is((db.prepare("SELECT count(*) AS n FROM documents WHERE id LIKE 'live%'").get() as { n: number }).n, 30);
+});
+
 test('space freed by pruning goes back to the file system, a slice at a time', async (t) => {
   const file = tempFile(t);
   const clock = createManualClock();

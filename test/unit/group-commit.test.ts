@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { GroupCommit, type GroupCommitOptions } from '../../src/store/sqlite/group-commit.ts';
+import { createWriteGate, enterAsBulk, leaveAsBulk } from '../../src/store/sqlite/write-gate.ts';
 import { StoreUnavailableError } from '../../src/store/port.ts';
 
 /**
@@ -174,6 +175,49 @@ test('pause: new writes wait, in order, while reads go on; resume lets them comm
   t.deepEqual(await Promise.all(held), [1, 1]);
   t.is(committed('a'), 'a');
   t.is(committed('b'), 'b');
+});
+
+test('pauses may overlap: the writes they hold back go once each has been resumed', async (t) => {
+  const { commits, write, committed } = open(t);
+  const first = commits.pause();
+  const second = commits.pause();
+  const held = write('a');
+  await Promise.all([first, second]);
+  commits.resume();
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  t.is(committed('a'), undefined, 'still held by the other pause');
+  commits.resume();
+  t.is(await held, 1);
+  t.is(committed('a'), 'a');
+  commits.resume();
+  t.is(await write('after'), 1, 'a resume too many changes nothing');
+});
+
+test('with a write gate: while the other thread holds it, writes wait and reads go on; they commit once it is given back', async (t) => {
+  const gate = createWriteGate();
+  const { write, read, committed } = open(t, { gate });
+  await write('before');
+  t.true(enterAsBulk(gate.buffer, 0), 'the bulk worker takes the open gate');
+  const held = [write('a'), write('b')];
+  t.is(await read('before'), 'before', 'reads go on');
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  t.is(committed('a'), undefined, 'held back while the worker holds the gate');
+  leaveAsBulk(gate.buffer);
+  gate.workerReported();
+  t.deepEqual(await Promise.all(held), [1, 1]);
+  t.is(committed('b'), 'b');
+});
+
+test('with a write gate: the worker cannot take it while a transaction of the serving connection is open', async (t) => {
+  const gate = createWriteGate();
+  const { commits, write } = open(t, { gate });
+  const pending = write('a');
+  t.false(enterAsBulk(gate.buffer, 0), 'refused while the transaction is open');
+  await pending;
+  t.true(enterAsBulk(gate.buffer, 0), 'taken once it is committed');
+  const alone = commits.alone(() => 'checked');
+  gate.workerGone(); // a worker that stopped while holding the gate
+  t.is(await alone, 'checked', 'the gate of a stopped worker is open again');
 });
 
 test('an observer hears how long each shared commit took and how many statements it carried, and of failures', async (t) => {

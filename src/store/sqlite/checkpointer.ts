@@ -37,9 +37,10 @@ export type ServingWrites = {
  *
  * Should the worker fail, the serving connection checkpoints on the timer itself, as before.
  *
- * Bulk work (pruning) waits on `caughtUp` between its slices: it resolves once the WAL is short
- * again, or all of it has been copied back. Left to run ahead, such work fills the WAL faster than
- * the worker copies it, and makes the restarts (and their pauses) more frequent.
+ * Bulk work (pruning) waits on `caughtUp` between its slices, which asks for a pass at once and
+ * resolves once few pages of the WAL are left to copy back. Left to run ahead, such work fills the
+ * WAL faster than the worker copies it, and makes the restarts (and their pauses) more frequent and
+ * longer.
  */
 export function startCheckpointer(
   db: DatabaseSync,
@@ -72,7 +73,10 @@ export function startCheckpointer(
   };
   let last: CheckpointResult | undefined;
   const waiting: (() => void)[] = [];
-  const caughtUp = () => stopped || workerFailed || !last || last.log < options.restartPages || last.checkpointed >= last.log;
+  // Bulk work goes on while the pages not yet copied back are few: a catch-up pass then has little
+  // to copy, and the serving connection's commits wait the least.
+  const backlog = () => (last ? last.log - last.checkpointed : 0);
+  const caughtUp = () => stopped || workerFailed || backlog() < options.restartPages / 16;
   const release = () => {
     if (caughtUp()) for (const resolve of waiting.splice(0)) resolve();
   };
@@ -133,7 +137,13 @@ export function startCheckpointer(
 
   return {
     caughtUp() {
-      return caughtUp() ? Promise.resolve() : new Promise((resolve) => waiting.push(resolve));
+      if (caughtUp()) return Promise.resolve();
+      // Copy now rather than at the next tick.
+      if (worker && !inFlight && !restarting) {
+        inFlight = true;
+        worker.postMessage('checkpoint');
+      }
+      return new Promise((resolve) => waiting.push(resolve));
     },
     async stop() {
       stopped = true;

@@ -1,6 +1,7 @@
 import type { DatabaseSync } from 'node:sqlite';
 import { StoreUnavailableError, type CommitObserver } from '../port.ts';
 import { storeError } from './unavailable.ts';
+import type { WriteGate } from './write-gate.ts';
 
 export type GroupCommitOptions = {
   /**
@@ -10,6 +11,12 @@ export type GroupCommitOptions = {
   durable?: () => Promise<void>;
   /** Told how long each shared commit took until answered and how many statements it carried, and of failures that may pass. */
   observe?: CommitObserver;
+  /**
+   * Shared with another thread writing to the same file (the bulk worker): a transaction starts only
+   * once this connection holds the gate; while the other thread holds it, writes wait (the event loop
+   * goes on) instead of meeting its lock inside a statement.
+   */
+  gate?: WriteGate;
 };
 
 /**
@@ -36,6 +43,8 @@ export class GroupCommit {
   private readonly whenIdle: (() => void)[] = [];
   /** While paused, the writes (and transactions of their own) waiting to start, in order. */
   private paused: (() => void)[] | undefined;
+  /** How many pauses are in force. */
+  private holds = 0;
 
   constructor(db: DatabaseSync, options: GroupCommitOptions = {}) {
     this.db = db;
@@ -45,22 +54,29 @@ export class GroupCommit {
   /** Runs a statement that changes the database; resolves with its result once committed. */
   write<T>(statement: () => T): Promise<T> {
     const paused = this.paused;
-    if (paused) return new Promise<T>((resolve, reject) => paused.push(() => this.write(statement).then(resolve, reject)));
+    if (paused || (!this.batch && !this.enterGate())) {
+      return new Promise<T>((resolve, reject) => this.paused!.push(() => this.write(statement).then(resolve, reject)));
+    }
     const batch = this.batch ?? this.begin();
     return this.run(batch, statement);
   }
 
   /**
    * Holds back new transactions (their writes wait, in order) and resolves once the open one, if
-   * any, is committed: the WAL then stays as it is until `resume`. Reads go on.
+   * any, is committed: the WAL then stays as it is until `resume`. Reads go on. Holds may overlap
+   * (the checkpointer's and bulk work's); writes go once each has been resumed.
    */
   pause(): Promise<void> {
+    this.holds += 1;
     this.paused ??= [];
     return new Promise((resolve) => this.idle(resolve));
   }
 
-  /** Lets the writes held back by `pause` go, in the order they came. */
+  /** Ends one `pause`; once none is left, the writes held back go, in the order they came. */
   resume(): void {
+    if (this.holds === 0) return;
+    this.holds -= 1;
+    if (this.holds > 0) return;
     const waiting = this.paused ?? [];
     this.paused = undefined;
     for (const start of waiting) start();
@@ -91,6 +107,10 @@ export class GroupCommit {
     const paused = this.paused;
     if (paused) return new Promise<T>((resolve, reject) => paused.push(() => this.alone(statements, options).then(resolve, reject)));
     return new Promise<T>((resolve, reject) => this.idle(() => {
+      if (!this.enterGate()) {
+        this.paused!.push(() => this.alone(statements, options).then(resolve, reject));
+        return;
+      }
       let result: T;
       try {
         this.db.exec('BEGIN');
@@ -100,6 +120,8 @@ export class GroupCommit {
         this.rollback();
         reject(storeError(error));
         return;
+      } finally {
+        this.options.gate?.leave();
       }
       if (options.durable === false) resolve(result);
       else this.whenDurable().then(() => resolve(result), reject);
@@ -116,6 +138,19 @@ export class GroupCommit {
   async flush(): Promise<void> {
     if (this.batch) this.commit(this.batch);
     await this.flushing?.catch(() => undefined);
+  }
+
+  /**
+   * Takes the write gate for a new transaction. When the other thread holds it, holds new
+   * transactions back (as `pause` does) until it gives it back, and says no.
+   */
+  private enterGate(): boolean {
+    const gate = this.options.gate;
+    if (!gate || gate.tryEnter()) return true;
+    this.holds += 1;
+    this.paused ??= [];
+    gate.whenOpen(() => this.resume());
+    return false;
   }
 
   private begin(): Batch {
@@ -183,6 +218,7 @@ export class GroupCommit {
   /** Closes the batch (the connection is free again at once) and tells its statements, after `durable` when given. */
   private end(batch: Batch, failure: Failure | undefined, durable?: Promise<void>): void {
     this.batch = undefined;
+    this.options.gate?.leave();
     const settle = (outcome: Failure | undefined) => {
       for (const told of batch.settle) told(outcome);
     };

@@ -25,6 +25,9 @@ import { GroupCommit } from './group-commit.ts';
 import { createWalFlush } from './wal-flush.ts';
 import { holdOwnerLock } from './owner-lock.ts';
 import { prepareDatabase } from './prepare.ts';
+import { bulkBatches, type BulkWork } from './bulk.ts';
+import { startBulkThread } from './bulk-thread.ts';
+import { createWriteGate } from './write-gate.ts';
 import { DEFAULT_SLICES, inSlices, type SliceOptions } from './slices.ts';
 
 type Row = Record<string, SQLInputValue>;
@@ -82,20 +85,35 @@ export function openSqliteStore(file: string, clock: Clock, options: SqliteStore
   }
   // `full`: answered only once the WAL is flushed, which a thread-pool thread does (see createWalFlush).
   const walFlush = onDisk && options.synchronous === 'full' ? createWalFlush(`${file}-wal`) : undefined;
-  const commits = new GroupCommit(db, { durable: walFlush?.flush, observe: options.commits });
+  // Shared with the bulk worker (pruning) of a file the IdP serves; see startBulkThread.
+  const gate = onDisk && options.owner ? createWriteGate() : undefined;
+  const commits = new GroupCommit(db, { durable: walFlush?.flush, observe: options.commits, gate });
   const slices = options.slices ?? DEFAULT_SLICES;
   // Set as closing starts, so that pruning in progress stops at its next slice.
   let closed = false;
   const closing = () => closed || !db.isOpen;
   let checkpointer: ReturnType<typeof startCheckpointer> | undefined;
   if (onDisk) checkpointer = startCheckpointer(db, file, options.checkpoints ?? DEFAULT_CHECKPOINTS, commits);
-  // Pruning and reclaiming: short transactions, paced by the checkpointer, stopping when the store closes.
-  const bulk = (slice: (batch: number) => number) => inSlices(commits, slice, slices, closing, checkpointer?.caughtUp);
+  // Pruning and reclaiming: short transactions, paced by the checkpointer, stopping when the store
+  // closes; on a worker thread for a file the IdP serves (see startBulkThread), else on this connection.
+  let bulkThread: ReturnType<typeof startBulkThread> | undefined;
+  const batchHere = bulkBatches(db);
+  const bulk: Bulk = (work) => inSlices(async (batch) => {
+    if (closing()) return { done: 0 };
+    if (gate) bulkThread ??= startBulkThread(file, gate);
+    if (bulkThread && !bulkThread.broken) {
+      try {
+        return await bulkThread.run(work, batch);
+      } catch (error) {
+        if (!bulkThread.broken) throw error;
+      }
+    }
+    return { done: await commits.alone(() => batchHere(work, batch), { durable: false }) };
+  }, slices, closing, checkpointer?.caughtUp);
   options.connected?.(db);
   const pageSize = (db.prepare('PRAGMA page_size').get() as { page_size: number }).page_size;
   const writeCheck = db.prepare('INSERT INTO write_check (data) VALUES (zeroblob(?))');
   const clearWriteCheck = db.prepare('DELETE FROM write_check');
-  const freePages = db.prepare('PRAGMA freelist_count');
   const vacuumMode = db.prepare('PRAGMA auto_vacuum');
 
   const inMemory = new Map(Object.entries(options.signInKinds ?? {}).map(([kind, bounds]) => [kind, createMemoryDocuments(clock, bounds)]));
@@ -122,14 +140,11 @@ export function openSqliteStore(file: string, clock: Clock, options: SqliteStore
     },
     async reclaimSpace() {
       if ((vacuumMode.get() as { auto_vacuum: number }).auto_vacuum !== 2) return 0;
-      return bulk((batch) => {
-        const before = (freePages.get() as { freelist_count: number }).freelist_count;
-        db.exec(`PRAGMA incremental_vacuum(${batch})`);
-        return before - (freePages.get() as { freelist_count: number }).freelist_count;
-      });
+      return bulk({ work: 'free-pages' });
     },
     async close() {
       closed = true;
+      await bulkThread?.stop();
       await checkpointer?.stop();
       if (db.isOpen) {
         await commits.flush();
@@ -159,8 +174,8 @@ export const INDEXED_LOOKUPS = {
   revokeByGrantId: 'DELETE FROM documents INDEXED BY documents_grant WHERE kind = ? AND grant_id = ? AND grant_id IS NOT NULL',
 } as const;
 
-/** Runs a bulk deletion in short transactions (see inSlices); resolves with how many rows went. */
-type Bulk = (slice: (batch: number) => number) => Promise<number>;
+/** Runs bulk work in short transactions (see inSlices); resolves with how many rows (or pages) went. */
+type Bulk = (work: BulkWork) => Promise<number>;
 
 function sqliteDocuments(db: DatabaseSync, commits: GroupCommit, clock: Clock, bulk: Bulk): ExpiringDocuments {
   const live = LIVE;
@@ -176,8 +191,6 @@ function sqliteDocuments(db: DatabaseSync, commits: GroupCommit, clock: Clock, b
   const destroy = db.prepare('DELETE FROM documents WHERE kind = ? AND id = ?');
   const revoke = db.prepare(INDEXED_LOOKUPS.revokeByGrantId);
   const take = db.prepare(`DELETE FROM documents WHERE kind = ? AND id = ? RETURNING payload, consumed_at, expires_at`);
-  const prune = db.prepare(`DELETE FROM documents WHERE rowid IN (
-    SELECT rowid FROM documents INDEXED BY documents_expiry WHERE expires_at <= ? AND expires_at IS NOT NULL LIMIT ?)`);
 
   const toPayload = (row: Row | undefined): Payload | undefined => {
     if (!row) return undefined;
@@ -216,8 +229,7 @@ function sqliteDocuments(db: DatabaseSync, commits: GroupCommit, clock: Clock, b
       return toPayload(row);
     },
     async prune() {
-      const now = clock();
-      return bulk((batch) => Number(prune.run(now, batch).changes));
+      return bulk({ work: 'expired-documents', now: clock() });
     },
   };
 }
@@ -344,7 +356,6 @@ function sqliteCounters(db: DatabaseSync, commits: GroupCommit, clock: Clock, bu
     RETURNING count, reset_at`);
   const get = db.prepare('SELECT count, reset_at FROM counters WHERE key = ? AND reset_at > ?');
   const reset = db.prepare('DELETE FROM counters WHERE key = ?');
-  const prune = db.prepare('DELETE FROM counters WHERE key IN (SELECT key FROM counters INDEXED BY counters_reset WHERE reset_at <= ? LIMIT ?)');
   const toCount = (row: Row | undefined): Count | undefined =>
     row && { count: Number(row.count), resetAt: new Date(row.reset_at as number) };
 
@@ -360,8 +371,7 @@ function sqliteCounters(db: DatabaseSync, commits: GroupCommit, clock: Clock, bu
       await commits.write(() => reset.run(key));
     },
     async prune() {
-      const now = clock();
-      return bulk((batch) => Number(prune.run(now, batch).changes));
+      return bulk({ work: 'ended-counters', now: clock() });
     },
   };
 }
@@ -370,7 +380,6 @@ function sqliteAudit(db: DatabaseSync, commits: GroupCommit, bulk: Bulk): AuditL
   const insert = db.prepare(`
     INSERT INTO audit (member_id, at, type, outcome, ip, user_agent, client_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
   const list = db.prepare('SELECT * FROM audit WHERE member_id = ? ORDER BY at DESC, seq DESC LIMIT ?');
-  const prune = db.prepare('DELETE FROM audit WHERE seq IN (SELECT seq FROM audit INDEXED BY audit_time WHERE at < ? LIMIT ?)');
   return {
     async append(event) {
       await commits.write(() => insert.run(event.memberId ?? null, event.at.getTime(), event.type, event.outcome, event.ip ?? null,
@@ -389,7 +398,7 @@ function sqliteAudit(db: DatabaseSync, commits: GroupCommit, bulk: Bulk): AuditL
       }));
     },
     async prune(before) {
-      return bulk((batch) => Number(prune.run(before.getTime(), batch).changes));
+      return bulk({ work: 'old-audit', before: before.getTime() });
     },
   };
 }
