@@ -13,8 +13,10 @@
  * Short runs: BENCH_SECONDS, BENCH_WARMUP_SECONDS, BENCH_ROUNDS, BENCH_CONCURRENCY, BENCH_MEMBERS.
  * BENCH_CPU_PROFILE=<dir> makes both servers write V8 CPU profiles there when the run ends.
  * SQLITE_SYNCHRONOUS=full runs the IdP at that durability level (default `normal`, as `npm start`).
+ * BENCH_BASELINE=<another checkout of this project> puts that build of the IdP in the stock flow's
+ * place, on its own copy of the same database: a paired A/B of two builds in one run.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Agent } from 'node:http';
@@ -49,8 +51,11 @@ const cpuProfile = profileDir ? (flow: string) => ['--cpu-prof', `--cpu-prof-dir
 
 const sqliteSynchronous = process.env.SQLITE_SYNCHRONOUS ?? 'normal';
 
+const baselineBuild = process.env.BENCH_BASELINE ? path.resolve(process.env.BENCH_BASELINE) : undefined;
+if (baselineBuild && !existsSync(path.join(baselineBuild, 'bench/idp-server.ts'))) throw new Error(`BENCH_BASELINE: no bench/idp-server.ts in ${baselineBuild}`);
+
 const FLOWS = {
-  stock: 'stock oidc-provider, log-in checks nothing (in-memory store)',
+  stock: baselineBuild ? `JMB IdP built from ${baselineBuild} (the baseline of this A/B, same database)` : 'stock oidc-provider, log-in checks nothing (in-memory store)',
   idp: `JMB IdP, passkey log-in (SQLite store, SQLITE_SYNCHRONOUS=${sqliteSynchronous})`,
 } as const;
 type Flow = keyof typeof FLOWS;
@@ -171,7 +176,22 @@ async function main(): Promise<void> {
       SQLITE_SYNCHRONOUS: sqliteSynchronous,
     }, cpuProfile);
     servers.push(idp);
-    const stock = await ServerChild.start('stock', 'stock-server.ts', {}, cpuProfile);
+    let stock: ServerChild;
+    if (baselineBuild) {
+      const baselineDir = path.join(dir, 'baseline');
+      mkdirSync(baselineDir);
+      copyFileSync(databaseUrl.slice('sqlite:'.length), path.join(baselineDir, 'bench.db'));
+      stock = await ServerChild.start('stock', path.join(baselineBuild, 'bench/idp-server.ts'), {
+        DATA_DIR: baselineDir,
+        DATABASE_URL: `sqlite:${path.join(baselineDir, 'bench.db')}`,
+        OIDC_CLIENTS_FILE: clientsFile,
+        LOG_LEVEL: 'silent',
+        ...LOOPBACK_BUDGETS,
+        SQLITE_SYNCHRONOUS: sqliteSynchronous,
+      }, cpuProfile);
+    } else {
+      stock = await ServerChild.start('stock', 'stock-server.ts', {}, cpuProfile);
+    }
     servers.push(stock);
     const byFlow: Record<Flow, ServerChild> = { stock, idp };
     const pool = new PasskeyPool(passkeys);

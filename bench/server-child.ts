@@ -42,10 +42,10 @@ export class ServerChild {
     });
   }
 
-  /** Starts `script` (in bench/) with `env`; `profile` gives Node options for a CPU profile. */
+  /** Starts `script` (in bench/, or an absolute path) with `env`; `profile` gives Node options for a CPU profile. */
   static start(flow: string, script: string, env: Record<string, string>, profile?: (flow: string) => string[]): Promise<ServerChild> {
     const execArgv = profile?.(flow) ?? [];
-    const child = fork(path.join(here, script), [], {
+    const child = fork(path.resolve(here, script), [], {
       execPath: process.execPath,
       execArgv,
       env: { PATH: process.env.PATH ?? '', ...env },
