@@ -1,4 +1,4 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 
 /** Members a browser is remembered for at once (a shared family computer). */
 const MEMBERS_PER_BROWSER = 3;
@@ -20,10 +20,12 @@ export type DeviceTrustOptions = {
  *
  * A cookie value holds up to three tokens, `tag.nonce.issued.mac`, joined by `~`.
  */
-export function createDeviceTrust({ keys, days }: DeviceTrustOptions, clock: () => number = Date.now) {
-  if (keys.length === 0) throw new Error('device trust needs a key');
-  const mac = (key: Buffer, text: string) => createHmac('sha256', key).update(text).digest('base64url').slice(0, 32);
-  const tagOf = (key: Buffer, memberId: string) => mac(key, `member:${memberId}`).slice(0, 22);
+export function createDeviceTrust({ keys: secrets, days }: DeviceTrustOptions, clock: () => number = Date.now) {
+  if (secrets.length === 0) throw new Error('device trust needs a key');
+  // Made once: a raw key given to createHmac is imported again on every call.
+  const keys = secrets.map((secret) => createSecretKey(secret));
+  const mac = (key: KeyObject, text: string) => createHmac('sha256', key).update(text).digest('base64url').slice(0, 32);
+  const tagOf = (key: KeyObject, memberId: string) => mac(key, `member:${memberId}`).slice(0, 22);
   const today = () => Math.floor(clock() / DAY_MS);
 
   /** The parts of a token, and the key that made it, when one of the keys did and it is still fresh. */
@@ -38,7 +40,7 @@ export function createDeviceTrust({ keys, days }: DeviceTrustOptions, clock: () 
     });
     return key ? { tag, nonce, key } : undefined;
   };
-  const isFor = (parts: { tag: string; key: Buffer }, memberId: string) => parts.tag === tagOf(parts.key, memberId);
+  const isFor = (parts: { tag: string; key: KeyObject }, memberId: string) => parts.tag === tagOf(parts.key, memberId);
   const tokensIn = (cookie: string | undefined) => (cookie ?? '').split('~').filter(Boolean).slice(0, MEMBERS_PER_BROWSER);
 
   return {
