@@ -70,13 +70,17 @@ export function startCheckpointer(
     clearTimeout(restarting.giveUp);
     restarting = undefined;
     writes.resume();
+    // Bulk work waiting for the pass goes on (called only once everything below is defined).
+    release();
   };
   let last: CheckpointResult | undefined;
   const waiting: (() => void)[] = [];
   // Bulk work goes on while the pages not yet copied back are few: a catch-up pass then has little
   // to copy, and the serving connection's commits wait the least.
   const backlog = () => (last ? last.log - last.checkpointed : 0);
-  const caughtUp = () => stopped || workerFailed || backlog() < options.restartPages / 16;
+  // Nor while a catch-up pass holds the serving connection's commits: a batch written meanwhile would
+  // leave that pass pages to miss.
+  const caughtUp = () => stopped || workerFailed || (!restarting && backlog() < options.restartPages / 16);
   const release = () => {
     if (caughtUp()) for (const resolve of waiting.splice(0)) resolve();
   };

@@ -154,7 +154,12 @@ export class GroupCommit {
   }
 
   private begin(): Batch {
-    this.db.exec('BEGIN');
+    try {
+      this.db.exec('BEGIN');
+    } catch (error) {
+      this.options.gate?.leave();
+      throw error;
+    }
     const batch: Batch = { settle: [] };
     this.batch = batch;
     setImmediate(() => this.commit(batch));
