@@ -32,8 +32,11 @@ export type ServingWrites = {
  * pages, the serving connection holds back its next transactions (the event loop goes on; only
  * commits wait) while the worker runs one more checkpoint, which then copies everything; the next
  * write starts the WAL from the beginning. The serving thread never waits for an fsync for this.
- * Should that catch-up pass still leave pages behind (another process writing), the serving
- * connection checkpoints itself once, as it did before.
+ * Should that catch-up pass still leave pages behind (another process reading an older snapshot,
+ * such as a backup, or writing), nothing more is tried until the WAL has grown by another
+ * `restartPages`: a checkpoint on the serving thread would stall the event loop for the copy and the
+ * fsync (over a second on a large file), and repeated catch-up passes would hold commits back again
+ * and again while the reader keeps the WAL from starting over.
  *
  * Should the worker fail, the serving connection checkpoints on the timer itself, as before.
  *
@@ -74,6 +77,8 @@ export function startCheckpointer(
     release();
   };
   let last: CheckpointResult | undefined;
+  /** After a catch-up pass that could not copy everything, the WAL length at which to try again. */
+  let nextCatchUpAt = 0;
   const waiting: (() => void)[] = [];
   // Bulk work goes on while the pages not yet copied back are few: a catch-up pass then has little
   // to copy, and the serving connection's commits wait the least.
@@ -92,10 +97,12 @@ export function startCheckpointer(
       inFlight = false;
       if (restarting) {
         endRestart();
-        if ('log' in result && result.checkpointed < result.log) checkpointHere();
-      } else if ('log' in result && result.log >= options.restartPages && !stopped) {
+        if ('log' in result && result.checkpointed < result.log) nextCatchUpAt = result.log + options.restartPages;
+      } else if ('log' in result && result.log >= Math.max(options.restartPages, nextCatchUpAt) && !stopped) {
         catchUp(started);
       }
+      // The WAL started over: the next catch-up comes at the usual length.
+      if ('log' in result && result.log < options.restartPages) nextCatchUpAt = 0;
       if ('log' in result) last = result;
       release();
     });
