@@ -32,6 +32,15 @@ export const LOOPBACK_BUDGETS = {
   LOGIN_MAX_FAILURES_PER_IP: '100000',
 } as const;
 
+/** A numeric setting of a benchmark from the environment, `fallback` when unset; refused outside min..max. */
+export function setting(name: string, fallback: number, min: number, max: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < min || value > max) throw new Error(`${name} must be a number from ${min} to ${max}, got "${raw}"`);
+  return value;
+}
+
 export const BENCH_SCOPE = 'openid profile';
 
 /** The WebAuthn RP ID of an issuer on http://localhost:<port>. */

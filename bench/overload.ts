@@ -16,20 +16,12 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { BENCH_CLIENT, LOOPBACK_BUDGETS } from './common.ts';
+import { BENCH_CLIENT, LOOPBACK_BUDGETS, setting } from './common.ts';
 import { round } from './driver.ts';
 import { overloadTrial, type Credentials, type Method, type OverloadResult } from './overload-driver.ts';
 import { createMembers, ServerChild } from './server-child.ts';
 
 const here = import.meta.dirname;
-
-function setting(name: string, fallback: number, min: number, max: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < min || value > max) throw new Error(`${name} must be a number from ${min} to ${max}, got "${raw}"`);
-  return value;
-}
 
 const settings = {
   seconds: setting('OVERLOAD_SECONDS', 10, 2, 120),

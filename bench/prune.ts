@@ -19,17 +19,9 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { BENCH_CLIENT, LOOPBACK_BUDGETS, type ChildMessage } from './common.ts';
+import { BENCH_CLIENT, LOOPBACK_BUDGETS, type ChildMessage, setting } from './common.ts';
 import { closedLoop, openLoop, PasskeyPool, round, type TrialResult } from './driver.ts';
 import { createMembers, ServerChild } from './server-child.ts';
-
-function setting(name: string, fallback: number, min: number, max: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < min || value > max) throw new Error(`${name} must be a number from ${min} to ${max}, got "${raw}"`);
-  return value;
-}
 
 const settings = {
   documents: Math.round(setting('BENCH_PRUNE_DOCUMENTS', 1_000_000, 1000, 10_000_000)),

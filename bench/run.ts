@@ -22,19 +22,11 @@ import path from 'node:path';
 import { Agent } from 'node:http';
 import { performance } from 'node:perf_hooks';
 const { eventLoopUtilization } = performance;
-import { BENCH_CLIENT, LOOPBACK_BUDGETS } from './common.ts';
+import { BENCH_CLIENT, LOOPBACK_BUDGETS, setting } from './common.ts';
 import { closedLoop, logIn, openLoop, PasskeyPool, round, STEPS, type Step, type TrialResult } from './driver.ts';
 import { createMembers, ServerChild } from './server-child.ts';
 
 const here = import.meta.dirname;
-
-function setting(name: string, fallback: number, min: number, max: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < min || value > max) throw new Error(`${name} must be a number from ${min} to ${max}, got "${raw}"`);
-  return value;
-}
 
 const settings = {
   seconds: setting('BENCH_SECONDS', 5, 1, 60),
