@@ -51,7 +51,7 @@ export type ChildMessage =
   | { type: 'ready'; issuer: string; port: number }
   | { type: 'usage'; usage: ServerUsage }
   | { type: 'pruned'; report: Record<string, number> }
-  | { type: 'loop'; maxMs: number; p99Ms: number };
+  | { type: 'loop'; maxMs: number; p99Ms: number; stalls?: [number, number][] };
 
 /** Cumulative CPU and event-loop figures of a server process; the parent takes differences. */
 export type ServerUsage = {

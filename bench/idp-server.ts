@@ -22,12 +22,23 @@ serveParent(server, issuer, port, () => app.close());
 // For `npm run bench:prune`: a round of pruning on request, and the event loop's stalls meanwhile.
 const loop = monitorEventLoopDelay({ resolution: 1 });
 loop.enable();
+// When the stalls came: a timer due every 5 ms that fired more than 20 ms late (wall-clock ms, length).
+const STALL_MS = 20;
+let stalls: [number, number][] = [];
+let lastTick = performance.now();
+setInterval(() => {
+  const now = performance.now();
+  const late = now - lastTick - 5;
+  if (late > STALL_MS && stalls.length < 1000) stalls.push([Math.round(performance.timeOrigin + now), late]);
+  lastTick = now;
+}, 5).unref();
 process.on('message', (message: { type?: string }) => {
   if (message?.type === 'prune') {
     void app.prune().then((report) => process.send!({ type: 'pruned', report }));
   } else if (message?.type === 'loop-reset') {
     loop.reset();
+    stalls = [];
   } else if (message?.type === 'loop-read') {
-    process.send!({ type: 'loop', maxMs: loop.max / 1e6, p99Ms: loop.percentile(99) / 1e6 });
+    process.send!({ type: 'loop', maxMs: loop.max / 1e6, p99Ms: loop.percentile(99) / 1e6, stalls });
   }
 });

@@ -13,12 +13,10 @@
  *    event-loop stall in the server during each trial, the p99 of whole log-ins in each, and their
  *    ratio; the file size before and after. Results go to bench/results/prune-latest.json.
  */
-import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
+import { fillDocuments } from './big-database.ts';
 import { BENCH_CLIENT, LOOPBACK_BUDGETS, type ChildMessage, setting } from './common.ts';
 import { closedLoop, openLoop, PasskeyPool, round, type TrialResult } from './driver.ts';
 import { createMembers, ServerChild } from './server-child.ts';
@@ -35,7 +33,6 @@ const settings = {
 if (settings.expired > settings.documents) throw new Error('BENCH_PRUNE_EXPIRED must not exceed BENCH_PRUNE_DOCUMENTS');
 
 const here = import.meta.dirname;
-const day = 24 * 3600 * 1000;
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -43,60 +40,7 @@ const median = (values: number[]) => {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 };
 
-/** Documents as oidc-provider writes them: kind, share of all documents, payload size in bytes. */
-const KINDS = [
-  { kind: 'Session', share: 0.3, bytes: 700 },
-  { kind: 'Grant', share: 0.25, bytes: 500 },
-  { kind: 'AccessToken', share: 0.2, bytes: 900 },
-  { kind: 'RefreshToken', share: 0.15, bytes: 1100 },
-  { kind: 'AuthorizationCode', share: 0.1, bytes: 800 },
-] as const;
-
-function fillDocuments(file: string): void {
-  const db = new DatabaseSync(file);
-  db.exec('PRAGMA synchronous = OFF');
-  const insert = db.prepare('INSERT INTO documents (kind, id, payload, grant_id, uid, user_code, consumed_at, expires_at) VALUES (?, ?, ?, ?, ?, NULL, NULL, ?)');
-  const now = Date.now();
-  const filler = randomBytes(2048).toString('base64url');
-  const expiredEvery = settings.documents / settings.expired;
-  db.exec('BEGIN');
-  for (let i = 0; i < settings.documents; i++) {
-    const roll = (i * 0.618033988749895) % 1;
-    let acc = 0;
-    const spec = KINDS.find((k) => (acc += k.share) > roll) ?? KINDS[0];
-    const id = randomBytes(16).toString('base64url');
-    const grantId = spec.kind === 'Session' ? null : randomBytes(16).toString('base64url');
-    const uid = spec.kind === 'Session' ? randomBytes(16).toString('base64url') : null;
-    const payload = JSON.stringify({ kind: spec.kind, jti: id, grantId, uid, accountId: randomBytes(16).toString('hex'), clientId: BENCH_CLIENT.client_id, filler: filler.slice(0, spec.bytes - 200) });
-    const expired = Math.floor(i / expiredEvery) !== Math.floor((i + 1) / expiredEvery);
-    const expiresAt = expired ? now - 1000 - (i % 7) * day : now + 3600_000 + (i % 14) * day;
-    insert.run(spec.kind, id, payload, grantId, uid, expiresAt);
-    if (i % 50_000 === 49_999) {
-      db.exec('COMMIT');
-      db.exec('BEGIN');
-    }
-  }
-  db.exec('COMMIT');
-  const { count } = db.prepare('SELECT count(*) AS count FROM documents WHERE expires_at <= ?').get(now) as { count: number };
-  db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
-  db.close();
-  log(`bench:prune: ${settings.documents.toLocaleString('en')} documents, ${Number(count).toLocaleString('en')} of them expired`);
-}
-
-/** `npm run db:backup` of `file` to `target`; resolves with its one line of output. */
-function backUp(file: string, target: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(here, '../src/store/backup-cli.ts'), '--to', target], {
-      env: { PATH: process.env.PATH ?? '', DATABASE_URL: `sqlite:${file}` },
-    });
-    let out = '';
-    child.stdout.on('data', (chunk) => (out += chunk));
-    child.stderr.on('data', (chunk) => (out += chunk));
-    child.on('close', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`db:backup exited with ${code}: ${out}`))));
-  });
-}
-
-type Trial = { kind: 'prune' | 'baseline' | 'backup'; round: number; result: TrialResult; maxStallMs: number; p99StallMs: number; prune?: Record<string, number> };
+type Trial = { kind: 'prune' | 'baseline'; round: number; result: TrialResult; maxStallMs: number; p99StallMs: number; prune?: Record<string, number> };
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'jmb-idp-bench-prune-'));
@@ -105,7 +49,8 @@ async function main(): Promise<void> {
     const template = path.join(dir, 'template.db');
     const started = Date.now();
     const passkeys = await createMembers(`sqlite:${template}`, settings.members);
-    fillDocuments(template);
+    const expired = fillDocuments(template, settings.documents, settings.expired);
+    log(`bench:prune: ${settings.documents.toLocaleString('en')} documents, ${expired.toLocaleString('en')} of them expired`);
     const templateBytes = statSync(template).size;
     log(`bench:prune: template of ${(templateBytes / 2 ** 20).toFixed(0)} MiB built in ${Math.round((Date.now() - started) / 1000)} s`);
     const clientsFile = path.join(dir, 'clients.json');
@@ -113,8 +58,6 @@ async function main(): Promise<void> {
     const pool = new PasskeyPool(passkeys);
     const trials: Trial[] = [];
     const sizes: { before: number; after: number }[] = [];
-    let backupLine = '';
-    let backupSeconds = 0;
 
     for (let r = 1; r <= settings.rounds; r++) {
       const file = path.join(dir, `round-${r}.db`);
@@ -130,23 +73,15 @@ async function main(): Promise<void> {
       servers.push(server);
       await closedLoop(server.target, pool, { warmupMs: 0, durationMs: 3000, maxLogIns: 50_000, concurrency: 8 });
       let durationMs = settings.seconds * 1000;
-      // The first round also takes a backup of the whole database under the same load.
-      for (const kind of r === 1 ? ['prune', 'baseline', 'backup'] as const : ['prune', 'baseline'] as const) {
+      for (const kind of ['prune', 'baseline'] as const) {
         server.tell({ type: 'loop-reset' });
         const bounds = { warmupMs: 0, durationMs, maxLogIns: 100_000, rate: settings.rate };
         const done = new AbortController();
         const pruning = kind === 'prune'
           ? server.ask<Extract<ChildMessage, { type: 'pruned' }>>({ type: 'prune' }, 'pruned', 1_000_000).finally(() => done.abort())
           : undefined;
-        const backupStarted = performance.now();
-        const backingUp = kind === 'backup' ? backUp(file, path.join(dir, 'backup.db')).finally(() => done.abort()) : undefined;
         const result = await openLoop(server.target, pool, { ...bounds, signal: done.signal });
         const pruned = await pruning;
-        if (backingUp) {
-          backupLine = await backingUp;
-          backupSeconds = (performance.now() - backupStarted) / 1000;
-          rmSync(path.join(dir, 'backup.db'), { force: true });
-        }
         if (pruned) durationMs = Math.min(settings.baselineSeconds * 1000, Math.max(5000, result.seconds * 1000));
         const loop = await server.ask<Extract<ChildMessage, { type: 'loop' }>>({ type: 'loop-read' }, 'loop');
         const trial: Trial = { kind, round: r, result, maxStallMs: round(loop.maxMs), p99StallMs: round(loop.p99Ms), ...(pruned && { prune: pruned.report }) };
@@ -174,7 +109,6 @@ async function main(): Promise<void> {
       p99Ratio: { median: median(ratios), rounds: ratios },
       fileMiB: sizes.map((s) => ({ before: round(s.before / 2 ** 20, 0), after: round(s.after / 2 ** 20, 0) })),
       failed: trials.reduce((sum, t) => sum + t.result.failed, 0),
-      backup: { seconds: round(backupSeconds, 1), output: backupLine, maxStallMs: of('backup')[0]?.maxStallMs, logInP99Ms: of('backup')[0]?.result.logIn.p99 },
       trials: trials.map(({ result, ...rest }) => ({ ...rest, logIn: result.logIn, allRequests: result.allRequests, throughput: result.throughput, failed: result.failed })),
     };
     const resultsDir = path.join(here, 'results');
@@ -192,9 +126,6 @@ async function main(): Promise<void> {
       '',
       `The prune took ${summary.pruneSeconds.toFixed(1)} s (median) and removed ${JSON.stringify(summary.removed)}; the file went from ` +
         `${summary.fileMiB.map((s) => `${s.before} to ${s.after} MiB`).join(', ')}. Failed log-ins: ${summary.failed}.`,
-      '',
-      `A backup of the whole database under the same load (round 1) took ${summary.backup.seconds} s; longest stall ` +
-        `${of('backup')[0]?.maxStallMs} ms, log-in p99 ${of('backup')[0]?.result.logIn.p99} ms. It printed: ${backupLine}`,
       '',
     ].join('\n'));
   } finally {
