@@ -1,5 +1,5 @@
 import type Provider from 'oidc-provider';
-import type { AuditLog, Clock, ExpiringDocuments } from '../store/port.ts';
+import type { AuditLog, Clock, ExpiringDocuments, Payload } from '../store/port.ts';
 import { revokeGrant } from './adapter.ts';
 
 /** One place a member is logged in: a browser's IdP session. */
@@ -31,13 +31,11 @@ const ACTIVITY_STEP_MS = 60_000;
  * is deleted.
  */
 export function createMemberSessions({ documents, audit, clock }: { documents: ExpiringDocuments; audit: AuditLog; clock: Clock }) {
-  const read = async (memberId: string): Promise<{ entries: Entry[]; until: number }> => {
-    const stored = await documents.find(KIND, memberId);
-    return {
-      entries: Array.isArray(stored?.sessions) ? (stored.sessions as Entry[]) : [],
-      until: typeof stored?.until === 'number' ? stored.until : 0,
-    };
-  };
+  const parse = (stored: Payload | undefined): { entries: Entry[]; until: number } => ({
+    entries: Array.isArray(stored?.sessions) ? (stored.sessions as Entry[]) : [],
+    until: typeof stored?.until === 'number' ? stored.until : 0,
+  });
+  const read = async (memberId: string) => parse(await documents.find(KIND, memberId));
 
   /** The live sessions of `memberId` in `provider`, with the registry's entries for them. */
   async function live(provider: Provider, memberId: string) {
@@ -71,14 +69,18 @@ export function createMemberSessions({ documents, audit, clock }: { documents: E
     /** Notes that `memberId`'s session `uid` was used from this browser and address. */
     async touch(memberId: string, uid: string, expiresAt: Date, seen: { userAgent?: string; ip?: string }): Promise<void> {
       const now = clock();
-      const { entries, until } = await read(memberId);
-      const known = entries.find((entry) => entry.uid === uid);
-      if (known && now - known.lastActiveAt < ACTIVITY_STEP_MS) return;
-      const entry: Entry = { ...(known ?? { uid, startedAt: now }), lastActiveAt: now, ...(seen.userAgent && { userAgent: seen.userAgent }), ...(seen.ip && { ip: seen.ip }) };
-      // Kept as long as the longest-lived of the member's sessions.
-      const latest = Math.max(expiresAt.getTime(), until);
-      const sessions = [entry, ...entries.filter((other) => other.uid !== uid)].slice(0, MOST);
-      await documents.upsert(KIND, memberId, { sessions, until: latest }, new Date(latest));
+      // In one step: two sessions of a member saved at the same moment (on two devices, or two IdP
+      // instances) are both listed, so "log out everywhere" reaches both.
+      await documents.update(KIND, memberId, (stored) => {
+        const { entries, until } = parse(stored);
+        const known = entries.find((entry) => entry.uid === uid);
+        if (known && now - known.lastActiveAt < ACTIVITY_STEP_MS) return undefined;
+        const entry: Entry = { ...(known ?? { uid, startedAt: now }), lastActiveAt: now, ...(seen.userAgent && { userAgent: seen.userAgent }), ...(seen.ip && { ip: seen.ip }) };
+        // Kept as long as the longest-lived of the member's sessions.
+        const latest = Math.max(expiresAt.getTime(), until);
+        const sessions = [entry, ...entries.filter((other) => other.uid !== uid)].slice(0, MOST);
+        return { payload: { sessions, until: latest }, expiresAt: new Date(latest) };
+      });
     },
 
     /** The member's live sessions, most recently active first. */

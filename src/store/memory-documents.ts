@@ -37,21 +37,30 @@ export function createMemoryDocuments(clock: Clock, bounds: KindBounds): Expirin
     return entry;
   };
 
+  const upsert = (kind: string, id: string, payload: Payload, expiresAt: Date | undefined, owner = '') => {
+    const key = keyOf(kind, id);
+    // Re-inserted so that the order is the order of last writes.
+    remove(key);
+    entries.set(key, { kind, json: JSON.stringify(payload), expiresAt: expiresAt?.getTime(), consumedAt: undefined, owner });
+    owners.add(owner, key);
+    if (owners.count(owner) > bounds.perOwner) {
+      remove(owners.oldestOf(owner)!);
+      evicted++;
+    }
+    while (entries.size > bounds.max) {
+      remove(owners.oldestOfHeaviest()!);
+      evicted++;
+    }
+  };
+
   return {
-    async upsert(kind, id, payload, expiresAt, owner = '') {
-      const key = keyOf(kind, id);
-      // Re-inserted so that the order is the order of last writes.
-      remove(key);
-      entries.set(key, { kind, json: JSON.stringify(payload), expiresAt: expiresAt?.getTime(), consumedAt: undefined, owner });
-      owners.add(owner, key);
-      if (owners.count(owner) > bounds.perOwner) {
-        remove(owners.oldestOf(owner)!);
-        evicted++;
-      }
-      while (entries.size > bounds.max) {
-        remove(owners.oldestOfHeaviest()!);
-        evicted++;
-      }
+    async upsert(kind, id, payload, expiresAt, owner) {
+      upsert(kind, id, payload, expiresAt, owner);
+    },
+    async update(kind, id, change) {
+      const entry = entries.get(keyOf(kind, id));
+      const next = change(live(entry) ? read(entry) : undefined);
+      if (next) upsert(kind, id, next.payload, next.expiresAt, entry?.owner);
     },
     async find(kind, id) {
       const entry = entries.get(keyOf(kind, id));
@@ -153,6 +162,7 @@ export function splitDocuments(durable: ExpiringDocuments, inMemory: ReadonlyMap
     destroy: (kind, id) => pick(kind).destroy(kind, id),
     revokeByGrantId: (kind, grantId) => pick(kind).revokeByGrantId(kind, grantId),
     take: (kind, id) => pick(kind).take(kind, id),
+    update: (kind, id, change) => pick(kind).update(kind, id, change),
     async prune() {
       const counts = await Promise.all([durable.prune(), ...[...inMemory.values()].map((documents) => documents.prune())]);
       return counts.reduce((sum, count) => sum + count, 0);

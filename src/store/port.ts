@@ -32,11 +32,21 @@ export interface ExpiringDocuments {
   /** Reads and removes in one step: a single-use value goes to exactly one caller. */
   take(kind: string, id: string): Promise<Payload | undefined>;
   /**
+   * Reads, changes and writes back in one step, so that simultaneous changes of one document all
+   * count (none is lost to another's read). `change` gets the live payload (undefined when there is
+   * none) and returns what to write, or undefined to leave the document as it is; it may be called
+   * more than once, so it must only compute. Like `upsert`, a write clears the consumed mark.
+   */
+  update(kind: string, id: string, change: DocumentChange): Promise<void>;
+  /**
    * Deletes expired documents; returns how many. The embedded store deletes them in small
    * transactions, each bounded in time, and lets other work run between them.
    */
   prune(): Promise<number>;
 }
+
+/** What `ExpiringDocuments.update` makes of a document: its new payload and expiry, or nothing to write. */
+export type DocumentChange = (current: Payload | undefined) => { payload: Payload; expiresAt: Date | undefined } | undefined;
 
 /**
  * Bounds on a kind of short-lived document that anyone can create without proving anything (sign-ins

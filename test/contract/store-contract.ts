@@ -126,6 +126,30 @@ const documentContract: Record<string, Contract> = {
     t.is(await store.documents.find('Challenge', 'x1'), undefined);
     t.is(await store.documents.take('Challenge', 'missing'), undefined);
   },
+  'update reads and writes in one step: of simultaneous changes none is lost': async (t, { store, clock }) => {
+    const add = (item: number) => store.documents.update('MemberSessions', 'm1', (current) => ({
+      payload: { items: [...((current?.items as number[] | undefined) ?? []), item] },
+      expiresAt: inAMinute(clock),
+    }));
+    await Promise.all(Array.from({ length: 12 }, (_, i) => add(i)));
+    const items = (await store.documents.find('MemberSessions', 'm1'))?.items as number[];
+    t.deepEqual([...items].sort((a, b) => a - b), Array.from({ length: 12 }, (_, i) => i));
+  },
+  'update sees the live payload or nothing, writes the expiry it is given, and may leave the document alone': async (t, { store, clock }) => {
+    await store.documents.upsert('MemberSessions', 'old', { v: 1 }, inAMinute(clock));
+    clock.advance(2 * minute);
+    const seen: unknown[] = [];
+    await store.documents.update('MemberSessions', 'old', (current) => {
+      seen.push(current);
+      return { payload: { v: 2 }, expiresAt: inAMinute(clock) };
+    });
+    t.deepEqual(seen.at(-1), undefined, 'an expired document is not shown to the change');
+    t.deepEqual(await store.documents.find('MemberSessions', 'old'), { v: 2 });
+    await store.documents.update('MemberSessions', 'old', () => undefined);
+    t.deepEqual(await store.documents.find('MemberSessions', 'old'), { v: 2 }, 'nothing written');
+    clock.advance(minute);
+    t.is(await store.documents.find('MemberSessions', 'old'), undefined, 'the new expiry holds');
+  },
   'take of an expired document gives undefined': async (t, { store, clock }) => {
     await store.documents.upsert('Challenge', 'x1', { challenge: 'abc' }, inAMinute(clock));
     clock.advance(2 * minute);

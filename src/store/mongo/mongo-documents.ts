@@ -8,6 +8,9 @@ import type { DocumentRecord } from './models.ts';
  * oldest are deleted, so one address cannot fill the database with sign-ins in progress whichever
  * IdP instance it reaches.
  */
+/** How often `update` reads again when another write came between its read and its write. */
+const UPDATE_ATTEMPTS = 20;
+
 export function mongoDocuments(documents: Model<DocumentRecord>, clock: Clock, bounded: Readonly<Record<string, KindBounds>> = {}): ExpiringDocuments {
   const key = (kind: string, id: string) => JSON.stringify([kind, id]);
   // The TTL monitor runs about once a minute, so an expired document may still be there.
@@ -23,22 +26,45 @@ export function mongoDocuments(documents: Model<DocumentRecord>, clock: Clock, b
     if (beyond.length) await documents.deleteMany({ _id: { $in: beyond.map((record) => record._id) } });
   };
 
+  /** The fields of a document as written: those set, and those (no longer) present. */
+  const fieldsOf = (kind: string, payload: Payload, expiresAt: Date | undefined, owner: string | undefined) => {
+    const bounds = bounded[kind];
+    const set: Partial<DocumentRecord> = { kind, payload: JSON.stringify(payload) };
+    const unset: Record<string, 1> = { consumedAt: 1 };
+    const looked = {
+      grantId: text(payload.grantId), uid: text(payload.uid), userCode: text(payload.userCode), expiresAt,
+      owner: bounds ? owner ?? '' : undefined, written: bounds ? new Types.ObjectId() : undefined,
+    };
+    for (const [field, value] of Object.entries(looked)) {
+      if (value === undefined) unset[field] = 1;
+      else Object.assign(set, { [field]: value });
+    }
+    return { set, unset };
+  };
+
   return {
     async upsert(kind, id, payload, expiresAt, owner) {
-      const bounds = bounded[kind];
-      const set: Partial<DocumentRecord> = { kind, payload: JSON.stringify(payload) };
-      const unset: Record<string, 1> = { consumedAt: 1 };
-      const looked = {
-        grantId: text(payload.grantId), uid: text(payload.uid), userCode: text(payload.userCode), expiresAt,
-        owner: bounds ? owner ?? '' : undefined, written: bounds ? new Types.ObjectId() : undefined,
-      };
-      for (const [field, value] of Object.entries(looked)) {
-        if (value === undefined) unset[field] = 1;
-        else Object.assign(set, { [field]: value });
-      }
+      const { set, unset } = fieldsOf(kind, payload, expiresAt, owner);
       // A replacement, like an insert: an earlier consumed mark or expiry does not survive it.
       await documents.updateOne({ _id: key(kind, id) }, { $set: set, $unset: unset }, { upsert: true });
+      const bounds = bounded[kind];
       if (bounds) await trimShare(kind, owner ?? '', bounds.perOwner);
+    },
+    async update(kind, id, change) {
+      // Optimistic: written only if the stored payload is still the one read (or, for a new
+      // document, only if none was inserted meanwhile); otherwise read again and retry.
+      for (let attempt = 0; attempt < UPDATE_ATTEMPTS; attempt++) {
+        const record = await documents.findOne({ _id: key(kind, id) }, { payload: 1, consumedAt: 1, expiresAt: 1, owner: 1 }).lean<DocumentRecord>();
+        const current = record && (!record.expiresAt || record.expiresAt.getTime() > clock()) ? toPayload(record) : undefined;
+        const next = change(current);
+        if (!next) return;
+        const { set, unset } = fieldsOf(kind, next.payload, next.expiresAt, record?.owner);
+        const written = record
+          ? (await documents.updateOne({ _id: key(kind, id), payload: record.payload }, { $set: set, $unset: unset })).matchedCount
+          : (await documents.updateOne({ _id: key(kind, id) }, { $setOnInsert: set }, { upsert: true })).upsertedCount;
+        if (written === 1) return;
+      }
+      throw new Error(`${kind} ${id} kept changing under ${UPDATE_ATTEMPTS} attempts to update it`);
     },
     async find(kind, id) {
       return findOne({ _id: key(kind, id) });

@@ -199,10 +199,19 @@ function sqliteDocuments(db: DatabaseSync, commits: GroupCommit, clock: Clock, b
     return payload;
   };
   const text = (value: unknown) => (typeof value === 'string' ? value : null);
+  const write = (kind: string, id: string, payload: Payload, expiresAt: Date | undefined) =>
+    upsert.run(kind, id, JSON.stringify(payload), text(payload.grantId), text(payload.uid), text(payload.userCode), expiresAt?.getTime() ?? null);
 
   return {
     async upsert(kind, id, payload, expiresAt) {
-      await commits.write(() => upsert.run(kind, id, JSON.stringify(payload), text(payload.grantId), text(payload.uid), text(payload.userCode), expiresAt?.getTime() ?? null));
+      await commits.write(() => write(kind, id, payload, expiresAt));
+    },
+    async update(kind, id, change) {
+      // One statement's worth of work for the shared transaction: nothing runs between the read and the write.
+      await commits.write(() => {
+        const next = change(toPayload(find.get(kind, id, clock()) as Row | undefined));
+        if (next) write(kind, id, next.payload, next.expiresAt);
+      });
     },
     async find(kind, id) {
       return toPayload(await commits.read(() => find.get(kind, id, clock())) as Row | undefined);
