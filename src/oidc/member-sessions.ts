@@ -1,5 +1,5 @@
 import type Provider from 'oidc-provider';
-import type { AuditLog, Clock, ExpiringDocuments, Payload } from '../store/port.ts';
+import type { AuditLog, Clock, ExpiringDocuments } from '../store/port.ts';
 import { revokeGrant } from './adapter.ts';
 
 /** One place a member is logged in: a browser's IdP session. */
@@ -17,30 +17,50 @@ type Entry = { uid: string; userAgent?: string; ip?: string; startedAt: number; 
 /** Who ended a session, for the audit trail. */
 export type Ender = { by: 'member'; ip: string; userAgent?: string } | { by: 'operator'; operator: string; reason?: string };
 
-const KIND = 'MemberSessions';
-/** Sessions remembered per member (the most recently active). */
-const MOST = 30;
+/** One document per session, id `<member id>/<session uid>`, kept as long as the session. */
+const KIND = 'MemberSession';
+/** Where the list of a member's sessions was one document (id: the member id) before. */
+const LEGACY_KIND = 'MemberSessions';
+/** Sessions read per member at once. */
+const READ_AT_MOST = 1000;
 /** Last activity is written at most this often per session. */
 const ACTIVITY_STEP_MS = 60_000;
 
+const entryId = (memberId: string, uid: string) => `${memberId}/${uid}`;
+
 /**
  * Where each member is logged in. The sessions themselves are oidc-provider's; this keeps, per
- * member, the list of their session ids with the browser, address and times, updated whenever a
- * session is saved. Ending a session ends it for good: every grant it holds is revoked (codes,
- * access and refresh tokens), relying parties with back-channel logout are told, and the session
- * is deleted.
+ * session, a small record of its member, browser, address and times, written whenever the session is
+ * saved and kept as long as the session. Every live session of the member is listed, however many:
+ * the one least recently used (a stolen phone's, say) is never pushed out by newer ones. Ending a
+ * session ends it for good: every grant it holds is revoked (codes, access and refresh tokens),
+ * relying parties with back-channel logout are told, and the session is deleted.
  */
 export function createMemberSessions({ documents, audit, clock }: { documents: ExpiringDocuments; audit: AuditLog; clock: Clock }) {
-  const parse = (stored: Payload | undefined): { entries: Entry[]; until: number } => ({
-    entries: Array.isArray(stored?.sessions) ? (stored.sessions as Entry[]) : [],
-    until: typeof stored?.until === 'number' ? stored.until : 0,
-  });
-  const read = async (memberId: string) => parse(await documents.find(KIND, memberId));
+  /** The member's entries, most recently active first (with those of the earlier single list, while it lasts). */
+  const entriesOf = async (memberId: string): Promise<Entry[]> => {
+    const [own, legacy] = await Promise.all([
+      documents.listByIdPrefix(KIND, `${memberId}/`, READ_AT_MOST),
+      documents.find(LEGACY_KIND, memberId),
+    ]);
+    const byUid = new Map<string, Entry>();
+    for (const entry of Array.isArray(legacy?.sessions) ? (legacy.sessions as Entry[]) : []) byUid.set(entry.uid, entry);
+    for (const { payload } of own) {
+      const entry = payload as Entry;
+      const earlier = byUid.get(entry.uid);
+      byUid.set(entry.uid, earlier ? { ...entry, startedAt: Math.min(entry.startedAt, earlier.startedAt) } : entry);
+    }
+    return [...byUid.values()].sort((a, b) => b.lastActiveAt - a.lastActiveAt);
+  };
 
   /** The live sessions of `memberId` in `provider`, with the registry's entries for them. */
   async function live(provider: Provider, memberId: string) {
-    const { entries } = await read(memberId);
+    const entries = await entriesOf(memberId);
     const sessions = await Promise.all(entries.map(async (entry) => ({ entry, session: await provider.Session.findByUid(entry.uid) })));
+    // Records of sessions that ended elsewhere (a log-out at a relying party, say) go now rather
+    // than at their expiry, so that they never crowd live ones out of a reading.
+    const gone = sessions.filter(({ session }) => !session);
+    await Promise.all(gone.map(({ entry }) => documents.destroy(KIND, entryId(memberId, entry.uid))));
     return sessions.filter(({ session }) => session?.accountId === memberId) as { entry: Entry; session: NonNullable<Awaited<ReturnType<Provider['Session']['findByUid']>>> }[];
   }
 
@@ -60,6 +80,7 @@ export function createMemberSessions({ documents, audit, clock }: { documents: E
       if (authorization.grantId) await revokeGrant(documents, authorization.grantId);
     }));
     await session.destroy();
+    await documents.destroy(KIND, entryId(memberId, entry.uid));
     const who = ender.by === 'member' ? { ip: ender.ip, userAgent: ender.userAgent } : {};
     const detail = ender.by === 'operator' ? { by: ender.operator, ...(ender.reason && { reason: ender.reason }) } : { by: 'member' };
     await audit.append({ memberId, at: new Date(clock()), type: 'session.ended', outcome: 'info', ...who, detail: { ...detail, ...(entry.ip && { from: entry.ip }) } });
@@ -69,17 +90,12 @@ export function createMemberSessions({ documents, audit, clock }: { documents: E
     /** Notes that `memberId`'s session `uid` was used from this browser and address. */
     async touch(memberId: string, uid: string, expiresAt: Date, seen: { userAgent?: string; ip?: string }): Promise<void> {
       const now = clock();
-      // In one step: two sessions of a member saved at the same moment (on two devices, or two IdP
-      // instances) are both listed, so "log out everywhere" reaches both.
-      await documents.update(KIND, memberId, (stored) => {
-        const { entries, until } = parse(stored);
-        const known = entries.find((entry) => entry.uid === uid);
+      // Read and written in one step, so that a save of the same session elsewhere is not undone.
+      await documents.update(KIND, entryId(memberId, uid), (stored) => {
+        const known = stored as Entry | undefined;
         if (known && now - known.lastActiveAt < ACTIVITY_STEP_MS) return undefined;
         const entry: Entry = { ...(known ?? { uid, startedAt: now }), lastActiveAt: now, ...(seen.userAgent && { userAgent: seen.userAgent }), ...(seen.ip && { ip: seen.ip }) };
-        // Kept as long as the longest-lived of the member's sessions.
-        const latest = Math.max(expiresAt.getTime(), until);
-        const sessions = [entry, ...entries.filter((other) => other.uid !== uid)].slice(0, MOST);
-        return { payload: { sessions, until: latest }, expiresAt: new Date(latest) };
+        return { payload: entry, expiresAt };
       });
     },
 
@@ -104,9 +120,15 @@ export function createMemberSessions({ documents, audit, clock }: { documents: E
 
     /** Ends every live session of the member but `keepUid` (if given); returns how many. */
     async endAll(provider: Provider, memberId: string, ender: Ender, keepUid?: string): Promise<number> {
-      const others = (await live(provider, memberId)).filter(({ entry }) => entry.uid !== keepUid);
-      for (const found of others) await endOne(provider, memberId, found, ender);
-      return others.length;
+      let ended = 0;
+      // Read READ_AT_MOST at a time: each round's records go with their sessions, so the next round
+      // reads those left, until none is.
+      for (;;) {
+        const others = (await live(provider, memberId)).filter(({ entry }) => entry.uid !== keepUid);
+        if (others.length === 0) return ended;
+        for (const found of others) await endOne(provider, memberId, found, ender);
+        ended += others.length;
+      }
     },
   };
 }

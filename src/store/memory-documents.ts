@@ -57,6 +57,14 @@ export function createMemoryDocuments(clock: Clock, bounds: KindBounds): Expirin
     async upsert(kind, id, payload, expiresAt, owner) {
       upsert(kind, id, payload, expiresAt, owner);
     },
+    async listByIdPrefix(kind, prefix, limit) {
+      const found: { id: string; payload: Payload }[] = [];
+      const start = keyOf(kind, prefix);
+      for (const [key, entry] of entries) {
+        if (key.startsWith(start) && live(entry)) found.push({ id: key.slice(kind.length + 1), payload: read(entry) });
+      }
+      return found.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).slice(0, limit);
+    },
     async update(kind, id, change) {
       const entry = entries.get(keyOf(kind, id));
       const next = change(live(entry) ? read(entry) : undefined);
@@ -163,6 +171,7 @@ export function splitDocuments(durable: ExpiringDocuments, inMemory: ReadonlyMap
     revokeByGrantId: (kind, grantId) => pick(kind).revokeByGrantId(kind, grantId),
     take: (kind, id) => pick(kind).take(kind, id),
     update: (kind, id, change) => pick(kind).update(kind, id, change),
+    listByIdPrefix: (kind, prefix, limit) => pick(kind).listByIdPrefix(kind, prefix, limit),
     async prune() {
       const counts = await Promise.all([durable.prune(), ...[...inMemory.values()].map((documents) => documents.prune())]);
       return counts.reduce((sum, count) => sum + count, 0);

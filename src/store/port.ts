@@ -38,6 +38,8 @@ export interface ExpiringDocuments {
    * more than once, so it must only compute. Like `upsert`, a write clears the consumed mark.
    */
   update(kind: string, id: string, change: DocumentChange): Promise<void>;
+  /** The live documents of `kind` whose id starts with `prefix`, at most `limit`, in id order. */
+  listByIdPrefix(kind: string, prefix: string, limit: number): Promise<{ id: string; payload: Payload }[]>;
   /**
    * Deletes expired documents; returns how many. The embedded store deletes them in small
    * transactions, each bounded in time, and lets other work run between them.

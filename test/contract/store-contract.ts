@@ -127,28 +127,42 @@ const documentContract: Record<string, Contract> = {
     t.is(await store.documents.take('Challenge', 'missing'), undefined);
   },
   'update reads and writes in one step: of simultaneous changes none is lost': async (t, { store, clock }) => {
-    const add = (item: number) => store.documents.update('MemberSessions', 'm1', (current) => ({
+    const add = (item: number) => store.documents.update('Tally', 'm1', (current) => ({
       payload: { items: [...((current?.items as number[] | undefined) ?? []), item] },
       expiresAt: inAMinute(clock),
     }));
     await Promise.all(Array.from({ length: 12 }, (_, i) => add(i)));
-    const items = (await store.documents.find('MemberSessions', 'm1'))?.items as number[];
+    const items = (await store.documents.find('Tally', 'm1'))?.items as number[];
     t.deepEqual([...items].sort((a, b) => a - b), Array.from({ length: 12 }, (_, i) => i));
   },
   'update sees the live payload or nothing, writes the expiry it is given, and may leave the document alone': async (t, { store, clock }) => {
-    await store.documents.upsert('MemberSessions', 'old', { v: 1 }, inAMinute(clock));
+    await store.documents.upsert('Tally', 'old', { v: 1 }, inAMinute(clock));
     clock.advance(2 * minute);
     const seen: unknown[] = [];
-    await store.documents.update('MemberSessions', 'old', (current) => {
+    await store.documents.update('Tally', 'old', (current) => {
       seen.push(current);
       return { payload: { v: 2 }, expiresAt: inAMinute(clock) };
     });
     t.deepEqual(seen.at(-1), undefined, 'an expired document is not shown to the change');
-    t.deepEqual(await store.documents.find('MemberSessions', 'old'), { v: 2 });
-    await store.documents.update('MemberSessions', 'old', () => undefined);
-    t.deepEqual(await store.documents.find('MemberSessions', 'old'), { v: 2 }, 'nothing written');
+    t.deepEqual(await store.documents.find('Tally', 'old'), { v: 2 });
+    await store.documents.update('Tally', 'old', () => undefined);
+    t.deepEqual(await store.documents.find('Tally', 'old'), { v: 2 }, 'nothing written');
     clock.advance(minute);
-    t.is(await store.documents.find('MemberSessions', 'old'), undefined, 'the new expiry holds');
+    t.is(await store.documents.find('Tally', 'old'), undefined, 'the new expiry holds');
+  },
+  'listByIdPrefix gives the live documents of one kind whose id starts with the prefix, in id order, up to the limit': async (t, { store, clock }) => {
+    await store.documents.upsert('MemberSession', 'm1/b', { n: 2 }, inAMinute(clock));
+    await store.documents.upsert('MemberSession', 'm1/a', { n: 1 }, inAMinute(clock));
+    await store.documents.upsert('MemberSession', 'm1/c', { n: 3 }, undefined);
+    await store.documents.upsert('MemberSession', 'm10/a', { n: 10 }, inAMinute(clock));
+    await store.documents.upsert('MemberSession', 'm2/a', { n: 20 }, inAMinute(clock));
+    await store.documents.upsert('Session', 'm1/z', { n: 99 }, inAMinute(clock));
+    const list = (limit: number) => store.documents.listByIdPrefix('MemberSession', 'm1/', limit);
+    t.deepEqual(await list(10), [{ id: 'm1/a', payload: { n: 1 } }, { id: 'm1/b', payload: { n: 2 } }, { id: 'm1/c', payload: { n: 3 } }]);
+    t.deepEqual((await list(2)).map((found) => found.id), ['m1/a', 'm1/b']);
+    clock.advance(2 * minute);
+    t.deepEqual(await list(10), [{ id: 'm1/c', payload: { n: 3 } }], 'expired ones are left out');
+    t.deepEqual(await store.documents.listByIdPrefix('MemberSession', 'nobody/', 10), []);
   },
   'take of an expired document gives undefined': async (t, { store, clock }) => {
     await store.documents.upsert('Challenge', 'x1', { challenge: 'abc' }, inAMinute(clock));

@@ -96,13 +96,46 @@ test.serial('"Log out everywhere else" ends every other session and keeps this o
   t.true((await here.browser.follow((await here.rp.start()).url)).url.startsWith(BCL_CLIENT.redirect_uris[0]!));
 });
 
+test.serial('the session least recently used is still listed and logged out after 35 newer log-ins (a stolen phone is not pushed out)', async (t) => {
+  const member = await createMember(app.store);
+  nock('https://rp.example.com').post('/backchannel-logout').times(40).reply(200);
+  const stolen = await loggedIn(member, PHONE);
+  const newer = [];
+  for (let i = 0; i < 35; i++) newer.push(await loggedIn(member, LAPTOP));
+  const here = newer.at(-1)!;
+  const page = await here.browser.get('/account');
+  t.is([...page.html.matchAll(/<p class="session-device">/g)].length, 36, 'every live session is listed');
+  t.regex(page.html, /Chrome on Android/, 'the oldest among them');
+  await here.browser.post('/account/sessions/logout-others', { csrf: hiddenField(page.html, 'csrf') });
+  t.regex((await here.browser.get('/account')).html, /Logged out everywhere else \(35\)\./);
+  t.regex((await stolen.browser.follow((await stolen.rp.start()).url)).url, /\/interaction\//, 'the stolen phone must log in again');
+  nock.cleanAll();
+});
+
+test.serial('sessions noted in the earlier one-list-per-member form are listed and logged out too', async (t) => {
+  const member = await createMember(app.store);
+  nock('https://rp.example.com').post('/backchannel-logout').times(2).reply(200);
+  const earlier = await loggedIn(member, PHONE);
+  // As an IdP before the upgrade left it: the member's sessions in one document.
+  const [noted] = await app.store.documents.listByIdPrefix('MemberSession', `${member.id}/`, 10);
+  await app.store.documents.destroy('MemberSession', noted!.id);
+  await app.store.documents.upsert('MemberSessions', member.id, { sessions: [noted!.payload], until: Date.now() + 86_400_000 }, new Date(Date.now() + 86_400_000));
+  const here = await loggedIn(member, LAPTOP);
+  const page = await here.browser.get('/account');
+  t.regex(page.html, /Chrome on Android/);
+  await here.browser.post('/account/sessions/logout-others', { csrf: hiddenField(page.html, 'csrf') });
+  t.regex((await here.browser.get('/account')).html, /Logged out everywhere else \(1\)\./);
+  t.regex((await earlier.browser.follow((await earlier.rp.start()).url)).url, /\/interaction\//);
+  nock.cleanAll();
+});
+
 test.serial('a session of another member, or a forged form, ends nothing', async (t) => {
   const member = await createMember(app.store);
   const stranger = await createMember(app.store);
   const theirs = await loggedIn(stranger, PHONE);
   await loggedIn(member, PHONE);
   const mine = await loggedIn(member, LAPTOP);
-  const strangerUid = ((await app.store.documents.find('MemberSessions', stranger.id))!.sessions as { uid: string }[])[0]!.uid;
+  const strangerUid = (await app.store.documents.listByIdPrefix('MemberSession', `${stranger.id}/`, 10))[0]!.payload.uid as string;
   const page = await mine.browser.get('/account');
   const refused = await mine.browser.post(`/account/sessions/${strangerUid}/logout`, { csrf: hiddenField(page.html, 'csrf') });
   t.is(refused.status, 303);

@@ -12,11 +12,11 @@ test('sessions of one member saved at the same moment are all listed', async (t)
   const expiresAt = new Date(Date.now() + 3_600_000);
   const uids = Array.from({ length: 8 }, (_, i) => `session-${i}`);
   await Promise.all(uids.map((uid, i) => sessions.touch('member-1', uid, expiresAt, { userAgent: `Browser ${i}`, ip: '192.0.2.1' })));
-  const listed = ((await store.documents.find('MemberSessions', 'member-1'))?.sessions as { uid: string }[]).map((entry) => entry.uid);
+  const listed = (await store.documents.listByIdPrefix('MemberSession', 'member-1/', 100)).map(({ payload }) => payload.uid as string);
   t.deepEqual(listed.sort(), uids);
 });
 
-test('a session active again within the minute is not written again; later it moves to the front', async (t) => {
+test('a session active again within the minute is not written again; a minute later its activity and address are', async (t) => {
   let now = Date.parse('2026-12-02T10:00:00Z');
   const clock = () => now;
   const store = openSqliteStore(':memory:', clock);
@@ -27,9 +27,10 @@ test('a session active again within the minute is not written again; later it mo
   await sessions.touch('member-1', 'second', expiresAt, { ip: '192.0.2.2' });
   now += 30_000;
   await sessions.touch('member-1', 'first', expiresAt, { ip: '192.0.2.9' });
-  const entries = async () => (await store.documents.find('MemberSessions', 'member-1'))?.sessions as { uid: string; ip: string; lastActiveAt: number }[];
-  t.deepEqual((await entries()).map((entry) => [entry.uid, entry.ip]), [['second', '192.0.2.2'], ['first', '192.0.2.1']]);
+  const entries = async () => (await store.documents.listByIdPrefix('MemberSession', 'member-1/', 100)).map(({ payload }) => payload as { uid: string; ip: string; startedAt: number; lastActiveAt: number });
+  const started = now - 30_000;
+  t.deepEqual((await entries()).map((entry) => [entry.uid, entry.ip, entry.lastActiveAt]), [['first', '192.0.2.1', started], ['second', '192.0.2.2', started]]);
   now += 60_000;
   await sessions.touch('member-1', 'first', expiresAt, { ip: '192.0.2.9' });
-  t.deepEqual((await entries()).map((entry) => [entry.uid, entry.ip, entry.lastActiveAt]), [['first', '192.0.2.9', now], ['second', '192.0.2.2', now - 90_000]]);
+  t.deepEqual((await entries()).map((entry) => [entry.uid, entry.ip, entry.startedAt, entry.lastActiveAt]), [['first', '192.0.2.9', started, now], ['second', '192.0.2.2', started, started]]);
 });

@@ -50,6 +50,14 @@ export function mongoDocuments(documents: Model<DocumentRecord>, clock: Clock, b
       const bounds = bounded[kind];
       if (bounds) await trimShare(kind, owner ?? '', bounds.perOwner);
     },
+    async listByIdPrefix(kind, prefix, limit) {
+      // Keys are JSON [kind, id]: the ids starting with `prefix` are the keys from `["kind","prefix`
+      // up to the same followed by U+FFFF.
+      const from = key(kind, prefix).slice(0, -2);
+      const records = await documents.find({ _id: { $gte: from, $lt: `${from}\uffff` }, kind, ...live() }, { payload: 1, consumedAt: 1 })
+        .sort({ _id: 1 }).limit(limit).lean<DocumentRecord[]>();
+      return records.map((record) => ({ id: (JSON.parse(record._id) as [string, string])[1], payload: toPayload(record)! }));
+    },
     async update(kind, id, change) {
       // Optimistic: written only if the stored payload is still the one read (or, for a new
       // document, only if none was inserted meanwhile); otherwise read again and retry.

@@ -174,6 +174,9 @@ export const INDEXED_LOOKUPS = {
   revokeByGrantId: 'DELETE FROM documents INDEXED BY documents_grant WHERE kind = ? AND grant_id = ? AND grant_id IS NOT NULL',
 } as const;
 
+/** Documents by id prefix: a range of the key index, from the prefix to the prefix followed by U+FFFF. */
+export const PREFIX_LISTING = `SELECT id, payload, consumed_at FROM documents WHERE kind = ? AND id >= ? AND id < ? AND ${LIVE} ORDER BY id LIMIT ?`;
+
 /** Runs bulk work in short transactions (see inSlices); resolves with how many rows (or pages) went. */
 type Bulk = (work: BulkWork) => Promise<number>;
 
@@ -191,6 +194,7 @@ function sqliteDocuments(db: DatabaseSync, commits: GroupCommit, clock: Clock, b
   const destroy = db.prepare('DELETE FROM documents WHERE kind = ? AND id = ?');
   const revoke = db.prepare(INDEXED_LOOKUPS.revokeByGrantId);
   const take = db.prepare(`DELETE FROM documents WHERE kind = ? AND id = ? RETURNING payload, consumed_at, expires_at`);
+  const listByPrefix = db.prepare(PREFIX_LISTING);
 
   const toPayload = (row: Row | undefined): Payload | undefined => {
     if (!row) return undefined;
@@ -205,6 +209,10 @@ function sqliteDocuments(db: DatabaseSync, commits: GroupCommit, clock: Clock, b
   return {
     async upsert(kind, id, payload, expiresAt) {
       await commits.write(() => write(kind, id, payload, expiresAt));
+    },
+    async listByIdPrefix(kind, prefix, limit) {
+      const rows = await commits.read(() => listByPrefix.all(kind, prefix, `${prefix}\uffff`, clock(), limit)) as Row[];
+      return rows.map((row) => ({ id: row.id as string, payload: toPayload(row)! }));
     },
     async update(kind, id, change) {
       // One statement's worth of work for the shared transaction: nothing runs between the read and the write.
