@@ -45,8 +45,8 @@ export function createMemberSessions({ documents, audit, clock }: { documents: E
     ]);
     const byUid = new Map<string, Entry>();
     for (const entry of Array.isArray(legacy?.sessions) ? (legacy.sessions as Entry[]) : []) byUid.set(entry.uid, entry);
-    for (const { payload } of own) {
-      const entry = payload as Entry;
+    for (const { id, payload } of own) {
+      const entry = { ...payload, uid: id.slice(memberId.length + 1) } as Entry;
       const earlier = byUid.get(entry.uid);
       byUid.set(entry.uid, earlier ? { ...entry, startedAt: Math.min(entry.startedAt, earlier.startedAt) } : entry);
     }
@@ -59,8 +59,9 @@ export function createMemberSessions({ documents, audit, clock }: { documents: E
     const sessions = await Promise.all(entries.map(async (entry) => ({ entry, session: await provider.Session.findByUid(entry.uid) })));
     // Records of sessions that ended elsewhere (a log-out at a relying party, say) go now rather
     // than at their expiry, so that they never crowd live ones out of a reading.
+    // Only tidying: a store that cannot write right now does not keep the list from being shown.
     const gone = sessions.filter(({ session }) => !session);
-    await Promise.all(gone.map(({ entry }) => documents.destroy(KIND, entryId(memberId, entry.uid))));
+    await Promise.all(gone.map(({ entry }) => documents.destroy(KIND, entryId(memberId, entry.uid)).catch(() => undefined)));
     return sessions.filter(({ session }) => session?.accountId === memberId) as { entry: Entry; session: NonNullable<Awaited<ReturnType<Provider['Session']['findByUid']>>> }[];
   }
 
@@ -91,11 +92,12 @@ export function createMemberSessions({ documents, audit, clock }: { documents: E
     async touch(memberId: string, uid: string, expiresAt: Date, seen: { userAgent?: string; ip?: string }): Promise<void> {
       const now = clock();
       // Read and written in one step, so that a save of the same session elsewhere is not undone.
+      // The uid is in the record's id, not in its payload (where the store would index it as a session's).
       await documents.update(KIND, entryId(memberId, uid), (stored) => {
-        const known = stored as Entry | undefined;
+        const known = stored as Omit<Entry, 'uid'> | undefined;
         if (known && now - known.lastActiveAt < ACTIVITY_STEP_MS) return undefined;
-        const entry: Entry = { ...(known ?? { uid, startedAt: now }), lastActiveAt: now, ...(seen.userAgent && { userAgent: seen.userAgent }), ...(seen.ip && { ip: seen.ip }) };
-        return { payload: entry, expiresAt };
+        const record: Omit<Entry, 'uid'> = { ...(known ?? { startedAt: now }), lastActiveAt: now, ...(seen.userAgent && { userAgent: seen.userAgent }), ...(seen.ip && { ip: seen.ip }) };
+        return { payload: record, expiresAt };
       });
     },
 

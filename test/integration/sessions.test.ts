@@ -119,7 +119,7 @@ test.serial('sessions noted in the earlier one-list-per-member form are listed a
   // As an IdP before the upgrade left it: the member's sessions in one document.
   const [noted] = await app.store.documents.listByIdPrefix('MemberSession', `${member.id}/`, 10);
   await app.store.documents.destroy('MemberSession', noted!.id);
-  await app.store.documents.upsert('MemberSessions', member.id, { sessions: [noted!.payload], until: Date.now() + 86_400_000 }, new Date(Date.now() + 86_400_000));
+  await app.store.documents.upsert('MemberSessions', member.id, { sessions: [{ uid: noted!.id.slice(member.id.length + 1), ...noted!.payload }], until: Date.now() + 86_400_000 }, new Date(Date.now() + 86_400_000));
   const here = await loggedIn(member, LAPTOP);
   const page = await here.browser.get('/account');
   t.regex(page.html, /Chrome on Android/);
@@ -135,7 +135,7 @@ test.serial('a session of another member, or a forged form, ends nothing', async
   const theirs = await loggedIn(stranger, PHONE);
   await loggedIn(member, PHONE);
   const mine = await loggedIn(member, LAPTOP);
-  const strangerUid = (await app.store.documents.listByIdPrefix('MemberSession', `${stranger.id}/`, 10))[0]!.payload.uid as string;
+  const strangerUid = (await app.store.documents.listByIdPrefix('MemberSession', `${stranger.id}/`, 10))[0]!.id.slice(stranger.id.length + 1);
   const page = await mine.browser.get('/account');
   const refused = await mine.browser.post(`/account/sessions/${strangerUid}/logout`, { csrf: hiddenField(page.html, 'csrf') });
   t.is(refused.status, 303);

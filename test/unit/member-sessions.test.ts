@@ -12,7 +12,7 @@ test('sessions of one member saved at the same moment are all listed', async (t)
   const expiresAt = new Date(Date.now() + 3_600_000);
   const uids = Array.from({ length: 8 }, (_, i) => `session-${i}`);
   await Promise.all(uids.map((uid, i) => sessions.touch('member-1', uid, expiresAt, { userAgent: `Browser ${i}`, ip: '192.0.2.1' })));
-  const listed = (await store.documents.listByIdPrefix('MemberSession', 'member-1/', 100)).map(({ payload }) => payload.uid as string);
+  const listed = (await store.documents.listByIdPrefix('MemberSession', 'member-1/', 100)).map(({ id }) => id.slice('member-1/'.length));
   t.deepEqual(listed.sort(), uids);
 });
 
@@ -27,7 +27,7 @@ test('a session active again within the minute is not written again; a minute la
   await sessions.touch('member-1', 'second', expiresAt, { ip: '192.0.2.2' });
   now += 30_000;
   await sessions.touch('member-1', 'first', expiresAt, { ip: '192.0.2.9' });
-  const entries = async () => (await store.documents.listByIdPrefix('MemberSession', 'member-1/', 100)).map(({ payload }) => payload as { uid: string; ip: string; startedAt: number; lastActiveAt: number });
+  const entries = async () => (await store.documents.listByIdPrefix('MemberSession', 'member-1/', 100)).map(({ id, payload }) => ({ uid: id.slice('member-1/'.length), ...payload }) as { uid: string; ip: string; startedAt: number; lastActiveAt: number });
   const started = now - 30_000;
   t.deepEqual((await entries()).map((entry) => [entry.uid, entry.ip, entry.lastActiveAt]), [['first', '192.0.2.1', started], ['second', '192.0.2.2', started]]);
   now += 60_000;

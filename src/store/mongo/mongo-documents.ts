@@ -2,15 +2,15 @@ import { Types, type Model } from 'mongoose';
 import type { Clock, ExpiringDocuments, KindBounds, Payload } from '../port.ts';
 import type { DocumentRecord } from './models.ts';
 
+/** How often `update` reads again when another write came between its read and its write. */
+const UPDATE_ATTEMPTS = 20;
+
 /**
  * ExpiringDocuments on one `documents` collection; every read ignores documents past `expiresAt`.
  * A document of a bounded kind records its owner (client address); past `perOwner` that owner's
  * oldest are deleted, so one address cannot fill the database with sign-ins in progress whichever
  * IdP instance it reaches.
  */
-/** How often `update` reads again when another write came between its read and its write. */
-const UPDATE_ATTEMPTS = 20;
-
 export function mongoDocuments(documents: Model<DocumentRecord>, clock: Clock, bounded: Readonly<Record<string, KindBounds>> = {}): ExpiringDocuments {
   const key = (kind: string, id: string) => JSON.stringify([kind, id]);
   // The TTL monitor runs about once a minute, so an expired document may still be there.
