@@ -35,16 +35,3 @@ test('altered, truncated, padded, non-ASCII or missing signatures are refused', 
 test('a signer needs at least one key', (t) => {
   t.throws(() => new CookieSigner([]), { message: /at least one cookie key/ });
 });
-
-test('remembered signatures stay right: each value keeps its own, and a forged one for a known value is refused', (t) => {
-  const signer = new CookieSigner(['newest key']);
-  const values = Array.from({ length: 20_000 }, (_, i) => `_interaction=${i}`);
-  for (const value of values) signer.sign(value);
-  // Checked again after more values than are remembered went through, and in another order.
-  for (const value of [...values].reverse()) {
-    const expected = createHmac('sha256', 'newest key').update(value).digest('base64url');
-    if (signer.index(value, expected) !== 0) return t.fail(`the right signature of ${value} was refused`);
-    if (signer.index(value, createHmac('sha256', 'newest key').update(`${value}x`).digest('base64url')) !== -1) return t.fail(`another value's signature passed for ${value}`);
-  }
-  t.pass();
-});
