@@ -37,30 +37,36 @@ const entryId = (memberId: string, uid: string) => `${memberId}/${uid}`;
  * relying parties with back-channel logout are told, and the session is deleted.
  */
 export function createMemberSessions({ documents, audit, clock }: { documents: ExpiringDocuments; audit: AuditLog; clock: Clock }) {
-  /** The member's entries, most recently active first (with those of the earlier single list, while it lasts). */
-  const entriesOf = async (memberId: string): Promise<Entry[]> => {
+  /**
+   * The member's entries, most recently active first (with those of the earlier single list, while
+   * it lasts), and the uids that have a record of their own.
+   */
+  const entriesOf = async (memberId: string): Promise<{ entries: Entry[]; recorded: Set<string> }> => {
     const [own, legacy] = await Promise.all([
       documents.listByIdPrefix(KIND, `${memberId}/`, READ_AT_MOST),
       documents.find(LEGACY_KIND, memberId),
     ]);
     const byUid = new Map<string, Entry>();
+    const recorded = new Set<string>();
     for (const entry of Array.isArray(legacy?.sessions) ? (legacy.sessions as Entry[]) : []) byUid.set(entry.uid, entry);
     for (const { id, payload } of own) {
       const entry = { ...payload, uid: id.slice(memberId.length + 1) } as Entry;
+      recorded.add(entry.uid);
       const earlier = byUid.get(entry.uid);
       byUid.set(entry.uid, earlier ? { ...entry, startedAt: Math.min(entry.startedAt, earlier.startedAt) } : entry);
     }
-    return [...byUid.values()].sort((a, b) => b.lastActiveAt - a.lastActiveAt);
+    return { entries: [...byUid.values()].sort((a, b) => b.lastActiveAt - a.lastActiveAt), recorded };
   };
 
   /** The live sessions of `memberId` in `provider`, with the registry's entries for them. */
   async function live(provider: Provider, memberId: string) {
-    const entries = await entriesOf(memberId);
+    const { entries, recorded } = await entriesOf(memberId);
     const sessions = await Promise.all(entries.map(async (entry) => ({ entry, session: await provider.Session.findByUid(entry.uid) })));
     // Records of sessions that ended elsewhere (a log-out at a relying party, say) go now rather
     // than at their expiry, so that they never crowd live ones out of a reading.
     // Only tidying: a store that cannot write right now does not keep the list from being shown.
-    const gone = sessions.filter(({ session }) => !session);
+    // Entries of the earlier list have no record to delete; they go with that list.
+    const gone = sessions.filter(({ session, entry }) => !session && recorded.has(entry.uid));
     await Promise.all(gone.map(({ entry }) => documents.destroy(KIND, entryId(memberId, entry.uid)).catch(() => undefined)));
     return sessions.filter(({ session }) => session?.accountId === memberId) as { entry: Entry; session: NonNullable<Awaited<ReturnType<Provider['Session']['findByUid']>>> }[];
   }
