@@ -14,8 +14,9 @@ export const BENCH_CLIENT = {
   grant_types: ['authorization_code'],
   response_types: ['code'],
   token_endpoint_auth_method: 'client_secret_basic',
-  // As the programme's own clients name it (README, "Why our own clients name ES256"), so the
-  // benchmark measures the signatures the IdP makes in production; the stock server signs the same.
+  // As the programme's own clients name it (docs/relying-parties.md, "Why our own clients name
+  // ES256"), so the benchmark measures the signatures the IdP makes in production; the stock server
+  // signs the same.
   id_token_signed_response_alg: 'ES256',
 };
 

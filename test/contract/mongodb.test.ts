@@ -16,7 +16,7 @@ if (serverUrl) {
     return { store: await openStore(url, { clock, ensureIndexes: true, signInKinds: SIGN_IN_KINDS }), clock, dispose: () => dropMongoDatabase(url), bounded: 'SignInInProgress' };
   });
 } else {
-  test.skip('MongoDB contract suite skipped: TEST_MONGODB_URI is not set (no MongoDB server on this machine; see README)', () => {});
+  test.skip('MongoDB contract suite skipped: TEST_MONGODB_URI is not set (no MongoDB server on this machine; see docs/storage.md, "MongoDB is not tested here")', () => {});
 }
 
 test('an unreachable MongoDB fails to open with a clear reason, promptly', async (t) => {

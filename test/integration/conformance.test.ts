@@ -1,7 +1,8 @@
 /**
  * The OpenID Foundation conformance suite's Basic OP and Config OP test modules, one test each, named
  * after the module and asserting what the module checks, as a relying party sees it. The suite
- * itself needs its own server and database and cannot run here; see the README.
+ * itself needs its own server and database and cannot run here; see docs/relying-parties.md,
+ * "The OpenID conformance suite's modules, mirrored".
  */
 import test from 'ava';
 import * as jose from 'jose';

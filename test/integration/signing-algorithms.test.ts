@@ -7,12 +7,12 @@ import { Browser } from '../helpers/browser.ts';
 import { RelyingParty, passwordLogIn } from '../helpers/relying-party.ts';
 import { WEBSITE, createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
 
-/** The README's example OIDC_CLIENTS_FILE: the JSON block of "Registering a relying party". */
-function readmeClients(): ClientMetadata[] {
-  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-  const section = readme.slice(readme.indexOf('### Registering a relying party'));
-  const block = /```json\n([\s\S]*?)\n```/.exec(section);
-  if (!block) throw new Error('no JSON example under "Registering a relying party" in the README');
+/** The manual's example OIDC_CLIENTS_FILE: the JSON block of "Registering a relying party" in docs/relying-parties.md. */
+function documentedClients(): ClientMetadata[] {
+  const guide = readFileSync(new URL('../../docs/relying-parties.md', import.meta.url), 'utf8');
+  const heading = /^#+ Registering a relying party$/m.exec(guide);
+  const block = heading && /```json\n([\s\S]*?)\n```/.exec(guide.slice(heading.index));
+  if (!block) throw new Error('no JSON example under "Registering a relying party" in docs/relying-parties.md');
   return JSON.parse(block[1]!) as ClientMetadata[];
 }
 
@@ -44,8 +44,8 @@ test('a client that names no algorithm gets RS256; the built-in demo clients nam
   }
 });
 
-test('the README\'s example clients file is accepted as it stands, and its clients get ES256', async (t) => {
-  const clients = readmeClients();
+test('the example clients file of docs/relying-parties.md is accepted as it stands, and its clients get ES256', async (t) => {
+  const clients = documentedClients();
   const app = await startTestApp({ clients });
   try {
     const website = clients.find((c) => c.client_id === 'jmb-website')!;

@@ -4,11 +4,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { createPrometheusMetrics } from '../../src/metrics/prometheus.ts';
+import { anchorsOf } from '../helpers/markdown.ts';
 
 /**
  * The alert rules in deploy/prometheus: checked and unit-tested by promtool (Debian's `prometheus`
  * package; .ci/run installs it and sets TEST_REQUIRE_PROMTOOL), and held to the metrics the IdP
- * exposes and the runbook sections they point at.
+ * exposes and the runbook sections (docs/runbook.md) they point at.
  */
 const dir = path.resolve(import.meta.dirname, '../../deploy/prometheus');
 const rulesFile = path.join(dir, 'jmb-idp-rules.yml');
@@ -54,11 +55,10 @@ test('the rules use only metrics the IdP exposes, and each alert points at a run
   t.true(used.size >= 8);
   t.deepEqual([...used].filter((name) => !exposed.has(name)), []);
 
-  // GitHub's anchors: the heading in lower case, spaces as hyphens, other punctuation dropped.
-  const readme = readFileSync(path.resolve(dir, '../../README.md'), 'utf8');
-  const anchors = new Set([...readme.matchAll(/^#+ (.+)$/gm)].map(([, heading]) => heading!.toLowerCase().replace(/[^\w\- ]/g, '').replaceAll(' ', '-')));
+  // The runbook annotations are repository paths with GitHub's anchors, each a section of docs/runbook.md.
+  const anchors = anchorsOf(readFileSync(path.resolve(dir, '../../docs/runbook.md'), 'utf8'));
   for (const rule of rules.filter((r) => r.alert)) {
-    const anchor = /^README\.md#(.+)$/.exec(rule.annotations?.runbook ?? '')?.[1];
+    const anchor = /^docs\/runbook\.md#(.+)$/.exec(rule.annotations?.runbook ?? '')?.[1];
     t.true(!!anchor && anchors.has(anchor), `${rule.alert}: runbook ${rule.annotations?.runbook}`);
   }
 });
