@@ -78,7 +78,7 @@ export function loadStorage(env: NodeJS.ProcessEnv, problems: string[]): Storage
   return {
     pruneIntervalSeconds: parse('PRUNE_INTERVAL_SECONDS', env.PRUNE_INTERVAL_SECONDS ?? '600', positiveInt, problems) ?? 600,
     auditRetentionDays: parse('AUDIT_RETENTION_DAYS', env.AUDIT_RETENTION_DAYS ?? '400', z.coerce.number().int().min(0), problems) ?? 400,
-    // `normal` by default: `full` halved the passkey log-in benchmark's throughput (README, Storage).
+    // `normal` by default: `full` cost about 40% of the passkey log-in benchmark's throughput (docs/storage.md, Durability).
     sqliteSynchronous: parse('SQLITE_SYNCHRONOUS', env.SQLITE_SYNCHRONOUS ?? 'normal', z.enum(['full', 'normal']), problems) ?? 'normal',
   };
 }

@@ -1,6 +1,6 @@
 /**
  * Every environment setting the IdP reads, once: name, development default and a one-line meaning.
- * The README's settings table and the docker-compose check are both driven by this list.
+ * The settings table of docs/configuration.md and the docker-compose check are both driven by this list.
  */
 export type Setting = {
   name: string;

@@ -48,7 +48,7 @@ so it stays out of shell history and the process list:
   printf '%s\\n' "$NEW_PASSWORD" | npm run --silent members -- set-password --number 300000001 --password-stdin
 
 Support-desk commands record the operator (--by) and the reason in the member's audit trail.
-set-phone sends its notices through SMS_TRANSPORT, like the IdP (see the README's settings).
+set-phone sends its notices through SMS_TRANSPORT, like the IdP (see docs/configuration.md).
 
 Every member printed is one JSON object per line on stdout, without password or hash.
 Exit status: 0 done; 1 input refused (nothing written); 2 usage error. The reason is one line on stderr.

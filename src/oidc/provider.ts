@@ -64,7 +64,7 @@ export function createProvider({ config, jwks, store, logger, clock, cookieSigne
       response_modes: [...RESPONSE_MODES],
       // OpenID Connect Dynamic Client Registration 1.0 §2: "The default, if omitted, is RS256", the
       // algorithm every OP must offer (Core §15.1), so the one every relying party can count on. Our
-      // own clients name ES256 (demo-clients.ts, README).
+      // own clients name ES256 (demo-clients.ts, docs/relying-parties.md).
       id_token_signed_response_alg: 'RS256',
       token_endpoint_auth_method: 'client_secret_basic',
     },

@@ -21,7 +21,7 @@ async function main(): Promise<number> {
   }
   const databaseUrl = process.env.DATABASE_URL ?? defaultDatabaseUrl(process.env);
   if (/^mongodb(\+srv)?:\/\//.test(databaseUrl)) {
-    console.error('db:backup copies the embedded SQLite store; for MongoDB use mongodump (see the README, "Backups")');
+    console.error('db:backup copies the embedded SQLite store; for MongoDB use mongodump (see docs/storage.md, "Backups")');
     return 2;
   }
   if (!databaseUrl.startsWith('sqlite:') || databaseUrl === 'sqlite::memory:') {
