@@ -5,6 +5,7 @@ import type { MessageKey } from '../i18n/messages.ts';
 import type { Logger } from '../log.ts';
 import { storeUnavailable } from '../store/port.ts';
 import { HttpError } from './http-error.ts';
+import { localPath } from './local-path.ts';
 
 /**
  * The one place an error becomes a response. JSON callers get `{error, error_description}`; browsers
@@ -38,7 +39,7 @@ export function errorBoundary(logger: Logger, startAgainFor: (ctx: Context) => P
       const page = expired ? 'expired' : known?.page ?? (status === 404 ? 'notfound' : status === 403 ? 'forbidden' : 'generic');
       try {
         const startAgain = page === 'expired' ? (await startAgainFor(ctx).catch(() => undefined)) ?? '/account' : undefined;
-        await ctx.render('error', { page, code, title: t(errorTitle(page)), retryHref: known?.retryHref ?? retryHref(ctx, page), startAgain });
+        await ctx.render('error', { page, code, title: t(errorTitle(page)), retryHref: localPath(known?.retryHref) ?? retryHref(ctx, page), startAgain });
       } catch (renderError) {
         logger.error('error page failed to render', { error: renderError });
         ctx.type = 'text/plain';
@@ -66,10 +67,13 @@ export function errorTitle(page: string): MessageKey {
   return 'error.title';
 }
 
-/** Where "Try again" leads on a page for a passing refusal: the same address, when it was a page load. */
+/**
+ * Where "Try again" leads on a page for a passing refusal: the same address, when it was a page load
+ * of a path on the IdP (localPath: `//other.example/x` is one to the server, another site to a browser).
+ */
 export function retryHref(ctx: Pick<Context, 'method' | 'originalUrl'>, page: string): string | undefined {
   if (page !== 'limited' && page !== 'busy' && page !== 'unavailable') return undefined;
-  return ctx.method === 'GET' ? ctx.originalUrl : undefined;
+  return ctx.method === 'GET' ? localPath(ctx.originalUrl) : undefined;
 }
 
 /**
