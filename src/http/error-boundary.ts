@@ -25,8 +25,7 @@ export function errorBoundary(logger: Logger, startAgainFor: (ctx: Context) => P
       const known = error instanceof HttpError ? error : unavailable(error);
       const status = expired ? 400 : known?.status ?? 500;
       const code = expired ? 'interaction_expired' : known?.code ?? 'server_error';
-      if (status >= 500) logger.error('request failed', { method: ctx.method, path: ctx.path, error });
-      else logger.info('request refused', { method: ctx.method, path: ctx.path, status, code, reason: error.message });
+      logFailure(logger, ctx, { error, status, code, refused: expired || error instanceof HttpError, passing: known !== undefined });
 
       ctx.status = status;
       if (known?.retryAfter) ctx.set('Retry-After', String(known.retryAfter));
@@ -47,6 +46,21 @@ export function errorBoundary(logger: Logger, startAgainFor: (ctx: Context) => P
       }
     }
   };
+}
+
+/**
+ * One line per failed request, at the level an operator should read it at. A refusal the IdP meant
+ * (busy, over a budget, a bad form, an expired sign-in) is `info` with its reason and no stack: at a
+ * peak there are thousands, each the system working as intended, and stacks would bury the errors.
+ * A store that cannot write right now is `warn` with its reason (readiness and the store metrics say
+ * the rest). Only an error nobody expected is `error`, with its stack.
+ */
+function logFailure(logger: Logger, ctx: Context, failure: { error: Error; status: number; code: string; refused: boolean; passing: boolean }): void {
+  const { error, status, code } = failure;
+  const request = { method: ctx.method, path: ctx.path, status, code };
+  if (failure.refused) logger.info('request refused', { ...request, reason: error.message });
+  else if (failure.passing) logger.warn('request failed: the store cannot do this right now', { ...request, reason: error.message });
+  else logger.error('request failed', { method: ctx.method, path: ctx.path, error });
 }
 
 /** A store failure that may pass, as the 503 a client should see; undefined for any other error. */
