@@ -70,7 +70,7 @@ function chooseFor(ctx: Context, uiLocales: string | undefined): Locale {
 }
 
 function languageLinks(ctx: Context, current: Locale, pagePath: string | undefined) {
-  // The path as the request wrote it: `//other.example/x` is a path to a 404 here, and a link to
+  // `ctx.path` is the path as the request wrote it: `//other.example/x` is a 404 here, and a link to
   // another site once written into a page. Such a page offers no language switch.
   const base = localPath(pagePath ?? (ctx.method === 'GET' ? ctx.path : undefined));
   if (base === undefined) return [];
