@@ -25,6 +25,7 @@ import { createAdmission, overBudget, startsSignIn } from './http/admission.ts';
 import { assetsRouter } from './http/assets.ts';
 import { createClientAddress, limitKeyOf, trustsProxies } from './http/client-address.ts';
 import { CookieSigner } from './http/cookie-signer.ts';
+import { pinToIssuer } from './http/issuer-origin.ts';
 import { createCsrf } from './http/csrf.ts';
 import { errorBoundary, logRequest, pathOf } from './http/error-boundary.ts';
 import { createReadiness, healthRouter } from './http/health.ts';
@@ -273,7 +274,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const ours = (method: string, path: string) => (ourSegments?.has(firstSegment(path)) ?? true)
     && routers.some((router) => router.match(path, method).path.length > 0);
   const clientAddress = createClientAddress(protection.trustProxy);
+  const pinned = pinToIssuer(config.issuer);
   const handler: RequestListener = (req, res) => {
+    pinned(req);
     const address = clientAddress(req);
     logRequest(logger, req, res, address);
     admission.track(res);

@@ -32,7 +32,10 @@ export function parseTrustProxy(value: string | undefined): TrustProxy | string 
   return { ranges, description: text };
 }
 
-/** True when any proxy is trusted, so `X-Forwarded-Proto` and `X-Forwarded-Host` may be read. */
+/**
+ * True when any proxy is trusted, so `X-Forwarded-Proto` may be read (Koa's `proxy`). The host is
+ * never taken from a proxy: it is the issuer's (issuer-origin.ts).
+ */
 export function trustsProxies(trust: TrustProxy): boolean {
   return 'ranges' in trust || trust.hops > 0;
 }

@@ -5,6 +5,7 @@ import type { MessageKey } from '../i18n/messages.ts';
 import type { Logger } from '../log.ts';
 import { storeUnavailable } from '../store/port.ts';
 import { HttpError } from './http-error.ts';
+import { localPath } from './local-path.ts';
 
 /**
  * The one place an error becomes a response. JSON callers get `{error, error_description}`; browsers
@@ -24,8 +25,7 @@ export function errorBoundary(logger: Logger, startAgainFor: (ctx: Context) => P
       const known = error instanceof HttpError ? error : unavailable(error);
       const status = expired ? 400 : known?.status ?? 500;
       const code = expired ? 'interaction_expired' : known?.code ?? 'server_error';
-      if (status >= 500) logger.error('request failed', { method: ctx.method, path: ctx.path, error });
-      else logger.info('request refused', { method: ctx.method, path: ctx.path, status, code, reason: error.message });
+      logFailure(logger, ctx, { error, status, code, refused: expired || error instanceof HttpError, passing: known !== undefined });
 
       ctx.status = status;
       if (known?.retryAfter) ctx.set('Retry-After', String(known.retryAfter));
@@ -38,7 +38,7 @@ export function errorBoundary(logger: Logger, startAgainFor: (ctx: Context) => P
       const page = expired ? 'expired' : known?.page ?? (status === 404 ? 'notfound' : status === 403 ? 'forbidden' : 'generic');
       try {
         const startAgain = page === 'expired' ? (await startAgainFor(ctx).catch(() => undefined)) ?? '/account' : undefined;
-        await ctx.render('error', { page, code, title: t(errorTitle(page)), retryHref: known?.retryHref ?? retryHref(ctx, page), startAgain });
+        await ctx.render('error', { page, code, title: t(errorTitle(page)), retryHref: localPath(known?.retryHref) ?? retryHref(ctx, page), startAgain });
       } catch (renderError) {
         logger.error('error page failed to render', { error: renderError });
         ctx.type = 'text/plain';
@@ -46,6 +46,21 @@ export function errorBoundary(logger: Logger, startAgainFor: (ctx: Context) => P
       }
     }
   };
+}
+
+/**
+ * One line per failed request, at the level an operator should read it at. A refusal the IdP meant
+ * (busy, over a budget, a bad form, an expired sign-in) is `info` with its reason and no stack: at a
+ * peak there are thousands, each the system working as intended, and stacks would bury the errors.
+ * A store that cannot write right now is `warn` with its reason (readiness and the store metrics say
+ * the rest). Only an error nobody expected is `error`, with its stack.
+ */
+function logFailure(logger: Logger, ctx: Context, failure: { error: Error; status: number; code: string; refused: boolean; passing: boolean }): void {
+  const { error, status, code } = failure;
+  const request = { method: ctx.method, path: ctx.path, status, code };
+  if (failure.refused) logger.info('request refused', { ...request, reason: error.message });
+  else if (failure.passing) logger.warn('request failed: the store cannot do this right now', { ...request, reason: error.message });
+  else logger.error('request failed', { method: ctx.method, path: ctx.path, error });
 }
 
 /** A store failure that may pass, as the 503 a client should see; undefined for any other error. */
@@ -66,10 +81,13 @@ export function errorTitle(page: string): MessageKey {
   return 'error.title';
 }
 
-/** Where "Try again" leads on a page for a passing refusal: the same address, when it was a page load. */
+/**
+ * Where "Try again" leads on a page for a passing refusal: the same address, when it was a page load
+ * of a path on the IdP (localPath: `//other.example/x` is one to the server, another site to a browser).
+ */
 export function retryHref(ctx: Pick<Context, 'method' | 'originalUrl'>, page: string): string | undefined {
   if (page !== 'limited' && page !== 'busy' && page !== 'unavailable') return undefined;
-  return ctx.method === 'GET' ? ctx.originalUrl : undefined;
+  return ctx.method === 'GET' ? localPath(ctx.originalUrl) : undefined;
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { Context, Middleware } from 'koa';
 import { chooseLocale } from '../i18n/negotiate.ts';
 import { locales, translator, type Locale } from '../i18n/messages.ts';
+import { localPath } from './local-path.ts';
 
 const COOKIE = 'jmb.lang';
 
@@ -69,7 +70,9 @@ function chooseFor(ctx: Context, uiLocales: string | undefined): Locale {
 }
 
 function languageLinks(ctx: Context, current: Locale, pagePath: string | undefined) {
-  const base = pagePath ?? (ctx.method === 'GET' ? ctx.path : undefined);
+  // `ctx.path` is the path as the request wrote it: `//other.example/x` is a 404 here, and a link to
+  // another site once written into a page. Such a page offers no language switch.
+  const base = localPath(pagePath ?? (ctx.method === 'GET' ? ctx.path : undefined));
   if (base === undefined) return [];
   return locales.map((code) => {
     const params = new URLSearchParams(base === ctx.path ? ctx.querystring : '');

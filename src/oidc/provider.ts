@@ -2,6 +2,7 @@ import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'o
 import type { Config } from '../config/load.ts';
 import { trustsProxies } from '../http/client-address.ts';
 import type { CookieSigner } from '../http/cookie-signer.ts';
+import { hrefFromIssuer } from '../http/issuer-origin.ts';
 import { rememberedClient } from '../http/return-cookie.ts';
 import { retryHref } from '../http/error-boundary.ts';
 import type { Logger } from '../log.ts';
@@ -17,6 +18,7 @@ import { bareChallengeWithoutCredentials } from './bearer-challenge.ts';
 import { CLIENT_AUTH_METHODS, RESPONSE_MODES, discoveryMetadata, offeredDiscovery } from './discovery.ts';
 import { loadFirstPartyGrant } from './grants.ts';
 import { LIFETIMES } from './lifetimes.ts';
+import { cacheablePublicDocuments } from './public-documents.ts';
 import { PASSKEY_OFFER_METADATA, createPolicy } from './policy.ts';
 import type { Jwks } from './signing-keys.ts';
 import { revokeOwnTokensOnly } from './revocation-policy.ts';
@@ -159,10 +161,14 @@ export function createProvider({ config, jwks, store, logger, clock, cookieSigne
   };
 
   const provider = new Provider(config.issuer, configuration);
-  // The server resolves the client address and removes forwarding headers no trusted proxy set.
+  // The server resolves the client address, removes forwarding headers no trusted proxy set, and
+  // pins the request's host to the issuer's (issuer-origin.ts): what Koa still takes from a trusted
+  // proxy is `X-Forwarded-Proto`, so that `ctx.secure` (Secure cookies) holds behind TLS termination.
   provider.proxy = trustsProxies(config.protection.trustProxy);
+  hrefFromIssuer(provider, config.issuer);
   provider.use(acceptAuthorizationPost(`${config.issuer}/auth`));
   provider.use(offeredDiscovery());
+  provider.use(cacheablePublicDocuments());
   provider.use(bareChallengeWithoutCredentials());
   logEvents(provider, logger);
   return provider;
