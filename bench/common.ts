@@ -23,14 +23,16 @@ export const BENCH_CLIENT = {
 /** The scopes the driver asks for (the stock server is configured to release the same claim). */
 /**
  * Every virtual user of a benchmark comes from 127.0.0.1: the per-address budgets, meant for one
- * client of the internet, would stop the load a benchmark needs. Their cost is still paid on every
- * request.
+ * client of the internet, would stop the load a benchmark needs, and so would the successes per
+ * member for a pool of members logging in again and again. Their cost is still paid on every request.
  */
 export const LOOPBACK_BUDGETS = {
   SIGNIN_STARTS_PER_ADDRESS_PER_MINUTE: '100000000',
   PASSKEY_OPTIONS_PER_ADDRESS_PER_MINUTE: '100000000',
   SIGNINS_IN_PROGRESS_PER_ADDRESS: '50000',
   LOGIN_MAX_FAILURES_PER_IP: '100000',
+  LOGIN_MAX_ATTEMPTS_PER_ADDRESS: '100000000',
+  LOGIN_MAX_SUCCESSES_PER_MEMBER: '100000000',
 } as const;
 
 /** A numeric setting of a benchmark from the environment, `fallback` when unset; refused outside min..max. */

@@ -74,7 +74,7 @@ export async function submitPasswordLogin(ctx: Context, deps: LoginDeps): Promis
   assertSameOrigin(ctx, deps.issuerOrigin);
   // At a peak, refused before anything else is read or looked up: the refusal must be quick and
   // cheap, and pressing "Try again" returns to the same sign-in.
-  const busy = deps.passwordLogin.busyFor();
+  const busy = deps.passwordLogin.busyFor(ctx.ip);
   if (busy !== undefined) {
     deps.metrics.login('password', 'busy');
     deps.metrics.shed('password_hashing');
@@ -84,6 +84,12 @@ export async function submitPasswordLogin(ctx: Context, deps: LoginDeps): Promis
   const form = await readForm(ctx);
   deps.csrf.verify(ctx, details.uid, form.csrf);
   if (details.prompt.name !== 'login') return ctx.redirect(`/interaction/${details.uid}`);
+  // One sign-in takes one password log-in: a repeat (a second press, a resent form) goes on to the
+  // step the first one led to, without another password check.
+  if (details.result?.login) {
+    ctx.status = 303;
+    return ctx.redirect(details.returnTo);
+  }
 
   const number = (form.number ?? '').trim().slice(0, 32);
   const password = form.password ?? '';

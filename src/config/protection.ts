@@ -24,15 +24,22 @@ export type LoginLimits = {
   perMember: number;
   /** Failures from a browser the member has logged in from before (its device cookie), before waits begin. */
   perDevice: number;
-  /** Failures from one client address within `windowSeconds`, before that address is paused. */
+  /**
+   * Attempts that did not succeed (failures, and attempts refused during a wait or a pause) from one
+   * client address within `windowSeconds`, before that address is paused for browsers the member never used.
+   */
   perIp: number;
+  /** Attempts of any outcome (successes and refusals included) from one client address within `windowSeconds`, before it is paused. */
+  perAddress: number;
+  /** Successful log-ins on one member number (from one browser, once the member used it) within `windowSeconds`, before it is paused. */
+  successesPerMember: number;
   windowSeconds: number;
   /** How long a member's failures are remembered (a success forgets them). */
   memorySeconds: number;
   /** The first wait and the longest; each further failure doubles the wait. */
   waitBaseSeconds: number;
   waitMaxSeconds: number;
-  /** Failures per minute across all members from which unknown browsers wait after every failure. */
+  /** Failures per minute across all members from which suspect attempts (unknown browser, address with recent failures) wait after every failure. */
   surgePerMinute: number;
   /** How long a browser stays known to a member after a log-in. */
   deviceCookieDays: number;
@@ -83,6 +90,8 @@ export function loadLoginLimits(env: NodeJS.ProcessEnv, problems: string[]): Log
     perMember: number('LOGIN_MAX_FAILURES_PER_MEMBER', 5),
     perDevice: number('LOGIN_MAX_FAILURES_PER_DEVICE', 10),
     perIp: number('LOGIN_MAX_FAILURES_PER_IP', 30),
+    perAddress: number('LOGIN_MAX_ATTEMPTS_PER_ADDRESS', 3_000),
+    successesPerMember: number('LOGIN_MAX_SUCCESSES_PER_MEMBER', 20),
     windowSeconds: number('LOGIN_FAILURE_WINDOW_SECONDS', 900),
     memorySeconds: number('LOGIN_FAILURE_MEMORY_SECONDS', 43_200),
     waitBaseSeconds: number('LOGIN_WAIT_BASE_SECONDS', 30),

@@ -33,16 +33,18 @@ export function meteredRateLimit(limit: RateLimit, name: RateLimitName, metrics:
 
 /** The password hashing queue, counting the checks it turns away when it is full. */
 export function meteredHashQueue(queue: HashQueue, metrics: Metrics): HashQueue {
+  const enter: HashQueue['enter'] = (owner) => {
+    try {
+      return queue.enter(owner);
+    } catch (error) {
+      if (error instanceof HashQueueFullError) metrics.shed('password_hashing');
+      throw error;
+    }
+  };
   return {
     load: queue.load,
     busyFor: queue.busyFor,
-    async run(hash) {
-      try {
-        return await queue.run(hash);
-      } catch (error) {
-        if (error instanceof HashQueueFullError) metrics.shed('password_hashing');
-        throw error;
-      }
-    },
+    enter,
+    run: async (hash, owner) => enter(owner).run(hash),
   };
 }

@@ -3,8 +3,9 @@ import type { LoginLimits } from '../../config/protection.ts';
 import type { AuditLog, Clock, Counters, Member, Members } from '../../store/port.ts';
 import { hashPassword, needsRehash, verifyPassword } from '../../members/password.ts';
 import { AuthError } from '../auth-error.ts';
+import { createAddressTallies } from './address-tally.ts';
 import type { DeviceTrust } from './device-trust.ts';
-import { HashQueueFullError, type HashQueue } from './hash-queue.ts';
+import { HashQueueFullError, type HashPlace, type HashQueue } from './hash-queue.ts';
 import { createWaits, forgetWaits } from './waits.ts';
 
 export type PasswordLoginDeps = {
@@ -15,7 +16,7 @@ export type PasswordLoginDeps = {
   devices: DeviceTrust;
   hashing: HashQueue;
   clock: Clock;
-  /** What a client address counts under in the per-address limit (an IPv6 client by its /64). */
+  /** What a client address counts under in the per-address limits and the hash queue's turns (an IPv6 client by its /64). */
   addressKey?: (ip: string) => string;
 };
 
@@ -32,19 +33,19 @@ export type PasswordAttempt = {
 export type PasswordLogin = {
   /** The member whose number and password match; throws AuthError otherwise. */
   logIn(attempt: PasswordAttempt): Promise<Member>;
-  /** Seconds to wait when an attempt now would find too many password checks ahead of it; undefined when it would be taken. */
-  busyFor(): number | undefined;
+  /** Seconds to wait when an attempt from `ip` now would find too many password checks ahead of it; undefined when it would be taken. */
+  busyFor(ip: string): number | undefined;
 };
 
 const MINUTE = 60_000;
 
 /** The counters and waits the password log-in keeps. */
 const loginKeys = {
-  ip: (ip: string) => `login-failures:ip:${ip}`,
   number: (number: string) => `number:${number}`,
   device: (nonce: string) => `device:${nonce}`,
   // Failures across all members, per minute: the current minute and the one before decide.
   everyone: (minute: number) => `login-failures:all:${minute}`,
+  successes: (key: string, window: number) => `login-successes:${window}:${key}`,
 } as const;
 
 /**
@@ -64,18 +65,27 @@ export async function liftLoginWaits(counters: Counters, number: string): Promis
  * - from a browser the member has logged in from before (a valid device cookie), failures count
  *   against that browser alone: failures anywhere else never pause it;
  * - from any other browser, failures count against the member number, and past the first few each
- *   one starts a growing wait; one client address is paused after many failures across numbers;
- * - while failures across all members run above a threshold (a spraying wave), other browsers wait
- *   after every failure.
+ *   one starts a growing wait. An attempt from an address with recent failures is suspect: its
+ *   failures start waits for suspect attempts only, so strangers who keep failing never keep the
+ *   member waiting at an address of their own;
+ * - one client address is paused after many unsuccessful attempts (refusals count too) or many
+ *   attempts of any kind;
+ * - while failures across all members run above a threshold (a spraying wave), suspect attempts
+ *   wait after every failure.
+ * Hashing is a shared resource: every attempt takes its places in the store before its hash, so
+ * attempts sent together never get more checks than the limits allow; successes count too, per
+ * member number (or known browser) and per address; and the hash queue serves addresses in turn.
  * Passkey log-ins never pass through here, so no password failure delays them.
  */
 export function createPasswordLogin(deps: PasswordLoginDeps): PasswordLogin {
   const { members, counters, audit, limits, devices, hashing, clock, addressKey = (ip: string) => ip } = deps;
   const waits = createWaits(counters, { baseSeconds: limits.waitBaseSeconds, maxSeconds: limits.waitMaxSeconds, memorySeconds: limits.memorySeconds });
+  const addresses = createAddressTallies(counters, limits.windowSeconds, clock);
   const decoy = hashPassword(randomBytes(16).toString('base64url'));
   decoy.catch(() => {});
 
   const keys = loginKeys;
+  const windowMs = limits.windowSeconds * 1000;
 
   async function surging(): Promise<boolean> {
     const minute = Math.floor(clock() / MINUTE);
@@ -87,69 +97,79 @@ export function createPasswordLogin(deps: PasswordLoginDeps): PasswordLogin {
     throw new AuthError('too_many_attempts', 'too many failed log-ins', until);
   };
 
+  /** A place in the hash queue for `address`, taken before anything is counted: a busy refusal costs the member nothing. */
+  const placeFor = (address: string): HashPlace => {
+    try {
+      return hashing.enter(address);
+    } catch (error) {
+      if (error instanceof HashQueueFullError) throw new AuthError('busy', 'too many log-ins are being checked', new Date(clock() + error.retryAfter * 1000));
+      throw error;
+    }
+  };
+
   return {
-    busyFor: hashing.busyFor,
+    busyFor: (ip) => hashing.busyFor(addressKey(ip)),
 
-    async logIn({ number: typed, password, ip, userAgent, clientId, device }) {
-      const ipKey = addressKey(ip);
-      const number = typed.replace(/[\s-]/g, '');
-      const member = /^\d{7,10}$/.test(number) ? await members.findByNumber(number) : undefined;
-      const nonce = member && devices.nonceFor(device, member.id);
-      const event = { at: new Date(clock()), type: 'login.password', ip, userAgent, clientId };
-
-      // Refused before any hashing: a wait costs the IdP nothing.
-      if (nonce) {
-        const until = await waits.waitingUntil(keys.device(nonce));
-        if (until) refuse(until);
-      } else {
-        const [byIp, until] = await Promise.all([counters.get(keys.ip(ipKey)), waits.waitingUntil(keys.number(number))]);
-        const ipPaused = byIp && byIp.count >= limits.perIp ? byIp.resetAt : undefined;
-        const latest = [ipPaused, until].filter((at): at is Date => at !== undefined).sort((a, b) => b.getTime() - a.getTime())[0];
-        if (latest) refuse(latest);
-      }
-
-      let matches: boolean;
+    async logIn(attempt) {
+      const address = addressKey(attempt.ip);
+      const place = placeFor(address);
       try {
-        matches = await hashing.run(async () => verifyPassword(password, member?.passwordHash ?? (await decoy)));
-      } catch (error) {
-        if (error instanceof HashQueueFullError) throw new AuthError('busy', 'too many log-ins are being checked', new Date(clock() + error.retryAfter * 1000));
-        throw error;
-      }
-
-      if (!member || !matches || member.status !== 'active') {
-        if (member) {
-          const reason = matches ? `member ${member.status}` : 'wrong password';
-          await audit.append({ ...event, memberId: member.id, outcome: 'failure', detail: { reason, knownBrowser: !!nonce } });
-        }
-        if (nonce) {
-          const { waitUntil } = await waits.fail(keys.device(nonce), limits.perDevice);
-          if (waitUntil) await recordWait(member!.id, waitUntil, { knownBrowser: true, surge: false });
-        } else {
-          const minute = Math.floor(clock() / MINUTE);
-          const surge = await surging();
-          await Promise.all([counters.increment(keys.ip(ipKey), limits.windowSeconds), counters.increment(keys.everyone(minute), 120)]);
-          const { waitUntil } = await waits.fail(keys.number(number), surge ? 0 : limits.perMember);
-          if (waitUntil && member) await recordWait(member.id, waitUntil, { knownBrowser: false, surge });
-        }
-        throw new AuthError('invalid_credentials', 'membership number or password is incorrect');
-      }
-
-      await waits.forget(nonce ? keys.device(nonce) : keys.number(number));
-      await audit.append({ ...event, memberId: member.id, outcome: 'success', detail: { knownBrowser: !!nonce } });
-      if (needsRehash(member.passwordHash)) {
-        try {
-          await members.update(member.id, { passwordHash: await hashing.run(() => hashPassword(password)) });
-        } catch (error) {
-          // At a peak the stronger hash waits for a quieter log-in.
-          if (!(error instanceof HashQueueFullError)) throw error;
-        }
-      }
-      return member;
-
-      async function recordWait(memberId: string, until: Date, detail: { knownBrowser: boolean; surge: boolean }) {
-        const seconds = Math.round((until.getTime() - clock()) / 1000);
-        await audit.append({ ...event, memberId, type: 'login.paused', outcome: 'info', detail: { seconds, ...detail } });
+        return await check(attempt, address, place);
+      } finally {
+        place.leave();
       }
     },
   };
+
+  /** One attempt: its places taken in the store, then its hash, then what its outcome leaves counted. */
+  async function check({ number: typed, password, ip, userAgent, clientId, device }: PasswordAttempt, address: string, place: HashPlace): Promise<Member> {
+    const number = typed.replace(/[\s-]/g, '');
+    const member = /^\d{7,10}$/.test(number) ? await members.findByNumber(number) : undefined;
+    const nonce = member && devices.nonceFor(device, member.id);
+    const event = { at: new Date(clock()), type: 'login.password', ip, userAgent, clientId };
+    const key = nonce ? keys.device(nonce) : keys.number(number);
+    const window = Math.floor(clock() / windowMs);
+    const windowEnd = new Date((window + 1) * windowMs);
+
+    // Refused before any hashing, and every refusal counts against the address that sent it.
+    const [tally, successes] = await Promise.all([addresses.count(address), counters.get(keys.successes(key, window))]);
+    if (tally.attempts > limits.perAddress || (!nonce && tally.unsuccessful > limits.perIp)) refuse(tally.resetAt);
+    if ((successes?.count ?? 0) >= limits.successesPerMember) refuse(windowEnd);
+    // Only suspect attempts (an unknown browser at an address that has failed) feel a wave, and
+    // their failures start waits of their own: a stranger's failures never lock out a clean address.
+    const suspect = !nonce && tally.failures > 0;
+    const surge = suspect && (await surging());
+    const reservation = await waits.reserve(key, nonce ? limits.perDevice : surge ? 0 : limits.perMember, suspect);
+    if (!reservation.taken) return refuse(reservation.until);
+
+    const matches = await place.run(async () => verifyPassword(password, member?.passwordHash ?? (await decoy)));
+
+    if (!member || !matches || member.status !== 'active') {
+      if (member) {
+        const reason = matches ? `member ${member.status}` : 'wrong password';
+        await audit.append({ ...event, memberId: member.id, outcome: 'failure', detail: { reason, knownBrowser: !!nonce } });
+      }
+      await Promise.all([tally.failed(), nonce ? undefined : counters.increment(keys.everyone(Math.floor(clock() / MINUTE)), 120)]);
+      if (reservation.waitUntil && member) {
+        const seconds = Math.round((reservation.waitUntil.getTime() - clock()) / 1000);
+        await audit.append({ ...event, memberId: member.id, type: 'login.paused', outcome: 'info', detail: { seconds, knownBrowser: !!nonce, surge, suspect } });
+      }
+      throw new AuthError('invalid_credentials', 'membership number or password is incorrect');
+    }
+
+    const untilWindowEnd = Math.max(1, Math.ceil((windowEnd.getTime() - clock()) / 1000));
+    await Promise.all([reservation.forget(), tally.succeeded(), counters.increment(keys.successes(key, window), untilWindowEnd)]);
+    await audit.append({ ...event, memberId: member.id, outcome: 'success', detail: { knownBrowser: !!nonce } });
+    if (needsRehash(member.passwordHash)) await rehash(member, password, address);
+    return member;
+  }
+
+  async function rehash(member: Member, password: string, address: string): Promise<void> {
+    try {
+      await members.update(member.id, { passwordHash: await hashing.enter(address).run(() => hashPassword(password)) });
+    } catch (error) {
+      // At a peak the stronger hash waits for a quieter log-in.
+      if (!(error instanceof HashQueueFullError)) throw error;
+    }
+  }
 }
