@@ -19,7 +19,10 @@ const JWK_PRIVATE = new Set(['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth', 'priv'
 // `code` may be an authorization code or an SMS code.
 const ERROR_CODE = /^(?:[a-z]+(?:[_.-][a-z]+)*|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*)$/;
 
-const normalised = (name: string) => name.toLowerCase().replace(/[-_]/g, '');
+const normalised = (name: string) => {
+  const lower = name.toLowerCase();
+  return lower.includes('-') || lower.includes('_') ? lower.replace(/[-_]/g, '') : lower;
+};
 const isSecretName = (name: string) => {
   const plain = normalised(name);
   return SECRET_NAMES.has(plain) || SECRET_SUFFIXES.some((suffix) => plain.endsWith(suffix));
@@ -34,6 +37,8 @@ const HEADER = /(?<![\w-])((?:proxy-)?authorization|(?:set-)?cookie)(\s*:\s*)[^\
 const SCHEME = /\b(Bearer|Basic|DPoP|Digest)\s+[\w.~+/=-]{6,}/g;
 const JWT = /\beyJ[\w-]*\.[\w.-]*/g;
 const PEM = /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)/g;
+// What each of the patterns above needs, in one cheap test: most text (paths, addresses) has none.
+const MAY_HOLD_SECRET = /=|[:=]\s*["'`]|\b(?:Bearer|Basic|DPoP|Digest)\s|eyJ|-----BEGIN|authorization|cookie/i;
 // In the text of an error (a message, a stack, a cause), any long base64url run: a key member,
 // a token or a code quoted by a library that did not know it was one.
 const OPAQUE_RUN = /[\w-]{40,}/g;
@@ -41,7 +46,7 @@ const OPAQUE_RUN = /[\w-]{40,}/g;
 /** `text` with the secrets it holds replaced; `opaque` also replaces long base64url runs (for errors' text). */
 export function scrubText(text: string, opaque = false): string {
   let scrubbed = text;
-  if (/[=:\s.]|eyJ|-----/.test(scrubbed)) {
+  if (MAY_HOLD_SECRET.test(scrubbed)) {
     scrubbed = scrubbed
       .replace(PEM, REDACTED)
       .replace(JWT, REDACTED)
