@@ -56,10 +56,7 @@ export function signingKeyProblems(key: Record<string, unknown>): string[] {
 
 /** Imports the key, then signs with it and verifies with the published half (n, e or x, y). */
 function importProblems(key: Record<string, unknown>, kty: 'RSA' | 'EC'): string[] {
-  const { kty: _kty, ...members } = key;
-  const jwk = kty === 'RSA'
-    ? { kty, ...Object.fromEntries(MEMBERS.RSA.map((member) => [member, members[member]])) }
-    : { kty, crv: 'P-256', ...Object.fromEntries(MEMBERS.EC.map((member) => [member, members[member]])) };
+  const jwk = { kty, ...(kty === 'EC' && { crv: 'P-256' }), ...Object.fromEntries(MEMBERS[kty].map((member) => [member, key[member]])) };
   const publicJwk = kty === 'RSA' ? { kty, n: key.n, e: key.e } : { kty, crv: 'P-256', x: key.x, y: key.y };
   let privateKey: KeyObject;
   let publicKey: KeyObject;
