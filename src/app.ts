@@ -227,9 +227,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       replaceProviderKeys(provider, jwks);
       logger.info('signing keys changed', { signing: jwks.keys.filter((key) => !key.key_ops).map((key) => key.kid), published: jwks.keys.length });
     },
-    onError(problem) {
+    onError(problem, error) {
       metrics.signingKeysReloadFailed();
-      logger.error('signing keys not reloaded: the IdP keeps signing with the keys it has', { problem });
+      logger.error('signing keys not reloaded: the IdP keeps signing with the keys it has', { problem, ...(error !== undefined && { error }) });
     },
   });
 

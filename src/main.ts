@@ -1,11 +1,15 @@
 import { createServer } from 'node:http';
 import { createApp } from './app.ts';
 import { loadConfigOrExit } from './config/load.ts';
+import { createLogger } from './log.ts';
 import { portProblem } from './port-problem.ts';
 import { DatabaseInUseError } from './store/sqlite/owner-lock.ts';
+import { exitOnUncaughtErrors } from './uncaught.ts';
 
 /** Starts the IdP: configuration first (exiting non-zero before listening if it is wrong), then the app. */
 async function main(): Promise<void> {
+  // Before anything else, so nothing that escapes is ever printed as it is (no LOG_LEVEL yet: errors only, on stderr).
+  exitOnUncaughtErrors(createLogger('error', (line) => process.stderr.write(line)));
   const config = loadConfigOrExit(process.env);
   const app = await createApp(config).catch((error: unknown) => {
     if (!(error instanceof DatabaseInUseError)) throw error;

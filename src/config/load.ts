@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';
@@ -88,7 +88,8 @@ const clientSchema = z.looseObject({
   response_types: z.array(z.literal('code', 'only the "code" response type is offered')).optional(),
   response_modes: z.array(z.enum(RESPONSE_MODES, `only the ${RESPONSE_MODES.map((m) => `"${m}"`).join(', ')} response mode is offered`)).optional(),
 });
-const jwksSchema = z.object({ keys: z.array(z.looseObject({ kty: z.string(), d: z.string() })).min(1) });
+// Only the shape here: each key is checked on its own (signing-keys.ts), in a line naming its kid.
+const jwksSchema = z.object({ keys: z.array(z.looseObject({}), 'must be a JSON object with a "keys" array of private JWKs').min(1) }, 'must be a JSON object with a "keys" array of private JWKs');
 
 /**
  * Reads the settings from `env`, fills development defaults (generating keys under DATA_DIR once),
@@ -140,7 +141,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     if (cookieKeys.some((k) => k.length < 32)) problems.push('COOKIE_KEYS: every key must be at least 32 characters');
   } else {
     refuseInProduction('COOKIE_KEYS', 'a generated key');
-    if (!production) cookieKeys = developmentSecret(dataDir, 'cookie-keys.json', () => [randomBytes(32).toString('base64url')]);
+    if (!production) cookieKeys = developmentSecret(dataDir, 'cookie-keys.json', () => [randomBytes(32).toString('base64url')], problems) ?? [];
   }
 
   let jwks: KeyStore = { keys: [] };
@@ -150,7 +151,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     if (raw !== undefined) jwks = parseKeyStore('JWKS_FILE', raw, problems) ?? jwks;
   } else {
     refuseInProduction('JWKS_FILE', 'a generated signing key');
-    if (!production) jwks = parseKeyStore(jwksFile, developmentSecret(dataDir, 'jwks.json', generateJwks), problems) ?? jwks;
+    const raw = production ? undefined : developmentSecret(dataDir, 'jwks.json', generateJwks, problems);
+    if (raw !== undefined) jwks = parseKeyStore(jwksFile, raw, problems) ?? jwks;
   }
 
   const webauthn = loadWebAuthn(env, issuerUrl, problems);
@@ -189,9 +191,9 @@ function isLoopback(hostname: string): boolean {
 }
 
 /** Reads a development secret from DATA_DIR, creating it (owner-only) the first time. */
-function developmentSecret<T>(dataDir: string, file: string, create: () => T): T {
+function developmentSecret<T>(dataDir: string, file: string, create: () => T, problems: string[]): T | undefined {
   const full = path.join(dataDir, file);
-  if (existsSync(full)) return JSON.parse(readFileSync(full, 'utf8')) as T;
+  if (existsSync(full)) return readJson('DATA_DIR', full, problems) as T | undefined;
   mkdirSync(dataDir, { recursive: true });
   const value = create();
   writeFileSync(full, JSON.stringify(value, null, 2), { mode: 0o600, flag: 'wx' });

@@ -24,7 +24,17 @@ export function readJson(name: string, file: string, problems: string[]): unknow
   try {
     return JSON.parse(readFileSync(file, 'utf8'));
   } catch (error) {
-    problems.push(`${name}: cannot read JSON from "${file}" (${(error as Error).message})`);
+    problems.push(`${name}: cannot read JSON from "${file}" (${readProblem(error)})`);
     return undefined;
   }
+}
+
+/**
+ * Why a file of secrets (keys, client secrets) could not be read, without its content: JSON.parse's
+ * own message quotes the text around the fault, which would put part of a key in the log.
+ */
+export function readProblem(error: unknown): string {
+  if (!(error instanceof SyntaxError)) return (error as Error).message;
+  const where = /at position \d+(?: \(line \d+ column \d+\))?/.exec(error.message)?.[0];
+  return `not valid JSON${where ? `: ${where}` : ''}`;
 }

@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { keyStoreFileOf } from '../config/key-store-file.ts';
 import { parseKeyStore } from '../config/load.ts';
 import { loadSigningKeyOverlapHours } from '../config/operations.ts';
+import { readProblem } from '../config/parse.ts';
 import { SIGNING_KEY_RETENTION_SECONDS } from './lifetimes.ts';
 import { keyStates, kindOf, retireKeys, rotateKeys, RotationRefused, type KeyState, type KeyStore, type ScheduledJwk } from './signing-keys.ts';
 
@@ -58,7 +59,7 @@ function read(file: string, now: number): KeyStore {
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));
   } catch (error) {
-    throw new CliError(1, `cannot read the key store ${file}: ${(error as Error).message}`);
+    throw new CliError(1, `cannot read the key store ${file}: ${readProblem(error)}`);
   }
   const problems: string[] = [];
   const store = parseKeyStore(file, raw, problems, now);

@@ -1,5 +1,6 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { Jwk } from '../config/load.ts';
+import { keyLabel, signingKeyProblems } from './signing-key-check.ts';
 
 /**
  * The signing key store's schedule. Each private JWK may carry two members of ours, both ISO 8601:
@@ -62,27 +63,37 @@ export function providerJwks(store: KeyStore, now: number): Jwks {
   return {
     keys: store.keys.map((key) => {
       const { added_at: _added, signs_from: _from, ...jwk } = key;
-      return signers.has(key) ? jwk : { ...jwk, key_ops: ['verify'] };
+      // Without "alg", oidc-provider would let an RSA key sign PS256 to RS512 as well: each key signs
+      // the one algorithm its kind is in the store for.
+      const alg = jwk.alg ?? REQUIRED_KINDS.find((required) => required.kind === kindOf(key))?.alg;
+      return signers.has(key) ? { ...jwk, alg } : { ...jwk, alg, key_ops: ['verify'] };
     }),
   };
 }
 
-/** What is wrong with a key store at `now`, one line each: what the IdP refuses to start (or reload) with. */
+/**
+ * What is wrong with a key store at `now`, one line each: what the IdP refuses to start (or reload)
+ * with. Each key that cannot sign as oidc-provider will use it gets one line naming its `kid` (or its
+ * place in the file) and every reason, never a value of the key; then what the store as a whole lacks.
+ */
 export function keyStoreProblems(store: KeyStore, now: number): string[] {
   const problems: string[] = [];
-  const kids = store.keys.map((key) => key.kid);
-  if (kids.some((kid) => !kid)) problems.push('every key needs a "kid"');
-  const duplicate = kids.find((kid, i) => kid && kids.indexOf(kid) !== i);
-  if (duplicate) problems.push(`"kid" ${duplicate} appears twice`);
-  for (const key of store.keys) {
-    for (const field of ['added_at', 'signs_from'] as const) {
-      if (key[field] !== undefined && Number.isNaN(Date.parse(String(key[field])))) problems.push(`key ${key.kid}: ${field} must be an ISO 8601 time, got ${JSON.stringify(key[field])}`);
-    }
-    if (key.key_ops !== undefined) problems.push(`key ${key.kid}: leave out key_ops; which key signs is decided by signs_from`);
+  const usable: ScheduledJwk[] = [];
+  store.keys.forEach((key, index) => {
+    const reasons = [...signingKeyProblems(key), ...scheduleProblems(key)];
+    if (reasons.length) problems.push(`${keyLabel(key, index)}: ${reasons.join('; ')}`);
+    else usable.push(key);
+  });
+  const places = new Map<string, number[]>();
+  store.keys.forEach((key, index) => {
+    if (typeof key.kid === 'string' && key.kid) places.set(key.kid, [...places.get(key.kid) ?? [], index]);
+  });
+  for (const [kid, at] of places) {
+    if (at.length > 1) problems.push(`key ${JSON.stringify(kid)}: the same "kid" appears ${at.length} times (${at.map((index) => `keys[${index}]`).join(', ')}); relying parties choose the key to verify with by its "kid"`);
   }
-  const signers = signersAt(store.keys, now);
+  const signers = signersAt(usable, now);
   for (const { kind, alg } of REQUIRED_KINDS) {
-    if (!store.keys.some((key) => kindOf(key) === kind)) {
+    if (!usable.some((key) => kindOf(key) === kind)) {
       problems.push(kind === 'RSA'
         ? 'must include an RSA key: RS256 is the ID token algorithm of every client that names none'
         : 'must include an EC P-256 key: the programme\'s own clients ask for ES256');
@@ -90,6 +101,20 @@ export function keyStoreProblems(store: KeyStore, now: number): string[] {
       problems.push(`no ${kind} key may sign yet (every ${alg} key's signs_from is in the future)`);
     }
   }
+  return problems;
+}
+
+/** Our own members of a key: readable times, and no `key_ops` (providerJwks sets them from the schedule). */
+function scheduleProblems(key: ScheduledJwk): string[] {
+  const problems: string[] = [];
+  for (const field of ['added_at', 'signs_from'] as const) {
+    // The value is quoted only when short: a key member pasted in the wrong place is never printed.
+    const value = key[field];
+    if (value !== undefined && (typeof value !== 'string' || Number.isNaN(Date.parse(value)))) {
+      problems.push(`${field} must be an ISO 8601 time${typeof value === 'string' && value.length <= 32 ? `, got ${JSON.stringify(value)}` : ''}`);
+    }
+  }
+  if (key.key_ops !== undefined) problems.push('leave out key_ops; which key signs is decided by signs_from');
   return problems;
 }
 

@@ -54,7 +54,7 @@ test('a key store must let an RSA and an EC P-256 key sign now, with unique ids 
     { ...store.keys[5]!, kid: store.keys[4]!.kid, added_at: 'yesterday' },
     { ...store.keys[3]!, key_ops: ['sign'] },
   ] }, t0);
-  t.true(problems.some((p) => /appears twice/.test(p)));
+  t.true(problems.some((p) => /the same "kid" appears 2 times/.test(p)));
   t.true(problems.some((p) => /added_at must be an ISO 8601 time/.test(p)));
   t.true(problems.some((p) => /leave out key_ops/.test(p)));
   t.true(problems.some((p) => /no RSA key may sign yet/.test(p)));
