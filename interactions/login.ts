@@ -117,7 +117,7 @@ export async function submitPasswordLogin(ctx: Context, deps: LoginDeps): Promis
     return fail(401, 'login.invalid');
   }
   deps.metrics.login('password', 'success');
-  rememberDevice(ctx, deps.device, member.id);
+  rememberDevice(ctx, deps.device, member);
 
   if (passkeyDemand(details) === 'required') {
     // A password can never give what was demanded: point a member with a passkey to it, and tell the

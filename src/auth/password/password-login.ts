@@ -94,7 +94,7 @@ export function createPasswordLogin(deps: PasswordLoginDeps): PasswordLogin {
       const ipKey = addressKey(ip);
       const number = typed.replace(/[\s-]/g, '');
       const member = /^\d{7,10}$/.test(number) ? await members.findByNumber(number) : undefined;
-      const nonce = member && devices.nonceFor(device, member.id);
+      const nonce = member && devices.nonceFor(device, member);
       const event = { at: new Date(clock()), type: 'login.password', ip, userAgent, clientId };
 
       // Refused before any hashing: a wait costs the IdP nothing.
