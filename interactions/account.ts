@@ -12,7 +12,7 @@ import { continuationOf } from '../src/oidc/continuation.ts';
 import type { MemberSessions } from '../src/oidc/member-sessions.ts';
 import { assertSameOrigin } from '../src/http/same-origin.ts';
 import type { MessageKey } from '../src/i18n/messages.ts';
-import { maskMemberNumber } from '../src/members/members.ts';
+import { endDeviceTrust, maskMemberNumber } from '../src/members/members.ts';
 import type { AuditEvent, Clock, Store } from '../src/store/port.ts';
 import { createAccountGuard } from './account-guard.ts';
 import { finishAccountLogin } from './account-session.ts';
@@ -107,6 +107,9 @@ export function accountRouter(deps: AccountDeps): Router {
     const current = await signedIn(ctx, '/account');
     if (!current) return;
     await postedForm(ctx, current);
+    // Browsers keep their device cookies past a log-out: those end too (this browser's included; it
+    // is known again from its next log-in), so a copied cookie no longer passes for the member's own.
+    await endDeviceTrust(store.members, current.member.id);
     const count = await sessions.endAll(provider, current.member.id, { by: 'member', ...actor(ctx) }, current.sessionUid);
     await flash(current, ctx.state.t('sessions.endedOthers', { count }));
     ctx.status = 303;

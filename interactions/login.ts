@@ -15,6 +15,7 @@ import { acrRequestOf } from '../src/oidc/acr-request.ts';
 import type { Clock, Passkeys } from '../src/store/port.ts';
 import { deviceCookieOf, rememberDevice, type DeviceCookie } from './device-cookie.ts';
 import { clientName, finish, loadInteraction } from './interaction.ts';
+import { smsWayInOffer } from './sms-way-in-offer.ts';
 
 export type LoginDeps = {
   provider: Provider;
@@ -51,21 +52,27 @@ function busyRefusal(retryAfter: number, signIn: string): HttpError {
   return new HttpError(503, 'temporarily_unavailable', 'too many log-ins are being checked', { retryAfter, page: 'busy', retryHref: signIn });
 }
 
-/** Renders the log-in page, keeping what the member typed (never the password). */
-export async function renderLogin(ctx: Context, deps: LoginDeps, details: Interaction, form: { number?: string; error?: string } = {}): Promise<void> {
+/**
+ * Renders the log-in page, keeping what the member typed (never the password). A page that explains a
+ * wait (429) offers "Verify with SMS to log in now" for the number typed, whatever the number.
+ */
+export async function renderLogin(ctx: Context, deps: LoginDeps, details: Interaction, form: { number?: string; error?: string; notice?: string } = {}): Promise<void> {
   const { t } = ctx.state;
   const hint = details.params.login_hint;
+  const demand = passkeyDemand(details);
   await ctx.render('login', {
     title: t('login.title'),
     uid: details.uid,
     client: await clientName(deps.provider, details),
     number: form.number ?? (typeof hint === 'string' && /^\d{7,10}$/.test(hint) ? hint : ''),
     error: form.error,
+    notice: form.notice,
+    smsWayIn: ctx.status === 429 && form.number && demand !== 'required' ? smsWayInOffer(ctx, deps.csrf, details.uid, form.number) : undefined,
     csrf: deps.csrf.token(ctx, details.uid),
     rpId: deps.rpId,
     inApp: isInAppBrowser(ctx.get('user-agent')),
     siteUrl: siteToReopen(details, deps.issuerOrigin),
-    demand: passkeyDemand(details),
+    demand,
   });
 }
 
@@ -123,7 +130,7 @@ export async function submitPasswordLogin(ctx: Context, deps: LoginDeps): Promis
     return fail(401, 'login.invalid');
   }
   deps.metrics.login('password', 'success');
-  rememberDevice(ctx, deps.device, member.id);
+  rememberDevice(ctx, deps.device, member);
 
   if (passkeyDemand(details) === 'required') {
     // A password can never give what was demanded: point a member with a passkey to it, and tell the

@@ -83,7 +83,7 @@ export async function passkeyAssertion(ctx: Context, deps: PasskeyDeps): Promise
     deps.metrics.login('passkey', 'success');
     const { acr, amr } = assuranceOf([{ method: 'passkey', synced: passkey.synced }]);
     const redirectTo = await submitResult(details, { login: { accountId: member.id, acr, amr, remember: true }, consent: {} });
-    rememberDevice(ctx, deps.device, member.id);
+    rememberDevice(ctx, deps.device, member);
     const current = await deps.passkeys.listForMember(member.id);
     ctx.body = {
       redirectTo,

@@ -3,6 +3,7 @@ import type Provider from 'oidc-provider';
 import type { PasskeyLogin } from '../src/auth/passkey/passkey-login.ts';
 import type { PasswordLogin } from '../src/auth/password/password-login.ts';
 import type { SmsOtp } from '../src/auth/sms-otp/sms-otp.ts';
+import { createSmsWayIn } from '../src/auth/sms-otp/way-in.ts';
 import { PASSKEY_OFFER_PROMPT, SMS_PROMPT } from '../src/oidc/policy.ts';
 import type { PasskeyOffer } from '../src/account/passkey-offer.ts';
 import type { PasskeySettings } from '../src/account/passkey-settings.ts';
@@ -18,6 +19,7 @@ import { renderLogin, submitPasswordLogin } from './login.ts';
 import { passkeyAssertion, passkeyOptions } from './passkey.ts';
 import { passkeyOfferRoutes } from './passkey-offer.ts';
 import { resendSmsStep, showSmsStep, skipSmsStep, verifySmsStep } from './sms-step.ts';
+import { sendSmsWayIn, verifySmsWayIn } from './sms-way-in.ts';
 
 export type InteractionDeps = {
   provider: Provider;
@@ -42,6 +44,7 @@ export function interactionRouter(deps: InteractionDeps): Router {
   const router = new Router();
   const pages = { ...deps, passkeys: deps.store.passkeys, members: deps.store.members };
   const offer = passkeyOfferRoutes(router, { ...pages, documents: deps.store.documents });
+  const wayIn = { ...pages, wayIn: createSmsWayIn({ members: deps.store.members, counters: deps.store.counters, smsOtp: deps.smsOtp }) };
 
   router.get('/interaction/:uid', async (ctx) => {
     ctx.set('Cache-Control', 'no-store');
@@ -67,6 +70,9 @@ export function interactionRouter(deps: InteractionDeps): Router {
   router.post('/interaction/:uid/sms/verify', (ctx) => verifySmsStep(ctx, pages));
   router.post('/interaction/:uid/sms/resend', (ctx) => resendSmsStep(ctx, pages));
   router.post('/interaction/:uid/sms/skip', (ctx) => skipSmsStep(ctx, pages));
+  router.post('/interaction/:uid/sms-way-in', (ctx) => sendSmsWayIn(ctx, wayIn));
+  router.post('/interaction/:uid/sms-way-in/resend', (ctx) => sendSmsWayIn(ctx, wayIn));
+  router.post('/interaction/:uid/sms-way-in/verify', (ctx) => verifySmsWayIn(ctx, wayIn));
   router.post('/interaction/:uid/continue', (ctx) => submitConsent(ctx, deps));
   router.get('/interaction/:uid/abort', async (ctx) => {
     const details = await loadInteraction(deps.provider, ctx);

@@ -11,9 +11,25 @@ export type SmsPage = {
   verifyAction: string;
   resendAction: string;
   cancelHref?: string;
+  /** The cancel link's text, when it is not "Cancel". */
+  cancelLabel?: string;
   intro?: string;
   /** For members who cannot receive codes: a way on (continue without, or back to the relying party). */
   skip?: { action: string; label: string; note?: string };
+  /** Hidden fields both forms carry back. */
+  fields?: Record<string, string>;
+};
+
+/** What the page shows of the code: whether the form is offered, what was sent where, and why not. */
+export type SmsPageState = {
+  eligible: boolean;
+  maskedPhone: string;
+  /** "We sent a code to …" */
+  sent: boolean;
+  locked: boolean;
+  error: string | undefined;
+  /** Seconds before "Resend code" may be used. */
+  resendIn: number;
 };
 
 export type SmsPageDeps = { smsOtp: SmsOtp; csrf: Csrf };
@@ -58,8 +74,7 @@ export async function renderSmsStep(ctx: Context, deps: SmsPageDeps, request: Ot
   const now = Date.now();
   const resendIn = status?.resendAt ? Math.max(0, Math.ceil((status.resendAt.getTime() - now) / 1000)) : 0;
   if (error) ctx.status = STATUS[error.code];
-  await ctx.render('sms-step', {
-    title: ctx.state.t('sms.title'),
+  await renderSmsPage(ctx, deps.csrf, page, {
     eligible,
     maskedPhone: maskPhone(request.member.phone),
     // "We sent a code" only when a code for this very step is waiting.
@@ -67,13 +82,23 @@ export async function renderSmsStep(ctx: Context, deps: SmsPageDeps, request: Ot
     locked: !!status?.lockedUntil || error?.code === 'locked' || error?.code === 'disabled',
     error: error && otpErrorMessage(ctx, error),
     resendIn,
-    csrf: deps.csrf.token(ctx, page.csrfScope),
+  });
+}
+
+/** Renders the SMS step's template for `page` as `state` says; sends nothing. */
+export async function renderSmsPage(ctx: Context, csrf: Csrf, page: SmsPage, state: SmsPageState): Promise<void> {
+  await ctx.render('sms-step', {
+    title: ctx.state.t('sms.title'),
+    ...state,
+    csrf: csrf.token(ctx, page.csrfScope),
     verifyAction: page.verifyAction,
     resendAction: page.resendAction,
     cancelHref: page.cancelHref,
+    cancelLabel: page.cancelLabel,
     intro: page.intro,
     skipAction: page.skip?.action,
     skipLabel: page.skip?.label,
     unavailableNote: page.skip?.note,
+    fields: Object.entries(page.fields ?? {}),
   });
 }

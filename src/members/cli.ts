@@ -20,7 +20,9 @@ Commands:
   show (--number N | --id ID)
   activity (--number N | --id ID) [--limit N]   the member's security activity (audit trail), newest first
   set-password (--number N | --id ID) (--password P | --password-stdin)
-  disable (--number N | --id ID)
+                                        the browsers the member logged in from are no longer known to the
+                                        password log-in (their device cookies end)
+  disable (--number N | --id ID)        the member can no longer log in; their device cookies end
   stats [--days N]                      how the passkey offered after a password log-in was taken up
                                         (offered, accepted, registered, dismissed, skipped), last N days (default 30)
   help
@@ -29,6 +31,7 @@ Support-desk commands:
   sessions (--number N | --id ID)       where the member is logged in (browser, address, times)
   logout-everywhere (--number N | --id ID) --by OPERATOR --reason TEXT
                                         end every session of the member (grants revoked, relying parties told)
+                                        and their device cookies
   unlock (--number N | --id ID) --by OPERATOR --reason TEXT
                                         lift the waits on the member's password log-in and a temporary SMS lock
   reset-sms (--number N | --id ID) --by OPERATOR --reason TEXT
@@ -41,7 +44,8 @@ Support-desk commands:
                                         let a disabled member log in again
   set-phone (--number N | --id ID) --phone +E164 --by OPERATOR --reason TEXT
                                         bind a new phone: codes sent to the old number stop working, and a notice
-                                        goes by SMS to the old number (if it still receives SMS) and to the new one
+                                        goes by SMS to the old number (if it still receives SMS) and to the new one;
+                                        the member's device cookies end
 
 --password-stdin reads the password from standard input (one trailing newline is dropped),
 so it stays out of shell history and the process list:

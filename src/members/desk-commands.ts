@@ -6,7 +6,7 @@ import { describeUserAgent } from '../auth/user-agent.ts';
 import { createLogger } from '../log.ts';
 import type { Member, Store } from '../store/port.ts';
 import { checked, refused, required, target, targetMember, usage, type Command, type Values } from './command-line.ts';
-import { maskPhone, publicView } from './members.ts';
+import { endDeviceTrust, maskPhone, publicView } from './members.ts';
 import {
   bindNewPhone, deskPasskeys, enableMember, recordDeskAction, removeMemberPasskey, type DeskOperator,
 } from './support-desk.ts';
@@ -31,6 +31,8 @@ export const deskCommands: Record<string, Command> = {
   },
   'logout-everywhere': supportCommand('support.logged_out_everywhere', {}, () => async (store, member, operator) => {
     const { sessions, provider } = await sessionsOf(store);
+    // The member's device cookies end with their sessions (a copy no longer passes for their browser).
+    await endDeviceTrust(store.members, member.id);
     await sessions.endAll(provider, member.id, { by: 'operator', operator: operator.by, ...(operator.reason && { reason: operator.reason }) });
   }),
   unlock: supportCommand('support.unlocked', {}, () => async (store, member) => {

@@ -33,7 +33,7 @@ export type NewMember = {
 };
 
 /** A member without secrets, safe to print, log or return as JSON. */
-export type PublicMember = Omit<Member, 'passwordHash' | 'createdAt' | 'updatedAt'> & { createdAt: string; updatedAt: string };
+export type PublicMember = Omit<Member, 'passwordHash' | 'deviceGeneration' | 'createdAt' | 'updatedAt'> & { createdAt: string; updatedAt: string };
 
 /** The OIDC claims the IdP holds for a member. */
 export type MemberClaims = {
@@ -80,19 +80,36 @@ export async function findMemberByNumber(members: Members, number: string): Prom
   return valid.ok ? members.findByNumber(valid.value) : undefined;
 }
 
-/** Changes a member's phone; undefined when there is no such member. */
+// Every change below that ends what a device cookie vouched for (the password, the phone, the right to
+// log in) raises the member's device generation in the same write: the member's browsers are unknown
+// to the password log-in until the member logs in there again, and a copied cookie is worth nothing.
+
+/** Changes a member's phone, ending their device cookies; undefined when there is no such member. */
 export async function setPhone(members: Members, id: string, phone: unknown): Promise<Member | undefined> {
-  return members.update(id, { phone: accepted(validatePhone(phone)) });
+  return members.update(id, { phone: accepted(validatePhone(phone)), nextDeviceGeneration: true });
 }
 
-/** Replaces a member's password with a fresh hash; undefined when there is no such member. */
+/** Replaces a member's password with a fresh hash, ending their device cookies; undefined when there is no such member. */
 export async function setPassword(members: Members, id: string, password: unknown): Promise<Member | undefined> {
-  return members.update(id, { passwordHash: await hashPassword(accepted(validatePassword(password))) });
+  return members.update(id, { passwordHash: await hashPassword(accepted(validatePassword(password))), nextDeviceGeneration: true });
 }
 
-/** Sets a member's status (e.g. `disabled`); undefined when there is no such member. */
+/**
+ * Sets a member's status (e.g. `disabled`); any status but `active` also ends their device cookies.
+ * Undefined when there is no such member.
+ */
 export async function setStatus(members: Members, id: string, status: unknown): Promise<Member | undefined> {
-  return members.update(id, { status: accepted(validateStatus(status)) });
+  const valid = accepted(validateStatus(status));
+  return members.update(id, { status: valid, ...(valid !== 'active' && { nextDeviceGeneration: true }) });
+}
+
+/**
+ * Ends every device cookie of the member ("Log out everywhere"): each browser they logged in from
+ * counts as unknown to the password log-in until they log in there again. Undefined when there is no
+ * such member.
+ */
+export async function endDeviceTrust(members: Members, id: string): Promise<Member | undefined> {
+  return members.update(id, { nextDeviceGeneration: true });
 }
 
 /** The member as a JSON-safe object without the password hash. */

@@ -70,15 +70,29 @@ export type Member = {
   status: MemberStatus;
   /** An encoded scrypt hash with its parameters, never the password. */
   passwordHash: string;
+  /**
+   * Goes up by one whenever what a device cookie vouches for ends (a new password or phone, a log-out
+   * everywhere, a disabled account): device cookies made under an earlier value no longer count.
+   */
+  deviceGeneration: number;
   createdAt: Date;
   updatedAt: Date;
 };
 
-export type MemberChanges = Partial<Pick<Member, 'name' | 'phone' | 'country' | 'status' | 'passwordHash'>>;
+/** A member to store: a new member's device generation starts at 0 unless given. */
+export type NewMemberRecord = Omit<Member, 'deviceGeneration'> & { deviceGeneration?: number };
+
+export type MemberChanges = Partial<Pick<Member, 'name' | 'phone' | 'country' | 'status' | 'passwordHash'>> & {
+  /**
+   * Adds one to `deviceGeneration` in the same write as the other changes, against the stored value:
+   * of two such updates at once, both count.
+   */
+  nextDeviceGeneration?: boolean;
+};
 
 export interface Members {
   /** Throws DuplicateError when the member number is taken. */
-  create(member: Member): Promise<Member>;
+  create(member: NewMemberRecord): Promise<Member>;
   findById(id: string): Promise<Member | undefined>;
   findByNumber(number: string): Promise<Member | undefined>;
   /** Members in member-number order, `limit` at most, after `afterNumber` when given. */

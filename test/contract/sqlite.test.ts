@@ -104,6 +104,22 @@ test('sqlite file: a database of schema version 2 keeps every document, with its
   t.is(await store.documents.findByUid('Session', 'u1'), undefined);
 });
 
+test('sqlite file: members stored before device generations existed are at generation 0 after the migration', async (t) => {
+  const { file, remove } = tempFile();
+  t.teardown(remove);
+  const clock = createManualClock();
+  const old = new DatabaseSync(file);
+  migrate(old, 4);
+  old.prepare(`INSERT INTO members (id, number, name, phone, country, status, password_hash, created_at, updated_at)
+    VALUES ('m1', '300000001', 'Taro', '+819012345678', 'JP', 'active', 'scrypt$x', 1, 2)`).run();
+  old.close();
+
+  const store = await openStore(`sqlite:${file}`, { clock });
+  t.teardown(() => store.close());
+  t.is((await store.members.findById('m1'))?.deviceGeneration, 0);
+  t.is((await store.members.update('m1', { nextDeviceGeneration: true }))?.deviceGeneration, 1);
+});
+
 test('sqlite file: closing commits the writes still waiting for their turn to end, and they resolve', async (t) => {
   const { file, remove } = tempFile();
   t.teardown(remove);

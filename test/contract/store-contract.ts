@@ -242,6 +242,7 @@ const member = (number: string, at: number, overrides: Partial<Member> = {}): Me
   country: 'JP',
   status: 'active',
   passwordHash: 'scrypt$N=16384,r=8,p=1$salt$hash',
+  deviceGeneration: 0,
   createdAt: new Date(at),
   updatedAt: new Date(at),
   ...overrides,
@@ -273,6 +274,23 @@ const memberContract: Record<string, Contract> = {
     t.deepEqual(updated, expected);
     t.deepEqual(await store.members.findById(created.id), expected);
     t.is(await store.members.update('id-missing', { name: 'x' }), undefined);
+  },
+  'the device generation starts at 0, survives other changes, and each bump adds one, none lost to another at the same time': async (t, { store, clock }) => {
+    const { deviceGeneration: _, ...draft } = member('700', clock());
+    const created = await store.members.create(draft);
+    t.is(created.deviceGeneration, 0, 'a new member starts at 0');
+    t.is((await store.members.findById(created.id))?.deviceGeneration, 0);
+    t.is((await store.members.update(created.id, { name: 'Renamed', passwordHash: 'scrypt$rehashed' }))?.deviceGeneration, 0, 'other changes leave it alone');
+    clock.advance(minute);
+    const bumped = await store.members.update(created.id, { passwordHash: 'scrypt$new', nextDeviceGeneration: true });
+    t.deepEqual(bumped, { ...created, name: 'Renamed', passwordHash: 'scrypt$new', deviceGeneration: 1, updatedAt: new Date(clock()) }, 'in the same write as the change');
+    await Promise.all(Array.from({ length: 6 }, () => store.members.update(created.id, { nextDeviceGeneration: true })));
+    t.is((await store.members.findByNumber('700'))?.deviceGeneration, 7, 'simultaneous bumps all count');
+    t.is((await store.members.list({ limit: 10 }))[0]?.deviceGeneration, 7);
+    t.is(await store.members.update('id-missing', { nextDeviceGeneration: true }), undefined);
+    const given = await store.members.create(member('701', clock(), { id: 'id-given', deviceGeneration: 4 }));
+    t.is(given.deviceGeneration, 4);
+    t.is((await store.members.findById('id-given'))?.deviceGeneration, 4, 'a generation given at creation is kept');
   },
   'a taken member number throws DuplicateError': async (t, { store, clock }) => {
     const first = await store.members.create(member('600', clock()));

@@ -19,6 +19,7 @@ export async function createMember(store: Store, overrides: Partial<Omit<Member,
     createdAt: now,
     updatedAt: now,
     ...fields,
+    deviceGeneration: fields.deviceGeneration ?? 0,
   };
   await store.members.create(member);
   return { ...member, password };

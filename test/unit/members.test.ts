@@ -172,7 +172,7 @@ test('memberClaims gives every claim the IdP knows for a member, with the opaque
 function sampleMember(): Member {
   return {
     id: '6f1c2a8e-3b4d-4e5f-9a0b-1c2d3e4f5a6b', number: '300000001', name: 'Taro Yamada', phone: '+819012345678',
-    country: 'JP', status: 'active', passwordHash: 'scrypt$32768$8$1$c2FsdA$aGFzaA',
+    country: 'JP', status: 'active', passwordHash: 'scrypt$32768$8$1$c2FsdA$aGFzaA', deviceGeneration: 0,
     createdAt: new Date('2026-03-01T09:00:00.000Z'), updatedAt: new Date('2026-03-02T10:00:00.000Z'),
   };
 }

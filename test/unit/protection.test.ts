@@ -1,5 +1,4 @@
 import test from 'ava';
-import { createDeviceTrust } from '../../src/auth/password/device-trust.ts';
 import { createHashQueue, HashQueueFullError } from '../../src/auth/password/hash-queue.ts';
 import { createRateLimit } from '../../src/http/rate-limit.ts';
 import { createMemoryDocuments } from '../../src/store/memory-documents.ts';
@@ -66,30 +65,6 @@ test('hash queue: refuses by expected wait, learned from how long hashes take', 
   await t.throwsAsync(queue.run(async () => {}), { instanceOf: HashQueueFullError }, 'a third in line would wait about 300 ms');
   finish();
   await Promise.all([running, ...waiting]);
-});
-
-test('device trust: a token names one member, survives key rotation, expires, and cannot be forged', (t) => {
-  let now = Date.UTC(2026, 0, 1);
-  const oldKey = Buffer.alloc(32, 1);
-  const newKey = Buffer.alloc(32, 2);
-  const devices = createDeviceTrust({ keys: [oldKey], days: 30 }, () => now);
-  const cookie = devices.issue(undefined, 'member-a');
-  const nonce = devices.nonceFor(cookie, 'member-a');
-  t.truthy(nonce);
-  t.is(devices.nonceFor(cookie, 'member-b'), undefined, 'not for another member');
-  t.false(cookie.includes('member-a'), 'the member id is not in the cookie');
-
-  const rotated = createDeviceTrust({ keys: [newKey, oldKey], days: 30 }, () => now);
-  t.is(rotated.nonceFor(cookie, 'member-a'), nonce, 'a token made with an older key still counts');
-  const [tag, tokenNonce, issued] = cookie.split('.');
-  t.is(devices.nonceFor(`${tag}.${tokenNonce}.${issued}.${'A'.repeat(32)}`, 'member-a'), undefined, 'a forged signature counts for nothing');
-  t.is(devices.nonceFor(`${tag}.${tokenNonce}.${(Number.parseInt(issued!, 36) + 5).toString(36)}.${cookie.split('.')[3]}`, 'member-a'), undefined, 'nor a changed date');
-
-  const both = devices.issue(cookie, 'member-b');
-  t.truthy(devices.nonceFor(both, 'member-a'), 'one browser is remembered for several members');
-  t.truthy(devices.nonceFor(both, 'member-b'));
-  now += 31 * 24 * 3600 * 1000;
-  t.is(devices.nonceFor(both, 'member-a'), undefined, 'a token expires');
 });
 
 test('in-memory documents: past the bound the owner holding the most loses its oldest; past its share an owner loses its own', async (t) => {

@@ -125,7 +125,7 @@ export function createPasswordLogin(deps: PasswordLoginDeps): PasswordLogin {
   async function check({ number: typed, password, ip, userAgent, clientId, device }: PasswordAttempt, address: string, place: HashPlace): Promise<Member> {
     const number = typed.replace(/[\s-]/g, '');
     const member = /^\d{7,10}$/.test(number) ? await members.findByNumber(number) : undefined;
-    const nonce = member && devices.nonceFor(device, member.id);
+    const nonce = member && devices.nonceFor(device, member);
     const event = { at: new Date(clock()), type: 'login.password', ip, userAgent, clientId };
     const key = nonce ? keys.device(nonce) : keys.number(number);
     const window = Math.floor(clock() / windowMs);

@@ -8,10 +8,11 @@ import { verificationMessage } from './message.ts';
 import { SmsDeliveryError, type SmsFailure, type SmsSender } from './sms-sender.ts';
 
 /**
- * What a code proves: a step-up for a relying party, access to the account's security settings, or
- * the phone before a passkey offered after a log-in is registered.
+ * What a code proves: a step-up for a relying party, access to the account's security settings, the
+ * phone before a passkey offered after a log-in is registered, or that a browser facing a wait on the
+ * member's number is the member's (see way-in.ts).
  */
-export type OtpPurpose = 'step-up' | 'account' | 'enrolment';
+export type OtpPurpose = 'step-up' | 'account' | 'enrolment' | 'way-in';
 
 export type OtpErrorCode =
   | 'not_eligible'
@@ -142,6 +143,9 @@ export function createSmsOtp(deps: SmsOtpDeps) {
   ];
 
   return {
+    /** Seconds after a code before the same step may send another. */
+    cooldownSeconds: limits.cooldownSeconds,
+
     /** Sends a fresh code, replacing any earlier one for the same scope. */
     async issue(request: OtpRequest): Promise<{ maskedPhone: string; resendAt: Date; expiresAt: Date }> {
       const { member, ip, userAgent, locale } = request;

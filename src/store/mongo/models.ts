@@ -32,6 +32,8 @@ export type MemberRecord = {
   country: string;
   status: string;
   passwordHash: string;
+  /** Absent on members stored before it existed: read as 0. */
+  deviceGeneration?: number;
   createdAt: Date;
   updatedAt: Date;
 };
@@ -91,6 +93,7 @@ const memberSchema = new Schema<MemberRecord>({
   country: String,
   status: String,
   passwordHash: String,
+  deviceGeneration: Number,
   createdAt: { type: Date, required: true },
   updatedAt: { type: Date, required: true },
 }, { ...options, collection: 'members' });

@@ -95,6 +95,7 @@ function mongoMembers(members: Model<MemberRecord>, clock: Clock): Members {
     country: record.country,
     status: record.status as Member['status'],
     passwordHash: record.passwordHash,
+    deviceGeneration: record.deviceGeneration ?? 0,
     createdAt: record.createdAt,
     updatedAt: record.updatedAt,
   } : undefined;
@@ -102,13 +103,14 @@ function mongoMembers(members: Model<MemberRecord>, clock: Clock): Members {
   return {
     async create(member) {
       const { id, ...fields } = member;
+      const deviceGeneration = member.deviceGeneration ?? 0;
       try {
-        await members.create({ _id: id, ...fields });
+        await members.create({ _id: id, ...fields, deviceGeneration });
       } catch (error) {
         if (isDuplicateKey(error, 'number')) throw new DuplicateError('number');
         throw error;
       }
-      return member;
+      return { ...member, deviceGeneration };
     },
     async findById(id) {
       return toMember(await members.findOne({ _id: { $eq: id } }).lean<MemberRecord>());
@@ -124,10 +126,12 @@ function mongoMembers(members: Model<MemberRecord>, clock: Clock): Members {
       return records.map((record) => toMember(record)!);
     },
     async update(id, changes) {
-      const set = Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined));
+      const { nextDeviceGeneration, ...fields } = changes;
+      const set = Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));
+      // $inc adds to the stored value (from 0 where the field is absent), atomically with the $set.
       const record = await members.findOneAndUpdate(
         { _id: { $eq: id } },
-        { $set: { ...set, updatedAt: new Date(clock()) } },
+        { $set: { ...set, updatedAt: new Date(clock()) }, ...(nextDeviceGeneration && { $inc: { deviceGeneration: 1 } }) },
         { returnDocument: 'after' },
       ).lean<MemberRecord>();
       return toMember(record);

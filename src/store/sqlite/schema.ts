@@ -103,6 +103,11 @@ const migrations: readonly string[] = [
   CREATE INDEX audit_time ON audit (at);
   CREATE TABLE write_check (id INTEGER PRIMARY KEY, data BLOB NOT NULL);
   `,
+  // Device cookies are made under the member's generation and count only while it is current.
+  // Existing members start at 0, which is also what the cookies they already hold were made under.
+  `
+  ALTER TABLE members ADD COLUMN device_generation INTEGER NOT NULL DEFAULT 0;
+  `,
 ];
 
 /**

@@ -253,12 +253,12 @@ function sqliteDocuments(db: DatabaseSync, commits: GroupCommit, clock: Clock, b
 
 function sqliteMembers(db: DatabaseSync, commits: GroupCommit, clock: Clock): Members {
   const insert = db.prepare(`
-    INSERT INTO members (id, number, name, phone, country, status, password_hash, created_at, updated_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    INSERT INTO members (id, number, name, phone, country, status, password_hash, device_generation, created_at, updated_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
   const byId = db.prepare('SELECT * FROM members WHERE id = ?');
   const byNumber = db.prepare('SELECT * FROM members WHERE number = ?');
   const list = db.prepare('SELECT * FROM members WHERE number > ? ORDER BY number LIMIT ?');
-  const columns: Record<keyof MemberChanges, string> = {
+  const columns: Record<Exclude<keyof MemberChanges, 'nextDeviceGeneration'>, string> = {
     name: 'name', phone: 'phone', country: 'country', status: 'status', passwordHash: 'password_hash',
   };
 
@@ -270,6 +270,7 @@ function sqliteMembers(db: DatabaseSync, commits: GroupCommit, clock: Clock): Me
     country: row.country as string,
     status: row.status as Member['status'],
     passwordHash: row.password_hash as string,
+    deviceGeneration: Number(row.device_generation),
     createdAt: new Date(row.created_at as number),
     updatedAt: new Date(row.updated_at as number),
   };
@@ -278,12 +279,12 @@ function sqliteMembers(db: DatabaseSync, commits: GroupCommit, clock: Clock): Me
     async create(member) {
       try {
         await commits.write(() => insert.run(member.id, member.number, member.name, member.phone, member.country, member.status,
-          member.passwordHash, member.createdAt.getTime(), member.updatedAt.getTime()));
+          member.passwordHash, member.deviceGeneration ?? 0, member.createdAt.getTime(), member.updatedAt.getTime()));
       } catch (error) {
         if (String((error as Error).message).includes('UNIQUE constraint failed: members.number')) throw new DuplicateError('number');
         throw error;
       }
-      return member;
+      return { ...member, deviceGeneration: member.deviceGeneration ?? 0 };
     },
     async findById(id) {
       return toMember(await commits.read(() => byId.get(id)) as Row | undefined);
@@ -295,8 +296,11 @@ function sqliteMembers(db: DatabaseSync, commits: GroupCommit, clock: Clock): Me
       return (await commits.read(() => list.all(afterNumber ?? '', limit)) as Row[]).map((row) => toMember(row)!);
     },
     async update(id, changes) {
-      const entries = Object.entries(changes).filter(([, value]) => value !== undefined) as [keyof MemberChanges, string][];
+      const { nextDeviceGeneration, ...fields } = changes;
+      const entries = Object.entries(fields).filter(([, value]) => value !== undefined) as [keyof typeof columns, string][];
       const sets = entries.map(([key]) => `${columns[key]} = ?`);
+      // Added to the stored value in the same statement: simultaneous updates each add their one.
+      if (nextDeviceGeneration) sets.push('device_generation = device_generation + 1');
       const update = db.prepare(`UPDATE members SET ${[...sets, 'updated_at = ?'].join(', ')} WHERE id = ?`);
       const updated = await commits.write(() => update.run(...entries.map(([, value]) => value), clock(), id).changes === 1 ? byId.get(id) : undefined);
       return toMember(updated as Row | undefined);
