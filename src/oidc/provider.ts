@@ -20,6 +20,7 @@ import { LIFETIMES } from './lifetimes.ts';
 import { PASSKEY_OFFER_METADATA, createPolicy } from './policy.ts';
 import type { Jwks } from './signing-keys.ts';
 import { revokeOwnTokensOnly } from './revocation-policy.ts';
+import { releasableClaims, scopeClaims, withinReleasable } from './scope-claims.ts';
 import { passingAsUnavailable, ServiceUnavailable } from './unavailable.ts';
 
 export type ProviderDeps = {
@@ -35,14 +36,6 @@ export type ProviderDeps = {
   /** Who may be offered a passkey after a password log-in. */
   offerPasskeyTo?: (memberId: string) => Promise<boolean>;
 };
-
-/** The claims each scope releases. `acr`, `amr` and `auth_time` ride on `openid`, so every ID token has them. */
-export const scopeClaims = {
-  openid: ['sub', 'acr', 'amr', 'auth_time'],
-  profile: ['name'],
-  phone: ['phone_number'],
-  jmb: ['jmb_member_number'],
-} as const;
 
 /** Builds the oidc-provider instance: code flow with PKCE for every client, first-party grants, our pages. */
 export function createProvider({ config, jwks, store, logger, clock, cookieSigner, clientAddress, offerPasskeyTo = async () => false }: ProviderDeps): Provider {
@@ -76,15 +69,21 @@ export function createProvider({ config, jwks, store, logger, clock, cookieSigne
       long: { httpOnly: true, sameSite: 'lax' },
       short: { httpOnly: true, sameSite: 'lax' },
     },
-    async findAccount(_ctx, sub) {
+    async findAccount(ctx, sub) {
       const member = await passingAsUnavailable(() => store.members.findById(sub));
       if (!member || member.status !== 'active') return undefined;
+      // Only what a scope this client may ask for would release: the provider then releases what the
+      // scopes, the `claims` parameter (OpenID Connect Core 5.5) and the grant allow, for the ID token
+      // and userinfo alike, and a claim asked for one by one beyond the client's scopes is simply not
+      // there (Core 5.5.1 lets even an essential one be left out). Checked at every release, so codes
+      // and tokens issued before a client's scopes were narrowed obey the narrower list too.
+      const client = ctx?.oidc?.client as { scope?: string } | undefined;
+      // Without a client to say what it may ask for, nothing beyond `openid`.
+      const releasable = releasableClaims(client ? client.scope : 'openid');
       return {
         accountId: member.id,
-        // Everything the IdP knows: the provider releases only what the scopes, the `claims`
-        // parameter (OpenID Connect Core 5.5) and the grant allow, for the ID token and userinfo alike.
         async claims() {
-          return memberClaims(member);
+          return { ...withinReleasable(memberClaims(member), releasable), sub: member.id };
         },
       };
     },
