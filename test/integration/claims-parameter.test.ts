@@ -159,3 +159,40 @@ test('a voluntary acr with "value" asks for the SMS step-up', async (t) => {
   const { url: callback } = await browser.follow(verified.location!);
   t.is((await rp.redeem(callback, flow)).claims()!.acr, 'urn:jmb:loa:2');
 });
+
+test('an acr request written wrongly is refused with invalid_request, not taken as voluntary', async (t) => {
+  const rp = await RelyingParty.website(app);
+  const malformed = [
+    { essential: true, value: ['phr'] },
+    { essential: true, values: 'phr' },
+    { essential: true, values: ['phr', 2] },
+    { essential: true, value: null },
+    { essential: 'true', value: 'phr' },
+    { value: ['phr'] },
+  ];
+  for (const acr of malformed) {
+    const flow = await rp.start({ claims: claims({ id_token: { acr } }) });
+    const { url } = await new Browser(app.url).follow(flow.url);
+    const back = new URL(url);
+    t.is(`${back.origin}${back.pathname}`, WEBSITE.redirect_uris[0], JSON.stringify(acr));
+    t.is(back.searchParams.get('error'), 'invalid_request', JSON.stringify(acr));
+    t.regex(back.searchParams.get('error_description') ?? '', /acr/, JSON.stringify(acr));
+    t.is(back.searchParams.get('state'), flow.state);
+    t.is(back.searchParams.get('code'), null, 'no code');
+  }
+});
+
+test('an essential acr written correctly, with "value" or with "values", is held to', async (t) => {
+  const member = await createMember(app.store);
+  const rp = await RelyingParty.website(app);
+  const password = await rp.start({ claims: claims({ id_token: { acr: { essential: true, value: 'urn:jmb:loa:1' } } }) });
+  const tokens = await rp.redeem(await passwordLogIn(new Browser(app.url), password.url, member.number, member.password), password);
+  t.is(tokens.claims()!.acr, 'urn:jmb:loa:1');
+
+  for (const acr of [{ essential: true, value: 'phr' }, { essential: true, values: ['phr'] }]) {
+    const flow = await rp.start({ claims: claims({ id_token: { acr } }) });
+    const callback = await passwordLogIn(new Browser(app.url), flow.url, member.number, member.password);
+    t.is(new URL(callback).searchParams.get('error'), 'unmet_authentication_requirements', `${JSON.stringify(acr)}: a password cannot give phr`);
+    t.is(new URL(callback).searchParams.get('code'), null);
+  }
+});
