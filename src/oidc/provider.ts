@@ -17,6 +17,7 @@ import { bareChallengeWithoutCredentials } from './bearer-challenge.ts';
 import { CLIENT_AUTH_METHODS, RESPONSE_MODES, discoveryMetadata, offeredDiscovery } from './discovery.ts';
 import { loadFirstPartyGrant } from './grants.ts';
 import { LIFETIMES } from './lifetimes.ts';
+import { MemberUnavailable, refuseSessionOf } from './member-unavailable.ts';
 import { PASSKEY_OFFER_METADATA, createPolicy } from './policy.ts';
 import type { Jwks } from './signing-keys.ts';
 import { revokeOwnTokensOnly } from './revocation-policy.ts';
@@ -71,7 +72,11 @@ export function createProvider({ config, jwks, store, logger, clock, cookieSigne
     },
     async findAccount(ctx, sub) {
       const member = await passingAsUnavailable(() => store.members.findById(sub));
-      if (!member || member.status !== 'active') return undefined;
+      if (!member || member.status !== 'active') {
+        // A session outliving its member's access: ended here, with a page that says why.
+        await refuseSessionOf(ctx, sub);
+        return undefined;
+      }
       // Only what a scope this client may ask for would release: the provider then releases what the
       // scopes, the `claims` parameter (OpenID Connect Core 5.5) and the grant allow, for the ID token
       // and userinfo alike, and a claim asked for one by one beyond the client's scopes is simply not
@@ -142,6 +147,11 @@ export function createProvider({ config, jwks, store, logger, clock, cookieSigne
           title: rendering.state.t('error.unavailable.title'),
           retryHref: retryHref(rendering, 'unavailable'),
         });
+        return;
+      }
+      if (error instanceof MemberUnavailable) {
+        rendering.status = error.status;
+        await rendering.render('error', { page: 'member_unavailable', code: out.error, title: rendering.state.t('error.member_unavailable.title') });
         return;
       }
       const expired = error instanceof errors.SessionNotFound;
