@@ -192,7 +192,7 @@ export function passkeyOfferRoutes(router: Router, deps: PasskeyOfferDeps): { sh
     const step = await registrationStep(ctx);
     if (!step) return;
     try {
-      ctx.body = await settings.startRegistration(step.member, step.details.uid);
+      ctx.body = await settings.startRegistration(step.member, step.details.uid, ctx.ip);
     } catch (error) {
       return settingsJsonError(ctx, error);
     }

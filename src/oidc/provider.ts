@@ -1,6 +1,6 @@
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from '../config/load.ts';
-import { trustsProxies } from '../http/client-address.ts';
+import { limitKeyOf, trustsProxies } from '../http/client-address.ts';
 import type { CookieSigner } from '../http/cookie-signer.ts';
 import { rememberedClient } from '../http/return-cookie.ts';
 import { retryHref } from '../http/error-boundary.ts';
@@ -41,7 +41,11 @@ export type ProviderDeps = {
 /** Builds the oidc-provider instance: code flow with PKCE for every client, first-party grants, our pages. */
 export function createProvider({ config, jwks, store, logger, clock, cookieSigner, clientAddress, offerPasskeyTo = async () => false }: ProviderDeps): Provider {
   const configuration: Configuration = {
-    adapter: createOidcAdapter(store.documents, clock, clientAddress),
+    adapter: createOidcAdapter(store.documents, clock, () => {
+      // What a request writes is owned by its network, as the limits count it (an IPv6 /64).
+      const address = clientAddress?.();
+      return address === undefined ? undefined : limitKeyOf(address);
+    }),
     clients: [...config.clients, accountClient(config.issuer)] as Configuration['clients'],
     // `jmb_passkey_offer: false` for an app that enrols passkeys in its own UI: no offer after its log-ins.
     extraClientMetadata: {
