@@ -189,8 +189,17 @@ test.serial('a member disabled while logged in gets "this account cannot log in"
   t.false(url.startsWith(BCL_CLIENT.redirect_uris[0]!), 'nothing is sent on to the website: no code');
   t.regex((await japanese.browser.follow((await japanese.rp.start()).url)).final.html, /このアカウントではログインできません。/);
 
+  const quiet = await createMember(app.store);
+  const silent = await loggedIn(quiet, PHONE);
+  await setStatus(app.store.members, quiet.id, 'disabled');
+  const none = await silent.browser.follow((await silent.rp.start({ prompt: 'none' })).url);
+  t.true(none.url.startsWith(BCL_CLIENT.redirect_uris[0]!), 'a silent request goes back to the website, never to a page');
+  t.is(new URL(none.url).searchParams.get('error'), 'login_required');
+  t.is(new URL(none.url).searchParams.get('code'), null);
+
   await setStatus(app.store.members, member.id, 'active');
-  for (const { browser, rp } of [english, japanese]) {
+  await setStatus(app.store.members, quiet.id, 'active');
+  for (const { browser, rp } of [english, japanese, silent]) {
     const again = await browser.follow((await rp.start()).url);
     t.regex(again.url, /\/interaction\//, 'the session ended: even once enabled again, the member logs in anew');
   }
