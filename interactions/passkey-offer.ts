@@ -42,6 +42,7 @@ const VERIFIED = 'PasskeyOfferVerified';
 export function passkeyOfferRoutes(router: Router, deps: PasskeyOfferDeps): { showOffer(ctx: Context, details: Interaction): Promise<void> } {
   const { provider, members, documents, offer, settings, smsOtp, csrf, issuerOrigin, clock } = deps;
   const base = (details: Interaction) => `/interaction/${details.uid}/offer`;
+  const signInOf = (details: Interaction) => ({ id: details.uid, until: new Date(details.exp * 1000) });
   const actor = (ctx: Context, details: Interaction) => ({
     ip: ctx.ip, userAgent: ctx.get('user-agent') || undefined, clientId: String(details.params.client_id), locale: ctx.state.locale,
   });
@@ -97,11 +98,7 @@ export function passkeyOfferRoutes(router: Router, deps: PasskeyOfferDeps): { sh
   async function showOffer(ctx: Context, details: Interaction): Promise<void> {
     const member = details.session ? await members.findById(details.session.accountId) : undefined;
     if (!member) throw new HttpError(400, 'invalid_request', 'the sign-in has no member');
-    // Counted once per sign-in, however often the page is loaded.
-    if (!(await documents.find('PasskeyOfferShown', details.uid))) {
-      await documents.upsert('PasskeyOfferShown', details.uid, {}, new Date(details.exp * 1000));
-      await offer.record(member.id, 'offered', actor(ctx, details));
-    }
+    await offer.recordOnce(member.id, 'offered', signInOf(details), actor(ctx, details));
     await ctx.render('passkey-offer', {
       title: ctx.state.t('offer.title'),
       action: base(details),
@@ -114,7 +111,7 @@ export function passkeyOfferRoutes(router: Router, deps: PasskeyOfferDeps): { sh
   router.post('/interaction/:uid/offer/accept', async (ctx) => {
     const step = await postedStep(ctx);
     if (!step) return;
-    await offer.record(step.member.id, 'accepted', actor(ctx, step.details));
+    await offer.recordOnce(step.member.id, 'accepted', signInOf(step.details), actor(ctx, step.details));
     ctx.status = 303;
     ctx.redirect((await verified(step.details, step.member)) ? `${base(step.details)}/register` : `${base(step.details)}/sms`);
   });
@@ -122,7 +119,7 @@ export function passkeyOfferRoutes(router: Router, deps: PasskeyOfferDeps): { sh
   router.post('/interaction/:uid/offer/dismiss', async (ctx) => {
     const step = await postedStep(ctx);
     if (!step) return;
-    await offer.dismiss(step.member.id, actor(ctx, step.details));
+    await offer.dismiss(step.member.id, signInOf(step.details), actor(ctx, step.details));
     await carryOn(ctx, step.details, step.member, 'dismissed');
   });
 
@@ -130,7 +127,7 @@ export function passkeyOfferRoutes(router: Router, deps: PasskeyOfferDeps): { sh
   router.post('/interaction/:uid/offer/skip', async (ctx) => {
     const step = await postedStep(ctx);
     if (!step) return;
-    await offer.record(step.member.id, 'skipped', actor(ctx, step.details));
+    await offer.recordOnce(step.member.id, 'skipped', signInOf(step.details), actor(ctx, step.details));
     await carryOn(ctx, step.details, step.member, 'skipped');
   });
 
@@ -195,7 +192,7 @@ export function passkeyOfferRoutes(router: Router, deps: PasskeyOfferDeps): { sh
     const step = await registrationStep(ctx);
     if (!step) return;
     try {
-      ctx.body = await settings.startRegistration(step.member, step.details.uid);
+      ctx.body = await settings.startRegistration(step.member, step.details.uid, ctx.ip);
     } catch (error) {
       return settingsJsonError(ctx, error);
     }
@@ -207,7 +204,7 @@ export function passkeyOfferRoutes(router: Router, deps: PasskeyOfferDeps): { sh
     const response = await readJson(ctx);
     try {
       const passkey = await settings.finishRegistration(step.member, step.details.uid, response, actor(ctx, step.details));
-      await offer.record(step.member.id, 'registered', actor(ctx, step.details));
+      await offer.recordOnce(step.member.id, 'registered', signInOf(step.details), actor(ctx, step.details));
       ctx.body = { redirectTo: `${base(step.details)}/done?id=${encodeURIComponent(passkey.id)}` };
     } catch (error) {
       return settingsJsonError(ctx, error);

@@ -52,7 +52,7 @@ export function passkeySettingsRoutes(router: Router, { guard, settings, csrf, r
     const current = await verifiedChange(ctx);
     if (!current) return;
     try {
-      ctx.body = await settings.startRegistration(current.member, current.sessionId);
+      ctx.body = await settings.startRegistration(current.member, current.sessionId, ctx.ip);
     } catch (error) {
       return settingsJsonError(ctx, error);
     }

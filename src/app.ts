@@ -141,7 +141,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const passwordLogin = createPasswordLogin({
     members: store.members, counters: store.counters, audit: store.audit, limits: config.loginLimits, devices, hashing, clock, addressKey: limitKeyOf,
   });
-  const challenges = createChallenges(store.documents, { perBinding: protection.challenges.perSignIn });
+  const challenges = createChallenges(store.documents, { perBinding: protection.challenges.perSignIn, ownerOf: limitKeyOf });
   const assertions = createAssertionVerifier();
   const passkeyLogin = createPasskeyLogin({
     settings: config.webauthn,

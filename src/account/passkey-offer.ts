@@ -19,11 +19,15 @@ export type PasskeyOfferDeps = {
 
 export type OfferActor = { ip: string; userAgent?: string; clientId?: string };
 
+/** The sign-in an offer is made in: its id, and when it ends (after which it reports nothing again). */
+export type SignIn = { id: string; until: Date };
+
 const DAY_MS = 24 * 3600 * 1000;
 /** How long the daily figures are kept. */
 const STATS_DAYS = 400;
 const dayOf = (at: number) => new Date(at).toISOString().slice(0, 10);
 const statsKey = (outcome: OfferOutcome, day: string) => `passkey-offer:${outcome}:${day}`;
+const onceKey = (outcome: OfferOutcome, signIn: string) => `passkey-offer-once:${outcome}:${signIn}`;
 
 /**
  * Offering a passkey right after a password log-in (progressive enrolment): who may be offered one,
@@ -41,6 +45,18 @@ export function createPasskeyOffer({ members, passkeys, counters, audit, clock, 
     ]);
   };
 
+  /**
+   * Records `outcome` for the sign-in once, however often it is reported (the offer loaded again,
+   * "Set up a passkey" pressed again, two tabs at once): the figures and the audit trail count
+   * sign-ins, not clicks.
+   */
+  const recordOnce = async (memberId: string, outcome: OfferOutcome, signIn: SignIn, actor: OfferActor) => {
+    const seconds = Math.max(1, Math.ceil((signIn.until.getTime() - clock()) / 1000));
+    // The increment is atomic in every store: of simultaneous reports exactly one sees 1.
+    const { count } = await counters.increment(onceKey(outcome, signIn.id), seconds);
+    if (count === 1) await record(memberId, outcome, actor);
+  };
+
   return {
     /**
      * True for a member who can register a passkey here and has none yet: resident in Japan with a
@@ -51,12 +67,12 @@ export function createPasskeyOffer({ members, passkeys, counters, audit, clock, 
       return !!member && member.status === 'active' && canReceiveSmsCodes(member) && owned.length === 0 && !snoozed;
     },
 
-    record,
+    recordOnce,
 
     /** "Not now": no offer for `snoozeDays`. */
-    async dismiss(memberId: string, actor: OfferActor): Promise<void> {
+    async dismiss(memberId: string, signIn: SignIn, actor: OfferActor): Promise<void> {
       await counters.increment(snoozeKey(memberId), snoozeDays * 24 * 3600);
-      await record(memberId, 'dismissed', actor);
+      await recordOnce(memberId, 'dismissed', signIn, actor);
     },
 
     /** How many offers had each outcome over the last `days` days (today included). */

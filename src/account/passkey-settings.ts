@@ -56,10 +56,10 @@ export function createPasskeySettings({ passkeys, registration, audit, smsOtp, c
   return {
     list: (member: Member) => passkeys.listForMember(member.id),
 
-    async startRegistration(member: Member, boundTo: string): Promise<CreationOptions> {
+    async startRegistration(member: Member, boundTo: string, address?: string): Promise<CreationOptions> {
       const existing = await passkeys.listForMember(member.id);
       if (existing.length >= PASSKEY_LIMIT) throw new SettingsError('limit_reached', `at most ${PASSKEY_LIMIT} passkeys`);
-      return registration.start(member, existing, boundTo);
+      return registration.start(member, existing, boundTo, address);
     },
 
     async finishRegistration(member: Member, boundTo: string, response: unknown, actor: Actor): Promise<Passkey> {

@@ -19,6 +19,23 @@ export function asksFor(request: AcrRequest, acr: string): boolean {
   return request.requested.includes(acr) || !!request.essential?.includes(acr);
 }
 
+/**
+ * What is wrong with the `acr` member of a `claims` parameter, or undefined when nothing is.
+ * OpenID Connect Core 5.5.1: `essential` is a boolean, `value` a string, `values` an array of
+ * strings. A request written otherwise is refused rather than guessed at: read loosely, an essential
+ * `acr` would silently become voluntary and the log-in would not give what the relying party needs.
+ */
+export function acrClaimProblem(claims: unknown): string | undefined {
+  const acr = acrClaimRequest(claims);
+  if (!acr) return undefined;
+  if ('essential' in acr && typeof acr.essential !== 'boolean') return 'claims.id_token.acr.essential must be true or false';
+  if ('value' in acr && typeof acr.value !== 'string') return 'claims.id_token.acr.value must be a string';
+  if ('values' in acr && !(Array.isArray(acr.values) && acr.values.every((value) => typeof value === 'string'))) {
+    return 'claims.id_token.acr.values must be an array of strings';
+  }
+  return undefined;
+}
+
 type AcrClaimRequest = { essential?: unknown; value?: unknown; values?: unknown };
 
 function acrClaimRequest(claims: unknown): AcrClaimRequest | undefined {

@@ -11,8 +11,8 @@ export async function revokeGrant(documents: ExpiringDocuments, grantId: string)
 }
 
 /**
- * oidc-provider's adapter factory over the store's expiring documents. `ownerOf` names the client
- * address of the request being served, so that what it writes counts against that address's share.
+ * oidc-provider's adapter factory over the store's expiring documents. `ownerOf` names the owner of
+ * what the request being served writes (its client's network), so that it counts against that share.
  * A store failure that may pass reaches oidc-provider as ServiceUnavailable (503,
  * `temporarily_unavailable`), not as a server error.
  */

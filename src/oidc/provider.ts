@@ -1,6 +1,6 @@
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from '../config/load.ts';
-import { trustsProxies } from '../http/client-address.ts';
+import { limitKeyOf, trustsProxies } from '../http/client-address.ts';
 import type { CookieSigner } from '../http/cookie-signer.ts';
 import { hrefFromIssuer } from '../http/issuer-origin.ts';
 import { rememberedClient } from '../http/return-cookie.ts';
@@ -19,9 +19,11 @@ import { CLIENT_AUTH_METHODS, RESPONSE_MODES, discoveryMetadata, offeredDiscover
 import { loadFirstPartyGrant } from './grants.ts';
 import { LIFETIMES } from './lifetimes.ts';
 import { cacheablePublicDocuments } from './public-documents.ts';
+import { MemberUnavailable, refuseSessionOf } from './member-unavailable.ts';
 import { PASSKEY_OFFER_METADATA, createPolicy } from './policy.ts';
 import type { Jwks } from './signing-keys.ts';
 import { revokeOwnTokensOnly } from './revocation-policy.ts';
+import { releasableClaims, scopeClaims, withinReleasable } from './scope-claims.ts';
 import { passingAsUnavailable, ServiceUnavailable } from './unavailable.ts';
 
 export type ProviderDeps = {
@@ -38,18 +40,14 @@ export type ProviderDeps = {
   offerPasskeyTo?: (memberId: string) => Promise<boolean>;
 };
 
-/** The claims each scope releases. `acr`, `amr` and `auth_time` ride on `openid`, so every ID token has them. */
-export const scopeClaims = {
-  openid: ['sub', 'acr', 'amr', 'auth_time'],
-  profile: ['name'],
-  phone: ['phone_number'],
-  jmb: ['jmb_member_number'],
-} as const;
-
 /** Builds the oidc-provider instance: code flow with PKCE for every client, first-party grants, our pages. */
 export function createProvider({ config, jwks, store, logger, clock, cookieSigner, clientAddress, offerPasskeyTo = async () => false }: ProviderDeps): Provider {
   const configuration: Configuration = {
-    adapter: createOidcAdapter(store.documents, clock, clientAddress),
+    adapter: createOidcAdapter(store.documents, clock, () => {
+      // What a request writes is owned by its network, as the limits count it (an IPv6 /64).
+      const address = clientAddress?.();
+      return address === undefined ? undefined : limitKeyOf(address);
+    }),
     clients: [...config.clients, accountClient(config.issuer)] as Configuration['clients'],
     // `jmb_passkey_offer: false` for an app that enrols passkeys in its own UI: no offer after its log-ins.
     extraClientMetadata: {
@@ -78,15 +76,25 @@ export function createProvider({ config, jwks, store, logger, clock, cookieSigne
       long: { httpOnly: true, sameSite: 'lax' },
       short: { httpOnly: true, sameSite: 'lax' },
     },
-    async findAccount(_ctx, sub) {
+    async findAccount(ctx, sub) {
       const member = await passingAsUnavailable(() => store.members.findById(sub));
-      if (!member || member.status !== 'active') return undefined;
+      if (!member || member.status !== 'active') {
+        // A session outliving its member's access: ended here, with a page that says why.
+        await refuseSessionOf(ctx, sub);
+        return undefined;
+      }
+      // Only what a scope this client may ask for would release: the provider then releases what the
+      // scopes, the `claims` parameter (OpenID Connect Core 5.5) and the grant allow, for the ID token
+      // and userinfo alike, and a claim asked for one by one beyond the client's scopes is simply not
+      // there (Core 5.5.1 lets even an essential one be left out). Checked at every release, so codes
+      // and tokens issued before a client's scopes were narrowed obey the narrower list too.
+      const client = ctx?.oidc?.client as { scope?: string } | undefined;
+      // Without a client to say what it may ask for, nothing beyond `openid`.
+      const releasable = releasableClaims(client ? client.scope : 'openid');
       return {
         accountId: member.id,
-        // Everything the IdP knows: the provider releases only what the scopes, the `claims`
-        // parameter (OpenID Connect Core 5.5) and the grant allow, for the ID token and userinfo alike.
         async claims() {
-          return memberClaims(member);
+          return { ...withinReleasable(memberClaims(member), releasable), sub: member.id };
         },
       };
     },
@@ -145,6 +153,11 @@ export function createProvider({ config, jwks, store, logger, clock, cookieSigne
           title: rendering.state.t('error.unavailable.title'),
           retryHref: retryHref(rendering, 'unavailable'),
         });
+        return;
+      }
+      if (error instanceof MemberUnavailable) {
+        rendering.status = error.status;
+        await rendering.render('error', { page: 'member_unavailable', code: out.error, title: rendering.state.t('error.member_unavailable.title') });
         return;
       }
       const expired = error instanceof errors.SessionNotFound;

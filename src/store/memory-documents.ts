@@ -1,3 +1,4 @@
+import { createOwnerShares } from './owner-shares.ts';
 import type { Clock, ExpiringDocuments, KindBounds, Payload } from './port.ts';
 
 type Entry = { kind: string; json: string; expiresAt: number | undefined; consumedAt: number | undefined; owner: string };
@@ -5,10 +6,12 @@ type Entry = { kind: string; json: string; expiresAt: number | undefined; consum
 /**
  * Expiring documents in this process's memory, for state that lives minutes and is only ever
  * needed by the process that made it. Payloads are kept as JSON, so callers never share objects
- * with the store. Bounded (KindBounds): an owner past `perOwner` loses its own oldest, and past
- * `max` in all the oldest of whichever owner holds the most goes, so a flood from one address
- * pushes out that address's sign-ins, never a member's. The by-uid, by-user-code and by-grant
- * lookups scan; no short-lived kind uses them.
+ * with the store. Bounded (KindBounds, owner-shares.ts): an owner past `perOwner` loses its own
+ * oldest, and past `max` in all the owner holding the most loses its most recent arrival (between
+ * owners holding the same, the one that arrived last), so a flood pushes out its own sign-ins, never
+ * one a member started before it. A document belongs to the owner that first wrote it and keeps its
+ * place when written again. The by-uid, by-user-code and by-grant lookups scan; no short-lived kind
+ * uses them.
  */
 export function createMemoryDocuments(clock: Clock, bounds: KindBounds): ExpiringDocuments & InMemoryStats {
   const entries = new Map<string, Entry>();
@@ -33,13 +36,19 @@ export function createMemoryDocuments(clock: Clock, bounds: KindBounds): Expirin
     const entry = entries.get(key);
     if (!entry) return undefined;
     entries.delete(key);
-    owners.remove(entry.owner, key);
+    owners.remove(key);
     return entry;
   };
 
   const upsert = (kind: string, id: string, payload: Payload, expiresAt: Date | undefined, owner = '') => {
     const key = keyOf(kind, id);
-    // Re-inserted so that the order is the order of last writes.
+    const existing = entries.get(key);
+    // Written again (a sign-in's next step): still its first owner's, in its place among what that
+    // owner holds. Only an arrival can push anything out.
+    if (live(existing)) {
+      entries.set(key, { kind, json: JSON.stringify(payload), expiresAt: expiresAt?.getTime(), consumedAt: undefined, owner: existing.owner });
+      return;
+    }
     remove(key);
     entries.set(key, { kind, json: JSON.stringify(payload), expiresAt: expiresAt?.getTime(), consumedAt: undefined, owner });
     owners.add(owner, key);
@@ -48,7 +57,7 @@ export function createMemoryDocuments(clock: Clock, bounds: KindBounds): Expirin
       evicted++;
     }
     while (entries.size > bounds.max) {
-      remove(owners.oldestOfHeaviest()!);
+      remove(owners.toEvict()!);
       evicted++;
     }
   };
@@ -115,48 +124,6 @@ export function createMemoryDocuments(clock: Clock, bounds: KindBounds): Expirin
 
 /** What memory documents report for the metrics: documents held now, and how many bounds pushed out since start. */
 export type InMemoryStats = { size(): number; evicted(): number };
-
-/**
- * Which keys each owner holds, oldest first, and which owner holds the most, each step O(1): owners
- * are kept in buckets by how many they hold.
- */
-function createOwnerShares() {
-  const keys = new Map<string, Set<string>>();
-  const byCount = new Map<number, Set<string>>();
-  let most = 0;
-  const move = (owner: string, from: number, to: number) => {
-    const bucket = byCount.get(from);
-    bucket?.delete(owner);
-    if (bucket?.size === 0) byCount.delete(from);
-    if (to > 0) {
-      let target = byCount.get(to);
-      if (!target) byCount.set(to, (target = new Set()));
-      target.add(owner);
-    }
-    if (to > most) most = to;
-    while (most > 0 && !byCount.has(most)) most--;
-  };
-  return {
-    add(owner: string, key: string) {
-      let held = keys.get(owner);
-      if (!held) keys.set(owner, (held = new Set()));
-      held.add(key);
-      move(owner, held.size - 1, held.size);
-    },
-    remove(owner: string, key: string) {
-      const held = keys.get(owner);
-      if (!held?.delete(key)) return;
-      move(owner, held.size + 1, held.size);
-      if (held.size === 0) keys.delete(owner);
-    },
-    count: (owner: string) => keys.get(owner)?.size ?? 0,
-    oldestOf: (owner: string) => keys.get(owner)?.values().next().value,
-    oldestOfHeaviest() {
-      const owner = byCount.get(most)?.values().next().value;
-      return owner === undefined ? undefined : keys.get(owner)?.values().next().value;
-    },
-  };
-}
 
 /** Documents of a kind in `inMemory` go to that kind's own memory documents, every other kind to `durable`. */
 export function splitDocuments(durable: ExpiringDocuments, inMemory: ReadonlyMap<string, ExpiringDocuments>): ExpiringDocuments {

@@ -7,8 +7,8 @@ export type OpenOptions = {
   /**
    * The kinds of documents anyone can create without proving anything (sign-ins in progress), with
    * their bounds. The embedded store keeps them in the IdP process's memory, within `max` in all and
-   * `perOwner` per client address; MongoDB keeps them in the database, where many IdP instances
-   * share them, within `perOwner` per client address.
+   * `perOwner` per owner (a client's network); MongoDB keeps them in the database, where many IdP
+   * instances share them, within `perOwner` per owner.
    */
   signInKinds?: Readonly<Record<string, KindBounds>>;
   /**

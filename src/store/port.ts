@@ -11,9 +11,10 @@ export type Payload = Record<string, unknown>;
  */
 export interface ExpiringDocuments {
   /**
-   * Inserts or replaces; `expiresAt` undefined means it never expires. `owner` (the client address
-   * that caused the write) counts the document against that owner's share where a kind is bounded
-   * (see SignInKinds); other kinds ignore it.
+   * Inserts or replaces; `expiresAt` undefined means it never expires. `owner` (the network of the
+   * client that caused the write) counts a new document against that owner's share where a kind is
+   * bounded (see KindBounds); a live document written again keeps its first owner and its place.
+   * Other kinds ignore it.
    */
   upsert(kind: string, id: string, payload: Payload, expiresAt: Date | undefined, owner?: string): Promise<void>;
   find(kind: string, id: string): Promise<Payload | undefined>;
@@ -52,9 +53,11 @@ export type DocumentChange = (current: Payload | undefined) => { payload: Payloa
 
 /**
  * Bounds on a kind of short-lived document that anyone can create without proving anything (sign-ins
- * in progress, passkey challenges). `perOwner`: the most one owner (client address) holds; past it
- * that owner's oldest go. `max`: where the kind is kept in the IdP process's memory, the most held
- * in all; past it the oldest of the owner holding the most go, never a fair share of anyone else's.
+ * in progress, passkey challenges). `perOwner`: the most one owner (a client's network: an IPv4
+ * address, an IPv6 /64) holds; past it that owner's oldest go. `max`: where the kind is kept in the
+ * IdP process's memory, the most held in all; past it the most recent arrivals of the owner holding
+ * the most go (of owners holding as many, the one that arrived last), never a fair share of anyone
+ * else's and never what a member started before a flood.
  */
 export type KindBounds = { max: number; perOwner: number };
 

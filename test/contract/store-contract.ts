@@ -60,6 +60,27 @@ export function registerStoreContract(prefix: string, open: () => Promise<StoreS
     await store.documents.upsert('Session', 's1', {}, expires, '192.0.2.66');
     t.truthy(await store.documents.find('Session', 's1'), 'other kinds are not bounded');
   });
+  contract('bounded kinds: a document written again keeps its first owner and its place among what that owner holds', async (t, { store, clock, bounded }) => {
+    if (!bounded) {
+      t.pass('this store was opened without bounds');
+      return;
+    }
+    const expires = new Date(clock() + minute);
+    for (const id of ['a1', 'a2', 'a3']) await store.documents.upsert(bounded, id, { id }, expires, '2001:db8:1:2::/64');
+    // The sign-in's next step, from another network: it stays the first network's.
+    await store.documents.upsert(bounded, 'a1', { id: 'a1', step: 2 }, expires, '203.0.113.1');
+    for (const id of ['b1', 'b2', 'b3']) await store.documents.upsert(bounded, id, { id }, expires, '203.0.113.1');
+    t.deepEqual(await store.documents.find(bounded, 'a1'), { id: 'a1', step: 2 }, 'not counted in the other network\'s share');
+    // And it is still the first network's oldest, however recently written.
+    await store.documents.upsert(bounded, 'a4', { id: 'a4' }, expires, '2001:db8:1:2::/64');
+    t.is(await store.documents.find(bounded, 'a1'), undefined);
+    for (const id of ['a2', 'a3', 'a4', 'b1', 'b2', 'b3']) t.truthy(await store.documents.find(bounded, id), id);
+    // An expired one written again arrives anew.
+    await store.documents.upsert(bounded, 'old', { id: 'old' }, new Date(clock() + 1000), '198.51.100.7');
+    clock.advance(1000);
+    await store.documents.upsert(bounded, 'old', { id: 'old', again: true }, expires, '198.51.100.7');
+    t.deepEqual(await store.documents.find(bounded, 'old'), { id: 'old', again: true });
+  });
   contract('ping resolves', async (t, { store }) => {
     await t.notThrowsAsync(store.ping());
   });

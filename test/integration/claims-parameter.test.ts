@@ -4,19 +4,24 @@ import { Browser, hiddenField } from '../helpers/browser.ts';
 import { MemorySms } from '../helpers/memory-sms.ts';
 import { RelyingParty, passkeyLogIn, passwordLogIn } from '../helpers/relying-party.ts';
 import { enrolSoftPasskey } from '../helpers/soft-authenticator.ts';
-import { NATIVE_APP, createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
+import { NATIVE_APP, WEBSITE, createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
+
+// A relying party registered for the log-in alone: it may ask for `openid` and nothing more.
+const LOG_IN_ONLY = { ...WEBSITE, client_id: 'log-in-only', client_secret: 'log-in-only-secret-for-tests-0123456789', scope: 'openid' };
+// One that may ask for the member's name and nothing else.
+const NAME_ONLY = { ...WEBSITE, client_id: 'name-only', client_secret: 'name-only-secret-for-tests-0123456789', scope: 'openid profile' };
 
 const sms = new MemorySms();
 let app: TestApp;
 test.before(async () => {
-  app = await startTestApp({ sms });
+  app = await startTestApp({ sms, clients: [WEBSITE, NATIVE_APP, LOG_IN_ONLY, NAME_ONLY] });
 });
 test.after.always(async () => app?.stop());
 
-/** A password log-in for `params`; the tokens and the member's userinfo. */
-async function logIn(params: Record<string, string>) {
+/** A password log-in for `params` (at the test website unless `at` names another client); the tokens and the member's userinfo. */
+async function logIn(params: Record<string, string>, at: typeof WEBSITE = WEBSITE) {
   const member = await createMember(app.store);
-  const rp = await RelyingParty.website(app);
+  const rp = await RelyingParty.discover(app, { clientId: at.client_id, clientSecret: at.client_secret, redirectUri: at.redirect_uris[0]! });
   const flow = await rp.start(params);
   const browser = new Browser(app.url);
   const tokens = await rp.redeem(await passwordLogIn(browser, flow.url, member.number, member.password), flow);
@@ -62,6 +67,42 @@ test('a native app that continues an existing session gets the claims it asked f
   const tokens = await nativeApp.redeem(callback, flow);
   t.is(tokens.claims()!.name, member.name);
   t.deepEqual(await client.fetchUserInfo(nativeApp.config, tokens.access_token, member.id), { sub: member.id, jmb_member_number: member.number });
+});
+
+test('a client registered for openid alone gets no claim of another scope through the claims parameter, essential or not', async (t) => {
+  const rp = await RelyingParty.discover(app, { clientId: LOG_IN_ONLY.client_id, clientSecret: LOG_IN_ONLY.client_secret, redirectUri: LOG_IN_ONLY.redirect_uris[0] });
+  const refused = await new Browser(app.url).follow((await rp.start({ scope: 'openid phone' })).url);
+  t.is(new URL(refused.url).searchParams.get('error'), 'invalid_scope', 'the scope itself is refused for this client');
+
+  const { member, idToken, userinfo } = await logIn({
+    scope: 'openid',
+    claims: claims({ userinfo: { phone_number: null, jmb_member_number: null }, id_token: { name: { essential: true } } }),
+  }, LOG_IN_ONLY);
+  for (const withheld of ['name', 'phone_number', 'jmb_member_number']) {
+    t.false(withheld in idToken, `${withheld} in the ID token`);
+    t.false(withheld in userinfo, `${withheld} in userinfo`);
+  }
+  t.like(idToken, { sub: member.id, acr: 'urn:jmb:loa:1', amr: ['pwd'] }, 'the log-in claims as always');
+  t.is(typeof idToken.auth_time, 'number');
+  t.deepEqual(userinfo, { sub: member.id });
+});
+
+test('the claims parameter releases what a scope the client may ask for would release, and nothing beyond', async (t) => {
+  const { member, idToken, userinfo } = await logIn({
+    scope: 'openid',
+    claims: claims({
+      id_token: { name: { essential: true }, phone_number: { essential: true }, sid: null, auth_time: { essential: true } },
+      userinfo: { jmb_member_number: null, name: null },
+    }),
+  }, NAME_ONLY);
+  t.is(idToken.name, member.name, 'profile may be asked for, so name may be asked for one by one');
+  t.false('phone_number' in idToken);
+  t.truthy(idToken.sid, 'sid asked for by name still comes');
+  t.is(typeof idToken.auth_time, 'number');
+  t.deepEqual(userinfo, { sub: member.id, name: member.name });
+
+  const byScope = await logIn({ scope: 'openid profile', claims: claims({ userinfo: { phone_number: null } }) }, NAME_ONLY);
+  t.deepEqual(byScope.userinfo, { sub: byScope.member.id, name: byScope.member.name }, 'its scope releases name, the claims parameter adds nothing');
 });
 
 test('claims the IdP does not know are left out, without an error', async (t) => {
@@ -117,4 +158,41 @@ test('a voluntary acr with "value" asks for the SMS step-up', async (t) => {
   const verified = await browser.post(`${step.url}/sms/verify`, { csrf: hiddenField(step.final.html, 'csrf'), code: sms.lastCode(member.phone) });
   const { url: callback } = await browser.follow(verified.location!);
   t.is((await rp.redeem(callback, flow)).claims()!.acr, 'urn:jmb:loa:2');
+});
+
+test('an acr request written wrongly is refused with invalid_request, not taken as voluntary', async (t) => {
+  const rp = await RelyingParty.website(app);
+  const malformed = [
+    { essential: true, value: ['phr'] },
+    { essential: true, values: 'phr' },
+    { essential: true, values: ['phr', 2] },
+    { essential: true, value: null },
+    { essential: 'true', value: 'phr' },
+    { value: ['phr'] },
+  ];
+  for (const acr of malformed) {
+    const flow = await rp.start({ claims: claims({ id_token: { acr } }) });
+    const { url } = await new Browser(app.url).follow(flow.url);
+    const back = new URL(url);
+    t.is(`${back.origin}${back.pathname}`, WEBSITE.redirect_uris[0], JSON.stringify(acr));
+    t.is(back.searchParams.get('error'), 'invalid_request', JSON.stringify(acr));
+    t.regex(back.searchParams.get('error_description') ?? '', /acr/, JSON.stringify(acr));
+    t.is(back.searchParams.get('state'), flow.state);
+    t.is(back.searchParams.get('code'), null, 'no code');
+  }
+});
+
+test('an essential acr written correctly, with "value" or with "values", is held to', async (t) => {
+  const member = await createMember(app.store);
+  const rp = await RelyingParty.website(app);
+  const password = await rp.start({ claims: claims({ id_token: { acr: { essential: true, value: 'urn:jmb:loa:1' } } }) });
+  const tokens = await rp.redeem(await passwordLogIn(new Browser(app.url), password.url, member.number, member.password), password);
+  t.is(tokens.claims()!.acr, 'urn:jmb:loa:1');
+
+  for (const acr of [{ essential: true, value: 'phr' }, { essential: true, values: ['phr'] }]) {
+    const flow = await rp.start({ claims: claims({ id_token: { acr } }) });
+    const callback = await passwordLogIn(new Browser(app.url), flow.url, member.number, member.password);
+    t.is(new URL(callback).searchParams.get('error'), 'unmet_authentication_requirements', `${JSON.stringify(acr)}: a password cannot give phr`);
+    t.is(new URL(callback).searchParams.get('code'), null);
+  }
 });

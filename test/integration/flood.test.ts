@@ -141,3 +141,43 @@ test('passkey options from a sign-in whose other challenges were withdrawn still
   const result = await passkeyAttempt(browser, url, passkey);
   t.is(result.status, 200);
 });
+
+/** Two members open the log-in page, then `flood` runs, then both log in; each must arrive at the website. */
+async function membersThrough(t: import('ava').ExecutionContext, app: TestApp, flood: () => Promise<void>) {
+  const rp = await RelyingParty.website(app);
+  const started = await Promise.all(['203.0.113.41', '2001:db8:5:6::41'].map(async (address) => {
+    const member = await createMember(app.store);
+    const browser = at(app, address);
+    const flow = await rp.start();
+    const page = await browser.follow(flow.url);
+    return { member, browser, flow, page };
+  }));
+  await flood();
+  for (const { member, browser, flow, page } of started) {
+    const posted = await browser.post(`${page.url}/login`, { csrf: hiddenField(page.final.html, 'csrf'), number: member.number, password: member.password });
+    t.is(posted.status, 303, 'the sign-in is still there at the member\'s right password');
+    const { url: callback } = await browser.follow(posted.location!);
+    t.is((await rp.redeem(callback, flow)).claims()!.sub, member.id, 'the member arrives at the relying party');
+  }
+}
+
+test('sign-ins started from many addresses of one IPv6 /64 count as one network\'s: they push out their own, not members\' started before', async (t) => {
+  const app = await startTestApp({ metrics: true, env: { TRUST_PROXY: '1', SIGNINS_IN_PROGRESS_MAX: '100' } });
+  t.teardown(() => app.stop());
+  await membersThrough(t, app, async () => {
+    for (let i = 1; i <= 150; i++) t.is((await startSignIn(app, `2001:db8:77:1:${i.toString(16)}::${i.toString(16)}`)).status, 303);
+    const flooded = await scrape(app.metricsUrl!);
+    t.is(flooded.value('jmb_signins_in_progress', { kind: 'Interaction' }), 100);
+  });
+});
+
+test('sign-ins started from many networks holding one each push out the newest, never a member\'s started before', async (t) => {
+  const app = await startTestApp({ metrics: true, env: { TRUST_PROXY: '1', SIGNINS_IN_PROGRESS_MAX: '100' } });
+  t.teardown(() => app.stop());
+  await membersThrough(t, app, async () => {
+    for (let i = 1; i <= 150; i++) t.is((await startSignIn(app, `10.20.${i >> 8}.${i & 255}`)).status, 303);
+    const flooded = await scrape(app.metricsUrl!);
+    t.is(flooded.value('jmb_signins_in_progress', { kind: 'Interaction' }), 100);
+    t.is(flooded.value('jmb_signins_evicted_total', { kind: 'Interaction' }), 52);
+  });
+});

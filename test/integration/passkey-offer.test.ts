@@ -160,3 +160,31 @@ test.serial('every offer and what became of it is counted, in the audit trail, t
   t.true(trail.includes('passkey_offer.offered'));
   t.true(trail.includes('passkey_offer.dismissed'));
 });
+
+test.serial('"Set up a passkey" pressed again and again, or at once from two tabs, counts one acceptance for the sign-in', async (t) => {
+  const offer = createPasskeyOffer({ ...app.store, clock: () => now, snoozeDays: 30 });
+  const before = await offer.stats(1);
+  const member = await eligibleMember();
+  const rp = await RelyingParty.website(app);
+  const browser = new Browser(app.url);
+  const { final, url } = await passwordLogInAt(browser, rp, member);
+  t.true(isOffer(final));
+  const accept = () => browser.post(`${url}/offer/accept`, { csrf: hiddenField(final.html, 'csrf') });
+  const answers = [await accept(), await accept(), ...(await Promise.all([accept(), accept(), accept()]))];
+  for (const answer of answers) {
+    t.is(answer.status, 303, 'each press still goes on to the next step');
+    t.is(answer.location, `${url}/offer/sms`);
+  }
+
+  const after = await offer.stats(1);
+  t.is(after.accepted, before.accepted + 1, 'one sign-in, one acceptance');
+  t.is(after.offered, before.offered + 1);
+  const trail = (await app.store.audit.listForMember(member.id, 50)).filter((event) => event.type === 'passkey_offer.accepted');
+  t.is(trail.length, 1, 'one audit row');
+
+  const elsewhere = new Browser(app.url);
+  const another = await passwordLogInAt(elsewhere, rp, member);
+  t.true(isOffer(another.final), 'the member is offered again at the next sign-in');
+  await elsewhere.post(`${another.url}/offer/accept`, { csrf: hiddenField(another.final.html, 'csrf') });
+  t.is((await offer.stats(1)).accepted, before.accepted + 2, 'another sign-in, another acceptance');
+});

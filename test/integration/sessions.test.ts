@@ -4,6 +4,7 @@ import nock from 'nock';
 import * as client from 'openid-client';
 import { Browser, hiddenField } from '../helpers/browser.ts';
 import { RelyingParty, passwordLogIn } from '../helpers/relying-party.ts';
+import { setStatus } from '../../src/members/members.ts';
 import { WEBSITE, createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
 
 const BCL_CLIENT = {
@@ -171,4 +172,35 @@ test.serial('the support desk lists a member\'s sessions and logs them out every
   const trail = await app.store.audit.listForMember(member.id, 10);
   t.like(trail.find((event) => event.type === 'session.ended'), { detail: { by: 'Hanako Sato', reason: 'lost phone' } });
   t.like(trail.find((event) => event.type === 'support.logged_out_everywhere'), { detail: { by: 'Hanako Sato' } });
+});
+
+test.serial('a member disabled while logged in gets "this account cannot log in" at the next sign-in, and the session ends', async (t) => {
+  const member = await createMember(app.store);
+  const english = await loggedIn(member, LAPTOP);
+  const japanese = await loggedIn(member, PHONE);
+  japanese.browser.acceptLanguage = 'ja';
+  await setStatus(app.store.members, member.id, 'disabled');
+
+  const flow = await english.rp.start();
+  const { final, url } = await english.browser.follow(flow.url);
+  t.is(final.status, 403, 'a page of its own, not a server error');
+  t.regex(final.html, /This account cannot log in\./);
+  t.regex(final.html, /Please contact JMB\./);
+  t.false(url.startsWith(BCL_CLIENT.redirect_uris[0]!), 'nothing is sent on to the website: no code');
+  t.regex((await japanese.browser.follow((await japanese.rp.start()).url)).final.html, /このアカウントではログインできません。/);
+
+  const quiet = await createMember(app.store);
+  const silent = await loggedIn(quiet, PHONE);
+  await setStatus(app.store.members, quiet.id, 'disabled');
+  const none = await silent.browser.follow((await silent.rp.start({ prompt: 'none' })).url);
+  t.true(none.url.startsWith(BCL_CLIENT.redirect_uris[0]!), 'a silent request goes back to the website, never to a page');
+  t.is(new URL(none.url).searchParams.get('error'), 'login_required');
+  t.is(new URL(none.url).searchParams.get('code'), null);
+
+  await setStatus(app.store.members, member.id, 'active');
+  await setStatus(app.store.members, quiet.id, 'active');
+  for (const { browser, rp } of [english, japanese, silent]) {
+    const again = await browser.follow((await rp.start()).url);
+    t.regex(again.url, /\/interaction\//, 'the session ended: even once enabled again, the member logs in anew');
+  }
 });

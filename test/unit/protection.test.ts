@@ -2,6 +2,8 @@ import test from 'ava';
 import { createHashQueue, HashQueueFullError } from '../../src/auth/password/hash-queue.ts';
 import { createRateLimit } from '../../src/http/rate-limit.ts';
 import { createMemoryDocuments } from '../../src/store/memory-documents.ts';
+import { createChallenges } from '../../src/auth/passkey/challenges.ts';
+import { limitKeyOf } from '../../src/http/client-address.ts';
 
 test('rate limit: a full bucket allows a burst, then one request per refill, and says when', (t) => {
   let now = 0;
@@ -67,7 +69,7 @@ test('hash queue: refuses by expected wait, learned from how long hashes take', 
   await Promise.all([running, ...waiting]);
 });
 
-test('in-memory documents: past the bound the owner holding the most loses its oldest; past its share an owner loses its own', async (t) => {
+test('in-memory documents: past the bound the owner holding the most loses its newest; past its share an owner loses its own oldest', async (t) => {
   const documents = createMemoryDocuments(Date.now, { max: 6, perOwner: 4 });
   const expires = new Date(Date.now() + 60_000);
   await documents.upsert('Interaction', 'member-1', {}, expires, '203.0.113.1');
@@ -76,20 +78,44 @@ test('in-memory documents: past the bound the owner holding the most loses its o
   t.is(documents.size(), 6);
   t.truthy(await documents.find('Interaction', 'member-1'));
   t.truthy(await documents.find('Interaction', 'member-2'));
-  t.is(await documents.find('Interaction', 'bot-5'), undefined);
-  t.truthy(await documents.find('Interaction', 'bot-9'), 'the flooding owner keeps its newest');
+  t.is(await documents.find('Interaction', 'bot-5'), undefined, 'past its share the flooding owner loses its oldest');
+  t.truthy(await documents.find('Interaction', 'bot-6'));
 
-  for (let i = 0; i < 2; i++) await documents.upsert('Interaction', `nat-${i}`, {}, expires, '198.51.100.1');
-  t.truthy(await documents.find('Interaction', 'member-1'), 'when others grow, the owner holding the most still pays first');
-  t.truthy(await documents.find('Interaction', 'nat-0'));
-  t.is(await documents.find('Interaction', 'bot-7'), undefined);
+  await documents.upsert('Interaction', 'nat-0', {}, expires, '198.51.100.1');
+  t.truthy(await documents.find('Interaction', 'nat-0'), 'a newcomer holding less stays');
+  t.is(await documents.find('Interaction', 'bot-9'), undefined, 'the owner holding the most loses its most recent arrival');
+  await documents.upsert('Interaction', 'nat-1', {}, expires, '198.51.100.1');
+  t.is(await documents.find('Interaction', 'bot-8'), undefined);
+  t.truthy(await documents.find('Interaction', 'nat-1'));
   await documents.upsert('Interaction', 'nat-2', {}, expires, '198.51.100.1');
-  t.is(await documents.find('Interaction', 'nat-0'), undefined, 'now the shared address holds the most, and pays');
-  t.truthy(await documents.find('Interaction', 'bot-8'));
+  t.is(await documents.find('Interaction', 'nat-2'), undefined, 'now the shared address holds the most, and its newest goes');
+  t.truthy(await documents.find('Interaction', 'nat-0'));
+  t.truthy(await documents.find('Interaction', 'bot-7'));
+  t.truthy(await documents.find('Interaction', 'member-1'));
+
+  // Written again from the shared address, a sign-in stays its first owner's and keeps its age: the
+  // next newcomer pushes out the shared address's newest (it ties with the flood and arrived later).
+  await documents.upsert('Interaction', 'member-2', { step: 2 }, expires, '198.51.100.1');
+  await documents.upsert('Interaction', 'newcomer', {}, expires, '203.0.113.9');
+  t.deepEqual(await documents.find('Interaction', 'member-2'), { step: 2 });
+  t.is(await documents.find('Interaction', 'nat-1'), undefined);
+  t.truthy(await documents.find('Interaction', 'newcomer'));
 
   await documents.destroy('Interaction', 'member-1');
   await documents.upsert('Interaction', 'member-1b', {}, expires, '203.0.113.1');
   t.truthy(await documents.find('Interaction', 'member-1b'), 'counts go down as documents go');
+});
+
+test('passkey challenges asked for from many addresses of one IPv6 /64 count in one network\'s share', async (t) => {
+  const documents = createMemoryDocuments(Date.now, { max: 100, perOwner: 4 });
+  const challenges = createChallenges(documents, { perBinding: 3, ownerOf: limitKeyOf });
+  const expires = new Date(Date.now() + 60_000);
+  await challenges.save('member-challenge', { purpose: 'login', boundTo: 'member-sign-in' }, expires, '203.0.113.5');
+  for (let i = 1; i <= 20; i++) await challenges.save(`flood-${i}`, { purpose: 'login', boundTo: `sign-in-${i}` }, expires, `2001:db8:9:9::${i.toString(16)}`);
+  t.is(documents.size(), 2 + 4, 'the member\'s challenge and its record, and the /64\'s share');
+  t.deepEqual(await challenges.take('member-challenge'), { purpose: 'login', boundTo: 'member-sign-in' });
+  t.truthy(await challenges.take('flood-20'));
+  t.is(await challenges.take('flood-1'), undefined);
 });
 
 test('rate limit: a clock set back neither refills nor empties a bucket', (t) => {

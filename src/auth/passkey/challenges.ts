@@ -9,6 +9,8 @@ export type ChallengeBinding = { purpose: 'login' | 'registration'; boundTo: str
 export type ChallengesOptions = {
   /** Live challenges one sign-in (or account session) may hold; asking again replaces its oldest. */
   perBinding: number;
+  /** The owner a client address's challenges count under: its network, as the limits count it. */
+  ownerOf?: (address: string) => string;
 };
 
 /**
@@ -19,6 +21,7 @@ export type ChallengesOptions = {
  * not thousands.
  */
 export function createChallenges(documents: ExpiringDocuments, options: ChallengesOptions) {
+  const ownerOf = options.ownerOf ?? ((address: string) => address);
   // Within this process, one binding's record is updated by one request at a time.
   const updating = new Map<string, Promise<void>>();
   const recordId = ({ purpose, boundTo }: ChallengeBinding) => `record:${purpose}:${boundTo}`;
@@ -36,9 +39,10 @@ export function createChallenges(documents: ExpiringDocuments, options: Challeng
   }
 
   return {
-    /** Stores a new challenge for `binding`; `owner` is the client address that asked for it. */
-    async save(challenge: string, binding: ChallengeBinding, expiresAt: Date, owner?: string): Promise<void> {
+    /** Stores a new challenge for `binding`; `address` is the client address that asked for it. */
+    async save(challenge: string, binding: ChallengeBinding, expiresAt: Date, address?: string): Promise<void> {
       const id = recordId(binding);
+      const owner = address === undefined ? undefined : ownerOf(address);
       await exclusively(id, async () => {
         const record = await documents.find(CHALLENGE_KIND, id);
         const live = Array.isArray(record?.challenges) ? (record.challenges as string[]) : [];

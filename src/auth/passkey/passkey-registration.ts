@@ -57,7 +57,8 @@ export type RegistrationDeps = { settings: WebAuthnSettings; challenges: Challen
  */
 export function createPasskeyRegistration({ settings, challenges, clock }: RegistrationDeps) {
   return {
-    async start(member: Member, existing: Passkey[], boundTo: string): Promise<PublicKeyCredentialCreationOptionsJSON> {
+    /** The creation options for `member`, asked for from `address` (the client address). */
+    async start(member: Member, existing: Passkey[], boundTo: string, address?: string): Promise<PublicKeyCredentialCreationOptionsJSON> {
       const options = await generateRegistrationOptions({
         rpName: settings.rpName,
         rpID: settings.rpId,
@@ -70,7 +71,7 @@ export function createPasskeyRegistration({ settings, challenges, clock }: Regis
         excludeCredentials: existing.map((passkey) => ({ id: passkey.id, transports: passkey.transports })),
         supportedAlgorithmIDs: ALGORITHMS,
       });
-      await challenges.save(options.challenge, { purpose: 'registration', boundTo: `${member.id}:${boundTo}` }, new Date(clock() + CHALLENGE_TTL_MS));
+      await challenges.save(options.challenge, { purpose: 'registration', boundTo: `${member.id}:${boundTo}` }, new Date(clock() + CHALLENGE_TTL_MS), address);
       return options;
     },
 

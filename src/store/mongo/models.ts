@@ -18,7 +18,7 @@ export type DocumentRecord = {
   /** Epoch seconds. */
   consumedAt?: number;
   expiresAt?: Date;
-  /** For the bounded kinds (sign-ins in progress): the client address that wrote it, and when (an ObjectId orders the writes). */
+  /** For the bounded kinds (sign-ins in progress): the client's network that first wrote it, and when it arrived (an ObjectId orders the arrivals). */
   owner?: string;
   written?: mongo.ObjectId;
 };
@@ -82,7 +82,7 @@ documentSchema.index({ expiresAt: 1 }, { name: 'expiry', expireAfterSeconds: 0 }
 documentSchema.index({ kind: 1, grantId: 1 }, { name: 'grant', partialFilterExpression: { grantId: present } });
 documentSchema.index({ kind: 1, uid: 1 }, { name: 'uid', unique: true, partialFilterExpression: { uid: present } });
 documentSchema.index({ kind: 1, userCode: 1 }, { name: 'user_code', unique: true, partialFilterExpression: { userCode: present } });
-// An owner's share of a bounded kind, newest first: the count per client address lives here.
+// An owner's share of a bounded kind, newest first: the count per client network lives here.
 documentSchema.index({ kind: 1, owner: 1, written: -1 }, { name: 'owner_share', partialFilterExpression: { owner: present } });
 
 const memberSchema = new Schema<MemberRecord>({

@@ -1,15 +1,17 @@
 import { Types, type Model } from 'mongoose';
 import type { Clock, ExpiringDocuments, KindBounds, Payload } from '../port.ts';
-import type { DocumentRecord } from './models.ts';
+import { isDuplicateKey, type DocumentRecord } from './models.ts';
 
 /** How often `update` reads again when another write came between its read and its write. */
 const UPDATE_ATTEMPTS = 20;
 
 /**
  * ExpiringDocuments on one `documents` collection; every read ignores documents past `expiresAt`.
- * A document of a bounded kind records its owner (client address); past `perOwner` that owner's
- * oldest are deleted, so one address cannot fill the database with sign-ins in progress whichever
- * IdP instance it reaches.
+ * A document of a bounded kind records its owner (the client's network, as the limits count it) and
+ * when it arrived; past `perOwner` that owner's oldest arrivals are deleted, so one network cannot
+ * fill the database with sign-ins in progress whichever IdP instance it reaches. As in memory
+ * (memory-documents.ts), a document written again (a sign-in's next step) keeps its first owner and
+ * its place. There is no bound in all here, so no owner ever pays for another's share.
  */
 export function mongoDocuments(documents: Model<DocumentRecord>, clock: Clock, bounded: Readonly<Record<string, KindBounds>> = {}): ExpiringDocuments {
   const key = (kind: string, id: string) => JSON.stringify([kind, id]);
@@ -26,29 +28,52 @@ export function mongoDocuments(documents: Model<DocumentRecord>, clock: Clock, b
     if (beyond.length) await documents.deleteMany({ _id: { $in: beyond.map((record) => record._id) } });
   };
 
-  /** The fields of a document as written: those set, and those (no longer) present. */
-  const fieldsOf = (kind: string, payload: Payload, expiresAt: Date | undefined, owner: string | undefined) => {
-    const bounds = bounded[kind];
+  /**
+   * The fields of a document as written: those set, and those (no longer) present. A bounded kind's
+   * owner and arrival are not among them: they are written when the document arrives (`arrival`).
+   */
+  const fieldsOf = (kind: string, payload: Payload, expiresAt: Date | undefined) => {
     const set: Partial<DocumentRecord> = { kind, payload: JSON.stringify(payload) };
     const unset: Record<string, 1> = { consumedAt: 1 };
-    const looked = {
-      grantId: text(payload.grantId), uid: text(payload.uid), userCode: text(payload.userCode), expiresAt,
-      owner: bounds ? owner ?? '' : undefined, written: bounds ? new Types.ObjectId() : undefined,
-    };
+    const looked = { grantId: text(payload.grantId), uid: text(payload.uid), userCode: text(payload.userCode), expiresAt };
     for (const [field, value] of Object.entries(looked)) {
       if (value === undefined) unset[field] = 1;
       else Object.assign(set, { [field]: value });
     }
+    if (!bounded[kind]) Object.assign(unset, { owner: 1, written: 1 });
     return { set, unset };
+  };
+  /** The owner and arrival of a bounded kind's document that arrives now; nothing for other kinds. */
+  const arrival = (kind: string, owner: string | undefined): Partial<DocumentRecord> =>
+    (bounded[kind] ? { owner: owner ?? '', written: new Types.ObjectId() } : {});
+  /** After `owner`'s document of `kind` arrived: its share trimmed to `perOwner`, where the kind is bounded. */
+  const arrived = async (kind: string, owner: string | undefined) => {
+    const bounds = bounded[kind];
+    if (bounds) await trimShare(kind, owner ?? '', bounds.perOwner);
   };
 
   return {
     async upsert(kind, id, payload, expiresAt, owner) {
-      const { set, unset } = fieldsOf(kind, payload, expiresAt, owner);
+      const { set, unset } = fieldsOf(kind, payload, expiresAt);
       // A replacement, like an insert: an earlier consumed mark or expiry does not survive it.
-      await documents.updateOne({ _id: key(kind, id) }, { $set: set, $unset: unset }, { upsert: true });
-      const bounds = bounded[kind];
-      if (bounds) await trimShare(kind, owner ?? '', bounds.perOwner);
+      if (!bounded[kind]) {
+        await documents.updateOne({ _id: key(kind, id) }, { $set: set, $unset: unset }, { upsert: true });
+        return;
+      }
+      // A live document of a bounded kind keeps its owner and arrival; a new one is given them.
+      try {
+        const written = await documents.updateOne(
+          { _id: key(kind, id), ...live() },
+          { $set: set, $unset: unset, $setOnInsert: arrival(kind, owner) },
+          { upsert: true },
+        );
+        if (written.upsertedCount === 1) await arrived(kind, owner);
+      } catch (error) {
+        if (!isDuplicateKey(error, '_id')) throw error;
+        // An expired document the TTL monitor has not removed yet: replaced, as a new arrival.
+        await documents.updateOne({ _id: key(kind, id) }, { $set: { ...set, ...arrival(kind, owner) }, $unset: unset }, { upsert: true });
+        await arrived(kind, owner);
+      }
     },
     async listByIdPrefix(kind, prefix, limit) {
       // Keys are JSON [kind, id]: the ids starting with `prefix` are the keys from `["kind","prefix`
@@ -66,11 +91,17 @@ export function mongoDocuments(documents: Model<DocumentRecord>, clock: Clock, b
         const current = record && (!record.expiresAt || record.expiresAt.getTime() > clock()) ? toPayload(record) : undefined;
         const next = change(current);
         if (!next) return;
-        const { set, unset } = fieldsOf(kind, next.payload, next.expiresAt, record?.owner);
+        const { set, unset } = fieldsOf(kind, next.payload, next.expiresAt);
+        // Written over an expired document, or inserted, it arrives now (with the owner it had, if any).
+        const arrives = !current;
+        const fresh = arrives ? arrival(kind, record?.owner) : {};
         const written = record
-          ? (await documents.updateOne({ _id: key(kind, id), payload: record.payload }, { $set: set, $unset: unset })).matchedCount
-          : (await documents.updateOne({ _id: key(kind, id) }, { $setOnInsert: set }, { upsert: true })).upsertedCount;
-        if (written === 1) return;
+          ? (await documents.updateOne({ _id: key(kind, id), payload: record.payload }, { $set: { ...set, ...fresh }, $unset: unset })).matchedCount
+          : (await documents.updateOne({ _id: key(kind, id) }, { $setOnInsert: { ...set, ...fresh } }, { upsert: true })).upsertedCount;
+        if (written === 1) {
+          if (arrives) await arrived(kind, record?.owner);
+          return;
+        }
       }
       throw new Error(`${kind} ${id} kept changing under ${UPDATE_ATTEMPTS} attempts to update it`);
     },
