@@ -1,6 +1,7 @@
 /**
  * The storage port: the narrow interfaces the IdP's features need, each implemented by every adapter
- * (SQLite in `sqlite/`, MongoDB in `mongo/`) and held to one contract suite (test/contract).
+ * (SQLite in `sqlite/`, PostgreSQL in `postgres/`, MongoDB in `mongo/`) and held to one contract suite
+ * (test/contract).
  */
 
 export type Payload = Record<string, unknown>;
@@ -162,7 +163,7 @@ export interface Passkeys {
 }
 
 export interface Store {
-  readonly kind: 'sqlite' | 'mongodb';
+  readonly kind: 'sqlite' | 'postgres' | 'mongodb';
   documents: ExpiringDocuments;
   members: Members;
   passkeys: Passkeys;
@@ -204,7 +205,7 @@ export type Clock = () => number;
 
 /**
  * The store cannot do what a request needs right now (disk full, database read-only, an I/O error,
- * no writable MongoDB primary): nothing of the failed transaction was kept, and a retry after
+ * no writable MongoDB primary, no PostgreSQL server or only a standby): nothing of the failed transaction was kept, and a retry after
  * `retryAfter` seconds may succeed. Requests answer it with 503 and Retry-After.
  */
 export class StoreUnavailableError extends Error {
