@@ -70,10 +70,13 @@ export type PostgresCluster = {
   port: number;
   /** The URL of database `name` on this cluster. */
   urlOf(name: string): string;
-  /** Creates an empty database with a fresh name and returns its URL. */
-  createDatabase(): Promise<string>;
-  /** Runs SQL on database `name` (default `postgres`) as the superuser. */
-  sql<T extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[], database?: string): Promise<T[]>;
+  /**
+   * Creates an empty database with a fresh name and returns its URL. `icuLocale` gives it that ICU
+   * locale as its default collation (where "B" sorts after "a", unlike byte order).
+   */
+  createDatabase(options?: { icuLocale?: string }): Promise<string>;
+  /** Runs SQL as the superuser on the database `url` names (default: the `postgres` database). */
+  sql<T extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[], url?: string): Promise<T[]>;
   /** `pg_ctl stop -m fast`: every connection is ended, as in a database restart. */
   halt(): Promise<void>;
   /** Starts the stopped cluster again, on the same port. */
@@ -126,8 +129,8 @@ export async function startPostgres(): Promise<PostgresCluster> {
   }
 
   const urlOf = (name: string) => `postgres://postgres@127.0.0.1:${port}/${name}`;
-  const sql = async <T extends pg.QueryResultRow>(text: string, values: unknown[] = [], database = 'postgres') => {
-    const client = new pg.Client({ connectionString: urlOf(database) });
+  const sql = async <T extends pg.QueryResultRow>(text: string, values: unknown[] = [], url = urlOf('postgres')) => {
+    const client = new pg.Client({ connectionString: url });
     await client.connect();
     try {
       return (await client.query<T>(text, values)).rows;
@@ -139,9 +142,10 @@ export async function startPostgres(): Promise<PostgresCluster> {
     port,
     urlOf,
     sql,
-    async createDatabase() {
+    async createDatabase(options = {}) {
       const name = `jmb_idp_${randomBytes(6).toString('hex')}`;
-      await sql(`CREATE DATABASE ${name}`);
+      const icu = options.icuLocale ? ` TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE '${options.icuLocale.replace(/[^A-Za-z0-9-]/g, '')}'` : '';
+      await sql(`CREATE DATABASE ${name}${icu}`);
       return urlOf(name);
     },
     halt: () => pgCtl(['stop', '-m', 'fast', '-w']),

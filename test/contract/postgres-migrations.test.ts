@@ -1,0 +1,97 @@
+import test from 'ava';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { openStore } from '../../src/store/open.ts';
+import { openDatabase } from '../../src/store/postgres/connect.ts';
+import { MIGRATIONS } from '../../src/store/postgres/migrations.ts';
+import { migratePostgres } from '../../src/store/postgres/postgres-store.ts';
+import { migrate } from '../../src/store/postgres/schema.ts';
+import { sharedCluster, withPostgres } from '../helpers/postgres.ts';
+import { createManualClock } from './store-contract.ts';
+
+const migrateCli = fileURLToPath(new URL('../../src/store/migrate-cli.ts', import.meta.url));
+
+withPostgres('PostgreSQL schema migrations', () => {
+  const cluster = sharedCluster();
+  const applied = (url: string) => cluster().sql<{ version: number; name: string }>('SELECT version, name FROM schema_migrations ORDER BY version', [], url);
+  const newest = MIGRATIONS.length;
+
+  test('three instances opening a fresh database at once apply each step once, and all of them work', async (t) => {
+    const url = await cluster().createDatabase();
+    const clock = createManualClock();
+    const stores = await Promise.all([1, 2, 3].map(() => openStore(url, { clock, ensureIndexes: true, poolSize: 2 })));
+    t.teardown(() => Promise.all(stores.map((store) => store.close())));
+    t.deepEqual(await applied(url), MIGRATIONS.map(({ version, name }) => ({ version, name })));
+    await stores[0]!.documents.upsert('Client', 'c1', { client_id: 'c1' }, undefined);
+    for (const store of stores) t.deepEqual(await store.documents.find('Client', 'c1'), { client_id: 'c1' });
+  });
+
+  test('steps taking a while are applied once each and in order however many run them at once', async (t) => {
+    const url = await cluster().createDatabase();
+    const steps = [1, 2, 3].map((version) => ({
+      version,
+      name: `step ${version}`,
+      sql: `SELECT pg_sleep(0.05); CREATE TABLE step_${version} (after integer ${version > 1 ? `REFERENCES step_${version - 1} (id)` : ''}, id integer PRIMARY KEY)`,
+    }));
+    const databases = [1, 2, 3].map(() => openDatabase(url, { poolSize: 1 }));
+    t.teardown(() => Promise.all(databases.map((db) => db.end())));
+    const reports = await Promise.all(databases.map((db) => migrate(db, steps)));
+    t.deepEqual(reports.flatMap((report) => report.applied.map((step) => step.version)).sort(), [1, 2, 3]);
+    for (const report of reports) t.is(report.version, 3);
+    t.deepEqual((await applied(url)).map((step) => step.version), [1, 2, 3]);
+  });
+
+  test('migrating again applies nothing and keeps the data', async (t) => {
+    const url = await cluster().createDatabase();
+    const first = await migratePostgres(url);
+    t.is(first.version, newest);
+    t.deepEqual(first.applied.map((step) => step.version), MIGRATIONS.map((step) => step.version));
+    const clock = createManualClock();
+    const store = await openStore(url, { clock, ensureIndexes: false });
+    await store.documents.upsert('Client', 'c1', { client_id: 'c1' }, undefined);
+    await store.close();
+    const again = await migratePostgres(url);
+    t.deepEqual(again, { version: newest, applied: [], newest });
+    const reopened = await openStore(url, { clock, ensureIndexes: true });
+    t.teardown(() => reopened.close());
+    t.deepEqual(await reopened.documents.find('Client', 'c1'), { client_id: 'c1' });
+  });
+
+  test('in production a database whose schema is behind is refused with one line naming npm run db:migrate; once migrated it opens', async (t) => {
+    const url = await cluster().createDatabase();
+    const error = await t.throwsAsync(openStore(url, { ensureIndexes: false }));
+    t.is(error!.message.split('\n').length, 1);
+    t.regex(error!.message, /schema .* is at version 0 of \d+: run `npm run db:migrate`/);
+    t.notRegex(error!.message, /postgres@/, 'no user name or password in the message');
+    t.deepEqual(await cluster().sql("SELECT to_regclass('documents') AS found", [], url), [{ found: null }], 'nothing was created');
+    await migratePostgres(url);
+    const store = await openStore(url, { ensureIndexes: false });
+    t.teardown(() => store.close());
+    await t.notThrowsAsync(store.checkWrites());
+  });
+
+  test('a schema newer than this IdP knows is accepted, so old and new instances run side by side during an upgrade', async (t) => {
+    const url = await cluster().createDatabase();
+    await migratePostgres(url);
+    await cluster().sql("INSERT INTO schema_migrations (version, name) VALUES ($1, 'from a newer release')", [newest + 1], url);
+    const store = await openStore(url, { ensureIndexes: false });
+    t.teardown(() => store.close());
+    await t.notThrowsAsync(store.checkWrites());
+    t.deepEqual(await migratePostgres(url), { version: newest + 1, applied: [], newest });
+  });
+
+  test('npm run db:migrate applies the schema and says so, then finds nothing to do; a wrong URL fails with a reason', async (t) => {
+    const url = await cluster().createDatabase();
+    const run = (databaseUrl: string) => spawnSync(process.execPath, [migrateCli], { env: { ...process.env, DATABASE_URL: databaseUrl }, encoding: 'utf8' });
+    const first = run(url);
+    t.is(first.status, 0, first.stderr);
+    t.is(first.stdout, `PostgreSQL schema is at version ${newest} at ${url.replace('postgres@', '')}:\n  applied ${MIGRATIONS.map((step) => `${step.version} (${step.name})`).join('; ')}\n`);
+    const second = run(url);
+    t.is(second.status, 0, second.stderr);
+    t.regex(second.stdout, /is at version \d+ at .*:\n {2}nothing to apply\n$/);
+    const wrong = run(`postgres://postgres:secret@127.0.0.1:${cluster().port}/no_such_database`);
+    t.is(wrong.status, 1);
+    t.regex(wrong.stderr, /^db:migrate failed: cannot connect to PostgreSQL at postgres:\/\/127\.0\.0\.1:\d+\/no_such_database: database "no_such_database" does not exist\n$/);
+    t.notRegex(wrong.stderr, /secret/);
+  });
+});
