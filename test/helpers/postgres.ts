@@ -50,11 +50,13 @@ export function withPostgres(title: string, register: () => void): void {
 
 /**
  * One private cluster for the test file, started before its first test and stopped after its last
- * (whether or not they passed). Call at the top level of a test file, inside `withPostgres`.
+ * (whether or not they passed). Call at the top level of a test file, inside `withPostgres`, before
+ * registering any `test.serial.before` hook that uses it.
  */
 export function sharedCluster(): () => PostgresCluster {
   let cluster: PostgresCluster | undefined;
-  test.before(async () => {
+  // Serial, so that it runs before the file's own `test.serial.before` hooks, which use it.
+  test.serial.before(async () => {
     cluster = await startPostgres();
   });
   test.after.always(async () => {
