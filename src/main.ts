@@ -2,13 +2,14 @@ import { createServer } from 'node:http';
 import { createApp } from './app.ts';
 import { loadConfigOrExit } from './config/load.ts';
 import { portProblem } from './port-problem.ts';
+import { StoreOpenError } from './store/port.ts';
 import { DatabaseInUseError } from './store/sqlite/owner-lock.ts';
 
 /** Starts the IdP: configuration first (exiting non-zero before listening if it is wrong), then the app. */
 async function main(): Promise<void> {
   const config = loadConfigOrExit(process.env);
   const app = await createApp(config).catch((error: unknown) => {
-    if (!(error instanceof DatabaseInUseError)) throw error;
+    if (!(error instanceof DatabaseInUseError) && !(error instanceof StoreOpenError)) throw error;
     process.stderr.write(`jmb-idp: ${error.message}\n`);
     process.exit(1);
   });

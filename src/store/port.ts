@@ -225,6 +225,17 @@ export function storeUnavailable(error: unknown): StoreUnavailableError | undefi
   return undefined;
 }
 
+/**
+ * The store cannot be opened as it is (no database server answers, or its schema is behind this
+ * IdP's): nothing was served, and the message is the one line an operator sees.
+ */
+export class StoreOpenError extends Error {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.name = 'StoreOpenError';
+  }
+}
+
 /** A unique value (a member number) is already taken. */
 export class DuplicateError extends Error {
   readonly field: string;

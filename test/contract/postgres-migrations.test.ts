@@ -1,6 +1,10 @@
 import test from 'ava';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { generateJwks } from '../../src/config/load.ts';
 import { openStore } from '../../src/store/open.ts';
 import { openDatabase } from '../../src/store/postgres/connect.ts';
 import { MIGRATIONS } from '../../src/store/postgres/migrations.ts';
@@ -10,6 +14,18 @@ import { sharedCluster, withPostgres } from '../helpers/postgres.ts';
 import { createManualClock } from './store-contract.ts';
 
 const migrateCli = fileURLToPath(new URL('../../src/store/migrate-cli.ts', import.meta.url));
+const root = fileURLToPath(new URL('../../', import.meta.url));
+
+/** Everything production asks for besides the database, in files under `dir`. */
+function productionSettings(dir: string): Record<string, string> {
+  writeFileSync(path.join(dir, 'clients.json'), JSON.stringify([{ client_id: 'website', client_secret: 's'.repeat(40), redirect_uris: ['https://www.example.jp/cb'] }]));
+  writeFileSync(path.join(dir, 'jwks.json'), JSON.stringify(generateJwks()));
+  return {
+    NODE_ENV: 'production', ISSUER: 'https://idp.example.jp', DATA_DIR: dir, PORT: '0', COOKIE_KEYS: 'k'.repeat(40),
+    OIDC_CLIENTS_FILE: path.join(dir, 'clients.json'), JWKS_FILE: path.join(dir, 'jwks.json'),
+    SMS_TRANSPORT: 'twilio', TWILIO_ACCOUNT_SID: `AC${'0'.repeat(32)}`, TWILIO_AUTH_TOKEN: 'x'.repeat(32), TWILIO_FROM: '+15005550006',
+  };
+}
 
 withPostgres('PostgreSQL schema migrations', () => {
   const cluster = sharedCluster();
@@ -68,6 +84,23 @@ withPostgres('PostgreSQL schema migrations', () => {
     const store = await openStore(url, { ensureIndexes: false });
     t.teardown(() => store.close());
     await t.notThrowsAsync(store.checkWrites());
+  });
+
+  test('npm start in production on a database not yet migrated exits, before listening, with one line naming npm run db:migrate', async (t) => {
+    const url = await cluster().createDatabase();
+    const dir = mkdtempSync(path.join(tmpdir(), 'jmb-postgres-start-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const child = spawn(process.execPath, ['src/main.ts'], {
+      cwd: root, env: { PATH: process.env.PATH, ...productionSettings(dir), DATABASE_URL: url }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    t.is(code, 1);
+    t.is(stdout, '', 'it never listened');
+    t.regex(stderr, /^jmb-idp: the PostgreSQL schema at postgres:\/\/127\.0\.0\.1:\d+\/\w+ is at version 0 of \d+: run `npm run db:migrate` before starting the IdP\n$/);
   });
 
   test('a schema newer than this IdP knows is accepted, so old and new instances run side by side during an upgrade', async (t) => {

@@ -1,4 +1,4 @@
-import { StoreUnavailableError, type Clock, type KindBounds, type Store } from '../port.ts';
+import { StoreOpenError, StoreUnavailableError, type Clock, type KindBounds, type Store } from '../port.ts';
 import { DEFAULT_BATCH } from './batches.ts';
 import { openDatabase, redactUrl, type Database } from './connect.ts';
 import { migrate, requireSchema, type MigrationReport } from './schema.ts';
@@ -23,8 +23,8 @@ export type PostgresStoreOptions = {
 /**
  * The store on PostgreSQL, shared by any number of IdP instances: documents (oidc-provider's models,
  * sign-ins in progress, challenges), members, passkeys, counters and the audit trail each in a table
- * of their own. Rejects with a one-line reason when the database cannot be reached or its schema
- * is behind (and `migrate` is off).
+ * of their own. Rejects with StoreOpenError, one line, when the database cannot be reached or its
+ * schema is behind (and `migrate` is off).
  */
 export async function openPostgresStore(url: string, clock: Clock, options: PostgresStoreOptions): Promise<Store> {
   const where = redactUrl(url);
@@ -84,6 +84,6 @@ async function connected(db: Database, where: string): Promise<void> {
   } catch (error) {
     const reason = (error instanceof StoreUnavailableError ? error.cause : error) as Error & { code?: string };
     // Connecting to a name with several addresses fails with an AggregateError, whose message is empty.
-    throw new Error(`cannot connect to PostgreSQL at ${where}: ${reason.message || reason.code || String(reason)}`, { cause: error });
+    throw new StoreOpenError(`cannot connect to PostgreSQL at ${where}: ${reason.message || reason.code || String(reason)}`, { cause: error });
   }
 }

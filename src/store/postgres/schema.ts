@@ -1,3 +1,4 @@
+import { StoreOpenError } from '../port.ts';
 import type { Database, Query } from './connect.ts';
 import { MIGRATIONS, type Migration } from './migrations.ts';
 
@@ -46,12 +47,12 @@ export async function migrate(db: Database, steps: readonly Migration[] = MIGRAT
 
 /**
  * Resolves when the database's schema has every step this IdP needs; otherwise rejects with one
- * line telling the operator what to run. A newer schema is accepted: each step keeps the release
+ * line telling the operator what to run (StoreOpenError). A newer schema is accepted: each step keeps the release
  * before it working, so old and new instances run side by side during an upgrade.
  */
 export async function requireSchema(db: Database, where: string, steps: readonly Migration[] = MIGRATIONS): Promise<void> {
   const version = await schemaVersion(db.query);
   if (version < steps.length) {
-    throw new Error(`the PostgreSQL schema at ${where} is at version ${version} of ${steps.length}: run \`npm run db:migrate\` before starting the IdP`);
+    throw new StoreOpenError(`the PostgreSQL schema at ${where} is at version ${version} of ${steps.length}: run \`npm run db:migrate\` before starting the IdP`);
   }
 }
