@@ -113,6 +113,35 @@ withPostgres('PostgreSQL schema migrations', () => {
     t.deepEqual(await migratePostgres(url), { version: newest + 1, applied: [], newest });
   });
 
+  test('the IdP runs under a role that may only read and write its tables, over the Unix socket', async (t) => {
+    const url = await cluster().createDatabase();
+    await migratePostgres(url);
+    const name = new URL(url).pathname.slice(1);
+    const role = `idp_${name.slice(-6)}`;
+    await cluster().sql(`CREATE ROLE ${role} LOGIN`);
+    await cluster().sql(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${role}; GRANT USAGE ON SEQUENCE documents_written TO ${role}`, [], url);
+    const socketUrl = `postgres://${role}@/${name}?host=${encodeURIComponent(cluster().socketDir)}&port=${cluster().port}`;
+    const clock = createManualClock();
+    const store = await openStore(socketUrl, { clock, ensureIndexes: false, signInKinds: { Interaction: { max: 10, perOwner: 2 } } });
+    t.teardown(() => store.close());
+    await store.checkWrites();
+    await store.documents.upsert('Interaction', 'i1', { a: 1 }, new Date(clock() + 60_000), '203.0.113.1');
+    await store.documents.update('MemberSession', 'm1/x', () => ({ payload: { b: 2 }, expiresAt: undefined }));
+    t.true(await store.documents.consume('Interaction', 'i1'));
+    await store.audit.append({ memberId: 'm1', at: new Date(clock()), type: 'login', outcome: 'success' });
+    t.is((await store.counters.increment('k', 60)).count, 1);
+    t.is(await store.documents.prune(), 0);
+    const development = await openStore(socketUrl, { clock, ensureIndexes: true });
+    await development.close();
+    t.pass('an up-to-date schema opens outside production too, where nothing needs changing');
+    const db = openDatabase(socketUrl, { poolSize: 1 });
+    t.teardown(() => db.end());
+    const next = { version: MIGRATIONS.length + 1, name: 'a later step', sql: 'CREATE TABLE later (id integer)' };
+    const refused = await t.throwsAsync(migrate(db, [...MIGRATIONS, next]));
+    t.regex(refused!.message, /permission denied/, 'a step it cannot apply is refused, not half-applied');
+    t.deepEqual(await cluster().sql('SELECT max(version) AS version FROM schema_migrations', [], url), [{ version: MIGRATIONS.length }]);
+  });
+
   test('npm run db:migrate applies the schema and says so, then finds nothing to do; a wrong URL fails with a reason', async (t) => {
     const url = await cluster().createDatabase();
     const run = (databaseUrl: string) => spawnSync(process.execPath, [migrateCli], { env: { ...process.env, DATABASE_URL: databaseUrl }, encoding: 'utf8' });

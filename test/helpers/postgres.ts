@@ -70,6 +70,8 @@ export function sharedCluster(): () => PostgresCluster {
 
 export type PostgresCluster = {
   port: number;
+  /** The folder of the cluster's Unix socket. */
+  socketDir: string;
   /** The URL of database `name` on this cluster. */
   urlOf(name: string): string;
   /**
@@ -142,6 +144,7 @@ export async function startPostgres(): Promise<PostgresCluster> {
   };
   return {
     port,
+    socketDir: dir,
     urlOf,
     sql,
     async createDatabase(options = {}) {

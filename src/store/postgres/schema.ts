@@ -28,14 +28,18 @@ export async function migrate(db: Database, steps: readonly Migration[] = MIGRAT
       // A step may take long on a big table, and the lock may be held by another instance's step.
       await query('SET LOCAL statement_timeout = 0');
       await query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
-      await query(`CREATE TABLE IF NOT EXISTS schema_migrations (
-        version integer PRIMARY KEY,
-        name text NOT NULL,
-        applied_at timestamptz NOT NULL DEFAULT now()
-      )`);
       const version = await schemaVersion(query);
       const next = steps.find((candidate) => candidate.version === version + 1);
+      // Nothing to do needs no right to change the schema: an IdP running under a role that may
+      // only read and write its tables opens an up-to-date database outside production too.
       if (!next) return { version, applied: undefined };
+      if (version === 0) {
+        await query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+          version integer PRIMARY KEY,
+          name text NOT NULL,
+          applied_at timestamptz NOT NULL DEFAULT now()
+        )`);
+      }
       await query(next.sql);
       await query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [next.version, next.name]);
       return { version: next.version, applied: next };
