@@ -112,6 +112,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const store = options.store ?? (await openStore(config.databaseUrl, {
     clock,
     ensureIndexes: !config.production,
+    poolSize: config.storage.databasePoolSize,
     signInKinds,
     serving: true,
     sqliteSynchronous: config.storage.sqliteSynchronous,

@@ -3,6 +3,7 @@ import { createApp } from './app.ts';
 import { loadConfigOrExit } from './config/load.ts';
 import { createLogger } from './log.ts';
 import { portProblem } from './port-problem.ts';
+import { StoreOpenError } from './store/port.ts';
 import { DatabaseInUseError } from './store/sqlite/owner-lock.ts';
 import { exitOnUncaughtErrors } from './uncaught.ts';
 
@@ -12,7 +13,7 @@ async function main(): Promise<void> {
   exitOnUncaughtErrors(createLogger('error', (line) => process.stderr.write(line)));
   const config = loadConfigOrExit(process.env);
   const app = await createApp(config).catch((error: unknown) => {
-    if (!(error instanceof DatabaseInUseError)) throw error;
+    if (!(error instanceof DatabaseInUseError) && !(error instanceof StoreOpenError)) throw error;
     process.stderr.write(`jmb-idp: ${error.message}\n`);
     process.exit(1);
   });

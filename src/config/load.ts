@@ -45,8 +45,8 @@ export type Config = {
   storage: StorageSettings;
 };
 
-/** Upkeep and durability of the store. */
-export type StorageSettings = { pruneIntervalSeconds: number; auditRetentionDays: number; sqliteSynchronous: 'full' | 'normal' };
+/** Upkeep and durability of the store, and how many connections to a database server it keeps. */
+export type StorageSettings = { pruneIntervalSeconds: number; auditRetentionDays: number; sqliteSynchronous: 'full' | 'normal'; databasePoolSize: number };
 
 export type SmsLimits = {
   cooldownSeconds: number;
@@ -116,8 +116,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   }
 
   const databaseUrl = env.DATABASE_URL ?? defaultDatabaseUrl(env);
-  if (!/^sqlite:.+/.test(databaseUrl) && !/^mongodb(\+srv)?:\/\/.+/.test(databaseUrl)) {
-    problems.push('DATABASE_URL must be "sqlite:<path>", "sqlite::memory:" or "mongodb://…"');
+  if (!/^sqlite:.+/.test(databaseUrl) && !/^postgres(ql)?:\/\/.+/.test(databaseUrl) && !/^mongodb(\+srv)?:\/\/.+/.test(databaseUrl)) {
+    problems.push('DATABASE_URL must be "sqlite:<path>", "sqlite::memory:", "postgres://…" or "mongodb://…"');
   }
 
   const demoPort = parse('DEMO_PORT', env.DEMO_PORT ?? String(DEMO_SITE_PORT), z.coerce.number().int().min(1).max(65535), problems) ?? DEMO_SITE_PORT;

@@ -1,6 +1,6 @@
 /**
  * `npm run db:backup -- --to <file>`: a consistent copy of the embedded database while the IdP
- * serves it, with SQLite's online backup. For MongoDB it says which standard tool to use instead.
+ * serves it, with SQLite's online backup. For PostgreSQL and MongoDB it says which standard tool to use instead.
  */
 import { existsSync } from 'node:fs';
 import os from 'node:os';
@@ -20,6 +20,10 @@ async function main(): Promise<number> {
     return 2;
   }
   const databaseUrl = process.env.DATABASE_URL ?? defaultDatabaseUrl(process.env);
+  if (/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    console.error('db:backup copies the embedded SQLite store; for PostgreSQL use pg_dump or your provider\'s backups (point-in-time recovery)');
+    return 2;
+  }
   if (/^mongodb(\+srv)?:\/\//.test(databaseUrl)) {
     console.error('db:backup copies the embedded SQLite store; for MongoDB use mongodump (see docs/storage.md, "Backups")');
     return 2;

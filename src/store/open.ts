@@ -2,13 +2,19 @@ import type { Clock, CommitObserver, KindBounds, Store } from './port.ts';
 
 export type OpenOptions = {
   clock?: Clock;
-  /** Create MongoDB indexes on open (outside production; production runs `npm run db:migrate`). */
+  /**
+   * Prepare the database on open: create MongoDB's indexes, apply PostgreSQL's missing schema steps
+   * (outside production; production runs `npm run db:migrate`, and a PostgreSQL store whose schema is
+   * behind refuses to open).
+   */
   ensureIndexes?: boolean;
+  /** The most connections to PostgreSQL this process keeps (DATABASE_POOL_SIZE; 10 when unset). */
+  poolSize?: number;
   /**
    * The kinds of documents anyone can create without proving anything (sign-ins in progress), with
    * their bounds. The embedded store keeps them in the IdP process's memory, within `max` in all and
-   * `perOwner` per owner (a client's network); MongoDB keeps them in the database, where many IdP
-   * instances share them, within `perOwner` per owner.
+   * `perOwner` per owner (a client's network); PostgreSQL and MongoDB keep them in the database,
+   * where many IdP instances share them, within `perOwner` per owner.
    */
   signInKinds?: Readonly<Record<string, KindBounds>>;
   /**
@@ -22,7 +28,7 @@ export type OpenOptions = {
   commits?: CommitObserver;
 };
 
-/** Opens the store a DATABASE_URL names: `sqlite:<path>`, `sqlite::memory:` or `mongodb://…`. */
+/** Opens the store a DATABASE_URL names: `sqlite:<path>`, `sqlite::memory:`, `postgres://…` or `mongodb://…`. */
 export async function openStore(databaseUrl: string, options: OpenOptions = {}): Promise<Store> {
   const clock = options.clock ?? Date.now;
   if (databaseUrl.startsWith('sqlite:')) {
@@ -34,10 +40,24 @@ export async function openStore(databaseUrl: string, options: OpenOptions = {}):
       commits: options.commits,
     });
   }
+  if (isPostgresUrl(databaseUrl)) {
+    // Loaded only when asked for, like MongoDB's: the embedded default never loads pg.
+    const { openPostgresStore } = await import('./postgres/postgres-store.ts');
+    return openPostgresStore(databaseUrl, clock, {
+      migrate: options.ensureIndexes ?? true,
+      poolSize: options.poolSize ?? 10,
+      signInKinds: options.signInKinds,
+    });
+  }
   if (/^mongodb(\+srv)?:\/\//.test(databaseUrl)) {
     // Loaded only when asked for, so the embedded default never loads mongoose.
     const { openMongoStore } = await import('./mongo/mongo-store.ts');
     return openMongoStore(databaseUrl, clock, { ensureIndexes: options.ensureIndexes ?? true, signInKinds: options.signInKinds });
   }
-  throw new Error('DATABASE_URL must start with "sqlite:" or "mongodb://"');
+  throw new Error('DATABASE_URL must start with "sqlite:", "postgres://" or "mongodb://"');
+}
+
+/** True for a PostgreSQL URL: `postgres://…` or `postgresql://…`. */
+export function isPostgresUrl(databaseUrl: string): boolean {
+  return /^postgres(ql)?:\/\//.test(databaseUrl);
 }

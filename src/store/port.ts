@@ -1,6 +1,7 @@
 /**
  * The storage port: the narrow interfaces the IdP's features need, each implemented by every adapter
- * (SQLite in `sqlite/`, MongoDB in `mongo/`) and held to one contract suite (test/contract).
+ * (SQLite in `sqlite/`, PostgreSQL in `postgres/`, MongoDB in `mongo/`) and held to one contract suite
+ * (test/contract).
  */
 
 export type Payload = Record<string, unknown>;
@@ -179,7 +180,7 @@ export interface Passkeys {
 }
 
 export interface Store {
-  readonly kind: 'sqlite' | 'mongodb';
+  readonly kind: 'sqlite' | 'postgres' | 'mongodb';
   documents: ExpiringDocuments;
   members: Members;
   passkeys: Passkeys;
@@ -221,7 +222,7 @@ export type Clock = () => number;
 
 /**
  * The store cannot do what a request needs right now (disk full, database read-only, an I/O error,
- * no writable MongoDB primary): nothing of the failed transaction was kept, and a retry after
+ * no writable MongoDB primary, no PostgreSQL server or only a standby): nothing of the failed transaction was kept, and a retry after
  * `retryAfter` seconds may succeed. Requests answer it with 503 and Retry-After.
  */
 export class StoreUnavailableError extends Error {
@@ -239,6 +240,17 @@ export function storeUnavailable(error: unknown): StoreUnavailableError | undefi
     if (current instanceof StoreUnavailableError) return current;
   }
   return undefined;
+}
+
+/**
+ * The store cannot be opened as it is (no database server answers, or its schema is behind this
+ * IdP's): nothing was served, and the message is the one line an operator sees.
+ */
+export class StoreOpenError extends Error {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.name = 'StoreOpenError';
+  }
 }
 
 /** A unique value (a member number) is already taken. */

@@ -69,7 +69,7 @@ test('bad values are reported together with what was expected', (t) => {
   const problems = problemsOf({
     DATA_DIR: dir,
     PORT: 'eighty',
-    DATABASE_URL: 'postgres://db/idp',
+    DATABASE_URL: 'mysql://db/idp',
     TRUST_PROXY: 'maybe',
     COOKIE_KEYS: 'short',
     JWKS_FILE: badJwks,
@@ -79,6 +79,15 @@ test('bad values are reported together with what was expected', (t) => {
   for (const name of ['PORT', 'DATABASE_URL', 'TRUST_PROXY', 'COOKIE_KEYS', 'JWKS_FILE', 'OIDC_CLIENTS_FILE', 'LOGIN_MAX_FAILURES_PER_MEMBER']) {
     t.true(problems.some((p) => p.startsWith(name)), `${name} is named`);
   }
+});
+
+test('DATABASE_URL names SQLite, PostgreSQL or MongoDB, and a wrong one is told every form', (t) => {
+  const dir = tempDir();
+  for (const url of ['postgres://idp@db:5432/idp', 'postgresql://idp:secret@db/idp?sslmode=require', 'mongodb://mongo:27017/idp', 'sqlite::memory:']) {
+    t.is(loadConfig({ DATA_DIR: dir, DATABASE_URL: url }).databaseUrl, url);
+  }
+  const problem = problemsOf({ DATA_DIR: dir, DATABASE_URL: 'mysql://db/idp' }).find((p) => p.startsWith('DATABASE_URL'));
+  t.regex(problem ?? '', /"sqlite:<path>".*"postgres:\/\/…".*"mongodb:\/\/…"/);
 });
 
 test('a JWKS without an RSA key or without an EC P-256 key is refused, saying what each is for', (t) => {
@@ -148,9 +157,9 @@ test('metrics are served only on a port of their own, and a token for them must 
 
 test('storage upkeep: pruning every ten minutes, audit kept 400 days, durability normal by default; bad values named', (t) => {
   const dir = tempDir();
-  t.deepEqual(loadConfig({ DATA_DIR: dir }).storage, { pruneIntervalSeconds: 600, auditRetentionDays: 400, sqliteSynchronous: 'normal' });
-  t.deepEqual(loadConfig({ DATA_DIR: dir, PRUNE_INTERVAL_SECONDS: '60', AUDIT_RETENTION_DAYS: '0', SQLITE_SYNCHRONOUS: 'full' }).storage,
-    { pruneIntervalSeconds: 60, auditRetentionDays: 0, sqliteSynchronous: 'full' });
-  const problems = problemsOf({ DATA_DIR: dir, PRUNE_INTERVAL_SECONDS: '0', AUDIT_RETENTION_DAYS: '-1', SQLITE_SYNCHRONOUS: 'off' });
-  for (const name of ['PRUNE_INTERVAL_SECONDS', 'AUDIT_RETENTION_DAYS', 'SQLITE_SYNCHRONOUS']) t.true(problems.some((p) => p.startsWith(name)), name);
+  t.deepEqual(loadConfig({ DATA_DIR: dir }).storage, { pruneIntervalSeconds: 600, auditRetentionDays: 400, sqliteSynchronous: 'normal', databasePoolSize: 10 });
+  t.deepEqual(loadConfig({ DATA_DIR: dir, PRUNE_INTERVAL_SECONDS: '60', AUDIT_RETENTION_DAYS: '0', SQLITE_SYNCHRONOUS: 'full', DATABASE_POOL_SIZE: '40' }).storage,
+    { pruneIntervalSeconds: 60, auditRetentionDays: 0, sqliteSynchronous: 'full', databasePoolSize: 40 });
+  const problems = problemsOf({ DATA_DIR: dir, PRUNE_INTERVAL_SECONDS: '0', AUDIT_RETENTION_DAYS: '-1', SQLITE_SYNCHRONOUS: 'off', DATABASE_POOL_SIZE: '0' });
+  for (const name of ['PRUNE_INTERVAL_SECONDS', 'AUDIT_RETENTION_DAYS', 'SQLITE_SYNCHRONOUS', 'DATABASE_POOL_SIZE']) t.true(problems.some((p) => p.startsWith(name)), name);
 });

@@ -8,6 +8,7 @@ const root = path.resolve(import.meta.dirname, '../..');
 const homes: Record<string, string> = {
   mongoose: 'src/store/mongo/',
   mongodb: 'src/store/mongo/',
+  pg: 'src/store/postgres/',
   twilio: 'src/auth/sms-otp/',
   '@simplewebauthn/server': 'src/auth/passkey/',
   'prom-client': 'src/metrics/',

@@ -1,0 +1,136 @@
+import pg from 'pg';
+import { isPassingPostgresError, isRetryable, storeError } from './unavailable.ts';
+
+/**
+ * Waiting longer than this for a connection (the database unreachable, or every pooled connection
+ * busy under load) fails the request with 503 and Retry-After instead of letting requests pile up.
+ */
+const CONNECT_TIMEOUT_MS = 5_000;
+/** A pooled connection unused this long is closed; the pool opens new ones as load comes back. */
+const IDLE_TIMEOUT_MS = 30_000;
+/**
+ * The server cancels a statement running this long. Every statement of the store touches a handful
+ * of rows through an index (pruning works in short batches): one this slow means the database is in
+ * trouble, and a prompt 503 beats a request held until the member gives up.
+ */
+const STATEMENT_TIMEOUT_MS = 10_000;
+/**
+ * A transaction left open this long (an instance stalled between the read and the write of an
+ * `update`) is ended by the server, so its row lock cannot hold up other instances.
+ */
+const IDLE_IN_TRANSACTION_TIMEOUT_MS = 10_000;
+/** Attempts at work that a deadlock or serialization failure rolled back whole. */
+const ATTEMPTS = 3;
+
+/** One statement with its parameters, on whatever connection the caller holds. */
+export type Query = <R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]) => Promise<pg.QueryResult<R>>;
+
+/** The store's way into PostgreSQL: single statements, and transactions on one connection. */
+export type Database = {
+  /** Runs one statement on a pooled connection; failures that may pass reject with StoreUnavailableError. */
+  query: Query;
+  /**
+   * Runs `work` in one transaction (committed when it resolves, rolled back when it throws). `begin`
+   * opens it: BEGIN, and what else must run first, sent as one simple query (no parameters).
+   */
+  transaction<T>(work: (query: Query) => Promise<T>, begin?: string): Promise<T>;
+  end(): Promise<void>;
+};
+
+/**
+ * A pool of at most `poolSize` connections to the database `url` names. The store keeps no session
+ * state on a connection between statements (no prepared statements by name, no session-level locks
+ * or settings), so it runs behind a pooler in transaction mode too. A connection that failed in a
+ * way that may pass (cut, or left on a read-only standby by a failover) is closed rather than
+ * pooled again, so the next statement gets a fresh one: the pool recovers by itself.
+ */
+export function openDatabase(url: string, options: { poolSize: number }): Database {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.poolSize,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    idleTimeoutMillis: IDLE_TIMEOUT_MS,
+    keepAlive: true,
+    application_name: 'jmb-idp',
+    statement_timeout: STATEMENT_TIMEOUT_MS,
+    idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_TIMEOUT_MS,
+  });
+  // An idle connection the server ends (a restart) is dropped by the pool; the error must not
+  // reach the process as an unhandled 'error' event. The same for a connection in use, whose
+  // statement rejects on its own.
+  pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
+
+  const checkout = async () => {
+    try {
+      return await pool.connect();
+    } catch (error) {
+      throw storeError(error);
+    }
+  };
+  // Given an error, the pool closes the connection instead of keeping it.
+  const release = (client: pg.PoolClient, error?: unknown) => client.release(isPassingPostgresError(error) ? (error as Error) : undefined);
+  const discard = (client: pg.PoolClient, error: unknown) => client.release(error instanceof Error ? error : new Error(String(error)));
+
+  const retried = async <T>(work: () => Promise<T>): Promise<T> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await work();
+      } catch (error) {
+        if (attempt < ATTEMPTS && isRetryable(error)) continue;
+        throw storeError(error);
+      }
+    }
+  };
+
+  const query: Query = (text, values) => retried(async () => {
+    const client = await checkout();
+    try {
+      const result = await client.query(text, values);
+      release(client);
+      return result;
+    } catch (error) {
+      release(client, error);
+      throw error;
+    }
+  });
+
+  return {
+    query,
+    transaction: (work, begin = 'BEGIN') => retried(async () => {
+      const client = await checkout();
+      const inTransaction: Query = (text, values) => client.query(text, values);
+      try {
+        await client.query(begin);
+        const result = await work(inTransaction);
+        await client.query('COMMIT');
+        release(client);
+        return result;
+      } catch (error) {
+        // A broken connection is closed without a ROLLBACK (the server rolls back on its own).
+        if (isPassingPostgresError(error)) {
+          discard(client, error);
+        } else {
+          try {
+            await client.query('ROLLBACK');
+            release(client);
+          } catch (rollbackError) {
+            discard(client, rollbackError);
+          }
+        }
+        throw error;
+      }
+    }),
+    end: () => pool.end(),
+  };
+}
+
+/** The URL without its user name and password, for messages and logs. */
+export function redactUrl(url: string): string {
+  const parsed = URL.parse(url);
+  if (!parsed) return url.replace(/^(postgres(?:ql)?:\/\/)[^@/]*@/, '$1');
+  parsed.username = '';
+  parsed.password = '';
+  parsed.searchParams.delete('password');
+  return parsed.toString();
+}
