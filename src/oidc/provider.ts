@@ -2,6 +2,7 @@ import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'o
 import type { Config } from '../config/load.ts';
 import { trustsProxies } from '../http/client-address.ts';
 import type { CookieSigner } from '../http/cookie-signer.ts';
+import type { RateLimit } from '../http/rate-limit.ts';
 import { rememberedClient } from '../http/return-cookie.ts';
 import { retryHref } from '../http/error-boundary.ts';
 import type { Logger } from '../log.ts';
@@ -9,6 +10,8 @@ import type { Clock, Store } from '../store/port.ts';
 import { memberClaims } from '../members/members.ts';
 import { accountClient } from './account-client.ts';
 import { createOidcAdapter } from './adapter.ts';
+import { withoutEmptySessions } from './empty-sessions.ts';
+import { budgetPushedRequests } from './pushed-requests.ts';
 import { assertClaimsParameter } from './claims-parameter.ts';
 import { continuationOf } from './continuation.ts';
 import { supportedAcrValues } from './assurance.ts';
@@ -34,6 +37,8 @@ export type ProviderDeps = {
   clientAddress?: () => string | undefined;
   /** Who may be offered a passkey after a password log-in. */
   offerPasskeyTo?: (memberId: string) => Promise<boolean>;
+  /** Pushed authorization requests stored, per client and client address (none for tools that serve no requests). */
+  pushedRequestLimit?: RateLimit;
 };
 
 /** The claims each scope releases. `acr`, `amr` and `auth_time` ride on `openid`, so every ID token has them. */
@@ -45,9 +50,11 @@ export const scopeClaims = {
 } as const;
 
 /** Builds the oidc-provider instance: code flow with PKCE for every client, first-party grants, our pages. */
-export function createProvider({ config, jwks, store, logger, clock, cookieSigner, clientAddress, offerPasskeyTo = async () => false }: ProviderDeps): Provider {
+export function createProvider({ config, jwks, store, logger, clock, cookieSigner, clientAddress = () => undefined, offerPasskeyTo = async () => false, pushedRequestLimit }: ProviderDeps): Provider {
   const configuration: Configuration = {
-    adapter: createOidcAdapter(store.documents, clock, clientAddress),
+    adapter: withoutEmptySessions(pushedRequestLimit
+      ? budgetPushedRequests(createOidcAdapter(store.documents, clock, clientAddress), pushedRequestLimit, clientAddress)
+      : createOidcAdapter(store.documents, clock, clientAddress)),
     clients: [...config.clients, accountClient(config.issuer)] as Configuration['clients'],
     // `jmb_passkey_offer: false` for an app that enrols passkeys in its own UI: no offer after its log-ins.
     extraClientMetadata: {
