@@ -67,7 +67,6 @@ test.serial('a stale session cookie neither steps round the budget nor leaves a 
   const rp = await RelyingParty.website(app);
   const member = await createMember(app.store);
   const browser = new Browser(app.url);
-  browser.extraHeaders = {};
   const flow = await rp.start();
   const tokens = await rp.redeem(await passwordLogIn(browser, flow.url, member.number, member.password), flow);
   const stale = browser.cookies.filter((cookie) => cookie.name.startsWith('_session')).map((cookie) => `${cookie.name}=${cookie.value}`).join('; ');
