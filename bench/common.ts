@@ -33,6 +33,9 @@ export const LOOPBACK_BUDGETS = {
   LOGIN_MAX_FAILURES_PER_IP: '100000',
   LOGIN_MAX_ATTEMPTS_PER_ADDRESS: '100000000',
   LOGIN_MAX_SUCCESSES_PER_MEMBER: '100000000',
+  PAR_PER_CLIENT_AND_ADDRESS_PER_MINUTE: '100000000',
+  // Just below the process-wide figure (the most it may be): the one address is every member.
+  SHED_MAX_IN_FLIGHT_PER_ADDRESS: '511',
 } as const;
 
 /** A numeric setting of a benchmark from the environment, `fallback` when unset; refused outside min..max. */

@@ -5,13 +5,16 @@
  * OIDC_CLIENTS_FILE and LOG_LEVEL in its environment; ISSUER follows from the port. For the prune
  * benchmark it also prunes when asked and reports the event loop's longest stall.
  */
-import { createServer } from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createApp } from '../src/app.ts';
-import { loadConfig } from '../src/config/load.ts';
+import { ConfigError, loadConfig } from '../src/config/load.ts';
+import { loadServerTimeouts } from '../src/config/protection.ts';
+import { createHttpServer } from '../src/http/http-server.ts';
 import { listenOnLoopback, serveParent } from './common.ts';
 
-const server = createServer();
+const problems: string[] = [];
+const server = createHttpServer(loadServerTimeouts(process.env, problems));
+if (problems.length) throw new ConfigError(problems);
 const port = await listenOnLoopback(server);
 const issuer = `http://localhost:${port}`;
 const config = loadConfig({ ...process.env, PORT: String(port), ISSUER: issuer });

@@ -1,8 +1,9 @@
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { createApp } from '../src/app.ts';
 import { demoClients } from '../src/config/demo-clients.ts';
 import { portProblem } from '../src/port-problem.ts';
 import { loadConfigOrExit } from '../src/config/load.ts';
+import { createHttpServer } from '../src/http/http-server.ts';
 import { createDemoSite } from './site.ts';
 
 const WEBSITE_CLIENT_ID = 'jmb-website';
@@ -17,8 +18,7 @@ async function main(): Promise<void> {
   }
 
   const app = await createApp(config);
-  const server: Server = createServer(app.handler).listen(config.port);
-  server.keepAliveTimeout = 65_000;
+  const server: Server = createHttpServer(config.protection.server, app.handler).listen(config.port);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);

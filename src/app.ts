@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createSecretKey, hkdfSync } from 'node:crypto';
-import type { IncomingMessage, RequestListener } from 'node:http';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Koa from 'koa';
@@ -21,17 +21,19 @@ import { createSmsSender } from './auth/sms-otp/create-sender.ts';
 import type { SmsSender } from './auth/sms-otp/sms-sender.ts';
 import { createSmsOtp } from './auth/sms-otp/sms-otp.ts';
 import type { Config } from './config/load.ts';
-import { createAdmission, overBudget, startsSignIn } from './http/admission.ts';
+import { busyRefusal, createAdmission, overBudget, signedSessionId } from './http/admission.ts';
 import { assetsRouter } from './http/assets.ts';
+import { providerBodyRefusal } from './http/body-limits.ts';
 import { createClientAddress, limitKeyOf, trustsProxies } from './http/client-address.ts';
 import { CookieSigner } from './http/cookie-signer.ts';
 import { pinToIssuer } from './http/issuer-origin.ts';
 import { createCsrf } from './http/csrf.ts';
-import { errorBoundary, logRequest, pathOf } from './http/error-boundary.ts';
+import { errorBoundary, logRequest } from './http/error-boundary.ts';
 import { createReadiness, healthRouter } from './http/health.ts';
 import type { HttpError } from './http/http-error.ts';
 import { localization, pageLanguage } from './http/localize.ts';
 import { createRateLimit } from './http/rate-limit.ts';
+import { isAuthorizationRequest, toOriginForm } from './http/request-target.ts';
 import { rememberedClient } from './http/return-cookie.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { wellKnownRouter } from './http/well-known.ts';
@@ -78,8 +80,8 @@ export type App = {
   metricsHandler: RequestListener;
   /** Runs a round of pruning now (the timer runs them every PRUNE_INTERVAL_SECONDS). */
   prune: ReturnType<typeof startPruning>['runNow'];
-  /** What admission of new sign-ins is deciding on now: requests in flight, event-loop delay. */
-  load(): { inFlight: number; eventLoopDelayMs: number };
+  /** What admission is deciding on now: requests being worked on, requests whose bodies are still arriving, event-loop delay. */
+  load(): { inFlight: number; waiting: number; eventLoopDelayMs: number };
   /** Stops background work and closes the store. */
   close(): Promise<void>;
 };
@@ -90,6 +92,8 @@ const SIGNING_KEY_CHECK_MS = 60 * 1000;
 // Members with passkeys are counted in the store this often (a scan of the passkeys' member index);
 // in between, this instance adjusts the figure for the passkeys it adds and deletes itself.
 const RECOUNT_PASSKEY_MEMBERS_EVERY_MS = 30 * 60 * 1000;
+// The provider's endpoints a browser visits (authorization, log-out): their refusals are pages.
+const BROWSER_ENDPOINTS = /^\/(auth|session\/end)(\/|$)/i;
 
 /** The composition root: opens the store, builds every collaborator once, and assembles the Koa app. */
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
@@ -98,8 +102,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const { protection } = config;
   // Sign-ins in progress live minutes: on the embedded store they stay in this process's memory (a
   // restart asks members mid-sign-in to start again), each kind within its own bounds. About 2 KB
-  // per interaction; challenges are a few dozen bytes.
-  const signInKinds = { Interaction: protection.signIns, [CHALLENGE_KIND]: protection.challenges };
+  // per interaction; challenges are a few dozen bytes. Pushed authorization requests live a minute
+  // and are as short-lived as anything a client can make without a member: they stay in memory too,
+  // never in the file, and are gone (on MongoDB, removed by its expiry index) once they expire.
+  const signInKinds = {
+    Interaction: protection.signIns,
+    [CHALLENGE_KIND]: protection.challenges,
+    PushedAuthorizationRequest: protection.pushedRequests.held,
+  };
   // Built before the store, which reports its commits to it; what it reads from the store it reads
   // only when scraped.
   const prometheus = createPrometheusMetrics({
@@ -134,7 +144,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   koa.keys = cookieSigner as unknown as string[];
   // What Koa reports after the error boundary (a response that could not be written, mostly to a
   // client already gone) is a log line like any other, never text on standard error.
-  koa.on('error', (error: Error & { code?: string }) => logger.info('response not delivered', { reason: error.code ?? error.message }));
+  const undelivered = (error: Error & { code?: string }) => logger.info('response not delivered', { reason: error.code ?? error.message });
+  koa.on('error', undelivered);
   const csrf = createCsrf(createSecretKey(Buffer.from(config.cookieKeys[0]!, 'utf8')), (ctx) => ctx.secure);
   const derivedKey = (purpose: string) => (secret: string) => Buffer.from(hkdfSync('sha256', secret, '', `jmb-idp ${purpose}`, 32));
   const devices = createDeviceTrust({ keys: config.cookieKeys.map(derivedKey('device-trust')), days: config.loginLimits.deviceCookieDays }, clock);
@@ -190,8 +201,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     ctx.request.ip = serving.getStore() ?? ctx.request.ip;
     return next();
   };
+  const pushedRequestLimit = meteredRateLimit(createRateLimit({ perMinute: protection.pushedRequests.perClientAndAddressPerMinute, maxKeys: 100_000 }, clock), 'pushed_requests', metrics);
   const provider = createProvider({
-    config, jwks: providerJwks(config.jwks, clock()), store, logger, clock, cookieSigner, clientAddress: () => serving.getStore(),
+    config, jwks: providerJwks(config.jwks, clock()), store, logger, clock, cookieSigner, clientAddress: () => serving.getStore(), pushedRequestLimit,
     offerPasskeyTo: config.passkeyOffer.enabled ? passkeyOffer.eligible : async () => false,
   });
   provider.on('session.saved', (session: { accountId?: string; uid: string; exp?: number }) => {
@@ -202,6 +214,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       .catch((error: unknown) => logger.warn('a session could not be noted for its member', { error }));
   });
   provider.on('end_session.success', () => metrics.logout());
+  // The same for the provider's responses (a connection the server closed at its request timeout).
+  (provider as unknown as Koa).on('error', undelivered);
   // The provider renders its own pages (errors, log-out) with the same templates and language.
   provider.use(securityHeaders());
   provider.use(render);
@@ -248,18 +262,20 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     wellKnownRouter(config),
     healthRouter(store, logger, clock, readiness),
   ];
-  const refusals = new WeakMap<IncomingMessage, HttpError>();
+  const refusals = new WeakMap<IncomingMessage, { error: HttpError; json: boolean }>();
   koa.use(useClientAddress);
   koa.use(securityHeaders());
   koa.use(render);
   koa.use(localization());
   // An expired sign-in offers "Start again" at the relying party the member came from.
   koa.use(errorBoundary(logger, async (ctx) => (await continuationOf(provider, config.issuer, rememberedClient(ctx)))?.startAgain));
-  // A request the server refused before it reached the provider gets its page here.
+  // A request the server refused before it reached the provider gets its page here (JSON for the
+  // provider's endpoints that browsers do not visit).
   koa.use((ctx, next) => {
     const refusal = refusals.get(ctx.req);
-    if (refusal) throw refusal;
-    return next();
+    if (!refusal) return next();
+    if (refusal.json) ctx.state.json = true;
+    throw refusal.error;
   });
   for (const router of routers) koa.use(router.routes()).use(router.allowedMethods());
 
@@ -276,23 +292,54 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     && routers.some((router) => router.match(path, method).path.length > 0);
   const clientAddress = createClientAddress(protection.trustProxy);
   const pinned = pinToIssuer(config.issuer);
+  const refuse = (req: IncomingMessage, res: ServerResponse, address: string, error: HttpError, options: { json: boolean; close: boolean }) => {
+    refusals.set(req, { error, json: options.json });
+    // Refused unread: the connection is closed rather than kept for a body it would have to read.
+    if (options.close) res.setHeader('Connection', 'close');
+    return serving.run(address, pages, req, res);
+  };
+  // Whether a validly signed session cookie names a session a member is logged in with. A signature
+  // proves only that the IdP once set the cookie: a logged-out or expired session's cookie keeps it.
+  // One look-up by primary key, the one the provider makes next, and only for a signed cookie.
+  const liveSession = async (req: IncomingMessage) => {
+    const id = signedSessionId(req, cookieSigner);
+    const session = id === undefined ? undefined : await store.documents.find('Session', id).catch(() => undefined);
+    return typeof session?.accountId === 'string';
+  };
+  // An authorization request from a member with a live session usually returns to the relying party
+  // at once: it passes. Every other one, whatever its cookies and however its target is written,
+  // waits while the IdP is saturated and counts against its address's budget. A form post is
+  // answered with the same request by GET (authorization-post.ts), which is the one counted.
+  const admitAuthorization = async (req: IncomingMessage, res: ServerResponse, address: string, key: string) => {
+    let refusal: HttpError | undefined;
+    if (!(await liveSession(req))) {
+      if (admission.busy()) {
+        metrics.shed('new_signin');
+        refusal = busyRefusal();
+      }
+      refusal ??= overBudget(signInStartLimit, key, 'sign-ins started');
+    }
+    if (refusal) return refuse(req, res, address, refusal, { json: false, close: false });
+    return serving.run(address, handleOidc, req, res);
+  };
   const handler: RequestListener = (req, res) => {
     pinned(req);
     const address = clientAddress(req);
     logRequest(logger, req, res, address);
-    admission.track(res);
-    const path = pathOf(req.url);
+    const path = toOriginForm(req);
     observeRequest(metrics, res, path);
-    if (ours(req.method ?? 'GET', path)) return serving.run(address, pages, req, res);
-    // Starting a sign-in without a session creates state and proves nothing: it waits its turn.
-    if (startsSignIn(req, path, cookieSigner)) {
-      const busy = admission.refusal();
-      if (busy) metrics.shed('new_signin');
-      const refusal = busy ?? overBudget(signInStartLimit, limitKeyOf(address), 'sign-ins started');
-      if (refusal) {
-        refusals.set(req, refusal);
-        return serving.run(address, pages, req, res);
-      }
+    const key = limitKeyOf(address);
+    const page = ours(req.method ?? 'GET', path);
+    const overShare = admission.admit(req, res, key);
+    if (overShare) metrics.rateLimited('in_flight');
+    const refused = overShare ?? (page ? undefined : providerBodyRefusal(req, path, protection.pushedRequests.maxBytes));
+    if (refused) return refuse(req, res, address, refused, { json: !page && !BROWSER_ENDPOINTS.test(path), close: true });
+    if (page) return serving.run(address, pages, req, res);
+    if (isAuthorizationRequest(req.method, path) && req.method !== 'POST') {
+      return void admitAuthorization(req, res, address, key).catch((error: unknown) => {
+        logger.error('request failed', { method: req.method, path, error });
+        res.destroy();
+      });
     }
     return serving.run(address, handleOidc, req, res);
   };

@@ -1,6 +1,6 @@
-import { createServer } from 'node:http';
 import { createApp } from './app.ts';
 import { loadConfigOrExit } from './config/load.ts';
+import { createHttpServer } from './http/http-server.ts';
 import { createLogger } from './log.ts';
 import { portProblem } from './port-problem.ts';
 import { StoreOpenError } from './store/port.ts';
@@ -17,7 +17,7 @@ async function main(): Promise<void> {
     process.stderr.write(`jmb-idp: ${error.message}\n`);
     process.exit(1);
   });
-  const server = createServer(app.handler);
+  const server = createHttpServer(config.protection.server, app.handler);
   server.once('error', (error: Error) => {
     // A busy port is a newcomer's first problem: say which port and which setting, not a stack.
     process.stderr.write(`jmb-idp: ${portProblem('the IdP', config.port, 'PORT', error)}\n`);
@@ -26,10 +26,9 @@ async function main(): Promise<void> {
   server.listen(config.port, () => {
     app.logger.info('listening', { issuer: config.issuer, port: config.port, store: app.store.kind, production: config.production });
   });
-  server.keepAliveTimeout = 65_000;
   // Metrics have a listener of their own, which the public load balancer never routes to.
   const { metricsPort } = config.operations;
-  const metricsServer = metricsPort === undefined ? undefined : createServer(app.metricsHandler).listen(metricsPort, () => {
+  const metricsServer = metricsPort === undefined ? undefined : createHttpServer(config.protection.server, app.metricsHandler).listen(metricsPort, () => {
     app.logger.info('metrics listening', { port: metricsPort, token: config.operations.metricsToken !== undefined });
   });
 

@@ -14,9 +14,19 @@ export type ProtectionSettings = {
   challenges: KindBounds & { perSignIn: number };
   /** The password hashing queue: hashes at once, most waiting, and the longest a request may wait. */
   hashing: { concurrency: number; maxQueue: number; maxWaitMs: number };
-  /** When new sign-ins are refused for a moment: event-loop delay, or requests in flight. */
-  shedding: { eventLoopDelayMs: number; maxInFlight: number };
+  /**
+   * When new sign-ins are refused for a moment: event-loop delay, or requests being worked on; and
+   * the requests one client address may have in flight at once (past it `429`).
+   */
+  shedding: { eventLoopDelayMs: number; maxInFlight: number; maxInFlightPerAddress: number };
+  /** How long the server waits for a request's headers and for the whole request, and keeps an idle connection. */
+  server: ServerTimeouts;
+  /** Pushed authorization requests (RFC 9126): per client and address and minute, their largest size, and how many are held. */
+  pushedRequests: { perClientAndAddressPerMinute: number; maxBytes: number; held: KindBounds };
 };
+
+/** The HTTP server's timeouts, in seconds. */
+export type ServerTimeouts = { headersSeconds: number; requestSeconds: number; keepAliveSeconds: number };
 
 /** The password log-in's defences against guessing, without letting a stranger keep a member out. */
 export type LoginLimits = {
@@ -53,15 +63,22 @@ export function loadProtection(env: NodeJS.ProcessEnv, problems: string[]): Prot
     parse(name, env[name] ?? String(fallback), schema, problems) ?? fallback;
   const trust = parseTrustProxy(env.TRUST_PROXY);
   if (typeof trust === 'string') problems.push(trust);
+  const signInsMax = number('SIGNINS_IN_PROGRESS_MAX', 50_000);
   const signInsPerAddress = number('SIGNINS_IN_PROGRESS_PER_ADDRESS', 3_000);
   const challengesPerSignIn = number('PASSKEY_CHALLENGES_PER_SIGNIN', 3);
+  const maxInFlight = number('SHED_MAX_REQUESTS_IN_FLIGHT', 512);
+  // An eighth of the whole by default: it takes at least eight addresses to make the IdP shed.
+  const maxInFlightPerAddress = number('SHED_MAX_IN_FLIGHT_PER_ADDRESS', Math.max(1, Math.floor(maxInFlight / 8)));
+  if (maxInFlight > 1 && maxInFlightPerAddress >= maxInFlight) {
+    problems.push('SHED_MAX_IN_FLIGHT_PER_ADDRESS must be below SHED_MAX_REQUESTS_IN_FLIGHT: otherwise one address alone could make the IdP refuse every new sign-in');
+  }
   return {
     trustProxy: typeof trust === 'string' ? { hops: 0 } : trust,
     perAddressPerMinute: {
       signInStarts: number('SIGNIN_STARTS_PER_ADDRESS_PER_MINUTE', 300),
       passkeyOptions: number('PASSKEY_OPTIONS_PER_ADDRESS_PER_MINUTE', 600),
     },
-    signIns: { max: number('SIGNINS_IN_PROGRESS_MAX', 50_000), perOwner: signInsPerAddress },
+    signIns: { max: signInsMax, perOwner: signInsPerAddress },
     challenges: {
       max: number('PASSKEY_CHALLENGES_MAX', 50_000),
       // An address holds challenges for its own sign-ins: a few each, and a record of which they are.
@@ -76,11 +93,28 @@ export function loadProtection(env: NodeJS.ProcessEnv, problems: string[]): Prot
       maxQueue: number('PASSWORD_HASH_MAX_QUEUE', 64, nonNegativeInt),
       maxWaitMs: number('PASSWORD_HASH_MAX_WAIT_MS', 400),
     },
-    shedding: {
-      eventLoopDelayMs: number('SHED_EVENT_LOOP_DELAY_MS', 200),
-      maxInFlight: number('SHED_MAX_REQUESTS_IN_FLIGHT', 512),
+    shedding: { eventLoopDelayMs: number('SHED_EVENT_LOOP_DELAY_MS', 200), maxInFlight, maxInFlightPerAddress },
+    server: loadServerTimeouts(env, problems),
+    pushedRequests: {
+      perClientAndAddressPerMinute: number('PAR_PER_CLIENT_AND_ADDRESS_PER_MINUTE', 300),
+      maxBytes: number('PAR_MAX_BYTES', 4_096),
+      // A pushed request lives a minute (oidc-provider's most) and takes up to about 1.4 times its
+      // size once stored: a fifth of the sign-ins' bound keeps them within tens of megabytes.
+      held: { max: Math.max(1, Math.floor(signInsMax / 5)), perOwner: signInsPerAddress },
     },
   };
+}
+
+/** HTTP_*_TIMEOUT_SECONDS: how long the server waits on a client. */
+export function loadServerTimeouts(env: NodeJS.ProcessEnv, problems: string[]): ServerTimeouts {
+  const number = (name: string, fallback: number) => parse(name, env[name] ?? String(fallback), positiveInt, problems) ?? fallback;
+  const timeouts = {
+    headersSeconds: number('HTTP_HEADERS_TIMEOUT_SECONDS', 10),
+    requestSeconds: number('HTTP_REQUEST_TIMEOUT_SECONDS', 30),
+    keepAliveSeconds: number('HTTP_KEEP_ALIVE_TIMEOUT_SECONDS', 65),
+  };
+  if (timeouts.requestSeconds < timeouts.headersSeconds) problems.push('HTTP_REQUEST_TIMEOUT_SECONDS must be at least HTTP_HEADERS_TIMEOUT_SECONDS');
+  return timeouts;
 }
 
 /** LOGIN_*: the password log-in's limits and waits. */

@@ -37,7 +37,7 @@ export type Metrics = {
 
 export type RouteGroup = 'sign_in' | 'token' | 'userinfo' | 'account' | 'logout' | 'well_known' | 'health' | 'assets' | 'other';
 export type LoginMethod = 'password' | 'passkey';
-export type RateLimitName = 'signin_starts' | 'passkey_options' | 'password_failures';
+export type RateLimitName = 'signin_starts' | 'passkey_options' | 'password_failures' | 'pushed_requests' | 'in_flight';
 export type ShedStage = 'new_signin' | 'password_hashing';
 
 /** Metrics that go nowhere: for collaborators built without a registry (the members tool, unit tests). */

@@ -2,6 +2,7 @@ import type { Next } from 'koa';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import { readFormParams } from '../http/body.ts';
 import { HttpError } from '../http/http-error.ts';
+import { isAuthorizationRequest } from '../http/request-target.ts';
 
 // The parameters travel on as a query: kept well under Node's 16 KiB limit for a request head.
 const POST_LIMIT = 8 * 1024;
@@ -14,9 +15,9 @@ const POST_LIMIT = 8 * 1024;
  * behave exactly as they do for GET. Repeated parameters are kept, so the provider refuses them alike.
  */
 export function acceptAuthorizationPost(authorizationEndpoint: string) {
-  const path = new URL(authorizationEndpoint).pathname;
   return async (ctx: KoaContextWithOIDC, next: Next): Promise<void> => {
-    if (ctx.method !== 'POST' || ctx.path !== path) return next();
+    // Every spelling of the path that the provider's router takes for its authorization endpoint.
+    if (ctx.method !== 'POST' || !isAuthorizationRequest(ctx.method, ctx.path)) return next();
     let params: URLSearchParams;
     try {
       params = await readFormParams(ctx, POST_LIMIT);

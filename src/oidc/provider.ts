@@ -3,6 +3,7 @@ import type { Config } from '../config/load.ts';
 import { limitKeyOf, trustsProxies } from '../http/client-address.ts';
 import type { CookieSigner } from '../http/cookie-signer.ts';
 import { hrefFromIssuer } from '../http/issuer-origin.ts';
+import type { RateLimit } from '../http/rate-limit.ts';
 import { rememberedClient } from '../http/return-cookie.ts';
 import { retryHref } from '../http/error-boundary.ts';
 import type { Logger } from '../log.ts';
@@ -10,6 +11,8 @@ import type { Clock, Store } from '../store/port.ts';
 import { memberClaims } from '../members/members.ts';
 import { accountClient } from './account-client.ts';
 import { createOidcAdapter } from './adapter.ts';
+import { withoutEmptySessions } from './empty-sessions.ts';
+import { budgetPushedRequests } from './pushed-requests.ts';
 import { assertClaimsParameter } from './claims-parameter.ts';
 import { continuationOf } from './continuation.ts';
 import { supportedAcrValues } from './assurance.ts';
@@ -38,16 +41,19 @@ export type ProviderDeps = {
   clientAddress?: () => string | undefined;
   /** Who may be offered a passkey after a password log-in. */
   offerPasskeyTo?: (memberId: string) => Promise<boolean>;
+  /** Pushed authorization requests stored, per client and client address (none for tools that serve no requests). */
+  pushedRequestLimit?: RateLimit;
 };
 
 /** Builds the oidc-provider instance: code flow with PKCE for every client, first-party grants, our pages. */
-export function createProvider({ config, jwks, store, logger, clock, cookieSigner, clientAddress, offerPasskeyTo = async () => false }: ProviderDeps): Provider {
+export function createProvider({ config, jwks, store, logger, clock, cookieSigner, clientAddress = () => undefined, offerPasskeyTo = async () => false, pushedRequestLimit }: ProviderDeps): Provider {
+  // What a request writes is owned by its network, as the limits count it (an IPv6 /64).
+  const documents = createOidcAdapter(store.documents, clock, () => {
+    const address = clientAddress();
+    return address === undefined ? undefined : limitKeyOf(address);
+  });
   const configuration: Configuration = {
-    adapter: createOidcAdapter(store.documents, clock, () => {
-      // What a request writes is owned by its network, as the limits count it (an IPv6 /64).
-      const address = clientAddress?.();
-      return address === undefined ? undefined : limitKeyOf(address);
-    }),
+    adapter: withoutEmptySessions(pushedRequestLimit ? budgetPushedRequests(documents, pushedRequestLimit, clientAddress) : documents),
     clients: [...config.clients, accountClient(config.issuer)] as Configuration['clients'],
     // `jmb_passkey_offer: false` for an app that enrols passkeys in its own UI: no offer after its log-ins.
     extraClientMetadata: {

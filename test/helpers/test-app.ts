@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { createApp, type App } from '../../src/app.ts';
-import { loadConfig, type ClientMetadata, type Config } from '../../src/config/load.ts';
+import { ConfigError, loadConfig, type ClientMetadata, type Config } from '../../src/config/load.ts';
+import { loadServerTimeouts } from '../../src/config/protection.ts';
+import { createHttpServer } from '../../src/http/http-server.ts';
 import type { SmsSender } from '../../src/auth/sms-otp/sms-sender.ts';
 import type { Logger } from '../../src/log.ts';
 import type { Store } from '../../src/store/port.ts';
@@ -52,8 +54,11 @@ export async function startTestApp(options: {
   metrics?: boolean;
   signingKeyCheckMs?: number;
 } = {}): Promise<TestApp> {
+  // The server the IdP runs on, with its timeouts, before the issuer (which names its port) is known.
+  const problems: string[] = [];
+  const server: Server = createHttpServer(loadServerTimeouts(options.env ?? {}, problems));
+  if (problems.length) throw new ConfigError(problems);
   const dir = mkdtempSync(path.join(tmpdir(), 'jmb-idp-test-'));
-  const server: Server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   const clientsFile = path.join(dir, 'clients.json');

@@ -3,7 +3,8 @@ import { request } from 'node:http';
 import { createLogger } from '../../src/log.ts';
 import { Browser } from '../helpers/browser.ts';
 import { RelyingParty } from '../helpers/relying-party.ts';
-import { startTestApp, type TestApp } from '../helpers/test-app.ts';
+import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
+import { WEBSITE, startTestApp, type TestApp } from '../helpers/test-app.ts';
 
 type Line = { level: string; msg: string; status?: number; reason?: string; [field: string]: unknown };
 
@@ -39,20 +40,45 @@ async function startSignIn(app: TestApp) {
 }
 
 test('a new sign-in shed while the IdP is saturated is one info line with its reason, no stack', async (t) => {
-  const { app, lines } = await loggedApp({ SHED_MAX_REQUESTS_IN_FLIGHT: '1' });
+  // A request that stays in flight, being worked on: a token request whose code the store is slow to find.
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => { release = resolve; });
+  const lines: Line[] = [];
+  const app = await startTestApp({
+    env: { SHED_MAX_REQUESTS_IN_FLIGHT: '1' },
+    logger: createLogger('debug', (line) => lines.push(JSON.parse(line) as Line)),
+    openStore(file) {
+      const store = openSqliteStore(file, Date.now, { owner: true });
+      const find = store.documents.find.bind(store.documents);
+      store.documents.find = async (kind, id) => {
+        if (kind === 'AuthorizationCode' && id === 'held') await released;
+        return find(kind, id);
+      };
+      return store;
+    },
+  });
   t.teardown(() => app.stop());
-  // A request that stays in flight: a token request whose body never finishes arriving.
-  const held = request(`${app.url}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': '1000' } });
-  held.on('error', () => {});
-  held.write('grant_type=');
-  t.teardown(() => held.destroy());
+  t.teardown(() => release());
+  const body = new URLSearchParams({ grant_type: 'authorization_code', code: 'held', redirect_uri: WEBSITE.redirect_uris[0], code_verifier: 'v'.repeat(43) });
+  const basic = `Basic ${Buffer.from(`${WEBSITE.client_id}:${WEBSITE.client_secret}`).toString('base64')}`;
+  // From an address of its own, so that it fills the process's figure but not the share of the address signing in.
+  const held = new Promise<void>((resolve) => {
+    const sent = request(`${app.url}/token`, { method: 'POST', localAddress: '127.0.0.2', headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' } }, (response) => {
+      response.resume().on('end', resolve);
+    });
+    sent.on('error', () => resolve());
+    sent.end(body.toString());
+  });
   for (const deadline = Date.now() + 10_000; app.load().inFlight < 1 && Date.now() < deadline;) await new Promise((resolve) => setTimeout(resolve, 10));
+  t.is(app.load().inFlight, 1, 'the token request is being worked on');
   lines.length = 0;
 
   const refused = await startSignIn(app);
   t.is(refused.status, 503);
   await answered(lines, 503);
   oneQuietLine(t, lines, 503, /busy/);
+  release();
+  await held;
 });
 
 test('a sign-in start over its address\'s budget is one info line with its reason, no stack', async (t) => {

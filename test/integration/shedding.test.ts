@@ -1,10 +1,12 @@
 import test from 'ava';
-import { request, type ClientRequest } from 'node:http';
+import * as client from 'openid-client';
+import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import { Browser, hiddenField } from '../helpers/browser.ts';
+import { head, openSocket, parseResponse, received } from '../helpers/raw-socket.ts';
 import { scrape } from '../helpers/metrics.ts';
 import { RelyingParty, passkeyLogIn, passwordLogIn } from '../helpers/relying-party.ts';
 import { enrolSoftPasskey } from '../helpers/soft-authenticator.ts';
-import { createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
+import { WEBSITE, createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
 
 async function logInPage(app: TestApp, rp: RelyingParty) {
   const browser = new Browser(app.url);
@@ -53,25 +55,64 @@ test('with a tiny password-hashing queue, a burst gets fast 503s with Retry-Afte
   }
 });
 
-test('a saturated process refuses new sign-ins with 503 and Retry-After, and keeps answering health checks and sign-ins under way', async (t) => {
-  const app = await startTestApp({ metrics: true, env: { SHED_MAX_REQUESTS_IN_FLIGHT: '3' } });
+/** The session cookies of a browser that logged in and then out: still validly signed, naming no session. */
+async function loggedOutCookie(app: TestApp, rp: RelyingParty, member: { number: string; password: string }): Promise<string> {
+  const browser = new Browser(app.url);
+  const flow = await rp.start();
+  const tokens = await rp.redeem(await passwordLogIn(browser, flow.url, member.number, member.password), flow);
+  const cookie = browser.cookies.filter((c) => c.name.startsWith('_session')).map((c) => `${c.name}=${c.value}`).join('; ');
+  const confirm = await browser.get(client.buildEndSessionUrl(rp.config, { id_token_hint: tokens.id_token! }).toString());
+  const action = /<form id="op.logoutForm" method="post" action="([^"]+)"/.exec(confirm.html)![1]!;
+  await browser.post(action, { xsrf: hiddenField(confirm.html, 'xsrf'), logout: 'yes' });
+  return cookie;
+}
+
+/**
+ * A store whose look-ups of authorization codes named `held-…` wait until released: token requests
+ * for them stay in the IdP's hands, being worked on, as under a slow database.
+ */
+function storeHoldingCodes(file: string) {
+  const store = openSqliteStore(file, Date.now, { owner: true });
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => { release = resolve; });
+  const find = store.documents.find.bind(store.documents);
+  store.documents.find = async (kind, id) => {
+    if (kind === 'AuthorizationCode' && id.startsWith('held-')) await released;
+    return find(kind, id);
+  };
+  return { store, release };
+}
+
+/** A complete token request for a held code, from `address`: the IdP works on it until the store answers. */
+async function heldTokenRequest(app: TestApp, address: string, n: number) {
+  const socket = await openSocket(app.url, address);
+  // The JSON error the IdP answers with once the store answers (a code it never issued).
+  const answer = received(socket, /\r\n\r\n\{.*\}$/s);
+  const body = new URLSearchParams({ grant_type: 'authorization_code', code: `held-${n}`, redirect_uri: WEBSITE.redirect_uris[0], code_verifier: 'v'.repeat(43) }).toString();
+  const basic = `Basic ${Buffer.from(`${WEBSITE.client_id}:${WEBSITE.client_secret}`).toString('base64')}`;
+  socket.write(`${head(app.url, 'POST', '/token', { authorization: basic, 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(body.length) })}${body}`);
+  return { socket, answer };
+}
+
+test('a saturated process refuses new sign-ins with 503 and Retry-After, and keeps answering health checks, sign-ins under way and live sessions', async (t) => {
+  let holding!: ReturnType<typeof storeHoldingCodes>;
+  const app = await startTestApp({
+    metrics: true,
+    env: { SHED_MAX_REQUESTS_IN_FLIGHT: '3' },
+    openStore: (file) => (holding = storeHoldingCodes(file)).store,
+  });
   t.teardown(() => app.stop());
   const rp = await RelyingParty.website(app);
   const member = await createMember(app.store);
   const underWay = await logInPage(app, rp);
+  const live = new Browser(app.url);
+  t.truthy(await passwordLogIn(live, (await rp.start()).url, member.number, member.password));
+  const stale = await loggedOutCookie(app, rp, member);
 
-  // Requests that stay in flight: passkey answers whose bodies never finish arriving.
-  const held: ClientRequest[] = [];
-  for (let i = 0; i < 3; i++) {
-    const { browser, url } = await logInPage(app, rp);
-    const cookie = browser.cookies.map((c) => `${c.name}=${c.value}`).join('; ');
-    const slow = request(`${url}/passkey`, { method: 'POST', headers: { cookie, 'content-type': 'application/json', 'content-length': '1000', origin: app.url, 'sec-fetch-site': 'same-origin' } });
-    slow.on('error', () => {});
-    slow.write('{"id":');
-    held.push(slow);
-  }
+  // Requests being worked on, one from each of three addresses.
+  const held = await Promise.all(['127.0.3.1', '127.0.3.2', '127.0.3.3'].map((address, i) => heldTokenRequest(app, address, i)));
   for (const deadline = Date.now() + 10_000; app.load().inFlight < 3 && Date.now() < deadline;) await new Promise((resolve) => setTimeout(resolve, 20));
-  t.true(app.load().inFlight >= 3, 'the held requests reached the IdP');
+  t.is(app.load().inFlight, 3, 'the held requests are being worked on');
 
   const started = performance.now();
   const refused = await fetch((await rp.start()).url, { redirect: 'manual', headers: { 'accept-language': 'en' } });
@@ -86,14 +127,20 @@ test('a saturated process refuses new sign-ins with 503 and Retry-After, and kee
 
   t.is((await fetch(`${app.url}/healthz`)).status, 200, 'health checks are answered');
   t.is((await fetch(`${app.url}/readyz`)).status, 200);
+  const silent = await live.follow((await rp.start({ prompt: 'none' })).url);
+  t.truthy(new URL(silent.url).searchParams.get('code'), 'a member with a live session is signed in at once');
+  const withStaleCookie = await fetch((await rp.start()).url, { redirect: 'manual', headers: { cookie: stale } });
+  t.is(withStaleCookie.status, 503, 'a logged-out session\'s cookie gets no way past');
+  t.is((await scrape(app.metricsUrl!)).value('jmb_shed_total', { stage: 'new_signin' }), 2);
   const posted = await underWay.browser.post(`${underWay.url}/login`, { csrf: underWay.csrf, number: member.number, password: member.password });
   t.is(posted.status, 303, 'a sign-in under way continues');
   const { url: callback } = await underWay.browser.follow(posted.location!);
   const tokens = await rp.redeem(callback, underWay.flow);
   t.is(tokens.claims()!.sub, member.id, 'resume and token are answered');
 
-  for (const slow of held) slow.destroy();
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  holding.release();
+  for (const { answer } of held) t.is(parseResponse(await answer).status, 400, 'the held requests are answered once the store is');
+  for (const { socket } of held) socket.destroy();
   const browser = new Browser(app.url);
   t.truthy(await passwordLogIn(browser, (await rp.start()).url, member.number, member.password), 'once the load is gone, sign-ins start again');
 });

@@ -163,3 +163,17 @@ test('storage upkeep: pruning every ten minutes, audit kept 400 days, durability
   const problems = problemsOf({ DATA_DIR: dir, PRUNE_INTERVAL_SECONDS: '0', AUDIT_RETENTION_DAYS: '-1', SQLITE_SYNCHRONOUS: 'off', DATABASE_POOL_SIZE: '0' });
   for (const name of ['PRUNE_INTERVAL_SECONDS', 'AUDIT_RETENTION_DAYS', 'SQLITE_SYNCHRONOUS', 'DATABASE_POOL_SIZE']) t.true(problems.some((p) => p.startsWith(name)), name);
 });
+
+test('connections and pushed requests: seconds-long server timeouts, a per-address share of an eighth, a few KB per pushed request; bad values named', (t) => {
+  const dir = tempDir();
+  const { protection } = loadConfig({ DATA_DIR: dir });
+  t.deepEqual(protection.server, { headersSeconds: 10, requestSeconds: 30, keepAliveSeconds: 65 });
+  t.like(protection.shedding, { maxInFlight: 512, maxInFlightPerAddress: 64 });
+  t.like(protection.pushedRequests, { perClientAndAddressPerMinute: 300, maxBytes: 4096 });
+  t.is(loadConfig({ DATA_DIR: dir, SHED_MAX_REQUESTS_IN_FLIGHT: '80' }).protection.shedding.maxInFlightPerAddress, 10, 'the share follows the whole');
+  t.deepEqual(problemsOf({ DATA_DIR: dir, SHED_MAX_REQUESTS_IN_FLIGHT: '32', SHED_MAX_IN_FLIGHT_PER_ADDRESS: '32' }),
+    ['SHED_MAX_IN_FLIGHT_PER_ADDRESS must be below SHED_MAX_REQUESTS_IN_FLIGHT: otherwise one address alone could make the IdP refuse every new sign-in']);
+  t.deepEqual(problemsOf({ DATA_DIR: dir, HTTP_HEADERS_TIMEOUT_SECONDS: '40' }), ['HTTP_REQUEST_TIMEOUT_SECONDS must be at least HTTP_HEADERS_TIMEOUT_SECONDS']);
+  const problems = problemsOf({ DATA_DIR: dir, HTTP_REQUEST_TIMEOUT_SECONDS: '0', HTTP_KEEP_ALIVE_TIMEOUT_SECONDS: 'x', PAR_MAX_BYTES: '-1', PAR_PER_CLIENT_AND_ADDRESS_PER_MINUTE: '1.5' });
+  for (const name of ['HTTP_REQUEST_TIMEOUT_SECONDS', 'HTTP_KEEP_ALIVE_TIMEOUT_SECONDS', 'PAR_MAX_BYTES', 'PAR_PER_CLIENT_AND_ADDRESS_PER_MINUTE']) t.true(problems.some((p) => p.startsWith(name)), name);
+});

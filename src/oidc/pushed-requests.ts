@@ -1,0 +1,38 @@
+import Provider, { errors, type Adapter } from 'oidc-provider';
+import { limitKeyOf } from '../http/client-address.ts';
+import type { RateLimit } from '../http/rate-limit.ts';
+
+/** RFC 9126 2.3: "429 Too Many Requests: If the number of requests from a client during a particular time period exceeds the number the authorization server allows". */
+class TooManyPushedRequests extends errors.InvalidRequest {
+  constructor() {
+    super('too many pushed authorization requests from this client and address, please try again later');
+    this.status = 429;
+    this.statusCode = 429;
+  }
+}
+
+/**
+ * oidc-provider's adapter factory with a budget on pushed authorization requests: storing one takes a
+ * token from the bucket of its client and client address (IPv6: its /64), checked where a request
+ * becomes a row, after the client has been authenticated and the request validated, so that only
+ * what would be stored counts and a made-up client id opens no bucket. Past it, `429` with
+ * Retry-After and nothing stored. The request's size is capped before it is read (body-limits.ts).
+ */
+export function budgetPushedRequests(factory: (model: string) => Adapter, limit: RateLimit, clientAddress: () => string | undefined): (model: string) => Adapter {
+  return (model) => {
+    const adapter = factory(model);
+    if (model !== 'PushedAuthorizationRequest') return adapter;
+    return {
+      ...adapter,
+      async upsert(id, payload, expiresIn) {
+        const ctx = Provider.ctx;
+        const decision = limit.take(`${ctx?.oidc?.client?.clientId ?? ''} ${limitKeyOf(clientAddress() ?? '')}`);
+        if (!decision.allowed) {
+          ctx?.set('Retry-After', String(decision.retryAfter));
+          throw new TooManyPushedRequests();
+        }
+        await adapter.upsert(id, payload, expiresIn);
+      },
+    };
+  };
+}
