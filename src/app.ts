@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createSecretKey, hkdfSync } from 'node:crypto';
-import type { IncomingMessage, RequestListener } from 'node:http';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Koa from 'koa';
@@ -37,6 +37,7 @@ import { securityHeaders } from './http/security-headers.ts';
 import { wellKnownRouter } from './http/well-known.ts';
 import { createLogger, type Logger } from './log.ts';
 import { metricsEndpoint } from './metrics/endpoint.ts';
+import { memoizeMemberReads, type MemberReads } from './members/member-reads.ts';
 import { meteredHashQueue, meteredRateLimit, meteredSmsSender } from './metrics/metered.ts';
 import { createPrometheusMetrics } from './metrics/prometheus.ts';
 import { observeRequest } from './metrics/request-metrics.ts';
@@ -107,6 +108,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     countMembersWithPasskeys: () => store.passkeys.countMembers(),
     signInsInMemory: () => store.inMemory?.() ?? [],
     walBytes: () => store.walBytes?.(),
+    storeStatements: () => store.statementsRun?.(),
   }, { smsPricePerSegment: config.operations.smsPricePerSegment });
   const { metrics } = prometheus;
   const store = options.store ?? (await openStore(config.databaseUrl, {
@@ -122,8 +124,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // The client address of the request being served, worked out once by the server (see handler):
   // what the request writes counts against that address, and every limit, log and audit entry uses it.
   const serving = new AsyncLocalStorage<string>();
+  // The members read while serving a request: findAccount, the log-in methods and the passkey offer
+  // share one read of a member per request (see memoizeMemberReads).
+  const memberReads = new AsyncLocalStorage<MemberReads>();
+  const members = memoizeMemberReads(store.members, () => memberReads.getStore());
   const passkeyOffer = createPasskeyOffer({
-    members: store.members, passkeys: store.passkeys, counters: store.counters, audit: store.audit, clock, snoozeDays: config.passkeyOffer.snoozeDays, metrics,
+    members, passkeys: store.passkeys, counters: store.counters, audit: store.audit, clock, snoozeDays: config.passkeyOffer.snoozeDays, metrics,
   });
   // Where each member is logged in: noted whenever one of their sessions is saved.
   const memberSessions = createMemberSessions({ documents: store.documents, audit: store.audit, clock });
@@ -139,13 +145,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const devices = createDeviceTrust({ keys: config.cookieKeys.map(derivedKey('device-trust')), days: config.loginLimits.deviceCookieDays }, clock);
   const hashing = meteredHashQueue(createHashQueue(protection.hashing), metrics);
   const passwordLogin = createPasswordLogin({
-    members: store.members, counters: store.counters, audit: store.audit, limits: config.loginLimits, devices, hashing, clock, addressKey: limitKeyOf,
+    members, counters: store.counters, audit: store.audit, limits: config.loginLimits, devices, hashing, clock, addressKey: limitKeyOf,
   });
   const challenges = createChallenges(store.documents, { perBinding: protection.challenges.perSignIn });
   const assertions = createAssertionVerifier();
   const passkeyLogin = createPasskeyLogin({
     settings: config.webauthn,
-    members: store.members,
+    members,
     passkeys: store.passkeys,
     challenges,
     audit: store.audit,
@@ -190,14 +196,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     return next();
   };
   const provider = createProvider({
-    config, jwks: providerJwks(config.jwks, clock()), store, logger, clock, cookieSigner, clientAddress: () => serving.getStore(),
+    config, jwks: providerJwks(config.jwks, clock()), store, logger, clock, cookieSigner, clientAddress: () => serving.getStore(), findMember: members.findById,
     offerPasskeyTo: config.passkeyOffer.enabled ? passkeyOffer.eligible : async () => false,
   });
-  provider.on('session.saved', (session: { accountId?: string; uid: string; exp?: number }) => {
+  provider.on('session.saved', (session: { accountId?: string; uid: string; exp?: number; new?: boolean }) => {
     if (!session.accountId) return;
     const ctx = (Provider as unknown as { ctx?: Koa.Context }).ctx;
     const seen = { userAgent: ctx?.get('user-agent') || undefined, ip: serving.getStore() };
-    memberSessions.touch(session.accountId, session.uid, new Date((session.exp ?? 0) * 1000), seen)
+    memberSessions.touch(session.accountId, session.uid, new Date((session.exp ?? 0) * 1000), seen, session.new === true)
       .catch((error: unknown) => logger.warn('a session could not be noted for its member', { error }));
   });
   provider.on('end_session.success', () => metrics.logout());
@@ -275,6 +281,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     && routers.some((router) => router.match(path, method).path.length > 0);
   const clientAddress = createClientAddress(protection.trustProxy);
   const pinned = pinToIssuer(config.issuer);
+  // Each request runs with its client address and its own member reads.
+  const serve = (address: string, listener: RequestListener, req: IncomingMessage, res: ServerResponse) =>
+    memberReads.run(new Map(), () => serving.run(address, listener, req, res));
   const handler: RequestListener = (req, res) => {
     pinned(req);
     const address = clientAddress(req);
@@ -282,7 +291,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     admission.track(res);
     const path = pathOf(req.url);
     observeRequest(metrics, res, path);
-    if (ours(req.method ?? 'GET', path)) return serving.run(address, pages, req, res);
+    if (ours(req.method ?? 'GET', path)) return serve(address, pages, req, res);
     // Starting a sign-in without a session creates state and proves nothing: it waits its turn.
     if (startsSignIn(req, path, cookieSigner)) {
       const busy = admission.refusal();
@@ -290,10 +299,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       const refusal = busy ?? overBudget(signInStartLimit, limitKeyOf(address), 'sign-ins started');
       if (refusal) {
         refusals.set(req, refusal);
-        return serving.run(address, pages, req, res);
+        return serve(address, pages, req, res);
       }
     }
-    return serving.run(address, handleOidc, req, res);
+    return serve(address, handleOidc, req, res);
   };
 
   const pruning = startPruning({ store, clock, logger }, {

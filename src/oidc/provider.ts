@@ -6,7 +6,7 @@ import { hrefFromIssuer } from '../http/issuer-origin.ts';
 import { rememberedClient } from '../http/return-cookie.ts';
 import { retryHref } from '../http/error-boundary.ts';
 import type { Logger } from '../log.ts';
-import type { Clock, Store } from '../store/port.ts';
+import type { Clock, Member, Store } from '../store/port.ts';
 import { memberClaims } from '../members/members.ts';
 import { accountClient } from './account-client.ts';
 import { createOidcAdapter } from './adapter.ts';
@@ -36,6 +36,8 @@ export type ProviderDeps = {
   clientAddress?: () => string | undefined;
   /** Who may be offered a passkey after a password log-in. */
   offerPasskeyTo?: (memberId: string) => Promise<boolean>;
+  /** Reads a member by id (the app shares one read per request with the log-in methods); the store's when absent. */
+  findMember?: (id: string) => Promise<Member | undefined>;
 };
 
 /** The claims each scope releases. `acr`, `amr` and `auth_time` ride on `openid`, so every ID token has them. */
@@ -47,7 +49,8 @@ export const scopeClaims = {
 } as const;
 
 /** Builds the oidc-provider instance: code flow with PKCE for every client, first-party grants, our pages. */
-export function createProvider({ config, jwks, store, logger, clock, cookieSigner, clientAddress, offerPasskeyTo = async () => false }: ProviderDeps): Provider {
+export function createProvider({ config, jwks, store, logger, clock, cookieSigner, clientAddress, offerPasskeyTo = async () => false, findMember }: ProviderDeps): Provider {
+  const readMember = findMember ?? ((id: string) => store.members.findById(id));
   const configuration: Configuration = {
     adapter: createOidcAdapter(store.documents, clock, clientAddress),
     clients: [...config.clients, accountClient(config.issuer)] as Configuration['clients'],
@@ -79,7 +82,7 @@ export function createProvider({ config, jwks, store, logger, clock, cookieSigne
       short: { httpOnly: true, sameSite: 'lax' },
     },
     async findAccount(_ctx, sub) {
-      const member = await passingAsUnavailable(() => store.members.findById(sub));
+      const member = await passingAsUnavailable(() => readMember(sub));
       if (!member || member.status !== 'active') return undefined;
       return {
         accountId: member.id,

@@ -188,6 +188,12 @@ export interface Store {
   inMemory?(): { kind: string; held: number; evicted: number }[];
   /** The size of the write-ahead log in bytes, where the store has one (the embedded store on a file). */
   walBytes?(): number;
+  /**
+   * How many statements the store has run for the IdP's features since it opened (reads and writes of
+   * documents, members, passkeys, counters and audit; not health checks or upkeep), where it counts
+   * them (the embedded store).
+   */
+  statementsRun?(): number;
   close(): Promise<void>;
 }
 
