@@ -17,6 +17,7 @@ import { createPasskeyRegistration } from './auth/passkey/passkey-registration.t
 import { createDeviceTrust } from './auth/password/device-trust.ts';
 import { createHashQueue } from './auth/password/hash-queue.ts';
 import { createPasswordLogin } from './auth/password/password-login.ts';
+import { createPasswordHasher } from './members/password.ts';
 import { createSmsSender } from './auth/sms-otp/create-sender.ts';
 import type { SmsSender } from './auth/sms-otp/sms-sender.ts';
 import { createSmsOtp } from './auth/sms-otp/sms-otp.ts';
@@ -146,6 +147,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const hashing = meteredHashQueue(createHashQueue(protection.hashing), metrics);
   const passwordLogin = createPasswordLogin({
     members, counters: store.counters, audit: store.audit, limits: config.loginLimits, devices, hashing, clock, addressKey: limitKeyOf,
+    passwords: createPasswordHasher(config.passwordHashing),
   });
   const challenges = createChallenges(store.documents, { perBinding: protection.challenges.perSignIn });
   const assertions = createAssertionVerifier();

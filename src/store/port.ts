@@ -68,7 +68,7 @@ export type Member = {
   phone: string;
   country: string;
   status: MemberStatus;
-  /** An encoded scrypt hash with its parameters, never the password. */
+  /** An encoded hash with its parameters (an argon2id PHC string, or scrypt from before), never the password. */
   passwordHash: string;
   createdAt: Date;
   updatedAt: Date;

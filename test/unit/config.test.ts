@@ -154,3 +154,14 @@ test('storage upkeep: pruning every ten minutes, audit kept 400 days, durability
   const problems = problemsOf({ DATA_DIR: dir, PRUNE_INTERVAL_SECONDS: '0', AUDIT_RETENTION_DAYS: '-1', SQLITE_SYNCHRONOUS: 'off' });
   for (const name of ['PRUNE_INTERVAL_SECONDS', 'AUDIT_RETENTION_DAYS', 'SQLITE_SYNCHRONOUS']) t.true(problems.some((p) => p.startsWith(name)), name);
 });
+
+test('passwords are hashed at OWASP\'s argon2id parameters unless set, and never weaker than OWASP\'s weakest', (t) => {
+  const dir = tempDir();
+  t.deepEqual(loadConfig({ DATA_DIR: dir }).passwordHashing, { memoryKib: 19456, passes: 2, parallelism: 1 });
+  t.deepEqual(loadConfig({ DATA_DIR: dir, PASSWORD_ARGON2_MEMORY_KIB: '47104', PASSWORD_ARGON2_PASSES: '1' }).passwordHashing, { memoryKib: 47104, passes: 1, parallelism: 1 });
+  t.deepEqual(problemsOf({ DATA_DIR: dir, PASSWORD_ARGON2_MEMORY_KIB: '8192' }), [
+    'PASSWORD_ARGON2_MEMORY_KIB × PASSWORD_ARGON2_PASSES must be at least OWASP\'s weakest argon2id (7168 KiB × 5 passes, and at least 7168 KiB), got 8192 KiB × 2',
+  ]);
+  const problems = problemsOf({ DATA_DIR: dir, PASSWORD_ARGON2_MEMORY_KIB: '2000000', PASSWORD_ARGON2_PASSES: 'two', PASSWORD_ARGON2_PARALLELISM: '0' });
+  t.deepEqual(problems.map((problem) => problem.split(':')[0]), ['PASSWORD_ARGON2_MEMORY_KIB', 'PASSWORD_ARGON2_PASSES', 'PASSWORD_ARGON2_PARALLELISM']);
+});

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { LoginLimits } from '../../config/protection.ts';
 import type { AuditLog, Clock, Counters, Member, Members } from '../../store/port.ts';
-import { hashPassword, needsRehash, verifyPassword } from '../../members/password.ts';
+import { defaultPasswordHasher, type PasswordHasher } from '../../members/password.ts';
 import { AuthError } from '../auth-error.ts';
 import type { DeviceTrust } from './device-trust.ts';
 import { HashQueueFullError, type HashQueue } from './hash-queue.ts';
@@ -17,6 +17,8 @@ export type PasswordLoginDeps = {
   clock: Clock;
   /** What a client address counts under in the per-address limit (an IPv6 client by its /64). */
   addressKey?: (ip: string) => string;
+  /** Hashes and checks passwords (PASSWORD_ARGON2_*); OWASP's argon2id parameters when absent. */
+  passwords?: PasswordHasher;
 };
 
 export type PasswordAttempt = {
@@ -71,6 +73,7 @@ export async function liftLoginWaits(counters: Counters, number: string): Promis
  */
 export function createPasswordLogin(deps: PasswordLoginDeps): PasswordLogin {
   const { members, counters, audit, limits, devices, hashing, clock, addressKey = (ip: string) => ip } = deps;
+  const { hash: hashPassword, verify: verifyPassword, needsRehash } = deps.passwords ?? defaultPasswordHasher;
   const waits = createWaits(counters, { baseSeconds: limits.waitBaseSeconds, maxSeconds: limits.waitMaxSeconds, memorySeconds: limits.memorySeconds });
   const decoy = hashPassword(randomBytes(16).toString('base64url'));
   decoy.catch(() => {});
