@@ -17,7 +17,6 @@ import { createPasskeyRegistration } from './auth/passkey/passkey-registration.t
 import { createDeviceTrust } from './auth/password/device-trust.ts';
 import { createHashQueue } from './auth/password/hash-queue.ts';
 import { createPasswordLogin } from './auth/password/password-login.ts';
-import { createPasswordHasher } from './members/password.ts';
 import { createSmsSender } from './auth/sms-otp/create-sender.ts';
 import type { SmsSender } from './auth/sms-otp/sms-sender.ts';
 import { createSmsOtp } from './auth/sms-otp/sms-otp.ts';
@@ -37,8 +36,9 @@ import { rememberedClient } from './http/return-cookie.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { wellKnownRouter } from './http/well-known.ts';
 import { createLogger, type Logger } from './log.ts';
-import { metricsEndpoint } from './metrics/endpoint.ts';
 import { memoizeMemberReads, type MemberReads } from './members/member-reads.ts';
+import { createPasswordHasher } from './members/password.ts';
+import { metricsEndpoint } from './metrics/endpoint.ts';
 import { meteredHashQueue, meteredRateLimit, meteredSmsSender } from './metrics/metered.ts';
 import { createPrometheusMetrics } from './metrics/prometheus.ts';
 import { observeRequest } from './metrics/request-metrics.ts';
