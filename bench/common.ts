@@ -54,7 +54,8 @@ export const BENCH_RP_ID = 'localhost';
 
 /** A server child's announcements to its parent. */
 export type ChildMessage =
-  | { type: 'ready'; issuer: string; port: number }
+  /** `metricsPort`: where the server answers `GET /metrics` on loopback, when it does. */
+  | { type: 'ready'; issuer: string; port: number; metricsPort?: number }
   | { type: 'usage'; usage: ServerUsage }
   | { type: 'pruned'; report: Record<string, number> }
   | { type: 'loop'; maxMs: number; p99Ms: number; stalls?: [number, number][] };
@@ -82,7 +83,7 @@ export async function listenOnLoopback(server: Server): Promise<number> {
  * Announces readiness to the parent, answers its usage questions, and exits when the parent goes
  * away (the IPC channel closes), so a server child never outlives a benchmark run.
  */
-export function serveParent(server: Server, issuer: string, port: number, close: () => Promise<void>): void {
+export function serveParent(server: Server, issuer: string, port: number, close: () => Promise<void>, extra: { metricsPort?: number } = {}): void {
   if (!process.send) throw new Error('a benchmark server must be started by bench/run.ts (it needs the IPC channel)');
   const send = (message: ChildMessage) => process.send!(message);
   process.on('message', (message: { type?: string }) => {
@@ -98,5 +99,5 @@ export function serveParent(server: Server, issuer: string, port: number, close:
     void close().finally(() => process.exit(0));
     setTimeout(() => process.exit(0), 2_000).unref();
   });
-  send({ type: 'ready', issuer, port });
+  send({ type: 'ready', issuer, port, ...extra });
 }

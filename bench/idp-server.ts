@@ -2,9 +2,11 @@
  * The real JMB IdP for the benchmark, in its own process: the same loadConfig and createApp as
  * `npm start`, on the embedded SQLite store the parent prepared (members and passkeys already in it),
  * on an ephemeral loopback port. Started by bench/run.ts with DATA_DIR, DATABASE_URL,
- * OIDC_CLIENTS_FILE and LOG_LEVEL in its environment; ISSUER follows from the port. For the prune
+ * OIDC_CLIENTS_FILE and LOG_LEVEL in its environment; ISSUER follows from the port. Its metrics are
+ * served on a loopback port of their own (the store's statement count is read there). For the prune
  * benchmark it also prunes when asked and reports the event loop's longest stall.
  */
+import { createServer } from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createApp } from '../src/app.ts';
 import { ConfigError, loadConfig } from '../src/config/load.ts';
@@ -20,7 +22,12 @@ const issuer = `http://localhost:${port}`;
 const config = loadConfig({ ...process.env, PORT: String(port), ISSUER: issuer });
 const app = await createApp(config);
 server.on('request', app.handler);
-serveParent(server, issuer, port, () => app.close());
+const metricsServer = createServer(app.metricsHandler);
+const metricsPort = await listenOnLoopback(metricsServer);
+serveParent(server, issuer, port, async () => {
+  metricsServer.close();
+  await app.close();
+}, { metricsPort });
 
 // For `npm run bench:prune` and `bench:backup`: a round of pruning on request, and the event loop's
 // stalls meanwhile. The watch starts with the first `loop-reset`, so that the throughput benchmark's

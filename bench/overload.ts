@@ -12,10 +12,17 @@
  *
  * Settings: OVERLOAD_SECONDS, OVERLOAD_WARMUP_SECONDS, OVERLOAD_ROUNDS, OVERLOAD_PEAK_PASSWORD,
  * OVERLOAD_PEAK_PASSKEY, OVERLOAD_FACTOR, OVERLOAD_RETRY_PAUSE_MS.
+ *
+ * BENCH_BASELINE=<another checkout of this project> also runs that build of the IdP, with its
+ * protection as shipped, on a copy of the same members whose passwords are hashed the way that build
+ * hashes them (its own `hashPassword`): each round measures both builds at the peak, one after the
+ * other, and the output gives the log-ins per second of this build over the baseline's.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { openStore } from '../src/store/open.ts';
 import { BENCH_CLIENT, LOOPBACK_BUDGETS, setting } from './common.ts';
 import { round } from './driver.ts';
 import { overloadTrial, type Credentials, type Method, type OverloadResult } from './overload-driver.ts';
@@ -36,6 +43,11 @@ const PASSWORD = 'overload-bench-password-123';
 
 /** The targets the issue sets for ten times the peak. */
 const TARGETS = { throughputShare: 0.8, admittedP99Ms: 1000, refusalP99Ms: 50 };
+/** Password log-ins per second at the peak against the baseline build's (argon2id against scrypt). */
+const PASSWORD_PEAK_OVER_BASELINE = 2.5;
+
+const baselineBuild = process.env.BENCH_BASELINE ? path.resolve(process.env.BENCH_BASELINE) : undefined;
+if (baselineBuild && !existsSync(path.join(baselineBuild, 'bench/idp-server.ts'))) throw new Error(`BENCH_BASELINE: no bench/idp-server.ts in ${baselineBuild}`);
 
 // The baseline: the same IdP with its shedding turned off.
 const NO_SHEDDING = {
@@ -45,7 +57,7 @@ const NO_SHEDDING = {
   SHED_MAX_REQUESTS_IN_FLIGHT: '1000000',
 };
 
-type Server = 'protected' | 'unprotected';
+type Server = 'protected' | 'unprotected' | 'baseline';
 type Level = 'peak' | 'overload';
 type Trial = OverloadResult & { server: Server; level: Level; round: number; rssMbBefore: number; rssMbAfter: number };
 
@@ -62,25 +74,35 @@ async function main(): Promise<void> {
   const members = Math.max(...METHODS.map((method) => settings.peak[method] * settings.factor)) + 16;
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const perTrial = settings.warmupSeconds + settings.seconds;
-  log(`bench:overload: about ${Math.round((settings.rounds * METHODS.length * 3 * perTrial + 60) / 10) * 10} s (${settings.rounds} rounds × 2 methods × 3 trials × ${perTrial} s)`);
+  const trialsPerRound = baselineBuild ? 4 : 3;
+  log(`bench:overload: about ${Math.round((settings.rounds * METHODS.length * trialsPerRound * perTrial + 60) / 10) * 10} s (${settings.rounds} rounds × 2 methods × ${trialsPerRound} trials × ${perTrial} s)`);
   try {
     const clientsFile = path.join(dir, 'clients.json');
     writeFileSync(clientsFile, JSON.stringify([BENCH_CLIENT]));
-    const credentials: Record<Server, Credentials[]> = { protected: [], unprotected: [] };
+    const credentials: Record<Server, Credentials[]> = { protected: [], unprotected: [], baseline: [] };
+    const start = (server: Server, script: string, databaseUrl: string) => ServerChild.start(server, script, {
+      DATA_DIR: path.join(dir, server),
+      DATABASE_URL: databaseUrl,
+      OIDC_CLIENTS_FILE: clientsFile,
+      LOG_LEVEL: 'silent',
+      ...LOOPBACK_BUDGETS,
+      ...(server === 'unprotected' ? NO_SHEDDING : {}),
+    });
     for (const server of ['protected', 'unprotected'] as Server[]) {
-      const databaseUrl = `sqlite:${path.join(dir, `${server}.db`)}`;
-      const passkeys = await createMembers(databaseUrl, members, PASSWORD);
+      const file = path.join(dir, `${server}.db`);
+      const passkeys = await createMembers(`sqlite:${file}`, members, PASSWORD);
       credentials[server] = passkeys.map((passkey, i) => ({ number: String(400_000_001 + i), password: PASSWORD, passkey }));
-      servers.push(await ServerChild.start(server, 'idp-server.ts', {
-        DATA_DIR: path.join(dir, server),
-        DATABASE_URL: databaseUrl,
-        OIDC_CLIENTS_FILE: clientsFile,
-        LOG_LEVEL: 'silent',
-        ...LOOPBACK_BUDGETS,
-        ...(server === 'unprotected' ? NO_SHEDDING : {}),
-      }));
+      if (server === 'protected' && baselineBuild) {
+        // The same members and passkeys, with the passwords hashed as the baseline build hashes them.
+        copyFileSync(file, path.join(dir, 'baseline.db'));
+        await hashPasswordsAs(baselineBuild, `sqlite:${path.join(dir, 'baseline.db')}`);
+        credentials.baseline = credentials.protected;
+      }
+      servers.push(await start(server, 'idp-server.ts', `sqlite:${file}`));
     }
     const [protectedServer, unprotected] = servers as [ServerChild, ServerChild];
+    const baseline = baselineBuild ? await start('baseline', path.join(baselineBuild, 'bench/idp-server.ts'), `sqlite:${path.join(dir, 'baseline.db')}`) : undefined;
+    if (baseline) servers.push(baseline);
     log(`bench:overload: ${members} members on each server; peak concurrency password ${settings.peak.password}, passkey ${settings.peak.passkey}; ×${settings.factor}`);
 
     const trials: Trial[] = [];
@@ -108,7 +130,9 @@ async function main(): Promise<void> {
     }
     for (let r = 1; r <= settings.rounds; r++) {
       for (const method of METHODS) {
-        await run(protectedServer, method, 'peak', r);
+        // The two builds' peaks one right after the other, in turns, for a paired comparison.
+        const peaks = baseline ? (r % 2 === 1 ? [protectedServer, baseline] : [baseline, protectedServer]) : [protectedServer];
+        for (const server of peaks) await run(server, method, 'peak', r);
         await run(protectedServer, method, 'overload', r);
         await run(unprotected, method, 'overload', r);
       }
@@ -146,6 +170,8 @@ type MethodSummary = {
   peak: Figures;
   overload: Figures;
   baseline: Figures;
+  /** BENCH_BASELINE: that build at the peak, and this build's log-ins per second over its own. */
+  baselineBuild?: Figures & { thisBuildOverBaseline: number; pairedRounds: number[] };
   targets: { throughputShare: Check<number>; admittedP99Ms: Check<number>; refusalP99Ms: Check<number>; noOtherServerErrors: Check<string[]> };
 };
 
@@ -176,8 +202,16 @@ function summarise(trials: Trial[], seconds: number) {
     const baseline = figures('unprotected', method, 'overload');
     const share = peak.logInsPerSecond ? round(overload.logInsPerSecond / peak.logInsPerSecond) : 0;
     const serverErrors = Object.keys(overload.otherOutcomes).filter((key) => /\b5\d\d\b/.test(key));
+    const other = baselineBuild ? figures('baseline', method, 'peak') : undefined;
+    const byRound = (server: Server, r: number) => trials.find((t) => t.server === server && t.method === method && t.level === 'peak' && t.round === r)?.logInsPerSecond ?? 0;
+    const baselineFigures = other && {
+      ...other,
+      thisBuildOverBaseline: other.logInsPerSecond ? round(peak.logInsPerSecond / other.logInsPerSecond) : 0,
+      // Each round's pair, measured one right after the other.
+      pairedRounds: other.rounds.map((_, i) => (byRound('baseline', i + 1) ? round(byRound('protected', i + 1) / byRound('baseline', i + 1)) : 0)),
+    };
     return [method, {
-      peak, overload, baseline,
+      peak, overload, baseline, ...(baselineFigures && { baselineBuild: baselineFigures }),
       targets: {
         throughputShare: { value: share, met: share >= TARGETS.throughputShare },
         admittedP99Ms: { value: overload.admittedP99Ms, met: overload.admittedP99Ms < TARGETS.admittedP99Ms },
@@ -189,8 +223,8 @@ function summarise(trials: Trial[], seconds: number) {
   return {
     date: new Date().toISOString(),
     machine: { cpu: os.cpus()[0]?.model.trim() ?? 'unknown', cores: os.availableParallelism(), node: process.version, loadAverageAtStart: os.loadavg().map((l) => round(l)) },
-    settings,
-    targets: TARGETS,
+    settings: { ...settings, baselineBuild: baselineBuild ?? null },
+    targets: { ...TARGETS, passwordPeakOverBaseline: PASSWORD_PEAK_OVER_BASELINE },
     durationSeconds: Math.round(seconds),
     methods: byMethod,
     trials,
@@ -216,9 +250,17 @@ function markdown(results: ReturnType<typeof summarise>): string {
       row(`${method}: peak`, f.peak),
       row(`${method}: ${s.factor}× peak`, f.overload),
       row(`${method}: ${s.factor}× peak, shedding off (baseline)`, f.baseline),
+      ...(f.baselineBuild ? [row(`${method}: peak, build ${s.baselineBuild}`, f.baselineBuild)] : []),
     );
   }
   lines.push('');
+  for (const method of METHODS) {
+    const other = results.methods[method].baselineBuild;
+    if (!other) continue;
+    const target = method === 'password' ? ` (target ≥ ${PASSWORD_PEAK_OVER_BASELINE}: ${met(other.thisBuildOverBaseline >= PASSWORD_PEAK_OVER_BASELINE)})` : '';
+    lines.push(`- **${method} log-ins per second at the peak, this build / ${s.baselineBuild}: ${other.thisBuildOverBaseline}**${target}; ` +
+      `${results.methods[method].peak.logInsPerSecond} against ${other.logInsPerSecond}, each round's pair ${other.pairedRounds.join(' / ')}.`);
+  }
   for (const method of METHODS) {
     const { targets: t } = results.methods[method];
     lines.push(`- ${method} at ${s.factor}× peak: completed ${t.throughputShare.value} of peak (target ≥ ${TARGETS.throughputShare}: ${met(t.throughputShare.met)}), ` +
@@ -227,6 +269,23 @@ function markdown(results: ReturnType<typeof summarise>): string {
   }
   lines.push('', `Whole run ${results.durationSeconds} s.`, '');
   return lines.join('\n');
+}
+
+/**
+ * Gives every member in the store at `databaseUrl` a hash of the benchmark's password made by the
+ * build at `build` (its src/members/password.ts `hashPassword`), so that build checks passwords the
+ * way it does in production. One hash serves every member: checking it costs what checking one's own does.
+ */
+async function hashPasswordsAs(build: string, databaseUrl: string): Promise<void> {
+  const { hashPassword } = await import(pathToFileURL(path.join(build, 'src/members/password.ts')).href) as { hashPassword?: (password: string) => Promise<string> };
+  if (typeof hashPassword !== 'function') throw new Error(`BENCH_BASELINE: ${build}/src/members/password.ts exports no hashPassword`);
+  const passwordHash = await hashPassword(PASSWORD);
+  const store = await openStore(databaseUrl);
+  try {
+    for (const member of await store.members.list({ limit: 100_000 })) await store.members.update(member.id, { passwordHash });
+  } finally {
+    await store.close();
+  }
 }
 
 await main();

@@ -2,7 +2,7 @@
  * A benchmark's server in a child process of its own, and the members it logs in: shared by
  * `npm run bench` and `npm run bench:prune`.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { hashPassword } from '../src/members/password.ts';
@@ -17,16 +17,21 @@ const here = import.meta.dirname;
 export class ServerChild {
   readonly flow: string;
   readonly target: Target;
+  /** Where the server answers `GET /metrics` on loopback, if it does (builds before it did not). */
+  readonly metricsPort: number | undefined;
   private readonly child: ChildProcess;
+  private readonly drain: ChildProcess;
   private pending: ((usage: ServerUsage) => void) | undefined;
   private exited: string | undefined;
 
   private readonly waiting = new Map<string, (message: ChildMessage) => void>();
 
-  private constructor(flow: string, child: ChildProcess, target: Target) {
+  private constructor(flow: string, child: ChildProcess, drain: ChildProcess, target: Target, metricsPort: number | undefined) {
     this.flow = flow;
     this.child = child;
+    this.drain = drain;
     this.target = target;
+    this.metricsPort = metricsPort;
     child.on('exit', (code, signal) => {
       this.exited = `exited with ${signal ?? code}`;
     });
@@ -42,24 +47,46 @@ export class ServerChild {
     });
   }
 
-  /** Starts `script` (in bench/, or an absolute path) with `env`; `profile` gives Node options for a CPU profile. */
+  /**
+   * Starts `script` (in bench/, or an absolute path) with `env`; `profile` gives Node options for a CPU
+   * profile. The server's standard output (its log) is a pipe that another process empties, as in
+   * production: under systemd it is journald's stream, under Docker or Kubernetes the container
+   * runtime's pipe, each read by a process of its own. Node writes to a pipe synchronously on Linux,
+   * so the server pays for every line it logs and waits when the reader falls behind. The reader
+   * here is `cat` into /dev/null: a process apart from the load driver, which must not spend its own
+   * CPU or event loop on the server's log.
+   */
   static start(flow: string, script: string, env: Record<string, string>, profile?: (flow: string) => string[]): Promise<ServerChild> {
     const execArgv = profile?.(flow) ?? [];
+    const drain = spawn('cat', [], { stdio: ['pipe', 'ignore', 'inherit'] });
     const child = fork(path.resolve(here, script), [], {
       execPath: process.execPath,
       execArgv,
       env: { PATH: process.env.PATH ?? '', ...env },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      stdio: ['ignore', drain.stdin!, 'inherit', 'ipc'],
     });
+    // The server holds the pipe's only writing end now: `cat` ends when the server does.
+    drain.stdin!.destroy();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${script} did not start within 30 s`)), 30_000);
-      child.once('exit', (code) => reject(new Error(`${script} exited with ${code} before it was ready`)));
+      child.once('exit', (code) => {
+        drain.kill();
+        reject(new Error(`${script} exited with ${code} before it was ready`));
+      });
       child.once('message', (message: ChildMessage) => {
         clearTimeout(timer);
         if (message.type !== 'ready') return reject(new Error(`${script} sent ${message.type} before ready`));
-        resolve(new ServerChild(flow, child, { name: flow, issuer: message.issuer, port: message.port }));
+        resolve(new ServerChild(flow, child, drain, { name: flow, issuer: message.issuer, port: message.port }, message.metricsPort));
       });
     });
+  }
+
+  /** The store statements the server has run since it started (jmb_store_statements_total), where it reports them. */
+  async storeStatements(): Promise<number | undefined> {
+    if (this.metricsPort === undefined) return undefined;
+    const response = await fetch(`http://127.0.0.1:${this.metricsPort}/metrics`);
+    const match = /^jmb_store_statements_total (\S+)$/m.exec(await response.text());
+    return match ? Number(match[1]) : undefined;
   }
 
   /** Throws when the server process has gone (a crash would otherwise show up as slow numbers). */
@@ -96,19 +123,21 @@ export class ServerChild {
   }
 
   /** Closing the IPC channel makes the child close its server and exit. */
-  stop(): Promise<void> {
-    if (this.child.exitCode !== null || !this.child.connected) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.child.kill('SIGKILL');
-        resolve();
-      }, 5_000);
-      this.child.once('exit', () => {
-        clearTimeout(timer);
-        resolve();
+  async stop(): Promise<void> {
+    if (this.child.exitCode === null && this.child.connected) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          this.child.kill('SIGKILL');
+          resolve();
+        }, 5_000);
+        this.child.once('exit', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        this.child.disconnect();
       });
-      this.child.disconnect();
-    });
+    }
+    if (this.drain.exitCode === null) this.drain.kill();
   }
 }
 

@@ -38,6 +38,8 @@ import { rememberedClient } from './http/return-cookie.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { wellKnownRouter } from './http/well-known.ts';
 import { createLogger, type Logger } from './log.ts';
+import { memoizeMemberReads, type MemberReads } from './members/member-reads.ts';
+import { createPasswordHasher } from './members/password.ts';
 import { metricsEndpoint } from './metrics/endpoint.ts';
 import { meteredHashQueue, meteredRateLimit, meteredSmsSender } from './metrics/metered.ts';
 import { createPrometheusMetrics } from './metrics/prometheus.ts';
@@ -117,6 +119,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     countMembersWithPasskeys: () => store.passkeys.countMembers(),
     signInsInMemory: () => store.inMemory?.() ?? [],
     walBytes: () => store.walBytes?.(),
+    storeStatements: () => store.statementsRun?.(),
   }, { smsPricePerSegment: config.operations.smsPricePerSegment });
   const { metrics } = prometheus;
   const store = options.store ?? (await openStore(config.databaseUrl, {
@@ -133,8 +136,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // The client address of the request being served, worked out once by the server (see handler):
   // what the request writes counts against that address, and every limit, log and audit entry uses it.
   const serving = new AsyncLocalStorage<string>();
+  // The members read while serving a request: findAccount, the log-in methods and the passkey offer
+  // share one read of a member per request (see memoizeMemberReads).
+  const memberReads = new AsyncLocalStorage<MemberReads>();
+  const members = memoizeMemberReads(store.members, () => memberReads.getStore());
   const passkeyOffer = createPasskeyOffer({
-    members: store.members, passkeys: store.passkeys, counters: store.counters, audit: store.audit, clock, snoozeDays: config.passkeyOffer.snoozeDays, metrics,
+    members, passkeys: store.passkeys, counters: store.counters, audit: store.audit, clock, snoozeDays: config.passkeyOffer.snoozeDays, metrics,
   });
   // Where each member is logged in: noted whenever one of their sessions is saved.
   const memberSessions = createMemberSessions({ documents: store.documents, audit: store.audit, clock });
@@ -151,13 +158,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const devices = createDeviceTrust({ keys: config.cookieKeys.map(derivedKey('device-trust')), days: config.loginLimits.deviceCookieDays }, clock);
   const hashing = meteredHashQueue(createHashQueue(protection.hashing), metrics);
   const passwordLogin = createPasswordLogin({
-    members: store.members, counters: store.counters, audit: store.audit, limits: config.loginLimits, devices, hashing, clock, addressKey: limitKeyOf,
+    members, counters: store.counters, audit: store.audit, limits: config.loginLimits, devices, hashing, clock, addressKey: limitKeyOf,
+    passwords: createPasswordHasher(config.passwordHashing),
   });
   const challenges = createChallenges(store.documents, { perBinding: protection.challenges.perSignIn, ownerOf: limitKeyOf });
   const assertions = createAssertionVerifier();
   const passkeyLogin = createPasskeyLogin({
     settings: config.webauthn,
-    members: store.members,
+    members,
     passkeys: store.passkeys,
     challenges,
     audit: store.audit,
@@ -204,13 +212,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const pushedRequestLimit = meteredRateLimit(createRateLimit({ perMinute: protection.pushedRequests.perClientAndAddressPerMinute, maxKeys: 100_000 }, clock), 'pushed_requests', metrics);
   const provider = createProvider({
     config, jwks: providerJwks(config.jwks, clock()), store, logger, clock, cookieSigner, clientAddress: () => serving.getStore(), pushedRequestLimit,
+    findMember: members.findById,
     offerPasskeyTo: config.passkeyOffer.enabled ? passkeyOffer.eligible : async () => false,
   });
-  provider.on('session.saved', (session: { accountId?: string; uid: string; exp?: number }) => {
+  provider.on('session.saved', (session: { accountId?: string; uid: string; exp?: number; new?: boolean }) => {
     if (!session.accountId) return;
     const ctx = (Provider as unknown as { ctx?: Koa.Context }).ctx;
     const seen = { userAgent: ctx?.get('user-agent') || undefined, ip: serving.getStore() };
-    memberSessions.touch(session.accountId, session.uid, new Date((session.exp ?? 0) * 1000), seen)
+    memberSessions.touch(session.accountId, session.uid, new Date((session.exp ?? 0) * 1000), seen, session.new === true)
       .catch((error: unknown) => logger.warn('a session could not be noted for its member', { error }));
   });
   provider.on('end_session.success', () => metrics.logout());
@@ -292,11 +301,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     && routers.some((router) => router.match(path, method).path.length > 0);
   const clientAddress = createClientAddress(protection.trustProxy);
   const pinned = pinToIssuer(config.issuer);
+  // Each request runs with its client address and its own member reads.
+  const serve = (address: string, listener: RequestListener, req: IncomingMessage, res: ServerResponse) =>
+    memberReads.run(new Map(), () => serving.run(address, listener, req, res));
   const refuse = (req: IncomingMessage, res: ServerResponse, address: string, error: HttpError, options: { json: boolean; close: boolean }) => {
     refusals.set(req, { error, json: options.json });
     // Refused unread: the connection is closed rather than kept for a body it would have to read.
     if (options.close) res.setHeader('Connection', 'close');
-    return serving.run(address, pages, req, res);
+    return serve(address, pages, req, res);
   };
   // Whether a validly signed session cookie names a session a member is logged in with. A signature
   // proves only that the IdP once set the cookie: a logged-out or expired session's cookie keeps it.
@@ -320,7 +332,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       refusal ??= overBudget(signInStartLimit, key, 'sign-ins started');
     }
     if (refusal) return refuse(req, res, address, refusal, { json: false, close: false });
-    return serving.run(address, handleOidc, req, res);
+    return serve(address, handleOidc, req, res);
   };
   const handler: RequestListener = (req, res) => {
     pinned(req);
@@ -334,14 +346,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     if (overShare) metrics.rateLimited('in_flight');
     const refused = overShare ?? (page ? undefined : providerBodyRefusal(req, path, protection.pushedRequests.maxBytes));
     if (refused) return refuse(req, res, address, refused, { json: !page && !BROWSER_ENDPOINTS.test(path), close: true });
-    if (page) return serving.run(address, pages, req, res);
+    if (page) return serve(address, pages, req, res);
     if (isAuthorizationRequest(req.method, path) && req.method !== 'POST') {
       return void admitAuthorization(req, res, address, key).catch((error: unknown) => {
         logger.error('request failed', { method: req.method, path, error });
         res.destroy();
       });
     }
-    return serving.run(address, handleOidc, req, res);
+    return serve(address, handleOidc, req, res);
   };
 
   const pruning = startPruning({ store, clock, logger }, {

@@ -11,6 +11,7 @@ import { keyStoreFileOf } from './key-store-file.ts';
 import { loadOpDocuments, type OpDocuments } from './op-documents.ts';
 import { loadOperations, type OperationsSettings } from './operations.ts';
 import { parse, readJson } from './parse.ts';
+import { loadPasswordHashing, type PasswordHashing } from './passwords.ts';
 import { loadLoginLimits, loadProtection, type LoginLimits, type ProtectionSettings } from './protection.ts';
 import { loadApps, loadSms, loadStorage, loadWebAuthn } from './sections.ts';
 
@@ -35,6 +36,8 @@ export type Config = {
   apps: { android: { packageName: string; fingerprint: string }[]; ios: string[] };
   logLevel: LogLevel;
   loginLimits: LoginLimits;
+  /** What new and changed passwords are hashed with (argon2id). */
+  passwordHashing: PasswordHashing;
   protection: ProtectionSettings;
   documents: OpDocuments;
   operations: OperationsSettings;
@@ -160,6 +163,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const sms = loadSms(env, dataDir, production, problems);
   const logLevel = parse('LOG_LEVEL', env.LOG_LEVEL ?? 'info', z.enum(['debug', 'info', 'warn', 'error', 'silent']), problems) ?? 'info';
   const loginLimits = loadLoginLimits(env, problems);
+  const passwordHashing = loadPasswordHashing(env, problems);
   const protection = loadProtection(env, problems);
 
   const documents = loadOpDocuments(env, production, problems);
@@ -172,7 +176,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const storage = loadStorage(env, problems);
 
   if (problems.length) throw new ConfigError(problems);
-  return { production, port, issuer, databaseUrl, dataDir, clients, cookieKeys, jwks, jwksFile, webauthn, sms, apps, logLevel, loginLimits, protection, documents, demoPort, passkeyOffer, storage, operations };
+  return { production, port, issuer, databaseUrl, dataDir, clients, cookieKeys, jwks, jwksFile, webauthn, sms, apps, logLevel, loginLimits, passwordHashing, protection, documents, demoPort, passkeyOffer, storage, operations };
 }
 
 /** loadConfig for a command's entry point: on a ConfigError, prints every problem and exits 1 before anything listens. */

@@ -86,7 +86,7 @@ export function loadProtection(env: NodeJS.ProcessEnv, problems: string[]): Prot
       perSignIn: challengesPerSignIn,
     },
     hashing: {
-      // scrypt runs on libuv's pool (4 threads unless UV_THREADPOOL_SIZE says otherwise). One core is
+      // Password hashes run on libuv's pool (4 threads unless UV_THREADPOOL_SIZE says otherwise). One core is
       // left to the event loop, which must go on answering everything else (refusals included) while
       // the hashes run; more hashes at once than the remaining cores only makes each one slower.
       concurrency: number('PASSWORD_HASH_CONCURRENCY', Math.max(1, Math.min(4, availableParallelism() - 1))),

@@ -1,4 +1,5 @@
 import { defaultDatabaseUrl } from '../config/database-url.ts';
+import { loadPasswordHashing } from '../config/passwords.ts';
 import { createPasskeyOffer } from '../account/passkey-offer.ts';
 import { openStore } from '../store/open.ts';
 import type { Member, Members } from '../store/port.ts';
@@ -7,6 +8,7 @@ import {
 } from './command-line.ts';
 import { deskCommands } from './desk-commands.ts';
 import { createMember, MemberInputError, publicView, setPassword, setStatus } from './members.ts';
+import { createPasswordHasher, type PasswordHasher } from './password.ts';
 import { DeskRefusal } from './support-desk.ts';
 import { validateMemberNumber } from './validate.ts';
 
@@ -62,15 +64,24 @@ Exit status: 0 done; 1 input refused (nothing written); 2 usage error. The reaso
 const onMembers = (fn: (members: Members) => Promise<Member[]>): Action => async (store) => (await fn(store.members)).map(publicView);
 const password = { password: { type: 'string' }, 'password-stdin': { type: 'boolean' } } as const;
 
+/** Passwords hashed as the IdP hashes them: at the PASSWORD_ARGON2_* settings of the same environment. */
+function passwordHasher(env: NodeJS.ProcessEnv): PasswordHasher {
+  const problems: string[] = [];
+  const hashing = loadPasswordHashing(env, problems);
+  if (problems.length) throw refused(problems.join('; '));
+  return createPasswordHasher(hashing);
+}
+
 // Each command checks its command line first and only then gets the store, so a usage error never opens it.
 const commands: Record<string, Command> = {
   add: {
     options: { ...password, number: { type: 'string' }, name: { type: 'string' }, phone: { type: 'string' }, country: { type: 'string' } },
-    async prepare(values) {
+    async prepare(values, env) {
       for (const name of ['number', 'name', 'phone', 'country']) required(values, name);
+      const passwords = passwordHasher(env);
       const secret = await readPassword(values);
       const input = { number: values.number, name: values.name, phone: values.phone, country: values.country, password: secret };
-      return onMembers(async (members) => [await createMember(members, input, Date.now)]);
+      return onMembers(async (members) => [await createMember(members, input, Date.now, passwords)]);
     },
   },
   list: {
@@ -103,10 +114,11 @@ const commands: Record<string, Command> = {
   },
   'set-password': {
     options: { ...target, ...password },
-    async prepare(values) {
+    async prepare(values, env) {
       const find = targetMember(values);
+      const passwords = passwordHasher(env);
       const secret = await readPassword(values);
-      return onMembers(async (members) => [(await setPassword(members, (await find(members)).id, secret))!]);
+      return onMembers(async (members) => [(await setPassword(members, (await find(members)).id, secret, passwords))!]);
     },
   },
   disable: {

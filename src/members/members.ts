@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DuplicateError, type Clock, type Member, type Members } from '../store/port.ts';
-import { hashPassword } from './password.ts';
+import { defaultPasswordHasher, type PasswordHasher } from './password.ts';
 import {
   validateCountry,
   validateDisplayName,
@@ -44,7 +44,7 @@ export type MemberClaims = {
 };
 
 /** Validates every field (reporting all problems at once), hashes the password and stores a new active member. */
-export async function createMember(members: Members, input: NewMember, clock: Clock): Promise<Member> {
+export async function createMember(members: Members, input: NewMember, clock: Clock, passwords: PasswordHasher = defaultPasswordHasher): Promise<Member> {
   const problems: string[] = [];
   const take = <T>(result: Validated<T>): T => {
     if (!result.ok) problems.push(result.reason);
@@ -64,7 +64,7 @@ export async function createMember(members: Members, input: NewMember, clock: Cl
       // The id is the OIDC `sub`: random and stable, so relying parties never learn the member number from it.
       id: randomUUID(),
       number, name, phone, country, status,
-      passwordHash: await hashPassword(password),
+      passwordHash: await passwords.hash(password),
       createdAt: now,
       updatedAt: now,
     });
@@ -90,8 +90,8 @@ export async function setPhone(members: Members, id: string, phone: unknown): Pr
 }
 
 /** Replaces a member's password with a fresh hash, ending their device cookies; undefined when there is no such member. */
-export async function setPassword(members: Members, id: string, password: unknown): Promise<Member | undefined> {
-  return members.update(id, { passwordHash: await hashPassword(accepted(validatePassword(password))), nextDeviceGeneration: true });
+export async function setPassword(members: Members, id: string, password: unknown, passwords: PasswordHasher = defaultPasswordHasher): Promise<Member | undefined> {
+  return members.update(id, { passwordHash: await passwords.hash(accepted(validatePassword(password))), nextDeviceGeneration: true });
 }
 
 /**

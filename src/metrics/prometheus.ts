@@ -9,6 +9,8 @@ export type MetricSources = {
   ready: () => Promise<boolean>;
   /** The size of the store's write-ahead log, where it has one. */
   walBytes?: () => number | undefined;
+  /** Statements the store has run for the IdP's features since it opened, where it counts them. */
+  storeStatements?: () => number | undefined;
   /** Members with at least one passkey, counted in the store: a scan, so it runs rarely (see refresh). */
   countMembersWithPasskeys: () => Promise<number>;
 };
@@ -65,6 +67,19 @@ export function createPrometheusMetrics(sources: MetricSources, options: { smsPr
       registers,
       collect() {
         this.set(walBytes() ?? 0);
+      },
+    });
+  }
+
+  if (sources.storeStatements) {
+    const statements = sources.storeStatements;
+    new Counter({
+      name: 'jmb_store_statements_total',
+      help: 'SQL statements the embedded store ran for the IdP\'s features (reads and writes; health checks, pruning and checkpoints not included)',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(statements() ?? 0);
       },
     });
   }

@@ -94,15 +94,24 @@ export function createMemberSessions({ documents, audit, clock }: { documents: E
   }
 
   return {
-    /** Notes that `memberId`'s session `uid` was used from this browser and address. */
-    async touch(memberId: string, uid: string, expiresAt: Date, seen: { userAgent?: string; ip?: string }): Promise<void> {
+    /**
+     * Notes that `memberId`'s session `uid` was used from this browser and address. `firstSave`: the
+     * session was made by this request (oidc-provider's `session.new`), so its uid is fresh and no
+     * record of it can exist yet: the record is written without being read first.
+     */
+    async touch(memberId: string, uid: string, expiresAt: Date, seen: { userAgent?: string; ip?: string }, firstSave = false): Promise<void> {
       const now = clock();
+      const seenNow = { ...(seen.userAgent && { userAgent: seen.userAgent }), ...(seen.ip && { ip: seen.ip }) };
+      if (firstSave) {
+        await documents.upsert(KIND, entryId(memberId, uid), { startedAt: now, lastActiveAt: now, ...seenNow } satisfies Omit<Entry, 'uid'>, expiresAt);
+        return;
+      }
       // Read and written in one step, so that a save of the same session elsewhere is not undone.
       // The uid is in the record's id, not in its payload (where the store would index it as a session's).
       await documents.update(KIND, entryId(memberId, uid), (stored) => {
         const known = stored as Omit<Entry, 'uid'> | undefined;
         if (known && now - known.lastActiveAt < ACTIVITY_STEP_MS) return undefined;
-        const record: Omit<Entry, 'uid'> = { ...(known ?? { startedAt: now }), lastActiveAt: now, ...(seen.userAgent && { userAgent: seen.userAgent }), ...(seen.ip && { ip: seen.ip }) };
+        const record: Omit<Entry, 'uid'> = { ...(known ?? { startedAt: now }), lastActiveAt: now, ...seenNow };
         return { payload: record, expiresAt };
       });
     },

@@ -7,7 +7,7 @@ import type { RateLimit } from '../http/rate-limit.ts';
 import { rememberedClient } from '../http/return-cookie.ts';
 import { retryHref } from '../http/error-boundary.ts';
 import type { Logger } from '../log.ts';
-import type { Clock, Store } from '../store/port.ts';
+import type { Clock, Member, Store } from '../store/port.ts';
 import { memberClaims } from '../members/members.ts';
 import { accountClient } from './account-client.ts';
 import { createOidcAdapter } from './adapter.ts';
@@ -43,15 +43,18 @@ export type ProviderDeps = {
   offerPasskeyTo?: (memberId: string) => Promise<boolean>;
   /** Pushed authorization requests stored, per client and client address (none for tools that serve no requests). */
   pushedRequestLimit?: RateLimit;
+  /** Reads a member by id (the app shares one read per request with the log-in methods); the store's when absent. */
+  findMember?: (id: string) => Promise<Member | undefined>;
 };
 
 /** Builds the oidc-provider instance: code flow with PKCE for every client, first-party grants, our pages. */
-export function createProvider({ config, jwks, store, logger, clock, cookieSigner, clientAddress = () => undefined, offerPasskeyTo = async () => false, pushedRequestLimit }: ProviderDeps): Provider {
+export function createProvider({ config, jwks, store, logger, clock, cookieSigner, clientAddress = () => undefined, offerPasskeyTo = async () => false, pushedRequestLimit, findMember }: ProviderDeps): Provider {
   // What a request writes is owned by its network, as the limits count it (an IPv6 /64).
   const documents = createOidcAdapter(store.documents, clock, () => {
     const address = clientAddress();
     return address === undefined ? undefined : limitKeyOf(address);
   });
+  const readMember = findMember ?? ((id: string) => store.members.findById(id));
   const configuration: Configuration = {
     adapter: withoutEmptySessions(pushedRequestLimit ? budgetPushedRequests(documents, pushedRequestLimit, clientAddress) : documents),
     clients: [...config.clients, accountClient(config.issuer)] as Configuration['clients'],
@@ -83,7 +86,7 @@ export function createProvider({ config, jwks, store, logger, clock, cookieSigne
       short: { httpOnly: true, sameSite: 'lax' },
     },
     async findAccount(ctx, sub) {
-      const member = await passingAsUnavailable(() => store.members.findById(sub));
+      const member = await passingAsUnavailable(() => readMember(sub));
       if (!member || member.status !== 'active') {
         // A session outliving its member's access: ended here, with a page that says why.
         await refuseSessionOf(ctx, sub);

@@ -72,7 +72,7 @@ export type Member = {
   phone: string;
   country: string;
   status: MemberStatus;
-  /** An encoded scrypt hash with its parameters, never the password. */
+  /** An encoded hash with its parameters (an argon2id PHC string, or scrypt from before), never the password. */
   passwordHash: string;
   /**
    * Goes up by one whenever what a device cookie vouches for ends (a new password or phone, a log-out
@@ -206,6 +206,12 @@ export interface Store {
   inMemory?(): { kind: string; held: number; evicted: number }[];
   /** The size of the write-ahead log in bytes, where the store has one (the embedded store on a file). */
   walBytes?(): number;
+  /**
+   * How many statements the store has run for the IdP's features since it opened (reads and writes of
+   * documents, members, passkeys, counters and audit; not health checks or upkeep), where it counts
+   * them (the embedded store).
+   */
+  statementsRun?(): number;
   close(): Promise<void>;
 }
 

@@ -177,3 +177,14 @@ test('connections and pushed requests: seconds-long server timeouts, a per-addre
   const problems = problemsOf({ DATA_DIR: dir, HTTP_REQUEST_TIMEOUT_SECONDS: '0', HTTP_KEEP_ALIVE_TIMEOUT_SECONDS: 'x', PAR_MAX_BYTES: '-1', PAR_PER_CLIENT_AND_ADDRESS_PER_MINUTE: '1.5' });
   for (const name of ['HTTP_REQUEST_TIMEOUT_SECONDS', 'HTTP_KEEP_ALIVE_TIMEOUT_SECONDS', 'PAR_MAX_BYTES', 'PAR_PER_CLIENT_AND_ADDRESS_PER_MINUTE']) t.true(problems.some((p) => p.startsWith(name)), name);
 });
+
+test('passwords are hashed at OWASP\'s argon2id parameters unless set, and never weaker than OWASP\'s weakest', (t) => {
+  const dir = tempDir();
+  t.deepEqual(loadConfig({ DATA_DIR: dir }).passwordHashing, { memoryKib: 19456, passes: 2, parallelism: 1 });
+  t.deepEqual(loadConfig({ DATA_DIR: dir, PASSWORD_ARGON2_MEMORY_KIB: '47104', PASSWORD_ARGON2_PASSES: '1' }).passwordHashing, { memoryKib: 47104, passes: 1, parallelism: 1 });
+  t.deepEqual(problemsOf({ DATA_DIR: dir, PASSWORD_ARGON2_MEMORY_KIB: '8192' }), [
+    'PASSWORD_ARGON2_MEMORY_KIB × PASSWORD_ARGON2_PASSES must be at least OWASP\'s weakest argon2id (7168 KiB × 5 passes, and at least 7168 KiB), got 8192 KiB × 2',
+  ]);
+  const problems = problemsOf({ DATA_DIR: dir, PASSWORD_ARGON2_MEMORY_KIB: '2000000', PASSWORD_ARGON2_PASSES: 'two', PASSWORD_ARGON2_PARALLELISM: '0' });
+  t.deepEqual(problems.map((problem) => problem.split(':')[0]), ['PASSWORD_ARGON2_MEMORY_KIB', 'PASSWORD_ARGON2_PASSES', 'PASSWORD_ARGON2_PARALLELISM']);
+});

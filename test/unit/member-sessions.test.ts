@@ -34,3 +34,20 @@ test('a session active again within the minute is not written again; a minute la
   await sessions.touch('member-1', 'first', expiresAt, { ip: '192.0.2.9' });
   t.deepEqual((await entries()).map((entry) => [entry.uid, entry.ip, entry.startedAt, entry.lastActiveAt]), [['first', '192.0.2.9', started, now], ['second', '192.0.2.2', started, started]]);
 });
+
+test('a session made by this request is recorded without reading its record first, and is then kept up like any other', async (t) => {
+  let now = Date.parse('2026-12-02T10:00:00Z');
+  const clock = () => now;
+  const store = openSqliteStore(':memory:', clock);
+  t.teardown(() => store.close());
+  const sessions = createMemberSessions({ documents: store.documents, audit: store.audit, clock });
+  const expiresAt = new Date(now + 3_600_000);
+  const before = store.statementsRun!();
+  await sessions.touch('member-1', 'fresh', expiresAt, { userAgent: 'Browser', ip: '192.0.2.1' }, true);
+  t.is(store.statementsRun!() - before, 1, 'one write, no read');
+  const started = now;
+  now += 90_000;
+  await sessions.touch('member-1', 'fresh', expiresAt, { ip: '192.0.2.9' });
+  const [entry] = await store.documents.listByIdPrefix('MemberSession', 'member-1/', 100);
+  t.deepEqual(entry?.payload, { startedAt: started, lastActiveAt: now, userAgent: 'Browser', ip: '192.0.2.9' });
+});

@@ -9,7 +9,7 @@ import { assertOneLineReason, members, PASSWORD, tempDatabase, taroArgs, type Ru
 function assertNoSecrets(t: { false(v: boolean, m?: string): void }, result: Run) {
   const output = result.stdout + result.stderr;
   t.false(output.includes(PASSWORD), 'output shows the password');
-  t.false(output.includes('scrypt'), 'output shows the password hash');
+  t.false(output.includes('scrypt') || output.includes('argon2'), 'output shows the password hash');
   t.false(output.toLowerCase().includes('passwordhash'), 'output names the password hash');
 }
 
@@ -208,4 +208,21 @@ test('activity shows the member\'s audit trail, newest first, without secrets', 
   ]);
   const unknown = await run(['activity', '--number', '399999999']);
   t.is(unknown.code, 1);
+});
+
+test('add and set-password hash at the PASSWORD_ARGON2_* settings of the environment, which are checked first', async (t) => {
+  const { env, stored } = tempDatabase(t);
+  const settings = { ...env, PASSWORD_ARGON2_MEMORY_KIB: '12288', PASSWORD_ARGON2_PASSES: '3' };
+  const added = await members(['add', ...taroArgs, '--password', PASSWORD], { env: settings });
+  t.is(added.code, 0, added.stderr);
+  t.true((await stored('300000001'))!.passwordHash.startsWith('$argon2id$v=19$m=12288,t=3,p=1$'));
+  const changed = await members(['set-password', '--number', '300000001', '--password', 'Mount Fuji 2026'], { env: { ...env, PASSWORD_ARGON2_MEMORY_KIB: '47104', PASSWORD_ARGON2_PASSES: '1' } });
+  t.is(changed.code, 0, changed.stderr);
+  const hash = (await stored('300000001'))!.passwordHash;
+  t.true(hash.startsWith('$argon2id$v=19$m=47104,t=1,p=1$'));
+  t.true(await verifyPassword('Mount Fuji 2026', hash));
+  const refused = await members(['set-password', '--number', '300000001', '--password', 'Mount Fuji 2027'], { env: { ...env, PASSWORD_ARGON2_MEMORY_KIB: '1024' } });
+  t.is(refused.code, 1);
+  assertOneLineReason(t, refused, /^PASSWORD_ARGON2_MEMORY_KIB × PASSWORD_ARGON2_PASSES must be at least/);
+  t.is((await stored('300000001'))!.passwordHash, hash, 'nothing changed');
 });

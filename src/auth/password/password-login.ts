@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { LoginLimits } from '../../config/protection.ts';
 import type { AuditLog, Clock, Counters, Member, Members } from '../../store/port.ts';
-import { hashPassword, needsRehash, verifyPassword } from '../../members/password.ts';
+import { defaultPasswordHasher, type PasswordHasher } from '../../members/password.ts';
 import { AuthError } from '../auth-error.ts';
 import { createAddressTallies } from './address-tally.ts';
 import type { DeviceTrust } from './device-trust.ts';
@@ -18,6 +18,8 @@ export type PasswordLoginDeps = {
   clock: Clock;
   /** What a client address counts under in the per-address limits and the hash queue's turns (an IPv6 client by its /64). */
   addressKey?: (ip: string) => string;
+  /** Hashes and checks passwords (PASSWORD_ARGON2_*); OWASP's argon2id parameters when absent. */
+  passwords?: PasswordHasher;
 };
 
 export type PasswordAttempt = {
@@ -79,6 +81,7 @@ export async function liftLoginWaits(counters: Counters, number: string): Promis
  */
 export function createPasswordLogin(deps: PasswordLoginDeps): PasswordLogin {
   const { members, counters, audit, limits, devices, hashing, clock, addressKey = (ip: string) => ip } = deps;
+  const { hash: hashPassword, verify: verifyPassword, needsRehash } = deps.passwords ?? defaultPasswordHasher;
   const waits = createWaits(counters, { baseSeconds: limits.waitBaseSeconds, maxSeconds: limits.waitMaxSeconds, memorySeconds: limits.memorySeconds });
   const addresses = createAddressTallies(counters, limits.windowSeconds, clock);
   const decoy = hashPassword(randomBytes(16).toString('base64url'));

@@ -28,6 +28,7 @@ import { prepareDatabase } from './prepare.ts';
 import { bulkBatches, type BulkWork } from './bulk.ts';
 import { startBulkThread } from './bulk-thread.ts';
 import { createWriteGate } from './write-gate.ts';
+import { countingPrepare, type Prepare } from './counted.ts';
 import { DEFAULT_SLICES, inSlices, type SliceOptions } from './slices.ts';
 
 type Row = Record<string, SQLInputValue>;
@@ -117,14 +118,17 @@ export function openSqliteStore(file: string, clock: Clock, options: SqliteStore
   const vacuumMode = db.prepare('PRAGMA auto_vacuum');
 
   const inMemory = new Map(Object.entries(options.signInKinds ?? {}).map(([kind, bounds]) => [kind, createMemoryDocuments(clock, bounds)]));
+  const tally = { ran: 0 };
+  const prepare = countingPrepare(db, tally);
 
   return {
     kind: 'sqlite',
-    documents: splitDocuments(sqliteDocuments(db, commits, clock, bulk), inMemory),
-    members: sqliteMembers(db, commits, clock),
-    passkeys: sqlitePasskeys(db, commits),
-    counters: sqliteCounters(db, commits, clock, bulk),
-    audit: sqliteAudit(db, commits, bulk),
+    documents: splitDocuments(sqliteDocuments(prepare, commits, clock, bulk), inMemory),
+    members: sqliteMembers(prepare, commits, clock),
+    passkeys: sqlitePasskeys(prepare, commits),
+    counters: sqliteCounters(prepare, commits, clock, bulk),
+    audit: sqliteAudit(prepare, commits, bulk),
+    statementsRun: () => tally.ran,
     async ping() {
       await commits.read(() => db.prepare('SELECT 1').get());
     },
@@ -180,21 +184,21 @@ export const PREFIX_LISTING = `SELECT id, payload, consumed_at FROM documents WH
 /** Runs bulk work in short transactions (see inSlices); resolves with how many rows (or pages) went. */
 type Bulk = (work: BulkWork) => Promise<number>;
 
-function sqliteDocuments(db: DatabaseSync, commits: GroupCommit, clock: Clock, bulk: Bulk): ExpiringDocuments {
+function sqliteDocuments(prepare: Prepare, commits: GroupCommit, clock: Clock, bulk: Bulk): ExpiringDocuments {
   const live = LIVE;
-  const upsert = db.prepare(`
+  const upsert = prepare(`
     INSERT INTO documents (kind, id, payload, grant_id, uid, user_code, consumed_at, expires_at)
     VALUES (?, ?, ?, ?, ?, ?, NULL, ?)
     ON CONFLICT (kind, id) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id,
       uid = excluded.uid, user_code = excluded.user_code, consumed_at = NULL, expires_at = excluded.expires_at`);
-  const find = db.prepare(`SELECT payload, consumed_at FROM documents WHERE kind = ? AND id = ? AND ${live}`);
-  const findByUid = db.prepare(INDEXED_LOOKUPS.findByUid);
-  const findByUserCode = db.prepare(INDEXED_LOOKUPS.findByUserCode);
-  const consume = db.prepare(`UPDATE documents SET consumed_at = ? WHERE kind = ? AND id = ? AND consumed_at IS NULL AND ${live}`);
-  const destroy = db.prepare('DELETE FROM documents WHERE kind = ? AND id = ?');
-  const revoke = db.prepare(INDEXED_LOOKUPS.revokeByGrantId);
-  const take = db.prepare(`DELETE FROM documents WHERE kind = ? AND id = ? RETURNING payload, consumed_at, expires_at`);
-  const listByPrefix = db.prepare(PREFIX_LISTING);
+  const find = prepare(`SELECT payload, consumed_at FROM documents WHERE kind = ? AND id = ? AND ${live}`);
+  const findByUid = prepare(INDEXED_LOOKUPS.findByUid);
+  const findByUserCode = prepare(INDEXED_LOOKUPS.findByUserCode);
+  const consume = prepare(`UPDATE documents SET consumed_at = ? WHERE kind = ? AND id = ? AND consumed_at IS NULL AND ${live}`);
+  const destroy = prepare('DELETE FROM documents WHERE kind = ? AND id = ?');
+  const revoke = prepare(INDEXED_LOOKUPS.revokeByGrantId);
+  const take = prepare(`DELETE FROM documents WHERE kind = ? AND id = ? RETURNING payload, consumed_at, expires_at`);
+  const listByPrefix = prepare(PREFIX_LISTING);
 
   const toPayload = (row: Row | undefined): Payload | undefined => {
     if (!row) return undefined;
@@ -251,13 +255,13 @@ function sqliteDocuments(db: DatabaseSync, commits: GroupCommit, clock: Clock, b
   };
 }
 
-function sqliteMembers(db: DatabaseSync, commits: GroupCommit, clock: Clock): Members {
-  const insert = db.prepare(`
+function sqliteMembers(prepare: Prepare, commits: GroupCommit, clock: Clock): Members {
+  const insert = prepare(`
     INSERT INTO members (id, number, name, phone, country, status, password_hash, device_generation, created_at, updated_at)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-  const byId = db.prepare('SELECT * FROM members WHERE id = ?');
-  const byNumber = db.prepare('SELECT * FROM members WHERE number = ?');
-  const list = db.prepare('SELECT * FROM members WHERE number > ? ORDER BY number LIMIT ?');
+  const byId = prepare('SELECT * FROM members WHERE id = ?');
+  const byNumber = prepare('SELECT * FROM members WHERE number = ?');
+  const list = prepare('SELECT * FROM members WHERE number > ? ORDER BY number LIMIT ?');
   const columns: Record<Exclude<keyof MemberChanges, 'nextDeviceGeneration'>, string> = {
     name: 'name', phone: 'phone', country: 'country', status: 'status', passwordHash: 'password_hash',
   };
@@ -301,24 +305,24 @@ function sqliteMembers(db: DatabaseSync, commits: GroupCommit, clock: Clock): Me
       const sets = entries.map(([key]) => `${columns[key]} = ?`);
       // Added to the stored value in the same statement: simultaneous updates each add their one.
       if (nextDeviceGeneration) sets.push('device_generation = device_generation + 1');
-      const update = db.prepare(`UPDATE members SET ${[...sets, 'updated_at = ?'].join(', ')} WHERE id = ?`);
+      const update = prepare(`UPDATE members SET ${[...sets, 'updated_at = ?'].join(', ')} WHERE id = ?`);
       const updated = await commits.write(() => update.run(...entries.map(([, value]) => value), clock(), id).changes === 1 ? byId.get(id) : undefined);
       return toMember(updated as Row | undefined);
     },
   };
 }
 
-function sqlitePasskeys(db: DatabaseSync, commits: GroupCommit): Passkeys {
-  const insert = db.prepare(`
+function sqlitePasskeys(prepare: Prepare, commits: GroupCommit): Passkeys {
+  const insert = prepare(`
     INSERT INTO passkeys (id, member_id, user_handle, public_key, counter, transports, synced, backed_up, aaguid, name, created_at, last_used_at, last_used_from)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-  const byId = db.prepare('SELECT * FROM passkeys WHERE id = ?');
-  const forMember = db.prepare('SELECT * FROM passkeys WHERE member_id = ? ORDER BY created_at, id');
-  const recordUse = db.prepare('UPDATE passkeys SET counter = ?, last_used_at = ?, last_used_from = ? WHERE id = ? AND counter = ?');
-  const rename = db.prepare('UPDATE passkeys SET name = ? WHERE member_id = ? AND id = ?');
-  const remove = db.prepare('DELETE FROM passkeys WHERE member_id = ? AND id = ?');
+  const byId = prepare('SELECT * FROM passkeys WHERE id = ?');
+  const forMember = prepare('SELECT * FROM passkeys WHERE member_id = ? ORDER BY created_at, id');
+  const recordUse = prepare('UPDATE passkeys SET counter = ?, last_used_at = ?, last_used_from = ? WHERE id = ? AND counter = ?');
+  const rename = prepare('UPDATE passkeys SET name = ? WHERE member_id = ? AND id = ?');
+  const remove = prepare('DELETE FROM passkeys WHERE member_id = ? AND id = ?');
   // Reads the member index alone (passkeys_member), never the rows.
-  const countMembers = db.prepare('SELECT COUNT(DISTINCT member_id) AS members FROM passkeys');
+  const countMembers = prepare('SELECT COUNT(DISTINCT member_id) AS members FROM passkeys');
 
   const toPasskey = (row: Row | undefined): Passkey | undefined => row && {
     id: row.id as string,
@@ -368,15 +372,15 @@ function sqlitePasskeys(db: DatabaseSync, commits: GroupCommit): Passkeys {
   };
 }
 
-function sqliteCounters(db: DatabaseSync, commits: GroupCommit, clock: Clock, bulk: Bulk): Counters {
-  const increment = db.prepare(`
+function sqliteCounters(prepare: Prepare, commits: GroupCommit, clock: Clock, bulk: Bulk): Counters {
+  const increment = prepare(`
     INSERT INTO counters (key, count, reset_at) VALUES (?, 1, ?)
     ON CONFLICT (key) DO UPDATE SET
       count = CASE WHEN reset_at <= ? THEN 1 ELSE count + 1 END,
       reset_at = CASE WHEN reset_at <= ? THEN excluded.reset_at ELSE reset_at END
     RETURNING count, reset_at`);
-  const get = db.prepare('SELECT count, reset_at FROM counters WHERE key = ? AND reset_at > ?');
-  const reset = db.prepare('DELETE FROM counters WHERE key = ?');
+  const get = prepare('SELECT count, reset_at FROM counters WHERE key = ? AND reset_at > ?');
+  const reset = prepare('DELETE FROM counters WHERE key = ?');
   const toCount = (row: Row | undefined): Count | undefined =>
     row && { count: Number(row.count), resetAt: new Date(row.reset_at as number) };
 
@@ -397,10 +401,10 @@ function sqliteCounters(db: DatabaseSync, commits: GroupCommit, clock: Clock, bu
   };
 }
 
-function sqliteAudit(db: DatabaseSync, commits: GroupCommit, bulk: Bulk): AuditLog {
-  const insert = db.prepare(`
+function sqliteAudit(prepare: Prepare, commits: GroupCommit, bulk: Bulk): AuditLog {
+  const insert = prepare(`
     INSERT INTO audit (member_id, at, type, outcome, ip, user_agent, client_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
-  const list = db.prepare('SELECT * FROM audit WHERE member_id = ? ORDER BY at DESC, seq DESC LIMIT ?');
+  const list = prepare('SELECT * FROM audit WHERE member_id = ? ORDER BY at DESC, seq DESC LIMIT ?');
   return {
     async append(event) {
       await commits.write(() => insert.run(event.memberId ?? null, event.at.getTime(), event.type, event.outcome, event.ip ?? null,
