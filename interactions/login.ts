@@ -15,6 +15,7 @@ import { acrRequestOf } from '../src/oidc/acr-request.ts';
 import type { Clock, Passkeys } from '../src/store/port.ts';
 import { deviceCookieOf, rememberDevice, type DeviceCookie } from './device-cookie.ts';
 import { clientName, finish, loadInteraction } from './interaction.ts';
+import { countdownClock, loginWait, secondsUntil, type LoginWait } from './login-wait.ts';
 import { smsWayInOffer } from './sms-way-in-offer.ts';
 
 export type LoginDeps = {
@@ -52,28 +53,41 @@ function busyRefusal(retryAfter: number, signIn: string): HttpError {
   return new HttpError(503, 'temporarily_unavailable', 'too many log-ins are being checked', { retryAfter, page: 'busy', retryHref: signIn });
 }
 
+/** What the log-in page says back after a submit: the error, a second line (tries left, or the wait), a notice. */
+export type LoginForm = { number?: string; error?: string; detail?: string; notice?: string; wait?: LoginWait };
+
 /**
  * Renders the log-in page, keeping what the member typed (never the password). A page that explains a
- * wait (429) offers "Verify with SMS to log in now" for the number typed, whatever the number.
+ * wait offers the ways round it: the passkey button and "Verify with SMS to log in now" for the
+ * number typed, whatever the number.
  */
-export async function renderLogin(ctx: Context, deps: LoginDeps, details: Interaction, form: { number?: string; error?: string; notice?: string } = {}): Promise<void> {
+export async function renderLogin(ctx: Context, deps: LoginDeps, details: Interaction, form: LoginForm = {}): Promise<void> {
   const { t } = ctx.state;
   const hint = details.params.login_hint;
   const demand = passkeyDemand(details);
+  const { wait } = form;
   await ctx.render('login', {
     title: t('login.title'),
     uid: details.uid,
     client: await clientName(deps.provider, details),
     number: form.number ?? (typeof hint === 'string' && /^\d{7,10}$/.test(hint) ? hint : ''),
     error: form.error,
+    detail: form.detail,
     notice: form.notice,
-    smsWayIn: ctx.status === 429 && form.number && demand !== 'required' ? smsWayInOffer(ctx, deps.csrf, details.uid, form.number) : undefined,
+    wait: wait && { seconds: wait.seconds, countdown: t('login.wait.countdown', { time: countdownClock(wait.seconds) }) },
+    smsWayIn: wait && form.number && demand !== 'required' ? smsWayInOffer(ctx, deps.csrf, details.uid, form.number) : undefined,
     csrf: deps.csrf.token(ctx, details.uid),
     rpId: deps.rpId,
     inApp: isInAppBrowser(ctx.get('user-agent')),
     siteUrl: siteToReopen(details, deps.issuerOrigin),
     demand,
   });
+}
+
+/** "You have 2 more tries before you have to wait.", when the count is known. */
+function triesLeft(ctx: Context, count: number | undefined): string | undefined {
+  if (count === undefined || count < 1) return undefined;
+  return ctx.state.t(count === 1 ? 'login.triesLeft.one' : 'login.triesLeft.other', { count });
 }
 
 /** POST /interaction/:uid/login: member number and password. */
@@ -100,12 +114,11 @@ export async function submitPasswordLogin(ctx: Context, deps: LoginDeps): Promis
 
   const number = (form.number ?? '').trim().slice(0, 32);
   const password = form.password ?? '';
-  const fail = async (status: number, key: MessageKey, params?: Record<string, string>) => {
+  const fail = async (status: number, key: MessageKey, more: Omit<LoginForm, 'number' | 'error'> = {}) => {
     ctx.status = status;
-    await renderLogin(ctx, deps, details, { number, error: ctx.state.t(key, params) });
+    await renderLogin(ctx, deps, details, { number, error: ctx.state.t(key), ...more });
   };
   if (!number || !password) return fail(400, 'login.missing');
-  const secondsUntil = (at: Date | undefined) => Math.max(1, Math.ceil(((at?.getTime() ?? 0) - deps.clock()) / 1000));
 
   let member;
   try {
@@ -121,13 +134,20 @@ export async function submitPasswordLogin(ctx: Context, deps: LoginDeps): Promis
     if (!(error instanceof AuthError)) throw error;
     deps.metrics.login('password', error.code);
     if (error.code === 'too_many_attempts') deps.metrics.rateLimited('password_failures');
-    if (error.code === 'busy') throw busyRefusal(secondsUntil(error.retryAt), `/interaction/${details.uid}`);
+    const now = deps.clock();
+    if (error.code === 'busy') throw busyRefusal(secondsUntil(error.retryAt ?? new Date(now), now), `/interaction/${details.uid}`);
     if (error.code === 'too_many_attempts' && error.retryAt) {
-      const time = new Intl.DateTimeFormat(ctx.state.locale, { timeStyle: 'short', timeZone: 'Asia/Tokyo' }).format(error.retryAt);
-      ctx.set('Retry-After', String(secondsUntil(error.retryAt)));
-      return fail(429, 'login.limited', { time: `${time} (JST)` });
+      const wait = loginWait(ctx, error.retryAt, now);
+      ctx.set('Retry-After', String(wait.seconds));
+      ctx.status = 429;
+      return renderLogin(ctx, deps, details, { number, error: wait.text, wait });
     }
-    return fail(401, 'login.invalid');
+    // A wrong password says what comes next: the tries left before a wait, or the wait it started.
+    if (error.retryAt) {
+      const wait = loginWait(ctx, error.retryAt, now);
+      return fail(401, 'login.invalid', { detail: wait.text, wait });
+    }
+    return fail(401, 'login.invalid', { detail: triesLeft(ctx, error.triesLeft) });
   }
   deps.metrics.login('password', 'success');
   rememberDevice(ctx, deps.device, member);

@@ -7,6 +7,7 @@ import { createSmsWayIn } from '../src/auth/sms-otp/way-in.ts';
 import { PASSKEY_OFFER_PROMPT, SMS_PROMPT } from '../src/oidc/policy.ts';
 import type { PasskeyOffer } from '../src/account/passkey-offer.ts';
 import type { PasskeySettings } from '../src/account/passkey-settings.ts';
+import type { MemberHelp } from '../src/config/member-help.ts';
 import type { Csrf } from '../src/http/csrf.ts';
 import type { Metrics } from '../src/metrics/port.ts';
 import { rememberClient } from '../src/http/return-cookie.ts';
@@ -16,6 +17,7 @@ import { showConsent, submitConsent } from './consent.ts';
 import type { DeviceCookie } from './device-cookie.ts';
 import { finish, loadInteraction } from './interaction.ts';
 import { renderLogin, submitPasswordLogin } from './login.ts';
+import { showLoginHelp } from './login-help.ts';
 import { passkeyAssertion, passkeyOptions } from './passkey.ts';
 import { passkeyOfferRoutes } from './passkey-offer.ts';
 import { resendSmsStep, showSmsStep, skipSmsStep, verifySmsStep } from './sms-step.ts';
@@ -37,6 +39,9 @@ export type InteractionDeps = {
   metrics: Metrics;
   offer: PasskeyOffer;
   settings: PasskeySettings;
+  /** The log-in page's help: the programme's reset path and the JMB desk. */
+  help: MemberHelp;
+  production: boolean;
 };
 
 /** Every page and endpoint of a sign-in, one route per step, all under the interaction cookie's path. */
@@ -84,6 +89,7 @@ export function interactionRouter(deps: InteractionDeps): Router {
     const back = /^\/(interaction\/[\w-]+|account(\/passkeys)?)$/.test(asked) ? asked : '/account';
     await ctx.render('help-passkeys', { title: ctx.state.t('help.title'), back });
   });
+  router.get('/help/login', (ctx) => showLoginHelp(ctx, deps));
 
   return router;
 }

@@ -265,7 +265,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const device = { trust: devices, days: config.loginLimits.deviceCookieDays };
   const routers = [
     interactionRouter({ provider, store, passwordLogin, passkeyLogin, smsOtp, csrf, issuerOrigin, rpId: config.webauthn.rpId, passkeyOptionsLimit, device, clock,
-      offer: passkeyOffer, settings: passkeySettings, metrics }),
+      offer: passkeyOffer, settings: passkeySettings, metrics, help: config.help, production: config.production }),
     accountRouter({ provider, store, smsOtp, settings: passkeySettings, csrf, issuer: config.issuer, rpId: config.webauthn.rpId, clock, sessions: memberSessions }),
     assetsRouter(path.join(viewsDir, 'assets'), { 'simplewebauthn-browser.js': webauthnBrowser }),
     wellKnownRouter(config),

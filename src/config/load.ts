@@ -8,6 +8,7 @@ import { generateSigningKey, keyStoreProblems, type KeyStore } from '../oidc/sig
 import { defaultDatabaseUrl } from './database-url.ts';
 import { DEMO_SITE_PORT, demoClients } from './demo-clients.ts';
 import { keyStoreFileOf } from './key-store-file.ts';
+import { loadMemberHelp, type MemberHelp } from './member-help.ts';
 import { loadOpDocuments, type OpDocuments } from './op-documents.ts';
 import { loadOperations, type OperationsSettings } from './operations.ts';
 import { parse, readJson } from './parse.ts';
@@ -40,6 +41,8 @@ export type Config = {
   passwordHashing: PasswordHashing;
   protection: ProtectionSettings;
   documents: OpDocuments;
+  /** The log-in page's help: the programme's reset path and the JMB desk's contact. */
+  help: MemberHelp;
   operations: OperationsSettings;
   /** The port of the demo website (`npm run demo`), which the built-in website client's addresses follow. */
   demoPort: number;
@@ -167,6 +170,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const protection = loadProtection(env, problems);
 
   const documents = loadOpDocuments(env, production, problems);
+  const help = loadMemberHelp(env, production, problems);
   const passkeyOffer = {
     enabled: (parse('PASSKEY_OFFER', env.PASSKEY_OFFER ?? 'on', z.enum(['on', 'off']), problems) ?? 'on') === 'on',
     snoozeDays: parse('PASSKEY_OFFER_SNOOZE_DAYS', env.PASSKEY_OFFER_SNOOZE_DAYS ?? '30', z.coerce.number().int().positive(), problems) ?? 30,
@@ -176,7 +180,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const storage = loadStorage(env, problems);
 
   if (problems.length) throw new ConfigError(problems);
-  return { production, port, issuer, databaseUrl, dataDir, clients, cookieKeys, jwks, jwksFile, webauthn, sms, apps, logLevel, loginLimits, passwordHashing, protection, documents, demoPort, passkeyOffer, storage, operations };
+  return { production, port, issuer, databaseUrl, dataDir, clients, cookieKeys, jwks, jwksFile, webauthn, sms, apps, logLevel, loginLimits, passwordHashing, protection, documents, help, demoPort, passkeyOffer, storage, operations };
 }
 
 /** loadConfig for a command's entry point: on a ConfigError, prints every problem and exits 1 before anything listens. */

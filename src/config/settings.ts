@@ -22,6 +22,8 @@ export const settings: readonly Setting[] = [
   { name: 'SERVICE_DOCUMENTATION', default: '(none)', doc: 'URL of the documentation for relying-party developers, published in discovery as `service_documentation`' },
   { name: 'OP_POLICY_URI', default: '(none)', doc: 'URL of the privacy policy relying parties may show, published in discovery as `op_policy_uri`' },
   { name: 'OP_TOS_URI', default: '(none)', doc: 'URL of the terms of service relying parties may show, published in discovery as `op_tos_uri`' },
+  { name: 'PASSWORD_HELP_URL', default: '(none)', doc: 'the programme\'s page for a forgotten password or membership number, linked from the log-in page\'s help (https in production)' },
+  { name: 'SUPPORT_CONTACT', default: '(none)', doc: 'how members reach the JMB desk (e.g. a phone number and opening hours), shown as plain text on the log-in page\'s help' },
   { name: 'TRUST_PROXY', default: '0', doc: 'the proxies in front of the IdP whose `X-Forwarded-*` headers are believed: their number (`1` for one load balancer) or a comma-separated list of their addresses and CIDR ranges' },
   { name: 'WEBAUTHN_RP_ID', default: '(the issuer host)', doc: 'the WebAuthn relying party id passkeys are bound to: the issuer host or a parent domain of it' },
   { name: 'WEBAUTHN_RP_NAME', default: 'JMB', doc: 'the name devices show when a passkey is created' },

@@ -58,7 +58,7 @@ test.serial('a wrong password shows the alert, keeps the membership number and c
 
     const alert = page.getByRole('alert');
     await alert.waitFor();
-    t.is((await alert.textContent())?.trim(), 'The membership number or password is incorrect.');
+    t.is((await alert.textContent())?.trim(), 'The membership number or password is incorrect. You have 5 more tries before you have to wait.');
     t.is(await page.getByLabel(english.number, { exact: true }).inputValue(), member.number);
     t.is(await page.getByLabel(english.password, { exact: true }).inputValue(), '');
   } finally {

@@ -82,7 +82,7 @@ export function hiddenField(html: string, name: string): string {
   return match[1]!;
 }
 
-/** The text of the page's role="alert" element, if any. */
+/** The text of the page's first role="alert" paragraph, if any: its words, inline markup (a second line) included. */
 export function alertText(html: string): string | undefined {
-  return /role="alert"[^>]*>([^<]*)</.exec(html)?.[1]?.trim();
+  return /role="alert"[^>]*>([\s\S]*?)<\/p>/.exec(html)?.[1]?.replace(/<[^>]*>/g, '').replace(/\s+/g, ' ').trim();
 }

@@ -78,7 +78,7 @@ test('pages that read a return path, a language or a state from the query link o
   const rp = await RelyingParty.website(app);
   const authorize = new URL((await rp.start()).url);
   const pages = [
-    '/', '/help/passkeys', '/account', '/account/passkeys', '/account/callback', '/interaction/no-such-sign-in', '/session/end',
+    '/', '/help/passkeys', '/help/login', '/account', '/account/passkeys', '/account/callback', '/interaction/no-such-sign-in', '/session/end',
     '/session/end/success', '/nowhere',
     // The provider's own error pages: a redirect URI that is not registered, an unknown client.
     `/auth?client_id=website&response_type=code&scope=openid&redirect_uri=${encodeURIComponent('https://evil.example/cb')}`,

@@ -51,7 +51,7 @@ test('a wrong password and an unknown member number get the same answer', async 
   const wrongPassword = await attempt(member.number, 'not the password');
   const unknown = await attempt('999999999', 'not the password');
   t.is(wrongPassword.status, 401);
-  t.is(wrongPassword.alert, 'The membership number or password is incorrect.');
+  t.is(wrongPassword.alert, 'The membership number or password is incorrect. You have 5 more tries before you have to wait.');
   t.is(unknown.status, wrongPassword.status);
   t.is(unknown.alert, wrongPassword.alert);
   t.is(unknown.html.replace('999999999', 'N'), wrongPassword.html.replace(member.number, 'N'), 'the pages differ only in the number typed');

@@ -196,7 +196,7 @@ test.serial('every way-in form needs this browser\'s sign-in, a token for that n
   const sent = sms.sent.length;
 
   t.is((await browser.post(`${url}/sms-way-in`, { csrf, number: victim.number })).status, 403, 'a token for another number');
-  t.is((await browser.post(`${url}/sms-way-in`, { csrf: hiddenField(page.html, 'csrf'), number: member.number })).status, 403, 'the log-in form\'s token');
+  t.is((await browser.post(`${url}/sms-way-in`, { csrf: formField(page.html, 'login-form', 'csrf'), number: member.number })).status, 403, 'the log-in form\'s token');
   t.is((await browser.post(`${url}/sms-way-in`, { csrf, number: member.number }, { 'sec-fetch-site': 'cross-site' })).status, 403, 'a cross-site post');
   const elsewhere = browserAt();
   elsewhere.cookies.push(...browser.cookies.filter((c) => c.name === 'jmb.csrf'));

@@ -157,7 +157,8 @@ export function createPasswordLogin(deps: PasswordLoginDeps): PasswordLogin {
         const seconds = Math.round((reservation.waitUntil.getTime() - clock()) / 1000);
         await audit.append({ ...event, memberId: member.id, type: 'login.paused', outcome: 'info', detail: { seconds, knownBrowser: !!nonce, surge, suspect } });
       }
-      throw new AuthError('invalid_credentials', 'membership number or password is incorrect');
+      // Counted on the same key for every number typed, a member's or not: the count reveals nothing.
+      throw new AuthError('invalid_credentials', 'membership number or password is incorrect', reservation.waitUntil, { triesLeft: reservation.triesLeft });
     }
 
     const untilWindowEnd = Math.max(1, Math.ceil((windowEnd.getTime() - clock()) / 1000));

@@ -13,8 +13,10 @@ export type Reservation =
   /**
    * Taken: within the free failures (`waitUntil` undefined), or as the one attempt allowed after a
    * wait, whose failure leaves the next wait, started with it, running until `waitUntil`.
+   * `triesLeft`: should this attempt fail, how many more the key takes before one has to wait (the
+   * free failures left, and the turn after them); 0 when its failure leaves a wait running.
    */
-  | { taken: true; waitUntil: Date | undefined; forget(): Promise<void> }
+  | { taken: true; waitUntil: Date | undefined; triesLeft: number; forget(): Promise<void> }
   /** Refused without a hash: a wait runs until `until`. */
   | { taken: false; until: Date };
 
@@ -65,7 +67,8 @@ export function createWaits(counters: Counters, policy: WaitPolicy) {
       const forget = async () => void (await Promise.all([...live].map((name) => counters.reset(name))));
       if ((tries?.count ?? 0) < free) {
         live.add(triesKey(key));
-        if ((await counters.increment(triesKey(key), policy.memorySeconds)).count <= free) return { taken: true, waitUntil: undefined, forget };
+        const { count } = await counters.increment(triesKey(key), policy.memorySeconds);
+        if (count <= free) return { taken: true, waitUntil: undefined, triesLeft: free - count + 1, forget };
       }
       // The first to start the next wait has the turn; anyone arriving with it waits for its end.
       const gate = (aside ? asideKey : waitKey)(key);
@@ -73,7 +76,7 @@ export function createWaits(counters: Counters, policy: WaitPolicy) {
       if (wait.count > 1) return { taken: false, until: wait.resetAt };
       await counters.increment(turnsKey(key), policy.memorySeconds);
       live.add(gate).add(turnsKey(key));
-      return { taken: true, waitUntil: wait.resetAt, forget };
+      return { taken: true, waitUntil: wait.resetAt, triesLeft: 0, forget };
     },
   };
 }
