@@ -83,6 +83,27 @@ export async function verifyPassword(password: string, encoded: string): Promise
   return false;
 }
 
+/**
+ * What checking a password against `encoded` costs, as a key: the algorithm and its parameters
+ * (`argon2id:19456:2:1`, `scrypt:32768:8:1`). Hashes with the same key take the same time to check.
+ */
+export function costOf(encoded: string): string {
+  const argon = parseArgon2id(encoded);
+  if (argon) return `argon2id:${argon.memoryKib}:${argon.passes}:${argon.parallelism}`;
+  const legacy = parseScrypt(encoded);
+  return legacy ? `scrypt:${legacy.N}:${legacy.r}:${legacy.p}` : 'malformed';
+}
+
+/** The parameters every scrypt hash the IdP wrote before argon2id was made with. */
+const LEGACY_SCRYPT = { N: 32_768, r: 8, p: 1 } as const;
+
+/** A scrypt hash of a random password at the parameters the IdP used before argon2id: what members not yet re-hashed hold. */
+export async function legacyScryptSample(): Promise<string> {
+  const salt = randomBytes(SALT_BYTES);
+  const key = await deriveScrypt(randomBytes(16).toString('base64url'), salt, LEGACY_SCRYPT, KEY_BYTES);
+  return ['scrypt', LEGACY_SCRYPT.N, LEGACY_SCRYPT.r, LEGACY_SCRYPT.p, salt.toString('base64url'), key.toString('base64url')].join('$');
+}
+
 /** A hasher at `params` (PASSWORD_ARGON2_*), built once where the settings are loaded and passed to whoever hashes. */
 export function createPasswordHasher(params: PasswordHashing): PasswordHasher {
   const current = Object.freeze({ memoryKib: params.memoryKib, passes: params.passes, parallelism: params.parallelism });

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { LoginLimits } from '../../config/protection.ts';
 import type { AuditLog, Clock, Counters, Member, Members } from '../../store/port.ts';
-import { defaultPasswordHasher, type PasswordHasher } from '../../members/password.ts';
+import { costOf, defaultPasswordHasher, legacyScryptSample, verifyPassword as checkSample, type PasswordHasher } from '../../members/password.ts';
 import { AuthError } from '../auth-error.ts';
 import { createAddressTallies } from './address-tally.ts';
+import { createFailurePacing, type FailurePacing } from './failure-pacing.ts';
 import type { DeviceTrust } from './device-trust.ts';
 import { HashQueueFullError, type HashPlace, type HashQueue } from './hash-queue.ts';
 import { createWaits, forgetWaits } from './waits.ts';
@@ -20,6 +21,8 @@ export type PasswordLoginDeps = {
   addressKey?: (ip: string) => string;
   /** Hashes and checks passwords (PASSWORD_ARGON2_*); OWASP's argon2id parameters when absent. */
   passwords?: PasswordHasher;
+  /** How failed checks are paced so their time reveals nothing (tests pass their own). */
+  pacing?: FailurePacing;
 };
 
 export type PasswordAttempt = {
@@ -86,6 +89,14 @@ export function createPasswordLogin(deps: PasswordLoginDeps): PasswordLogin {
   const addresses = createAddressTallies(counters, limits.windowSeconds, clock);
   const decoy = hashPassword(randomBytes(16).toString('base64url'));
   decoy.catch(() => {});
+  const pacing = deps.pacing ?? createFailurePacing({
+    async sampleSlowest() {
+      const sample = await legacyScryptSample();
+      const started = performance.now();
+      await checkSample('', sample);
+      return { cost: costOf(sample), ms: performance.now() - started };
+    },
+  });
 
   const keys = loginKeys;
   const windowMs = limits.windowSeconds * 1000;
@@ -145,9 +156,21 @@ export function createPasswordLogin(deps: PasswordLoginDeps): PasswordLogin {
     const reservation = await waits.reserve(key, nonce ? limits.perDevice : surge ? 0 : limits.perMember, suspect);
     if (!reservation.taken) return refuse(reservation.until);
 
-    const matches = await place.run(async () => verifyPassword(password, member?.passwordHash ?? (await decoy)));
+    const checked = member?.passwordHash ?? (await decoy);
+    let took = 0;
+    const matches = await place.run(async () => {
+      const started = performance.now();
+      try {
+        return await verifyPassword(password, checked);
+      } finally {
+        took = performance.now() - started;
+      }
+    });
+    pacing.observe(costOf(checked), took);
 
     if (!member || !matches || member.status !== 'active') {
+      // Answered no sooner than a check against the slowest hash a member may hold: see failure-pacing.ts.
+      await pacing.pad(costOf(checked), took);
       if (member) {
         const reason = matches ? `member ${member.status}` : 'wrong password';
         await audit.append({ ...event, memberId: member.id, outcome: 'failure', detail: { reason, knownBrowser: !!nonce } });
