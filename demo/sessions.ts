@@ -28,6 +28,13 @@ export type Sessions = {
   end(key: string | undefined): SignedIn | undefined;
   /** Ends the sessions a back-channel logout names; returns how many ended. */
   endMatching(target: { sub: string | undefined; sid: string | undefined }): number;
+  /** Remembers that the browser under `key` went to log out at the IdP with `state`. */
+  beginLogout(key: string, state: string): void;
+  /**
+   * True when `state` is the one the browser under `key` went to log out with: the IdP logged the
+   * member out. The session under `key` (if the back channel left it) ends now.
+   */
+  finishLogout(key: string | undefined, state: string): boolean;
 };
 
 const LOGIN_TTL_MS = 10 * 60 * 1000;
@@ -39,6 +46,7 @@ type Entry<T> = { value: T; expiresAt: number };
 export function createSessions(clock: () => number = Date.now): Sessions {
   const logins = new Map<string, Entry<PendingLogin>>();
   const sessions = new Map<string, Entry<SignedIn>>();
+  const logouts = new Map<string, Entry<string>>();
 
   const live = <T>(table: Map<string, Entry<T>>, key: string | undefined): T | undefined => {
     if (!key) return undefined;
@@ -80,6 +88,17 @@ export function createSessions(clock: () => number = Date.now): Sessions {
         }
       }
       return ended;
+    },
+    beginLogout(key, state) {
+      for (const [other, entry] of logouts) if (entry.expiresAt <= clock()) logouts.delete(other);
+      logouts.set(key, { value: state, expiresAt: clock() + LOGIN_TTL_MS });
+    },
+    finishLogout(key, state) {
+      const expected = live(logouts, key);
+      if (!key || !expected || expected !== state) return false;
+      logouts.delete(key);
+      sessions.delete(key);
+      return true;
     },
   };
 }

@@ -83,6 +83,12 @@ function demoApp(deps: SiteDeps): Koa {
 }
 
 function showHome(ctx: Context, { sessions, issuer, clientId }: SiteDeps): void {
+  // Back from the IdP's log-out: only the state this browser left with says the IdP logged it out.
+  // Without it (the member chose "Stay logged in") the member stays logged in here too.
+  if (typeof ctx.query.state === 'string' && sessions.finishLogout(ctx.cookies.get(COOKIE), ctx.query.state)) {
+    setCookie(ctx, undefined);
+    return goHome(ctx, 'logged-out');
+  }
   const session = sessions.find(ctx.cookies.get(COOKIE));
   const asked = String(ctx.query.notice ?? '');
   const notice = Object.hasOwn(notices, asked) ? (asked as Notice) : undefined;
@@ -173,15 +179,29 @@ async function finishLogin(ctx: Context, { url, connect, sessions, logger }: Sit
   redirect(ctx, '/');
 }
 
+/**
+ * "Log out": to the IdP's log-out with the member's ID token and a fresh `state`. The website's
+ * session lasts until the IdP sends the member back with that state (or ends it by the back channel),
+ * so that a member who chooses "Stay logged in" at the IdP is still logged in here.
+ */
 async function logOut(ctx: Context, { url, connect, sessions }: SiteDeps): Promise<void> {
   if (!isSameOrigin(ctx, url)) return refuseCrossSite(ctx);
-  const session = sessions.end(ctx.cookies.get(COOKIE));
-  setCookie(ctx, undefined);
-  if (!session) return goHome(ctx, undefined);
+  const key = ctx.cookies.get(COOKIE);
+  const session = sessions.find(key);
+  if (!key || !session) {
+    setCookie(ctx, undefined);
+    return goHome(ctx, undefined);
+  }
   const connection = await connect().catch(() => undefined);
-  // Logged out here at least; the IdP session ends when the member next reaches it.
-  if (!connection) return goHome(ctx, 'logged-out');
-  const endSession = client.buildEndSessionUrl(connection.config, { id_token_hint: session.idToken, post_logout_redirect_uri: `${url}/` });
+  if (!connection) {
+    // Logged out here at least; the IdP session ends when the member next reaches it.
+    sessions.end(key);
+    setCookie(ctx, undefined);
+    return goHome(ctx, 'logged-out');
+  }
+  const state = client.randomState();
+  sessions.beginLogout(key, state);
+  const endSession = client.buildEndSessionUrl(connection.config, { id_token_hint: session.idToken, post_logout_redirect_uri: `${url}/`, state });
   redirect(ctx, endSession.href);
 }
 

@@ -67,7 +67,8 @@ export function accountRouter(deps: AccountDeps): Router {
     const places = await sessions.list(provider, current.member.id);
     await ctx.render('account', {
       title: t('account.title'),
-      message: await takeFlash(current),
+      // "Stay logged in" on the log-out question leads here (STAYED_ON_ACCOUNT), and the page says so.
+      message: (await takeFlash(current)) ?? (ctx.query.stayed === '1' ? t('logout.stayed') : undefined),
       csrf: csrf.token(ctx, csrfScope(current)),
       sessions: places.map((place) => ({
         uid: place.uid,

@@ -1,5 +1,6 @@
 import Router from '@koa/router';
 import type Provider from 'oidc-provider';
+import { errors } from 'oidc-provider';
 import type { PasskeyLogin } from '../src/auth/passkey/passkey-login.ts';
 import type { PasswordLogin } from '../src/auth/password/password-login.ts';
 import type { SmsOtp } from '../src/auth/sms-otp/sms-otp.ts';
@@ -15,6 +16,7 @@ import type { RateLimit } from '../src/http/rate-limit.ts';
 import type { Clock, Store } from '../src/store/port.ts';
 import { showConsent, submitConsent } from './consent.ts';
 import type { DeviceCookie } from './device-cookie.ts';
+import { showLoggedIn } from './finished-sign-in.ts';
 import { finish, loadInteraction } from './interaction.ts';
 import { renderLogin, submitPasswordLogin } from './login.ts';
 import { showLoginHelp } from './login-help.ts';
@@ -53,7 +55,12 @@ export function interactionRouter(deps: InteractionDeps): Router {
 
   router.get('/interaction/:uid', async (ctx) => {
     ctx.set('Cache-Control', 'no-store');
-    const details = await loadInteraction(deps.provider, ctx);
+    const details = await loadInteraction(deps.provider, ctx).catch(async (error: unknown) => {
+      // Back after a finished log-in: the member is logged in, which the page says rather than "expired".
+      if (error instanceof errors.SessionNotFound && (await showLoggedIn(ctx, pages))) return undefined;
+      throw error;
+    });
+    if (!details) return;
     // Should this sign-in expire or end, its pages can still lead back to the relying party.
     rememberClient(ctx, String(details.params.client_id));
     switch (details.prompt.name) {

@@ -7,6 +7,7 @@ import Koa from 'koa';
 import views from 'koa-views';
 import Provider from 'oidc-provider';
 import { accountRouter } from '../interactions/account.ts';
+import { formPageOf } from '../interactions/form-pages.ts';
 import { interactionRouter } from '../interactions/router.ts';
 import { createPasskeyOffer } from './account/passkey-offer.ts';
 import { createPasskeySettings } from './account/passkey-settings.ts';
@@ -277,7 +278,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   koa.use(render);
   koa.use(localization());
   // An expired sign-in offers "Start again" at the relying party the member came from.
-  koa.use(errorBoundary(logger, async (ctx) => (await continuationOf(provider, config.issuer, rememberedClient(ctx)))?.startAgain));
+  // A refused form post leads back to the page the form was on.
+  koa.use(errorBoundary(logger, async (ctx) => (await continuationOf(provider, config.issuer, rememberedClient(ctx)))?.startAgain, formPageOf));
   // A request the server refused before it reached the provider gets its page here (JSON for the
   // provider's endpoints that browsers do not visit).
   koa.use((ctx, next) => {

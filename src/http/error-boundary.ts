@@ -6,13 +6,18 @@ import type { Logger } from '../log.ts';
 import { storeUnavailable } from '../store/port.ts';
 import { HttpError } from './http-error.ts';
 import { localPath } from './local-path.ts';
+import { formPagePath } from './localize.ts';
 
 /**
  * The one place an error becomes a response. JSON callers get `{error, error_description}`; browsers
  * get a friendly page in their language. Details go to the log, never to the browser. A store that
  * cannot write right now gives 503 with Retry-After (`temporarily_unavailable`), never a 500.
  */
-export function errorBoundary(logger: Logger, startAgainFor: (ctx: Context) => Promise<string | undefined> = async () => undefined): Middleware {
+export function errorBoundary(
+  logger: Logger,
+  startAgainFor: (ctx: Context) => Promise<string | undefined> = async () => undefined,
+  formPageOf: (path: string) => string | undefined = () => undefined,
+): Middleware {
   return async (ctx, next) => {
     try {
       await next();
@@ -36,9 +41,13 @@ export function errorBoundary(logger: Logger, startAgainFor: (ctx: Context) => P
         return;
       }
       const page = expired ? 'expired' : known?.page ?? (status === 404 ? 'notfound' : status === 403 ? 'forbidden' : 'generic');
+      // After a form post, the page the form was on: the way back from a refusal, and the page the
+      // language switch offers (a post's own address cannot be fetched again).
+      const formPage = ctx.method === 'GET' || ctx.method === 'HEAD' ? undefined : formPagePath(ctx, formPageOf(ctx.path));
       try {
         const startAgain = page === 'expired' ? (await startAgainFor(ctx).catch(() => undefined)) ?? '/account' : undefined;
-        await ctx.render('error', { page, code, title: t(errorTitle(page)), retryHref: localPath(known?.retryHref) ?? retryHref(ctx, page), startAgain });
+        const back = page === 'forbidden' ? formPage : undefined;
+        await ctx.render('error', { page, code, title: t(errorTitle(page)), retryHref: localPath(known?.retryHref) ?? retryHref(ctx, page), startAgain, back });
       } catch (renderError) {
         logger.error('error page failed to render', { error: renderError });
         ctx.type = 'text/plain';

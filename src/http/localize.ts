@@ -25,6 +25,20 @@ export function localize(ctx: Context, uiLocales?: string, pagePath?: string): v
   ctx.state = Object.assign(state, ctx.state);
 }
 
+/**
+ * The page a failed form post came from: the one `localize` was told of, else `fallback` (a local path
+ * only), which then becomes the page the language switch reloads, as a post's own URL cannot be fetched.
+ */
+export function formPagePath(ctx: Context, fallback: string | undefined): string | undefined {
+  const inputs = (ctx.state as Partial<Localized>)[INPUTS];
+  if (inputs?.pagePath) return localPath(inputs.pagePath);
+  const page = localPath(fallback);
+  if (!page) return undefined;
+  if (inputs) inputs.pagePath = page;
+  else localize(ctx, undefined, page);
+  return page;
+}
+
 /** What a template reads about its page's language (koa-views passes on only the state's own fields). */
 export function pageLanguage(state: object): Partial<Pick<Localized, 'locale' | 't' | 'languageLinks'>> {
   if (!(INPUTS in state)) return {};

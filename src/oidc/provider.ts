@@ -21,6 +21,7 @@ import { bareChallengeWithoutCredentials } from './bearer-challenge.ts';
 import { CLIENT_AUTH_METHODS, RESPONSE_MODES, discoveryMetadata, offeredDiscovery } from './discovery.ts';
 import { loadFirstPartyGrant } from './grants.ts';
 import { LIFETIMES } from './lifetimes.ts';
+import { renderLoggedOutAgain, rpInitiatedLogout } from './logout.ts';
 import { cacheablePublicDocuments } from './public-documents.ts';
 import { MemberUnavailable, refuseSessionOf } from './member-unavailable.ts';
 import { PASSKEY_OFFER_METADATA, createPolicy } from './policy.ts';
@@ -127,17 +128,7 @@ export function createProvider({ config, jwks, store, logger, clock, cookieSigne
       pushedAuthorizationRequests: { enabled: true },
       dPoP: { enabled: true },
       backchannelLogout: { enabled: true },
-      rpInitiatedLogout: {
-        enabled: true,
-        async logoutSource(ctx, form) {
-          await (ctx as RenderingContext).render('logout', { form, title: (ctx as RenderingContext).state.t('logout.title') });
-        },
-        async postLogoutSuccessSource(ctx) {
-          const rendering = ctx as RenderingContext;
-          const wayOn = await continuationOf(ctx.oidc.provider, config.issuer, ctx.oidc.client?.clientId ?? rememberedClient(ctx));
-          await rendering.render('logged-out', { title: rendering.state.t('logout.done.title'), logInAgain: wayOn?.startAgain ?? '/account' });
-        },
-      },
+      rpInitiatedLogout: rpInitiatedLogout(config.issuer),
     },
     interactions: {
       policy: createPolicy({ offerPasskeyTo }),
@@ -169,6 +160,7 @@ export function createProvider({ config, jwks, store, logger, clock, cookieSigne
         await rendering.render('error', { page: 'member_unavailable', code: out.error, title: rendering.state.t('error.member_unavailable.title') });
         return;
       }
+      if (await renderLoggedOutAgain(ctx, config.issuer)) return;
       const expired = error instanceof errors.SessionNotFound;
       const page = expired ? 'expired' : 'generic';
       rendering.status = expired ? 400 : rendering.status;

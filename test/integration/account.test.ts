@@ -65,7 +65,7 @@ test.serial('a visitor who is not signed in logs in first and comes back to Mana
   t.regex(page.html, new RegExp(`•+${member.number.slice(-4)}`));
   t.notRegex(page.html, new RegExp(member.number), 'the full member number is not shown');
   t.regex(page.html, /<a class="button-link" href="\/account\/passkeys">Register \/ Change \/ Delete Passkey<\/a>/);
-  t.regex(page.html, />Log out</);
+  t.regex(page.html, />Log out of this device</);
   t.regex(page.html, /Logged in with membership number and password/, 'recent security activity');
 });
 

@@ -101,7 +101,7 @@ test('a callback nobody started shows a message, not an error', async (t) => {
   t.true(page.html.includes('Please try again.'));
 });
 
-test('Log out ends the session on the website and, after confirming, on the IdP', async (t) => {
+test('Log out ends the session on the website and on the IdP at once, back on the website', async (t) => {
   const member = await createMember(app.store);
   const browser = new Browser(app.url);
   await logIn(browser, member);
@@ -109,18 +109,32 @@ test('Log out ends the session on the website and, after confirming, on the IdP'
   t.is((await browser.post(`${site.url}/logout`, {}, { origin: 'https://attacker.example', 'sec-fetch-site': 'cross-site' })).status, 403, 'a cross-site log-out is refused');
   t.true((await browser.get(`${site.url}/`)).html.includes('Log out'), 'and the member is still logged in');
 
-  const { page, url } = await visit(browser, site.url, await pressOnSite(browser, '/logout'));
-  t.true(url.startsWith(`${app.url}/session/end`), 'the IdP asks the member to confirm');
-  const action = /<form id="op.logoutForm" method="post" action="([^"]+)"/.exec(page.html)?.[1];
-  t.truthy(action);
-  const confirmed = await browser.post(new URL(action!, app.url).href, { xsrf: hiddenField(page.html, 'xsrf'), logout: 'yes' });
-  const home = await visit(browser, action!, confirmed);
-  t.is(home.url, `${site.url}/`, 'back to the post-logout page');
+  const home = await visit(browser, site.url, await pressOnSite(browser, '/logout'));
+  t.is(home.url, `${site.url}/?notice=logged-out`, 'no question at the IdP: straight back to the website');
+  t.true(home.page.html.includes('You have logged out of the JMB website.'));
   t.regex(home.page.html, /<button type="submit">Log in<\/button>/);
   t.false(home.page.html.includes('Membership number'));
 
   const again = await startLogIn(browser);
   t.true(again.url.startsWith(`${app.url}/interaction/`), 'the IdP asks for the password again');
+});
+
+test('the website keeps the member logged in until the IdP returns with the log-out\'s own state', async (t) => {
+  const member = await createMember(app.store);
+  const browser = new Browser(app.url);
+  await logIn(browser, member);
+  const toIdp = await pressOnSite(browser, '/logout');
+  const state = new URL(toIdp.location!).searchParams.get('state');
+  t.truthy(state, 'the log-out carries a state of its own');
+
+  // Back at the website without it (as after "Stay logged in"), or with another: still logged in.
+  for (const query of ['', '?state=someone-elses']) {
+    const home = await browser.get(`${site.url}/${query}`);
+    t.true(home.html.includes(member.number), `still logged in at /${query}`);
+  }
+  const done = await visit(browser, `${site.url}/?state=${state}`);
+  t.is(done.url, `${site.url}/?notice=logged-out`);
+  t.false(done.page.html.includes(member.number));
 });
 
 test('logging out at the IdP ends the website session through the back channel', async (t) => {
