@@ -34,7 +34,7 @@ import { createReadiness, healthRouter } from './http/health.ts';
 import type { HttpError } from './http/http-error.ts';
 import { localization, pageLanguage } from './http/localize.ts';
 import { createRateLimit } from './http/rate-limit.ts';
-import { isAuthorizationRequest, toOriginForm } from './http/request-target.ts';
+import { isAuthorizationRequest, isEndSessionRequest, toOriginForm } from './http/request-target.ts';
 import { rememberedClient } from './http/return-cookie.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { wellKnownRouter } from './http/well-known.ts';
@@ -336,6 +336,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     if (refusal) return refuse(req, res, address, refusal, { json: false, close: false });
     return serve(address, handleOidc, req, res);
   };
+  // A log-out without a live session has nobody to log out, yet oidc-provider keeps a short-lived
+  // record for its confirmation form: such requests count against the same budget as sign-ins started.
+  const admitEndSession = async (req: IncomingMessage, res: ServerResponse, address: string, key: string) => {
+    const refusal = (await liveSession(req)) ? undefined : overBudget(signInStartLimit, key, 'log-outs without a session');
+    if (refusal) return refuse(req, res, address, refusal, { json: false, close: false });
+    return serve(address, handleOidc, req, res);
+  };
   const handler: RequestListener = (req, res) => {
     pinned(req);
     const address = clientAddress(req);
@@ -351,6 +358,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     if (page) return serve(address, pages, req, res);
     if (isAuthorizationRequest(req.method, path) && req.method !== 'POST') {
       return void admitAuthorization(req, res, address, key).catch((error: unknown) => {
+        logger.error('request failed', { method: req.method, path, error });
+        res.destroy();
+      });
+    }
+    if (isEndSessionRequest(req.method, path)) {
+      return void admitEndSession(req, res, address, key).catch((error: unknown) => {
         logger.error('request failed', { method: req.method, path, error });
         res.destroy();
       });

@@ -32,3 +32,11 @@ export function toOriginForm(req: IncomingMessage): string {
 export function isAuthorizationRequest(method: string | undefined, path: string): boolean {
   return (method === 'GET' || method === 'HEAD' || method === 'POST') && /^\/auth\/?$/i.test(path);
 }
+
+/**
+ * True for a request to oidc-provider's end-session endpoint (`/session/end`, not its confirmation or
+ * success pages), matched as its router matches paths.
+ */
+export function isEndSessionRequest(method: string | undefined, path: string): boolean {
+  return (method === 'GET' || method === 'HEAD' || method === 'POST') && /^\/session\/end\/?$/i.test(path);
+}

@@ -98,3 +98,23 @@ test.serial('a log-out asked for without a session keeps its form\'s secret for 
   t.is(done.status, 303);
   t.is(done.location, `${WEBSITE.post_logout_redirect_uris[0]}?state=bye`);
 });
+
+test.serial('log-outs asked for without a session count against the address\'s budget: a client cannot fill the store with their records', async (t) => {
+  // A member logged in here beforehand, from the address about to spend its budget.
+  const rp = await RelyingParty.website(app);
+  const member = await createMember(app.store);
+  const browser = new Browser(app.url);
+  const started = await rp.start();
+  const tokens = await rp.redeem(await passwordLogIn(browser, started.url, member.number, member.password), started);
+
+  const url = `/session/end?${new URLSearchParams({ client_id: WEBSITE.client_id })}`;
+  const statuses: number[] = [];
+  for (let i = 0; i < BUDGET * 3; i++) statuses.push((await rawRequest(app.url, head(app.url, 'GET', url), '127.0.0.1')).status);
+  t.true(statuses.slice(-BUDGET * 2).every((status) => status === 429), `${JSON.stringify(statuses)}`);
+  t.is((await rawRequest(app.url, head(app.url, 'GET', url), '127.0.7.2')).status, 200, 'another address is unaffected');
+
+  // The member logs out however busy their address has been.
+  const question = await browser.get(`${app.url}/session/end?${new URLSearchParams({ id_token_hint: tokens.id_token!, post_logout_redirect_uri: WEBSITE.post_logout_redirect_uris[0]! })}`);
+  t.not(question.status, 429);
+  t.true(question.status === 200 || question.status === 303);
+});
