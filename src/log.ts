@@ -61,14 +61,14 @@ export function createLogger(level: LogLevel, write?: (line: string) => void): O
 /**
  * Standard output, written asynchronously: a line is appended to a buffer and the request goes on;
  * the buffer goes to the file descriptor on libuv's thread pool, one write for all the lines logged
- * while the previous write was under way. Chosen over a worker-thread transport, which also takes
- * the write off the event loop but costs a thread and a copy of every line into it (about twice the
- * CPU per line in all, on a machine with two cores), and whose flush on a crash means waiting for
- * another thread. Here `flushSync` writes what is buffered from the calling thread, and pino calls
- * it on process exit, however the process exits. A chunk already handed to the thread pool at that
- * moment is still written (Node drains the pool before the process ends), possibly after the lines
- * flushed beside it when the pool was busy hashing; chunks of at most PIPE_BUF bytes cannot
- * interleave with them, so every line arrives whole and `time` gives the order.
+ * while the previous write was under way. Chosen over a worker-thread transport, which costs the
+ * event loop about the same (a little less for a line logged alone, the same when lines come
+ * together, as under load) but adds a second V8 isolate, and whose flush on a crash depends on that
+ * other thread draining a shared buffer. Here `flushSync` writes what is buffered from the calling
+ * thread, and pino calls it on process exit, however the process exits. A chunk already handed to
+ * the thread pool at that moment is still written (Node drains the pool before the process ends),
+ * possibly after the lines flushed beside it when the pool was busy hashing; chunks of at most
+ * PIPE_BUF bytes cannot interleave with them, so every line arrives whole and `time` gives the order.
  */
 function stdout() {
   return pino.destination({ dest: 1, sync: false, maxWrite: PIPE_BUF });
