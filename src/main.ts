@@ -1,7 +1,7 @@
 import { createApp } from './app.ts';
 import { loadConfigOrExit } from './config/load.ts';
 import { createHttpServer } from './http/http-server.ts';
-import { createLogger } from './log.ts';
+import { createLogger, type OwnLogger } from './log.ts';
 import { portProblem } from './port-problem.ts';
 import { StoreOpenError } from './store/port.ts';
 import { DatabaseInUseError } from './store/sqlite/owner-lock.ts';
@@ -10,18 +10,27 @@ import { exitOnUncaughtErrors } from './uncaught.ts';
 /** Starts the IdP: configuration first (exiting non-zero before listening if it is wrong), then the app. */
 async function main(): Promise<void> {
   // Before anything else, so nothing that escapes is ever printed as it is (no LOG_LEVEL yet: errors only, on stderr).
-  exitOnUncaughtErrors(createLogger('error', (line) => process.stderr.write(line)));
+  const lastResort = createLogger('error', (line) => process.stderr.write(line));
+  let log: OwnLogger = lastResort;
+  // The log is written asynchronously: every way out writes what it still holds first, since the
+  // last lines before a stop or a crash are the ones an operator reads.
+  const exit = (code: number): never => {
+    log.flushSync();
+    return process.exit(code);
+  };
+  exitOnUncaughtErrors(lastResort, exit);
   const config = loadConfigOrExit(process.env);
-  const app = await createApp(config).catch((error: unknown) => {
+  log = createLogger(config.logLevel);
+  const app = await createApp(config, { logger: log }).catch((error: unknown) => {
     if (!(error instanceof DatabaseInUseError) && !(error instanceof StoreOpenError)) throw error;
     process.stderr.write(`jmb-idp: ${error.message}\n`);
-    process.exit(1);
+    return exit(1);
   });
   const server = createHttpServer(config.protection.server, app.handler);
   server.once('error', (error: Error) => {
     // A busy port is a newcomer's first problem: say which port and which setting, not a stack.
     process.stderr.write(`jmb-idp: ${portProblem('the IdP', config.port, 'PORT', error)}\n`);
-    void app.close().finally(() => process.exit(1));
+    void app.close().finally(() => exit(1));
   });
   server.listen(config.port, () => {
     app.logger.info('listening', { issuer: config.issuer, port: config.port, store: app.store.kind, production: config.production });
@@ -35,8 +44,8 @@ async function main(): Promise<void> {
   const stop = (signal: string) => {
     app.logger.info('shutting down', { signal });
     metricsServer?.close();
-    server.close(() => void app.close().then(() => process.exit(0)));
-    setTimeout(() => process.exit(0), 10_000).unref();
+    server.close(() => void app.close().then(() => exit(0)));
+    setTimeout(() => exit(0), 10_000).unref();
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));

@@ -12,6 +12,7 @@ const homes: Record<string, string> = {
   twilio: 'src/auth/sms-otp/',
   '@simplewebauthn/server': 'src/auth/passkey/',
   'prom-client': 'src/metrics/',
+  pino: 'src/log.ts',
 };
 
 /** Every module specifier a source imports or re-exports, statically or dynamically. */
