@@ -16,6 +16,16 @@ test('the configuration page documents every setting the IdP reads', (t) => {
   for (const { name } of settings) t.regex(configuration, new RegExp(`\\| \`${name}\` \\|`), `${name} is in the settings table`);
 });
 
+test('the configuration page has one row per setting, and rows only for settings the IdP reads or the tests read', (t) => {
+  const configuration = read('docs/configuration.md');
+  const testsOnly = configuration.indexOf('\n## Tests only\n');
+  const rows = [...configuration.matchAll(/^\| `([A-Z][A-Z0-9_]*)` \|/gm)].map((row) => ({ name: row[1]!, testsOnly: testsOnly !== -1 && row.index > testsOnly }));
+  for (const { name } of settings) t.is(rows.filter((row) => row.name === name).length, 1, `${name} has exactly one row`);
+  const known = new Set(settings.map((setting) => setting.name));
+  const unknown = rows.filter((row) => !known.has(row.name) && !row.testsOnly).map((row) => row.name);
+  t.deepEqual(unknown, [], 'every row outside "Tests only" is a setting of src/config/settings.ts');
+});
+
 test('the README gives the two commands a newcomer needs, and they exist', (t) => {
   t.true(readme.includes('npm ci && npm start'));
   t.true(readme.includes('npm ci && npm test'));
