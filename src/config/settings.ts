@@ -71,7 +71,7 @@ export const settings: readonly Setting[] = [
   { name: 'PASSWORD_ARGON2_MEMORY_KIB', default: '19456', doc: 'memory of each argon2id password hash in KiB (OWASP: 19456, 19 MiB); stored with each hash, and older hashes are re-made at the member\'s next log-in' },
   { name: 'PASSWORD_ARGON2_PASSES', default: '2', doc: 'passes of argon2id over that memory (OWASP: 2); memory × passes may not fall below OWASP\'s weakest (7168 KiB × 5)' },
   { name: 'PASSWORD_ARGON2_PARALLELISM', default: '1', doc: 'lanes of each argon2id hash (OWASP: 1)' },
-  { name: 'PASSWORD_HASH_CONCURRENCY', default: '(cores, at most 4)', doc: 'password hashes computed at once' },
+  { name: 'PASSWORD_HASH_CONCURRENCY', default: '(cores − 1, at least 1, at most 4)', doc: 'password hashes computed at once' },
   { name: 'PASSWORD_HASH_MAX_QUEUE', default: '64', doc: 'password checks waiting for a turn; past it `503`' },
   { name: 'PASSWORD_HASH_MAX_WAIT_MS', default: '400', doc: 'the longest a password check may expect to wait for its turn; past it `503` at once' },
   { name: 'SHED_EVENT_LOOP_DELAY_MS', default: '200', doc: 'event-loop delay (mean over 250 ms) above which new sign-ins get `503`' },

@@ -55,7 +55,7 @@ test('a second IdP on the same SQLite file refuses to start with one line; the m
   t.is(lines.length, 1, refused.stderr);
   t.true(lines[0]!.includes(path.join(dir, 'jmb-idp.db')), 'names the file');
   t.true(lines[0]!.includes(`pid ${first.pid}`), 'names the process holding it');
-  t.regex(lines[0]!, /MongoDB/);
+  t.regex(lines[0]!, /PostgreSQL \(DATABASE_URL=postgres:/);
 
   const added = await run(['src/members/cli.ts', 'add', '--number', '300000001', '--name', 'Taro Yamada', '--phone', '+819012345678', '--country', 'JP', '--password', 'try-me-123'], { DATA_DIR: dir });
   t.is(added.code, 0, added.stderr);

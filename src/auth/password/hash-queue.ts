@@ -28,7 +28,7 @@ export type HashPlace = {
 const NOBODY = '';
 
 /**
- * Runs password hashes (scrypt: tens of milliseconds of CPU and 32 MiB each) a few at a time. Waiting
+ * Runs password hashes (argon2id: about a hundred milliseconds of CPU and 19 MiB each; scrypt for hashes from before) a few at a time. Waiting
  * hashes are served by owner (the client address asking) in turn, first come first served within
  * one owner: an address sending many checks waits behind its own, and a member behind a quiet
  * address gets the next free slot but a few.

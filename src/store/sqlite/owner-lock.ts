@@ -7,7 +7,7 @@ export class DatabaseInUseError extends Error {
   readonly pid: number | undefined;
   constructor(file: string, pid: number | undefined) {
     super(`the database ${file} is in use by another IdP process (${pid ? `pid ${pid}` : 'pid unknown'}): ` +
-      'the embedded SQLite store serves one IdP process; for more than one instance, use MongoDB (DATABASE_URL=mongodb://…)');
+      'the embedded SQLite store serves one IdP process; for more than one instance, use PostgreSQL (DATABASE_URL=postgres://…)');
     this.name = 'DatabaseInUseError';
     this.file = file;
     this.pid = pid;
