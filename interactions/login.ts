@@ -8,6 +8,7 @@ import type { Csrf } from '../src/http/csrf.ts';
 import { isInAppBrowser } from '../src/http/in-app-browser.ts';
 import { HttpError } from '../src/http/http-error.ts';
 import { assertSameOrigin } from '../src/http/same-origin.ts';
+import { japanTime } from '../src/i18n/japan-time.ts';
 import type { MessageKey } from '../src/i18n/messages.ts';
 import type { Metrics } from '../src/metrics/port.ts';
 import { ACR, assuranceOf } from '../src/oidc/assurance.ts';
@@ -63,7 +64,7 @@ export async function renderLogin(ctx: Context, deps: LoginDeps, details: Intera
   await ctx.render('login', {
     title: t('login.title'),
     uid: details.uid,
-    client: await clientName(deps.provider, details),
+    client: await clientName(deps.provider, details, ctx.state.locale),
     number: form.number ?? (typeof hint === 'string' && /^\d{7,10}$/.test(hint) ? hint : ''),
     error: form.error,
     notice: form.notice,
@@ -123,9 +124,8 @@ export async function submitPasswordLogin(ctx: Context, deps: LoginDeps): Promis
     if (error.code === 'too_many_attempts') deps.metrics.rateLimited('password_failures');
     if (error.code === 'busy') throw busyRefusal(secondsUntil(error.retryAt), `/interaction/${details.uid}`);
     if (error.code === 'too_many_attempts' && error.retryAt) {
-      const time = new Intl.DateTimeFormat(ctx.state.locale, { timeStyle: 'short', timeZone: 'Asia/Tokyo' }).format(error.retryAt);
       ctx.set('Retry-After', String(secondsUntil(error.retryAt)));
-      return fail(429, 'login.limited', { time: `${time} (JST)` });
+      return fail(429, 'login.limited', { time: japanTime(ctx.state.t, ctx.state.locale, error.retryAt) });
     }
     return fail(401, 'login.invalid');
   }

@@ -11,6 +11,7 @@ import { memberClaims } from '../members/members.ts';
 import { accountClient } from './account-client.ts';
 import { createOidcAdapter } from './adapter.ts';
 import { assertClaimsParameter } from './claims-parameter.ts';
+import { LOCALIZED_CLIENT_NAMES } from './client-name.ts';
 import { continuationOf } from './continuation.ts';
 import { supportedAcrValues } from './assurance.ts';
 import { acceptAuthorizationPost } from './authorization-post.ts';
@@ -50,11 +51,15 @@ export function createProvider({ config, jwks, store, logger, clock, cookieSigne
     }),
     clients: [...config.clients, accountClient(config.issuer)] as Configuration['clients'],
     // `jmb_passkey_offer: false` for an app that enrols passkeys in its own UI: no offer after its log-ins.
+    // `client_name#ja` and the like: the relying party's name in each language the pages speak.
     extraClientMetadata: {
-      properties: [PASSKEY_OFFER_METADATA],
+      properties: [PASSKEY_OFFER_METADATA, ...LOCALIZED_CLIENT_NAMES],
       validator(_ctx, key, value) {
         if (key === PASSKEY_OFFER_METADATA && value !== undefined && typeof value !== 'boolean') {
           throw new errors.InvalidClientMetadata(`${PASSKEY_OFFER_METADATA} must be true or false`);
+        }
+        if (LOCALIZED_CLIENT_NAMES.includes(key) && value !== undefined && (typeof value !== 'string' || !value.trim())) {
+          throw new errors.InvalidClientMetadata(`${key} must be a non-empty string`);
         }
       },
     },
