@@ -6,7 +6,7 @@
 import test from 'ava';
 import { Browser, alertText, hiddenField } from '../helpers/browser.ts';
 import { MemorySms } from '../helpers/memory-sms.ts';
-import { RelyingParty, passwordLogIn } from '../helpers/relying-party.ts';
+import { RelyingParty } from '../helpers/relying-party.ts';
 import { SoftPasskey } from '../helpers/soft-authenticator.ts';
 import { WEBSITE, createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
 
