@@ -14,7 +14,8 @@ import { RelyingParty, passwordLogIn } from '../helpers/relying-party.ts';
 import { WEBSITE, createMember } from '../helpers/test-app.ts';
 
 const e2e = sharedBrowserAndApp({
-  env: { SMS_RESEND_COOLDOWN_SECONDS: '1' },
+  // The passkey offer is on, as in production: a browser that cannot make a passkey moves past it by itself.
+  env: { SMS_RESEND_COOLDOWN_SECONDS: '1', PASSKEY_OFFER: 'on' },
   clients: [{ ...WEBSITE, client_name: 'JMB website (demo)', 'client_name#ja': 'JMBウェブサイト（デモ）', client_uri: 'https://rp.example.com/' }],
 });
 const CALLBACK = WEBSITE.redirect_uris[0]!;
@@ -305,6 +306,46 @@ test.serial('English pages: "Coming soon" for the apps, "2 other devices were lo
     await page.getByRole('button', { name: 'Log out everywhere else', exact: true }).click();
     await page.waitForURL(`${e2e.app.url}/account`);
     t.is((await page.getByRole('status').textContent())?.trim(), '2 other devices were logged out.');
+  } finally {
+    await context.close();
+  }
+});
+
+test.serial('controls look alike: the body font everywhere, one weight for buttons and button-like links, the main action as wide as "Not now", the masked number on one line', async (t) => {
+  const member = await eligible();
+  const { context, page } = await newPage(e2e.browser, { locale: 'en-US' });
+  try {
+    await page.setViewportSize({ width: 320, height: 700 });
+    const rp = await RelyingParty.website(e2e.app);
+    await page.goto((await rp.start()).url);
+    const fonts = await page.evaluate(() => {
+      const family = (selector: string) => getComputedStyle(document.querySelector(selector)!).fontFamily;
+      return { body: family('body'), button: family('form.stack button'), input: family('#number') };
+    });
+    t.is(fonts.button, fonts.body, 'buttons use the body font');
+    t.is(fonts.input, fonts.body, 'inputs use the body font');
+    const buttonWeight = await page.locator('form.stack button.primary').evaluate((element) => getComputedStyle(element).fontWeight);
+    await page.goto(`${e2e.app.url}/interaction/not-a-sign-in`);
+    const link = page.locator('a.button-link');
+    t.is(await link.evaluate((element) => getComputedStyle(element).fontWeight), buttonWeight, '"Start again" has the weight of a button');
+
+    // The offer after a password log-in, on a device that can make a passkey.
+    const device = await addVirtualAuthenticator(context, page);
+    await page.goto((await rp.start()).url);
+    await page.locator('#number').fill(member.number);
+    await page.locator('#password').fill(member.password);
+    await page.locator('form.stack button[type="submit"]').first().click();
+    await page.locator('#passkey-offer').waitFor();
+    const number = page.locator('#passkey-offer .nowrap');
+    t.regex((await number.textContent())!, /^080-••••-\d{4}$|^070-••••-\d{4}$/);
+    t.is(await number.evaluate((element) => element.getClientRects().length), 1, 'the masked number is on one line at 320 px');
+    await page.locator('form[action$="/accept"] button').click();
+    const { body } = await nextSms(e2e.app.dir, member.phone, 0);
+    await page.locator('#code').fill(codeOf(body));
+    await page.locator('#new-registration').waitFor();
+    const [create, notNow] = await Promise.all([page.locator('#new-registration').boundingBox(), page.locator('form[action$="/dismiss"] button').boundingBox()]);
+    t.true(create!.width >= notNow!.width, `"Create passkey" is ${create!.width} px wide, "Not now" ${notNow!.width} px`);
+    await removeVirtualAuthenticator(device);
   } finally {
     await context.close();
   }
