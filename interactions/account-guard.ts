@@ -5,6 +5,7 @@ import { readForm } from '../src/http/body.ts';
 import type { Csrf } from '../src/http/csrf.ts';
 import { HttpError } from '../src/http/http-error.ts';
 import { assertSameOrigin } from '../src/http/same-origin.ts';
+import type { MemberSessions } from '../src/oidc/member-sessions.ts';
 import type { Clock, Store } from '../src/store/port.ts';
 import { loadAccountSession, startAccountLogin, type AccountSession } from './account-session.ts';
 import type { SmsPage } from './sms-page.ts';
@@ -14,24 +15,25 @@ const SMS_FRESH_MS = 10 * 60 * 1000;
 const VERIFIED = 'AccountSmsVerification';
 const FLASH = 'AccountFlash';
 
-export type AccountGuardDeps = { provider: Provider; store: Store; csrf: Csrf; issuer: string; clock: Clock };
+export type AccountGuardDeps = { provider: Provider; store: Store; csrf: Csrf; issuer: string; clock: Clock; sessions: MemberSessions };
 
 /**
  * What every account page checks: who is signed in (else through the log-in and back), the form's
  * CSRF token, and for changes the same origin and an SMS verification at most ten minutes old in
  * this session. Also the one-shot message a page shows after a change.
  */
-export function createAccountGuard({ provider, store, csrf, issuer, clock }: AccountGuardDeps) {
+export function createAccountGuard({ provider, store, csrf, issuer, clock, sessions }: AccountGuardDeps) {
   const issuerOrigin = new URL(issuer).origin;
   const session = (ctx: Context) => loadAccountSession(provider, store.members, ctx);
   const csrfScope = (s: AccountSession) => `account:${s.sessionId}`;
   const actor = (ctx: Context) => ({ ip: ctx.ip, userAgent: ctx.get('user-agent') || undefined, locale: ctx.state.locale });
   const smsRequest = (ctx: Context, s: AccountSession): OtpRequest => ({ member: s.member, purpose: 'account', bindTo: s.sessionId, ...actor(ctx) });
-  const smsPage = (s: AccountSession): SmsPage => ({
+  const smsPage = (ctx: Context, s: AccountSession): SmsPage => ({
     csrfScope: csrfScope(s),
     verifyAction: '/account/sms/verify',
     resendAction: '/account/sms/resend',
     cancelHref: '/account',
+    intro: ctx.state.t('account.sms.intro'),
   });
   const freshlyVerified = async (s: AccountSession) => {
     const verified = await store.documents.find(VERIFIED, s.sessionId);
@@ -51,7 +53,12 @@ export function createAccountGuard({ provider, store, csrf, issuer, clock }: Acc
     if (!current) {
       if (ctx.state.json) throw new HttpError(401, 'login_required', 'log in first');
       startAccountLogin(ctx, issuer, returnTo);
+      return undefined;
     }
+    // Using the account pages is using the session: its "Last active" moves on (written at most
+    // once a minute). Only a note: a store that cannot write now does not keep the page from showing.
+    await sessions.touch(current.member.id, current.sessionUid, current.expiresAt, { userAgent: ctx.get('user-agent') || undefined, ip: ctx.ip })
+      .catch(() => undefined);
     return current;
   }
 

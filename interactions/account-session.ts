@@ -9,8 +9,8 @@ const STATE_COOKIE = 'jmb.account';
 // Only these pages may be returned to after a log-in: never a URL from the request.
 const RETURN_PATHS = new Set(['/account', '/account/passkeys']);
 
-/** The member signed in, their IdP session's id (`jti`, which changes at each log-in) and stable `uid`. */
-export type AccountSession = { member: Member; sessionId: string; sessionUid: string };
+/** The member signed in, their IdP session's id (`jti`, which changes at each log-in), stable `uid` and end. */
+export type AccountSession = { member: Member; sessionId: string; sessionUid: string; expiresAt: Date };
 
 /**
  * The member signed in to the IdP in this browser, read from the IdP's own session cookie; undefined
@@ -21,7 +21,7 @@ export async function loadAccountSession(provider: Provider, members: Members, c
   if (!session.accountId) return undefined;
   const member = await members.findById(session.accountId);
   if (!member || member.status !== 'active') return undefined;
-  return { member, sessionId: session.jti, sessionUid: session.uid };
+  return { member, sessionId: session.jti, sessionUid: session.uid, expiresAt: new Date((session.exp ?? 0) * 1000) };
 }
 
 /**

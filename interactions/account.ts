@@ -4,16 +4,17 @@ import type Provider from 'oidc-provider';
 import { PASSKEY_LIMIT, type PasskeySettings } from '../src/account/passkey-settings.ts';
 import { canReceiveSmsCodes } from '../src/auth/sms-otp/eligibility.ts';
 import { OtpError, type SmsOtp } from '../src/auth/sms-otp/sms-otp.ts';
-import { describeUserAgent } from '../src/auth/user-agent.ts';
+import { deviceParts } from '../src/auth/user-agent.ts';
 import type { Csrf } from '../src/http/csrf.ts';
 import { localize } from '../src/http/localize.ts';
 import { rememberClient, rememberedClient } from '../src/http/return-cookie.ts';
 import { continuationOf } from '../src/oidc/continuation.ts';
 import type { MemberSessions } from '../src/oidc/member-sessions.ts';
 import { assertSameOrigin } from '../src/http/same-origin.ts';
-import type { MessageKey } from '../src/i18n/messages.ts';
+import { deviceName } from '../src/i18n/device-name.ts';
 import { endDeviceTrust, maskMemberNumber } from '../src/members/members.ts';
-import type { AuditEvent, Clock, Store } from '../src/store/port.ts';
+import type { Clock, Store } from '../src/store/port.ts';
+import { describeActivity } from './activity.ts';
 import { createAccountGuard } from './account-guard.ts';
 import { finishAccountLogin } from './account-session.ts';
 import { passkeySettingsRoutes } from './passkey-settings.ts';
@@ -40,11 +41,11 @@ export function accountRouter(deps: AccountDeps): Router {
   const { provider, store, smsOtp, settings, csrf, issuer, clock, sessions } = deps;
   const router = new Router();
 
-  const guard = createAccountGuard({ provider, store, csrf, issuer, clock });
+  const guard = createAccountGuard({ provider, store, csrf, issuer, clock, sessions });
   const { smsRequest, smsPage, freshlyVerified, markVerified, time, signedIn, postedForm, issuerOrigin, csrfScope, flash, takeFlash, actor } = guard;
   /** "Back to <website>": the home page of the relying party the member came from, if it registered one. */
   const wayBack = async (ctx: Context) => {
-    const wayOn = await continuationOf(provider, issuer, rememberedClient(ctx));
+    const wayOn = await continuationOf(provider, issuer, rememberedClient(ctx), ctx.state.locale);
     const href = wayOn?.home ?? wayOn?.startAgain;
     return wayOn && href ? { name: wayOn.name, href } : undefined;
   };
@@ -67,13 +68,14 @@ export function accountRouter(deps: AccountDeps): Router {
     const places = await sessions.list(provider, current.member.id);
     await ctx.render('account', {
       title: t('account.title'),
+      wide: true,
       // "Stay logged in" on the log-out question leads here (STAYED_ON_ACCOUNT), and the page says so.
       message: (await takeFlash(current)) ?? (ctx.query.stayed === '1' ? t('logout.stayed') : undefined),
       csrf: csrf.token(ctx, csrfScope(current)),
       sessions: places.map((place) => ({
         uid: place.uid,
         current: place.uid === current.sessionUid,
-        device: describeUserAgent(place.userAgent) ?? t('sessions.unknownDevice'),
+        device: deviceName(t, deviceParts(place.userAgent)) ?? t('sessions.unknownDevice'),
         from: place.ip ?? '—',
         started: time(ctx, place.startedAt),
         lastActive: time(ctx, place.lastActiveAt),
@@ -81,11 +83,7 @@ export function accountRouter(deps: AccountDeps): Router {
       name: current.member.name,
       number: maskMemberNumber(current.member.number),
       back: await wayBack(ctx),
-      activity: events.map((event: AuditEvent) => ({
-        when: time(ctx, event.at),
-        what: `${activityLabel(t, event.type)}${event.outcome === 'failure' ? ` ${t('activity.failed')}` : ''}`,
-        device: describeUserAgent(event.userAgent) ?? '—',
-      })),
+      activity: events.map((event) => ({ when: time(ctx, event.at), ...describeActivity(t, event) })),
     });
   });
 
@@ -112,7 +110,7 @@ export function accountRouter(deps: AccountDeps): Router {
     // is known again from its next log-in), so a copied cookie no longer passes for the member's own.
     await endDeviceTrust(store.members, current.member.id);
     const count = await sessions.endAll(provider, current.member.id, { by: 'member', ...actor(ctx) }, current.sessionUid);
-    await flash(current, ctx.state.t('sessions.endedOthers', { count }));
+    await flash(current, ctx.state.t(count === 0 ? 'sessions.endedOthers.none' : count === 1 ? 'sessions.endedOthers.one' : 'sessions.endedOthers.many', { count }));
     ctx.status = 303;
     ctx.redirect('/account');
   });
@@ -130,9 +128,9 @@ export function accountRouter(deps: AccountDeps): Router {
     const current = await signedIn(ctx, '/account/passkeys');
     if (!current) return;
     if (!canReceiveSmsCodes(current.member)) {
-      return ctx.render('passkey-settings', { title: ctx.state.t('settings.title'), notEligible: true, rows: [], limit: PASSKEY_LIMIT });
+      return ctx.render('passkey-settings', { title: ctx.state.t('settings.title'), wide: true, notEligible: true, rows: [], limit: PASSKEY_LIMIT });
     }
-    if (!(await freshlyVerified(current))) return renderSmsStep(ctx, { smsOtp, csrf }, smsRequest(ctx, current), smsPage(current), { send: true });
+    if (!(await freshlyVerified(current))) return renderSmsStep(ctx, { smsOtp, csrf }, smsRequest(ctx, current), smsPage(ctx, current), { send: true });
     await renderSettings(ctx, current, { signal: ctx.query.signal === '1' });
   });
 
@@ -147,7 +145,7 @@ export function accountRouter(deps: AccountDeps): Router {
       await smsOtp.verify({ ...smsRequest(ctx, current), code: form.code ?? '' });
     } catch (error) {
       if (!(error instanceof OtpError)) throw error;
-      return renderSmsStep(ctx, { smsOtp, csrf }, smsRequest(ctx, current), smsPage(current), { error });
+      return renderSmsStep(ctx, { smsOtp, csrf }, smsRequest(ctx, current), smsPage(ctx, current), { error });
     }
     await markVerified(current);
     ctx.status = 303;
@@ -164,7 +162,7 @@ export function accountRouter(deps: AccountDeps): Router {
       await smsOtp.issue(smsRequest(ctx, current));
     } catch (error) {
       if (!(error instanceof OtpError)) throw error;
-      return renderSmsStep(ctx, { smsOtp, csrf }, smsRequest(ctx, current), smsPage(current), { error });
+      return renderSmsStep(ctx, { smsOtp, csrf }, smsRequest(ctx, current), smsPage(ctx, current), { error });
     }
     ctx.status = 303;
     ctx.redirect('/account/passkeys');
@@ -177,14 +175,4 @@ export function accountRouter(deps: AccountDeps): Router {
   });
 
   return router;
-}
-
-const ACTIVITY = new Set([
-  'login.password', 'login.passkey', 'login.paused', 'sms.sent', 'sms.verify', 'sms.locked', 'sms.disabled', 'sms.notice',
-  'passkey.added', 'passkey.renamed', 'passkey.removed', 'passkey.possible_clone', 'support.unlocked', 'support.sms_reenabled',
-  'support.passkeys_listed', 'support.passkey_removed', 'support.enabled', 'support.phone_bound',
-]);
-
-function activityLabel(t: (key: MessageKey) => string, type: string): string {
-  return t(ACTIVITY.has(type) ? `activity.${type}` as MessageKey : 'activity.other');
 }

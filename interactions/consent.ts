@@ -19,7 +19,7 @@ export async function showConsent(ctx: Context, deps: ConsentDeps, details: Inte
   await ctx.render('continue', {
     title: ctx.state.t('continue.title'),
     uid: details.uid,
-    client: await clientName(deps.provider, details),
+    client: await clientName(deps.provider, details, ctx.state.locale),
     name: member?.name ?? '',
     csrf: deps.csrf.token(ctx, details.uid),
   });

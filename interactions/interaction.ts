@@ -1,6 +1,8 @@
 import type { Context } from 'koa';
 import Provider, { errors, type Interaction } from 'oidc-provider';
 import { localize } from '../src/http/localize.ts';
+import type { Locale } from '../src/i18n/messages.ts';
+import { displayClientName } from '../src/oidc/client-name.ts';
 
 /**
  * Loads the interaction the browser's cookie points at and checks it is the one in the URL.
@@ -13,10 +15,10 @@ export async function loadInteraction(provider: Provider, ctx: Context): Promise
   return details;
 }
 
-/** The relying party's display name for "to continue to …". */
-export async function clientName(provider: Provider, details: Interaction): Promise<string> {
+/** The relying party's display name for "to continue to …", in the page's language where it registered one. */
+export async function clientName(provider: Provider, details: Interaction, locale?: Locale): Promise<string> {
   const client = await provider.Client.find(String(details.params.client_id));
-  return String(client?.clientName ?? client?.clientId ?? '');
+  return client ? displayClientName(client, locale) : '';
 }
 
 export type InteractionResult = Parameters<Provider['interactionResult']>[2];

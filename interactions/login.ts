@@ -69,7 +69,7 @@ export async function renderLogin(ctx: Context, deps: LoginDeps, details: Intera
   await ctx.render('login', {
     title: t('login.title'),
     uid: details.uid,
-    client: await clientName(deps.provider, details),
+    client: await clientName(deps.provider, details, ctx.state.locale),
     number: form.number ?? (typeof hint === 'string' && /^\d{7,10}$/.test(hint) ? hint : ''),
     error: form.error,
     detail: form.detail,

@@ -3,7 +3,7 @@ import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 import type { Interaction } from 'oidc-provider';
 import type { PasskeyOffer } from '../src/account/passkey-offer.ts';
-import type { PasskeySettings } from '../src/account/passkey-settings.ts';
+import { SettingsError, type PasskeySettings } from '../src/account/passkey-settings.ts';
 import { OtpError, type OtpRequest, type SmsOtp } from '../src/auth/sms-otp/sms-otp.ts';
 import { readForm, readJson } from '../src/http/body.ts';
 import type { Csrf } from '../src/http/csrf.ts';
@@ -12,7 +12,7 @@ import { assertSameOrigin } from '../src/http/same-origin.ts';
 import { maskPhone } from '../src/members/members.ts';
 import { assuranceOf, proofsFromAmr, type Proof } from '../src/oidc/assurance.ts';
 import { PASSKEY_OFFER_PROMPT } from '../src/oidc/policy.ts';
-import type { Clock, ExpiringDocuments, Member, Members } from '../src/store/port.ts';
+import type { Clock, ExpiringDocuments, Member, Members, Passkey } from '../src/store/port.ts';
 import { clientName, finish, loadInteraction } from './interaction.ts';
 import { settingsJsonError } from './passkey-settings.ts';
 import { renderSmsStep, type SmsPage } from './sms-page.ts';
@@ -104,7 +104,7 @@ export function passkeyOfferRoutes(router: Router, deps: PasskeyOfferDeps): { sh
       action: base(details),
       csrf: csrf.token(ctx, details.uid),
       phone: maskPhone(member.phone),
-      client: await clientName(provider, details),
+      client: await clientName(provider, details, ctx.state.locale),
     });
   }
 
@@ -211,18 +211,45 @@ export function passkeyOfferRoutes(router: Router, deps: PasskeyOfferDeps): { sh
     }
   });
 
+  /** "Passkey registered" in the sign-in: its name (ready to change in place), then "Continue to <relying party>". */
+  async function renderDone(ctx: Context, details: Interaction, passkey: Passkey, extra: { message?: string; error?: string; value?: string } = {}) {
+    const token = csrf.token(ctx, details.uid);
+    await ctx.render('passkey-offer-done', {
+      title: ctx.state.t('registered.title'),
+      name: passkey.name,
+      message: extra.message,
+      action: `${base(details)}/continue`,
+      csrf: token,
+      client: await clientName(provider, details, ctx.state.locale),
+      rename: { action: `${base(details)}/rename?id=${encodeURIComponent(passkey.id)}`, csrf: token, value: extra.value ?? passkey.name, error: extra.error },
+    });
+  }
+
   router.get('/interaction/:uid/offer/done', async (ctx) => {
     const step = await offerStep(ctx);
     if (!step) return;
     const passkey = await settings.find(step.member, String(ctx.query.id ?? '')).catch(() => undefined);
     if (!passkey) return ctx.redirect(`/interaction/${step.details.uid}`);
-    await ctx.render('passkey-offer-done', {
-      title: ctx.state.t('registered.title'),
-      name: passkey.name,
-      action: `${base(step.details)}/continue`,
-      csrf: csrf.token(ctx, step.details.uid),
-      client: await clientName(provider, step.details),
-    });
+    await renderDone(ctx, step.details, passkey, ctx.query.renamed === '1' ? { message: ctx.state.t('settings.renamed', { name: passkey.name }) } : {});
+  });
+
+  // The name of the passkey just registered, changed in place: only in the sign-in whose phone was
+  // verified, and only for a passkey of this member.
+  router.post('/interaction/:uid/offer/rename', async (ctx) => {
+    const step = await postedStep(ctx);
+    if (!step) return;
+    if (!(await verified(step.details, step.member))) throw new HttpError(403, 'sms_required', 'the phone was not verified in this sign-in');
+    const id = String(ctx.query.id ?? '');
+    try {
+      await settings.rename(step.member, id, step.form.name ?? '', actor(ctx, step.details));
+    } catch (error) {
+      if (!(error instanceof SettingsError)) throw error;
+      if (error.code === 'not_found') throw new HttpError(404, 'not_found', 'no such passkey');
+      ctx.status = 400;
+      return renderDone(ctx, step.details, await settings.find(step.member, id), { error: ctx.state.t('settings.error.invalid_name'), value: step.form.name ?? '' });
+    }
+    ctx.status = 303;
+    ctx.redirect(`${base(step.details)}/done?id=${encodeURIComponent(id)}&renamed=1`);
   });
 
   router.post('/interaction/:uid/offer/continue', async (ctx) => {

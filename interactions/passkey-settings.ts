@@ -2,11 +2,14 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { PASSKEY_LIMIT, SettingsError, type PasskeySettings } from '../src/account/passkey-settings.ts';
 import { RegistrationError } from '../src/auth/passkey/passkey-registration.ts';
+import { partsOfDescription } from '../src/auth/user-agent.ts';
 import { readJson } from '../src/http/body.ts';
 import type { Csrf } from '../src/http/csrf.ts';
 import { HttpError } from '../src/http/http-error.ts';
 import { localize } from '../src/http/localize.ts';
+import { deviceName } from '../src/i18n/device-name.ts';
 import type { MessageKey } from '../src/i18n/messages.ts';
+import type { Passkey } from '../src/store/port.ts';
 import type { AccountGuard } from './account-guard.ts';
 import type { AccountSession } from './account-session.ts';
 
@@ -26,12 +29,21 @@ export type PasskeySettingsDeps = {
 export function passkeySettingsRoutes(router: Router, { guard, settings, csrf, rpId, wayBack }: PasskeySettingsDeps): { renderSettings(ctx: Context, current: AccountSession, extra?: { error?: string; signal?: boolean }): Promise<void> } {
   const { csrfScope, actor, flash, takeFlash, time, signedIn, verifiedChange, postedForm, freshlyVerified } = guard;
 
+  /** "3 Jun 2026, 13:40 JST · Chrome on Windows": when a passkey was last used, and from what, in the page's language. */
+  const lastUse = (ctx: Context, passkey: Passkey): string => {
+    const { t } = ctx.state;
+    if (!passkey.lastUsedAt) return t('settings.neverUsed');
+    const device = deviceName(t, partsOfDescription(passkey.lastUsedFrom));
+    return device ? t('settings.usedOn', { time: time(ctx, passkey.lastUsedAt)!, device }) : time(ctx, passkey.lastUsedAt)!;
+  };
+
   async function renderSettings(ctx: Context, current: AccountSession, extra: { error?: string; signal?: boolean } = {}) {
     const { t } = ctx.state;
     const passkeys = await settings.list(current.member);
     const message = await takeFlash(current);
     await ctx.render('passkey-settings', {
       title: t('settings.title'),
+      wide: true,
       limit: PASSKEY_LIMIT,
       full: passkeys.length >= PASSKEY_LIMIT,
       message,
@@ -40,7 +52,7 @@ export function passkeySettingsRoutes(router: Router, { guard, settings, csrf, r
         id: p.id,
         name: p.name,
         created: time(ctx, p.createdAt),
-        lastUsed: p.lastUsedAt ? `${time(ctx, p.lastUsedAt)}${p.lastUsedFrom ? ` · ${p.lastUsedFrom}` : ''}` : t('settings.neverUsed'),
+        lastUsed: lastUse(ctx, p),
         kind: t(p.synced ? 'settings.synced' : 'settings.device'),
       })),
       signal: extra.signal ? { rpId, userId: Buffer.from(current.member.id).toString('base64url'), ids: passkeys.map((p) => p.id).join(',') } : undefined,
@@ -71,12 +83,18 @@ export function passkeySettingsRoutes(router: Router, { guard, settings, csrf, r
     }
   });
 
+  // "Passkey registered", with its name ready to change in place.
   router.get('/account/passkeys/registered', async (ctx) => {
     const current = await signedIn(ctx, '/account/passkeys');
     if (!current) return;
     const passkey = await settings.find(current.member, String(ctx.query.id ?? '')).catch(() => undefined);
     if (!passkey) return ctx.redirect('/account/passkeys');
-    await ctx.render('passkey-registered', { title: ctx.state.t('registered.title'), name: passkey.name, back: await wayBack(ctx) });
+    await ctx.render('passkey-registered', {
+      title: ctx.state.t('registered.title'),
+      name: passkey.name,
+      rename: { action: `/account/passkeys/${encodeURIComponent(passkey.id)}/rename`, csrf: csrf.token(ctx, csrfScope(current)), value: passkey.name },
+      back: await wayBack(ctx),
+    });
   });
 
   for (const action of ['rename', 'delete'] as const) {
@@ -86,7 +104,7 @@ export function passkeySettingsRoutes(router: Router, { guard, settings, csrf, r
       if (!(await freshlyVerified(current))) return ctx.redirect('/account/passkeys');
       const passkey = await settings.find(current.member, ctx.params.id!).catch(() => undefined);
       if (!passkey) throw new HttpError(404, 'not_found', 'no such passkey');
-      await ctx.render(`passkey-${action}`, { title: ctx.state.t(`${action}.title`), passkey, csrf: csrf.token(ctx, csrfScope(current)) });
+      await ctx.render(`passkey-${action}`, { title: ctx.state.t(`${action}.title`), passkey, value: passkey.name, csrf: csrf.token(ctx, csrfScope(current)) });
     });
   }
 
@@ -104,7 +122,7 @@ export function passkeySettingsRoutes(router: Router, { guard, settings, csrf, r
       localize(ctx, undefined, `/account/passkeys/${encodeURIComponent(passkey.id)}/rename`);
       ctx.status = 400;
       return ctx.render('passkey-rename', {
-        title: ctx.state.t('rename.title'), passkey: { ...passkey, name: form.name ?? '' }, error: ctx.state.t('settings.error.invalid_name'),
+        title: ctx.state.t('rename.title'), passkey, value: form.name ?? '', error: ctx.state.t('settings.error.invalid_name'),
         csrf: csrf.token(ctx, csrfScope(current)),
       });
     }

@@ -3,6 +3,7 @@ import { canReceiveSmsCodes } from '../src/auth/sms-otp/eligibility.ts';
 import { OtpError, type OtpRequest, type SmsOtp } from '../src/auth/sms-otp/sms-otp.ts';
 import type { Csrf } from '../src/http/csrf.ts';
 import type { MessageKey } from '../src/i18n/messages.ts';
+import { japanTime } from '../src/i18n/japan-time.ts';
 import { maskPhone } from '../src/members/members.ts';
 
 /** Where the SMS step's forms post, and what the page says around them. */
@@ -30,6 +31,8 @@ export type SmsPageState = {
   error: string | undefined;
   /** Seconds before "Resend code" may be used. */
   resendIn: number;
+  /** The code sent can no longer be used (tried too often, expired, used): a new one is the way on. */
+  usedUp?: boolean;
 };
 
 export type SmsPageDeps = { smsOtp: SmsOtp; csrf: Csrf };
@@ -37,8 +40,9 @@ export type SmsPageDeps = { smsOtp: SmsOtp; csrf: Csrf };
 /** The member-facing text for why a code was not sent or not accepted. */
 export function otpErrorMessage(ctx: Context, error: OtpError): string {
   const { t, locale } = ctx.state;
-  const time = (at: Date | undefined) => at ? `${new Intl.DateTimeFormat(locale, { timeStyle: 'short', timeZone: 'Asia/Tokyo' }).format(at)} (JST)` : '';
+  const time = (at: Date | undefined) => at ? japanTime(t, locale, at) : '';
   if (error.code === 'invalid_code' && error.remaining === undefined) return t('sms.error.invalid_format');
+  if (error.code === 'invalid_code' && error.remaining === 1) return t('sms.error.invalid_code.one');
   return t(`sms.error.${error.code}` as MessageKey, { remaining: error.remaining ?? 0, time: time(error.retryAt) });
 }
 
@@ -82,6 +86,7 @@ export async function renderSmsStep(ctx: Context, deps: SmsPageDeps, request: Ot
     locked: !!status?.lockedUntil || error?.code === 'locked' || error?.code === 'disabled',
     error: error && otpErrorMessage(ctx, error),
     resendIn,
+    usedUp: error?.code === 'code_exhausted' || error?.code === 'no_code',
   });
 }
 

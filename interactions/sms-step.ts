@@ -27,7 +27,7 @@ async function stepContext(ctx: Context, deps: SmsStepDeps, details: Interaction
     userAgent: ctx.get('user-agent') || undefined,
     locale: ctx.state.locale,
   };
-  const client = await clientName(deps.provider, details);
+  const client = await clientName(deps.provider, details, ctx.state.locale);
   const essential = !!acrRequestOf(details.params).essential?.includes(ACR.stepUp);
   const base = `/interaction/${details.uid}`;
   const page: SmsPage = {

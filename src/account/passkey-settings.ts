@@ -2,6 +2,7 @@ import { RegistrationError, type CreationOptions, type PasskeyRegistration } fro
 import type { SmsOtp } from '../auth/sms-otp/sms-otp.ts';
 import { translator, type Locale } from '../i18n/messages.ts';
 import { noMetrics, type Metrics } from '../metrics/port.ts';
+import { creatorName, distinctName } from './passkey-name.ts';
 import { DuplicateError, type AuditLog, type Clock, type Member, type Passkey, type Passkeys } from '../store/port.ts';
 
 /** Why a change to a member's passkeys was refused. */
@@ -66,8 +67,11 @@ export function createPasskeySettings({ passkeys, registration, audit, smsOtp, c
       let held: number;
       let passkey: Passkey;
       try {
-        passkey = await registration.finish(member, boundTo, response, translator(actor.locale)('settings.defaultName'));
-        held = (await passkeys.listForMember(member.id)).length;
+        const t = translator(actor.locale);
+        const named = await registration.finish(member, boundTo, response, creatorName(t, actor.userAgent));
+        const existing = await passkeys.listForMember(member.id);
+        held = existing.length;
+        passkey = { ...named, name: distinctName(t, named.name, existing.map((other) => other.name)) };
         if (held >= PASSKEY_LIMIT) throw new SettingsError('limit_reached', `at most ${PASSKEY_LIMIT} passkeys`);
         try {
           await passkeys.create(passkey);

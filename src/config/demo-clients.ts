@@ -13,6 +13,7 @@ export function demoClients(site = `http://localhost:${DEMO_SITE_PORT}`): Client
     {
       client_id: 'jmb-website',
       client_name: 'JMB website (demo)',
+      'client_name#ja': 'JMBウェブサイト（デモ）',
       client_secret: 'jmb-website-development-secret-not-for-production',
       // Where members go back to ("Back to JMB website") and where a new sign-in starts ("Start again").
       // OpenID Connect allows only https for the latter; on http://localhost the home page serves.
@@ -32,6 +33,7 @@ export function demoClients(site = `http://localhost:${DEMO_SITE_PORT}`): Client
     {
       client_id: 'jmb-app',
       client_name: 'JMB app (demo)',
+      'client_name#ja': 'JMBアプリ（デモ）',
       application_type: 'native',
       redirect_uris: ['jp.jmb.app:/oauth2redirect'],
       post_logout_redirect_uris: ['jp.jmb.app:/logged-out'],

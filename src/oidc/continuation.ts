@@ -1,5 +1,7 @@
 import type Provider from 'oidc-provider';
+import type { Locale } from '../i18n/messages.ts';
 import { ACCOUNT_CLIENT_ID } from './account-client.ts';
+import { displayClientName } from './client-name.ts';
 
 /** Where a member can go on from a page that ends something: the relying party they came from. */
 export type Continuation = {
@@ -14,8 +16,11 @@ export type Continuation = {
   startAgain: string | undefined;
 };
 
-/** The way on to the relying party `clientId`, from its registered metadata; undefined for an unknown client or the IdP's own. */
-export async function continuationOf(provider: Provider, issuer: string, clientId: string | undefined): Promise<Continuation | undefined> {
+/**
+ * The way on to the relying party `clientId`, from its registered metadata, named in `locale` where it
+ * registered such a name; undefined for an unknown client or the IdP's own.
+ */
+export async function continuationOf(provider: Provider, issuer: string, clientId: string | undefined, locale?: Locale): Promise<Continuation | undefined> {
   if (!clientId || clientId === ACCOUNT_CLIENT_ID) return undefined;
   const client = await provider.Client.find(clientId).catch(() => undefined);
   if (!client) return undefined;
@@ -23,7 +28,7 @@ export async function continuationOf(provider: Provider, issuer: string, clientI
   const initiate = webUrl(client.initiateLoginUri);
   if (initiate) initiate.searchParams.set('iss', issuer);
   return {
-    name: String(client.clientName ?? client.clientId),
+    name: displayClientName(client, locale),
     home: home?.href,
     startAgain: initiate?.href ?? home?.href,
   };

@@ -1,5 +1,6 @@
 import type Provider from 'oidc-provider';
 import type { AuditLog, Clock, ExpiringDocuments } from '../store/port.ts';
+import { describeUserAgent } from '../auth/user-agent.ts';
 import { revokeGrant } from './adapter.ts';
 
 /** One place a member is logged in: a browser's IdP session. */
@@ -71,7 +72,8 @@ export function createMemberSessions({ documents, audit, clock }: { documents: E
     return sessions.filter(({ session }) => session?.accountId === memberId) as { entry: Entry; session: NonNullable<Awaited<ReturnType<Provider['Session']['findByUid']>>> }[];
   }
 
-  async function endOne(provider: Provider, memberId: string, found: Awaited<ReturnType<typeof live>>[number], ender: Ender): Promise<void> {
+  /** `scope`: this session alone, every one but the member's own, or every one (the desk). */
+  async function endOne(provider: Provider, memberId: string, found: Awaited<ReturnType<typeof live>>[number], ender: Ender, scope: 'one' | 'others' | 'all'): Promise<void> {
     const { session, entry } = found;
     const authorizations = Object.entries(session.authorizations ?? {});
     await Promise.all(authorizations.map(async ([clientId, authorization]) => {
@@ -90,7 +92,9 @@ export function createMemberSessions({ documents, audit, clock }: { documents: E
     await documents.destroy(KIND, entryId(memberId, entry.uid));
     const who = ender.by === 'member' ? { ip: ender.ip, userAgent: ender.userAgent } : {};
     const detail = ender.by === 'operator' ? { by: ender.operator, ...(ender.reason && { reason: ender.reason }) } : { by: 'member' };
-    await audit.append({ memberId, at: new Date(clock()), type: 'session.ended', outcome: 'info', ...who, detail: { ...detail, ...(entry.ip && { from: entry.ip }) } });
+    // The ended session's browser and address, so that the member's history says which one it was.
+    const ended = { scope, ...(entry.ip && { from: entry.ip }), ...(entry.userAgent && { device: describeUserAgent(entry.userAgent)! }) };
+    await audit.append({ memberId, at: new Date(clock()), type: 'session.ended', outcome: 'info', ...who, detail: { ...detail, ...ended } });
   }
 
   return {
@@ -131,7 +135,7 @@ export function createMemberSessions({ documents, audit, clock }: { documents: E
     async end(provider: Provider, memberId: string, uid: string, ender: Ender): Promise<boolean> {
       const found = (await live(provider, memberId)).find(({ entry }) => entry.uid === uid);
       if (!found) return false;
-      await endOne(provider, memberId, found, ender);
+      await endOne(provider, memberId, found, ender, 'one');
       return true;
     },
 
@@ -143,7 +147,7 @@ export function createMemberSessions({ documents, audit, clock }: { documents: E
       for (;;) {
         const others = (await live(provider, memberId)).filter(({ entry }) => entry.uid !== keepUid);
         if (others.length === 0) return ended;
-        for (const found of others) await endOne(provider, memberId, found, ender);
+        for (const found of others) await endOne(provider, memberId, found, ender, keepUid === undefined ? 'all' : 'others');
         ended += others.length;
       }
     },

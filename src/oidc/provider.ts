@@ -14,6 +14,7 @@ import { createOidcAdapter } from './adapter.ts';
 import { withoutEmptySessions } from './empty-sessions.ts';
 import { budgetPushedRequests } from './pushed-requests.ts';
 import { assertClaimsParameter } from './claims-parameter.ts';
+import { LOCALIZED_CLIENT_NAMES } from './client-name.ts';
 import { continuationOf } from './continuation.ts';
 import { supportedAcrValues } from './assurance.ts';
 import { acceptAuthorizationPost } from './authorization-post.ts';
@@ -60,11 +61,15 @@ export function createProvider({ config, jwks, store, logger, clock, cookieSigne
     adapter: withoutEmptySessions(pushedRequestLimit ? budgetPushedRequests(documents, pushedRequestLimit, clientAddress) : documents),
     clients: [...config.clients, accountClient(config.issuer)] as Configuration['clients'],
     // `jmb_passkey_offer: false` for an app that enrols passkeys in its own UI: no offer after its log-ins.
+    // `client_name#ja` and the like: the relying party's name in each language the pages speak.
     extraClientMetadata: {
-      properties: [PASSKEY_OFFER_METADATA],
+      properties: [PASSKEY_OFFER_METADATA, ...LOCALIZED_CLIENT_NAMES],
       validator(_ctx, key, value) {
         if (key === PASSKEY_OFFER_METADATA && value !== undefined && typeof value !== 'boolean') {
           throw new errors.InvalidClientMetadata(`${PASSKEY_OFFER_METADATA} must be true or false`);
+        }
+        if (LOCALIZED_CLIENT_NAMES.includes(key) && value !== undefined && (typeof value !== 'string' || !value.trim())) {
+          throw new errors.InvalidClientMetadata(`${key} must be a non-empty string`);
         }
       },
     },

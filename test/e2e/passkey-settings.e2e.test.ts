@@ -58,7 +58,7 @@ const english = {
   back: 'Back to Passkey Settings',
   deviceOnly: 'This device only',
   rename: 'Rename',
-  renameHeading: 'Rename passkey',
+  renameHeading: (name: string) => `Rename "${name}"`,
   passkeyName: 'Passkey name',
   save: 'Save',
   renamed: (name: string) => `The passkey was renamed to "${name}".`,
@@ -90,7 +90,7 @@ const japanese: typeof english = {
   back: 'パスキー設定に戻る',
   deviceOnly: 'この端末のみ',
   rename: '名前を変更',
-  renameHeading: 'パスキーの名前を変更',
+  renameHeading: (name: string) => `「${name}」の名前を変更`,
   passkeyName: 'パスキーの名前',
   save: '保存',
   renamed: (name: string) => `パスキーの名前を「${name}」に変更しました。`,
@@ -233,7 +233,7 @@ for (const [language, labels] of [['English', english], ['Japanese', japanese]] 
       smsSeen = await passSmsStep(t, page, labels, member.phone, smsSeen);
       t.is(smsSeen, 3, 'a new code for the new session');
       await page.getByRole('link', { name: `${labels.rename}: ${name}`, exact: true }).click();
-      await heading(page, labels.renameHeading).waitFor();
+      await heading(page, labels.renameHeading(name)).waitFor();
       const field = page.getByLabel(labels.passkeyName, { exact: true });
       t.is(await field.inputValue(), name, 'the field starts with the current name');
       await field.fill(labels.newName);

@@ -91,7 +91,7 @@ test.serial('a wait shows the first minute at which a try is sure to be accepted
   t.is(refused.alert, 'Too many unsuccessful attempts. Please try again after 1:36 PM (JST).');
   t.is(refused.retryAfter, '16', 'Retry-After counts the seconds the wait really has left, rounded up');
   const japanese = await attempt(browserAt(undefined, 'ja'), member.number, member.password);
-  t.is(japanese.alert, 'ログインの失敗が続いたため、一時的にご利用いただけません。13:36（日本時間）以降にもう一度お試しください。');
+  t.is(japanese.alert, 'ログインの失敗が続いたため、一時的にご利用いただけません。日本時間13:36以降にもう一度お試しください。');
 
   now = START + 7 * 24 * 3_600_000 + 68_500; // 13:36:00 in Tokyo
   t.is((await attempt(browserAt(), member.number, member.password)).status, 303, 'at the time shown the right password is accepted');

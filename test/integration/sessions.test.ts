@@ -93,7 +93,7 @@ test.serial('"Log out everywhere else" ends every other session and keeps this o
   const here = await loggedIn(member, LAPTOP);
   const page = await here.browser.get('/account');
   await here.browser.post('/account/sessions/logout-others', { csrf: hiddenField(page.html, 'csrf') });
-  t.regex((await here.browser.get('/account')).html, /Logged out everywhere else \(2\)\./);
+  t.regex((await here.browser.get('/account')).html, /2 other devices were logged out\./);
   for (const other of others) t.regex((await other.browser.follow((await other.rp.start()).url)).url, /\/interaction\//);
   t.true((await here.browser.follow((await here.rp.start()).url)).url.startsWith(BCL_CLIENT.redirect_uris[0]!));
 });
@@ -109,7 +109,7 @@ test.serial('the session least recently used is still listed and logged out afte
   t.is([...page.html.matchAll(/<p class="session-device">/g)].length, 36, 'every live session is listed');
   t.regex(page.html, /Chrome on Android/, 'the oldest among them');
   await here.browser.post('/account/sessions/logout-others', { csrf: hiddenField(page.html, 'csrf') });
-  t.regex((await here.browser.get('/account')).html, /Logged out everywhere else \(35\)\./);
+  t.regex((await here.browser.get('/account')).html, /35 other devices were logged out\./);
   t.regex((await stolen.browser.follow((await stolen.rp.start()).url)).url, /\/interaction\//, 'the stolen phone must log in again');
   nock.cleanAll();
 });
@@ -126,7 +126,7 @@ test.serial('sessions noted in the earlier one-list-per-member form are listed a
   const page = await here.browser.get('/account');
   t.regex(page.html, /Chrome on Android/);
   await here.browser.post('/account/sessions/logout-others', { csrf: hiddenField(page.html, 'csrf') });
-  t.regex((await here.browser.get('/account')).html, /Logged out everywhere else \(1\)\./);
+  t.regex((await here.browser.get('/account')).html, /1 other device was logged out\./);
   t.regex((await earlier.browser.follow((await earlier.rp.start()).url)).url, /\/interaction\//);
   nock.cleanAll();
 });

@@ -1,14 +1,18 @@
 import test from 'ava';
-import { countdownClock, firstSureMinute, secondsUntil } from '../../interactions/login-wait.ts';
+import { countdownClock, secondsUntil } from '../../interactions/login-wait.ts';
+import { japanTime } from '../../src/i18n/japan-time.ts';
+import { translator } from '../../src/i18n/messages.ts';
 import { createWaits } from '../../src/auth/password/waits.ts';
 import { loadMemberHelp } from '../../src/config/member-help.ts';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 
 test('a wait is shown as the first whole minute at which a try is sure to be accepted', (t) => {
   const at = (time: string) => new Date(`2026-04-01T${time}Z`);
-  t.deepEqual(firstSureMinute(at('04:35:21.500')), at('04:36:00.000'));
-  t.deepEqual(firstSureMinute(at('04:35:00.001')), at('04:36:00.000'));
-  t.deepEqual(firstSureMinute(at('04:35:00.000')), at('04:35:00.000'), 'a wait that ends on the minute is shown as that minute');
+  const shown = (time: string) => japanTime(translator('en'), 'en', at(time));
+  t.is(shown('04:35:21.500'), '1:36 PM (JST)');
+  t.is(shown('04:35:00.001'), '1:36 PM (JST)');
+  t.is(shown('04:35:00.000'), '1:35 PM (JST)', 'a wait that ends on the minute is shown as that minute');
+  t.is(japanTime(translator('ja'), 'ja', at('04:35:21.500')), '日本時間13:36');
   t.is(secondsUntil(at('04:35:21.500'), at('04:35:06.000').getTime()), 16);
   t.is(secondsUntil(at('04:35:21.500'), at('04:35:30.000').getTime()), 1, 'never less than a second');
   t.deepEqual([countdownClock(16), countdownClock(60), countdownClock(900)], ['0:16', '1:00', '15:00']);
