@@ -66,6 +66,19 @@ withPostgres('PostgreSQL shared by several instances', () => {
     }
   });
 
+  test('one sign-in asking for passkey options on two instances at once never holds more than its challenges per sign-in, 20 times over', async (t) => {
+    const { a, b, clock } = await twoInstances(t);
+    const perBinding = 3;
+    const [onA, onB] = [a, b].map((store) => createChallenges(store.documents, { perBinding }));
+    for (let i = 0; i < TRIALS; i++) {
+      const binding = { purpose: 'login' as const, boundTo: `sign-in-${i}` };
+      const asked = Array.from({ length: 8 }, (_, n) => `c${i}x${n}`);
+      await Promise.all(asked.map((challenge, n) => (n % 2 ? onA! : onB!).save(challenge, binding, new Date(clock() + minute), '203.0.113.5')));
+      const answerable = (await Promise.all(asked.map((challenge) => onA!.take(challenge)))).filter(Boolean);
+      t.true(answerable.length <= perBinding, `trial ${i}: ${answerable.length} challenges could still be answered`);
+    }
+  });
+
   test('a counter incremented on two instances at once gives each increment its own count: a limit of one lets exactly one through, 20 times over', async (t) => {
     const { a, b } = await twoInstances(t);
     for (let i = 0; i < TRIALS; i++) {
