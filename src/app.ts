@@ -24,15 +24,14 @@ import type { Config } from './config/load.ts';
 import { busyRefusal, createAdmission, overBudget, signedSessionId } from './http/admission.ts';
 import { assetsRouter } from './http/assets.ts';
 import { providerBodyRefusal } from './http/body-limits.ts';
+import { addressBudgets } from './http/address-budgets.ts';
 import { createClientAddress, limitKeyOf, trustsProxies } from './http/client-address.ts';
 import { CookieSigner } from './http/cookie-signer.ts';
 import { pinToIssuer } from './http/issuer-origin.ts';
 import { createCsrf } from './http/csrf.ts';
 import { errorBoundary, logRequest } from './http/error-boundary.ts';
 import { createReadiness, healthRouter } from './http/health.ts';
-import type { HttpError } from './http/http-error.ts';
 import { localization, pageLanguage } from './http/localize.ts';
-import { createRateLimit } from './http/rate-limit.ts';
 import { isAuthorizationRequest, toOriginForm } from './http/request-target.ts';
 import { rememberedClient } from './http/return-cookie.ts';
 import { securityHeaders } from './http/security-headers.ts';
@@ -201,7 +200,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     ctx.request.ip = serving.getStore() ?? ctx.request.ip;
     return next();
   };
-  const pushedRequestLimit = meteredRateLimit(createRateLimit({ perMinute: protection.pushedRequests.perClientAndAddressPerMinute, maxKeys: 100_000 }, clock), 'pushed_requests', metrics);
+  // In this process on the embedded store, in the store every instance shares otherwise.
+  const budget = addressBudgets(store, clock);
+  const pushedRequestLimit = meteredRateLimit(budget('pushed_requests', protection.pushedRequests.perClientAndAddressPerMinute), 'pushed_requests', metrics);
   const provider = createProvider({
     config, jwks: providerJwks(config.jwks, clock()), store, logger, clock, cookieSigner, clientAddress: () => serving.getStore(), pushedRequestLimit,
     offerPasskeyTo: config.passkeyOffer.enabled ? passkeyOffer.eligible : async () => false,
@@ -250,8 +251,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
   // In the order a request is matched against them: the sign-in steps, which every log-in makes
   // several of, first. No two of them serve the same path.
-  const passkeyOptionsLimit = meteredRateLimit(createRateLimit({ perMinute: protection.perAddressPerMinute.passkeyOptions, maxKeys: 100_000 }, clock), 'passkey_options', metrics);
-  const signInStartLimit = meteredRateLimit(createRateLimit({ perMinute: protection.perAddressPerMinute.signInStarts, maxKeys: 100_000 }, clock), 'signin_starts', metrics);
+  const passkeyOptionsLimit = meteredRateLimit(budget('passkey_options', protection.perAddressPerMinute.passkeyOptions), 'passkey_options', metrics);
+  const signInStartLimit = meteredRateLimit(budget('signin_starts', protection.perAddressPerMinute.signInStarts), 'signin_starts', metrics);
   const admission = createAdmission(protection.shedding);
   const device = { trust: devices, days: config.loginLimits.deviceCookieDays };
   const routers = [
@@ -262,7 +263,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     wellKnownRouter(config),
     healthRouter(store, logger, clock, readiness),
   ];
-  const refusals = new WeakMap<IncomingMessage, { error: HttpError; json: boolean }>();
+  const refusals = new WeakMap<IncomingMessage, { error: Error; json: boolean }>();
   koa.use(useClientAddress);
   koa.use(securityHeaders());
   koa.use(render);
@@ -292,7 +293,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     && routers.some((router) => router.match(path, method).path.length > 0);
   const clientAddress = createClientAddress(protection.trustProxy);
   const pinned = pinToIssuer(config.issuer);
-  const refuse = (req: IncomingMessage, res: ServerResponse, address: string, error: HttpError, options: { json: boolean; close: boolean }) => {
+  const refuse = (req: IncomingMessage, res: ServerResponse, address: string, error: Error, options: { json: boolean; close: boolean }) => {
     refusals.set(req, { error, json: options.json });
     // Refused unread: the connection is closed rather than kept for a body it would have to read.
     if (options.close) res.setHeader('Connection', 'close');
@@ -311,13 +312,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // waits while the IdP is saturated and counts against its address's budget. A form post is
   // answered with the same request by GET (authorization-post.ts), which is the one counted.
   const admitAuthorization = async (req: IncomingMessage, res: ServerResponse, address: string, key: string) => {
-    let refusal: HttpError | undefined;
+    let refusal: Error | undefined;
     if (!(await liveSession(req))) {
       if (admission.busy()) {
         metrics.shed('new_signin');
         refusal = busyRefusal();
       }
-      refusal ??= overBudget(signInStartLimit, key, 'sign-ins started');
+      // A budget the store cannot count right now is answered like any store failure: the page's 503.
+      refusal ??= await overBudget(signInStartLimit, key, 'sign-ins started').catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))));
     }
     if (refusal) return refuse(req, res, address, refusal, { json: false, close: false });
     return serving.run(address, handleOidc, req, res);

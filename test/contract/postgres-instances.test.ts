@@ -1,6 +1,7 @@
 import test from 'ava';
 import { errors } from 'oidc-provider';
 import { createChallenges } from '../../src/auth/passkey/challenges.ts';
+import { addressBudgets } from '../../src/http/address-budgets.ts';
 import { createOidcAdapter } from '../../src/oidc/adapter.ts';
 import { openStore } from '../../src/store/open.ts';
 import type { Store } from '../../src/store/port.ts';
@@ -88,6 +89,18 @@ withPostgres('PostgreSQL shared by several instances', () => {
     }
     const many = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).counters.increment('ip:198.51.100.7', 900)));
     t.deepEqual(many.map((count) => count.count).sort((x, y) => x - y), Array.from({ length: 40 }, (_, i) => i + 1));
+  });
+
+  test('a per-address budget spread over two instances allows what one instance would, and no more', async (t) => {
+    const { a, b, clock } = await twoInstances(t);
+    const [onA, onB] = [a, b].map((store) => addressBudgets(store, clock)('signin_starts', 10));
+    const decisions = await Promise.all(Array.from({ length: 30 }, (_, i) => (i % 2 ? onA! : onB!).take('198.51.100.7')));
+    t.is(decisions.filter((decision) => decision.allowed).length, 10);
+    const refused = decisions.find((decision) => !decision.allowed);
+    t.true(refused !== undefined && !refused.allowed && refused.retryAfter > 0 && refused.retryAfter <= 60);
+    t.true((await onA!.take('203.0.113.9')).allowed, 'another address has a budget of its own');
+    clock.advance(minute);
+    t.true((await onB!.take('198.51.100.7')).allowed, 'a new window starts a minute after the first request');
   });
 
   test('one passkey used on two instances at once with the same counter: exactly one use is recorded, 20 times over', async (t) => {
