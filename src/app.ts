@@ -39,7 +39,7 @@ import { wellKnownRouter } from './http/well-known.ts';
 import { createLogger, type Logger } from './log.ts';
 import { metricsEndpoint } from './metrics/endpoint.ts';
 import { meteredHashQueue, meteredRateLimit, meteredSmsSender } from './metrics/metered.ts';
-import { createPrometheusMetrics } from './metrics/prometheus.ts';
+import { createPrometheusMetrics, type PrometheusMetrics } from './metrics/prometheus.ts';
 import { observeRequest } from './metrics/request-metrics.ts';
 import { continuationOf } from './oidc/continuation.ts';
 import { createMemberSessions } from './oidc/member-sessions.ts';
@@ -63,7 +63,7 @@ export type AppOptions = {
   store?: Store;
   /** Replaces the SMS transport SMS_TRANSPORT names (tests keep messages in memory). */
   smsSender?: SmsSender;
-  /** How often the signing key store is read again (a minute unless a test says otherwise). */
+  /** How often the signing key store is read again (SIGNING_KEY_CHECK_SECONDS unless a test says otherwise). */
   signingKeyCheckMs?: number;
 };
 
@@ -77,6 +77,8 @@ export type App = {
   logger: Logger;
   /** The metrics listener's request handler (`GET /metrics`), for its own port: never the public one. */
   metricsHandler: RequestListener;
+  /** What the metrics listener serves, for a cluster's primary to gather from each worker. */
+  metricsRegistry: PrometheusMetrics['registry'];
   /** Runs a round of pruning now (the timer runs them every PRUNE_INTERVAL_SECONDS). */
   prune: ReturnType<typeof startPruning>['runNow'];
   /** What admission is deciding on now: requests being worked on, requests whose bodies are still arriving, event-loop delay. */
@@ -85,9 +87,6 @@ export type App = {
   close(): Promise<void>;
 };
 
-// Every instance reads the key store this often: a key added for a rotation is published within a
-// minute, and a key starts signing within a minute after its `signs_from`, never before.
-const SIGNING_KEY_CHECK_MS = 60 * 1000;
 // Members with passkeys are counted in the store this often (a scan of the passkeys' member index);
 // in between, this instance adjusts the figure for the passkeys it adds and deletes itself.
 const RECOUNT_PASSKEY_MEMBERS_EVERY_MS = 30 * 60 * 1000;
@@ -233,12 +232,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   });
   provider.use(useClientAddress);
   // A rotation's keys are published, a key starts signing at its time, a retired key is withdrawn:
-  // read from the key store every minute and applied to the running provider.
+  // read from the key store every SIGNING_KEY_CHECK_SECONDS (a minute) and applied to the running
+  // provider, never before a key's `signs_from`.
   const signingKeys = watchSigningKeys({
     file: config.jwksFile,
     initial: config.jwks,
     clock,
-    everyMs: options.signingKeyCheckMs ?? SIGNING_KEY_CHECK_MS,
+    everyMs: options.signingKeyCheckMs ?? config.operations.signingKeyCheckSeconds * 1000,
     onChange(jwks) {
       replaceProviderKeys(provider, jwks);
       logger.info('signing keys changed', { signing: jwks.keys.filter((key) => !key.key_ops).map((key) => key.kid), published: jwks.keys.length });
@@ -349,6 +349,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const pruning = startPruning({ store, clock, logger }, {
     everyMs: config.storage.pruneIntervalSeconds * 1000,
     auditRetentionDays: config.storage.auditRetentionDays,
+    shared: store.kind !== 'sqlite',
   });
   const recountPasskeyMembers = () => prometheus.recountMembersWithPasskeys()
     .catch((error: unknown) => logger.warn('counting members with passkeys failed', { error }));
@@ -363,6 +364,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     store,
     logger,
     metricsHandler: metricsEndpoint(prometheus.registry, config.operations.metricsToken, logger),
+    metricsRegistry: prometheus.registry,
     prune: pruning.runNow,
     load: admission.load,
     async close() {
