@@ -63,7 +63,7 @@ async function loginInteraction(ctx: Context, deps: PasskeyDeps) {
  */
 export async function passkeyOptions(ctx: Context, deps: PasskeyDeps): Promise<void> {
   const details = await loginInteraction(ctx, deps);
-  const refusal = overBudget(deps.passkeyOptionsLimit, limitKeyOf(ctx.ip), 'passkey requests');
+  const refusal = await overBudget(deps.passkeyOptionsLimit, limitKeyOf(ctx.ip), 'passkey requests');
   if (refusal) throw refusal;
   ctx.body = await deps.passkeyLogin.start(details.uid, new Date(details.exp * 1000), ctx.ip);
 }

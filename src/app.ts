@@ -25,15 +25,14 @@ import type { Config } from './config/load.ts';
 import { busyRefusal, createAdmission, overBudget, signedSessionId } from './http/admission.ts';
 import { assetsRouter } from './http/assets.ts';
 import { providerBodyRefusal } from './http/body-limits.ts';
+import { addressBudgets } from './http/address-budgets.ts';
 import { createClientAddress, limitKeyOf, trustsProxies } from './http/client-address.ts';
 import { CookieSigner } from './http/cookie-signer.ts';
 import { pinToIssuer } from './http/issuer-origin.ts';
 import { createCsrf } from './http/csrf.ts';
 import { errorBoundary, logRequest } from './http/error-boundary.ts';
 import { createReadiness, healthRouter } from './http/health.ts';
-import type { HttpError } from './http/http-error.ts';
 import { localization, pageLanguage } from './http/localize.ts';
-import { createRateLimit } from './http/rate-limit.ts';
 import { isAuthorizationRequest, isEndSessionRequest, toOriginForm } from './http/request-target.ts';
 import { rememberedClient } from './http/return-cookie.ts';
 import { securityHeaders } from './http/security-headers.ts';
@@ -43,7 +42,7 @@ import { memoizeMemberReads, type MemberReads } from './members/member-reads.ts'
 import { createPasswordHasher } from './members/password.ts';
 import { metricsEndpoint } from './metrics/endpoint.ts';
 import { meteredHashQueue, meteredRateLimit, meteredSmsSender } from './metrics/metered.ts';
-import { createPrometheusMetrics } from './metrics/prometheus.ts';
+import { createPrometheusMetrics, type PrometheusMetrics } from './metrics/prometheus.ts';
 import { observeRequest } from './metrics/request-metrics.ts';
 import { continuationOf } from './oidc/continuation.ts';
 import { createMemberSessions } from './oidc/member-sessions.ts';
@@ -67,7 +66,7 @@ export type AppOptions = {
   store?: Store;
   /** Replaces the SMS transport SMS_TRANSPORT names (tests keep messages in memory). */
   smsSender?: SmsSender;
-  /** How often the signing key store is read again (a minute unless a test says otherwise). */
+  /** How often the signing key store is read again (SIGNING_KEY_CHECK_SECONDS unless a test says otherwise). */
   signingKeyCheckMs?: number;
 };
 
@@ -81,6 +80,8 @@ export type App = {
   logger: Logger;
   /** The metrics listener's request handler (`GET /metrics`), for its own port: never the public one. */
   metricsHandler: RequestListener;
+  /** What the metrics listener serves, for a cluster's primary to gather from each worker. */
+  metricsRegistry: PrometheusMetrics['registry'];
   /** Runs a round of pruning now (the timer runs them every PRUNE_INTERVAL_SECONDS). */
   prune: ReturnType<typeof startPruning>['runNow'];
   /** What admission is deciding on now: requests being worked on, requests whose bodies are still arriving, event-loop delay. */
@@ -89,9 +90,6 @@ export type App = {
   close(): Promise<void>;
 };
 
-// Every instance reads the key store this often: a key added for a rotation is published within a
-// minute, and a key starts signing within a minute after its `signs_from`, never before.
-const SIGNING_KEY_CHECK_MS = 60 * 1000;
 // Members with passkeys are counted in the store this often (a scan of the passkeys' member index);
 // in between, this instance adjusts the figure for the passkeys it adds and deletes itself.
 const RECOUNT_PASSKEY_MEMBERS_EVERY_MS = 30 * 60 * 1000;
@@ -210,7 +208,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     ctx.request.ip = serving.getStore() ?? ctx.request.ip;
     return next();
   };
-  const pushedRequestLimit = meteredRateLimit(createRateLimit({ perMinute: protection.pushedRequests.perClientAndAddressPerMinute, maxKeys: 100_000 }, clock), 'pushed_requests', metrics);
+  // In this process on the embedded store, in the store every instance shares otherwise.
+  const budget = addressBudgets(store, clock);
+  const pushedRequestLimit = meteredRateLimit(budget('pushed_requests', protection.pushedRequests.perClientAndAddressPerMinute), 'pushed_requests', metrics);
   const provider = createProvider({
     config, jwks: providerJwks(config.jwks, clock()), store, logger, clock, cookieSigner, clientAddress: () => serving.getStore(), pushedRequestLimit,
     findMember: members.findById,
@@ -242,12 +242,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   });
   provider.use(useClientAddress);
   // A rotation's keys are published, a key starts signing at its time, a retired key is withdrawn:
-  // read from the key store every minute and applied to the running provider.
+  // read from the key store every SIGNING_KEY_CHECK_SECONDS (a minute) and applied to the running
+  // provider, never before a key's `signs_from`.
   const signingKeys = watchSigningKeys({
     file: config.jwksFile,
     initial: config.jwks,
     clock,
-    everyMs: options.signingKeyCheckMs ?? SIGNING_KEY_CHECK_MS,
+    everyMs: options.signingKeyCheckMs ?? config.operations.signingKeyCheckSeconds * 1000,
     onChange(jwks) {
       replaceProviderKeys(provider, jwks);
       logger.info('signing keys changed', { signing: jwks.keys.filter((key) => !key.key_ops).map((key) => key.kid), published: jwks.keys.length });
@@ -260,8 +261,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
   // In the order a request is matched against them: the sign-in steps, which every log-in makes
   // several of, first. No two of them serve the same path.
-  const passkeyOptionsLimit = meteredRateLimit(createRateLimit({ perMinute: protection.perAddressPerMinute.passkeyOptions, maxKeys: 100_000 }, clock), 'passkey_options', metrics);
-  const signInStartLimit = meteredRateLimit(createRateLimit({ perMinute: protection.perAddressPerMinute.signInStarts, maxKeys: 100_000 }, clock), 'signin_starts', metrics);
+  const passkeyOptionsLimit = meteredRateLimit(budget('passkey_options', protection.perAddressPerMinute.passkeyOptions), 'passkey_options', metrics);
+  const signInStartLimit = meteredRateLimit(budget('signin_starts', protection.perAddressPerMinute.signInStarts), 'signin_starts', metrics);
   const admission = createAdmission(protection.shedding);
   const device = { trust: devices, days: config.loginLimits.deviceCookieDays };
   const routers = [
@@ -272,7 +273,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     wellKnownRouter(config),
     healthRouter(store, logger, clock, readiness),
   ];
-  const refusals = new WeakMap<IncomingMessage, { error: HttpError; json: boolean }>();
+  const refusals = new WeakMap<IncomingMessage, { error: Error; json: boolean }>();
   koa.use(useClientAddress);
   koa.use(securityHeaders());
   koa.use(render);
@@ -306,7 +307,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // Each request runs with its client address and its own member reads.
   const serve = (address: string, listener: RequestListener, req: IncomingMessage, res: ServerResponse) =>
     memberReads.run(new Map(), () => serving.run(address, listener, req, res));
-  const refuse = (req: IncomingMessage, res: ServerResponse, address: string, error: HttpError, options: { json: boolean; close: boolean }) => {
+  const refuse = (req: IncomingMessage, res: ServerResponse, address: string, error: Error, options: { json: boolean; close: boolean }) => {
     refusals.set(req, { error, json: options.json });
     // Refused unread: the connection is closed rather than kept for a body it would have to read.
     if (options.close) res.setHeader('Connection', 'close');
@@ -325,13 +326,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // waits while the IdP is saturated and counts against its address's budget. A form post is
   // answered with the same request by GET (authorization-post.ts), which is the one counted.
   const admitAuthorization = async (req: IncomingMessage, res: ServerResponse, address: string, key: string) => {
-    let refusal: HttpError | undefined;
+    let refusal: Error | undefined;
     if (!(await liveSession(req))) {
       if (admission.busy()) {
         metrics.shed('new_signin');
         refusal = busyRefusal();
       }
-      refusal ??= overBudget(signInStartLimit, key, 'sign-ins started');
+      // A budget the store cannot count right now is answered like any store failure: the page's 503.
+      refusal ??= await overBudget(signInStartLimit, key, 'sign-ins started').catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))));
     }
     if (refusal) return refuse(req, res, address, refusal, { json: false, close: false });
     return serve(address, handleOidc, req, res);
@@ -339,7 +341,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // A log-out without a live session has nobody to log out, yet oidc-provider keeps a short-lived
   // record for its confirmation form: such requests count against the same budget as sign-ins started.
   const admitEndSession = async (req: IncomingMessage, res: ServerResponse, address: string, key: string) => {
-    const refusal = (await liveSession(req)) ? undefined : overBudget(signInStartLimit, key, 'log-outs without a session');
+    const refusal: Error | undefined = (await liveSession(req)) ? undefined
+      : await overBudget(signInStartLimit, key, 'log-outs without a session').catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))));
     if (refusal) return refuse(req, res, address, refusal, { json: false, close: false });
     return serve(address, handleOidc, req, res);
   };
@@ -374,6 +377,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const pruning = startPruning({ store, clock, logger }, {
     everyMs: config.storage.pruneIntervalSeconds * 1000,
     auditRetentionDays: config.storage.auditRetentionDays,
+    shared: store.kind !== 'sqlite',
   });
   const recountPasskeyMembers = () => prometheus.recountMembersWithPasskeys()
     .catch((error: unknown) => logger.warn('counting members with passkeys failed', { error }));
@@ -388,6 +392,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     store,
     logger,
     metricsHandler: metricsEndpoint(prometheus.registry, config.operations.metricsToken, logger),
+    metricsRegistry: prometheus.registry,
     prune: pruning.runNow,
     load: admission.load,
     async close() {

@@ -177,6 +177,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   };
 
   const operations = loadOperations(env, port, problems);
+  if ((operations.workers > 1 || operations.workersAuto) && databaseUrl.startsWith('sqlite:')) {
+    problems.push('WORKERS needs a shared store (DATABASE_URL=postgres://…): the embedded SQLite store is one process per file');
+  }
   const storage = loadStorage(env, problems);
 
   if (problems.length) throw new ConfigError(problems);

@@ -109,8 +109,8 @@ export function signedSessionId(req: IncomingMessage, signer: CookieSigner): str
 }
 
 /** A 429 for a client address past its budget, or undefined. */
-export function overBudget(limit: RateLimit, key: string, what: string): HttpError | undefined {
-  const decision = limit.take(key);
+export async function overBudget(limit: RateLimit, key: string, what: string): Promise<HttpError | undefined> {
+  const decision = await limit.take(key);
   if (decision.allowed) return undefined;
   return new HttpError(429, 'too_many_requests', `too many ${what} from this address`, { retryAfter: decision.retryAfter, page: 'limited' });
 }

@@ -11,12 +11,18 @@ export type RateLimitOptions = {
 export type RateDecision = { allowed: true } | { allowed: false; retryAfter: number };
 
 /**
+ * A budget per key: in this process's memory (createRateLimit, which decides at once) or in the store
+ * every instance shares (shared-rate-limit.ts, one round trip). Callers await either.
+ */
+export type RateLimit = { take(key: string): RateDecision | Promise<RateDecision> };
+
+/**
  * Token buckets per key (a client address), in this process's memory: a bucket holds `perMinute`
  * tokens, refills continuously, and each request takes one. For requests that cost the IdP a little
  * state or CPU but no money and no guess at a secret; those that do are counted in the store, which
  * every instance shares.
  */
-export function createRateLimit(options: RateLimitOptions, clock: Clock) {
+export function createRateLimit(options: RateLimitOptions, clock: Clock): { take(key: string): RateDecision } {
   const buckets = new Map<string, { tokens: number; at: number }>();
   const perMs = options.perMinute / 60_000;
 
@@ -38,5 +44,3 @@ export function createRateLimit(options: RateLimitOptions, clock: Clock) {
     },
   };
 }
-
-export type RateLimit = ReturnType<typeof createRateLimit>;

@@ -1,14 +1,15 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RequestListener } from 'node:http';
-import type { Registry } from 'prom-client';
 import type { Logger } from '../log.ts';
+import type { MetricsSource } from './cluster-metrics.ts';
 
 /**
  * The metrics listener's request handler: `GET /metrics` in Prometheus's text format, nothing else.
  * With a token, only a request carrying `Authorization: Bearer <token>` is answered (401 otherwise).
- * It is served on its own port (METRICS_PORT), never by the public listener.
+ * It is served on its own port (METRICS_PORT), never by the public listener: by the IdP process, or
+ * with several workers by their primary, for all of them (cluster-metrics.ts).
  */
-export function metricsEndpoint(registry: Registry, token: string | undefined, logger: Logger): RequestListener {
+export function metricsEndpoint(registry: MetricsSource, token: string | undefined, logger: Logger): RequestListener {
   // Compared as digests, so the comparison takes the same time whatever the length of the guess.
   const expected = token === undefined ? undefined : digest(`Bearer ${token}`);
   return (req, res) => {

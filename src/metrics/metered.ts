@@ -23,8 +23,8 @@ export function meteredSmsSender(sender: SmsSender, metrics: Metrics): SmsSender
 /** A per-address rate limit, counting its refusals under `name`. */
 export function meteredRateLimit(limit: RateLimit, name: RateLimitName, metrics: Metrics): RateLimit {
   return {
-    take(key) {
-      const decision = limit.take(key);
+    async take(key) {
+      const decision = await limit.take(key);
       if (!decision.allowed) metrics.rateLimited(name);
       return decision;
     },

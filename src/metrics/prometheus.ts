@@ -89,6 +89,8 @@ export function createPrometheusMetrics(sources: MetricSources, options: { smsPr
     name: 'jmb_members_with_passkeys',
     help: 'Members with at least one passkey: counted in the store now and then, adjusted by this instance in between',
     registers,
+    // Every worker of a machine counts the same store: added together they would count each member again.
+    aggregator: 'max',
     collect() {
       this.set(membersWithPasskeys);
     },
@@ -119,6 +121,8 @@ export function createPrometheusMetrics(sources: MetricSources, options: { smsPr
     name: 'jmb_store_up',
     help: 'Whether the store can write (1) or not (0), as /readyz decides',
     registers,
+    // Of several workers, 1 only when every one of them can write.
+    aggregator: 'min',
     async collect() {
       this.set((await sources.ready()) ? 1 : 0);
     },

@@ -1,6 +1,7 @@
 import Provider, { errors, type Adapter } from 'oidc-provider';
 import { limitKeyOf } from '../http/client-address.ts';
 import type { RateLimit } from '../http/rate-limit.ts';
+import { passingAsUnavailable } from './unavailable.ts';
 
 /** RFC 9126 2.3: "429 Too Many Requests: If the number of requests from a client during a particular time period exceeds the number the authorization server allows". */
 class TooManyPushedRequests extends errors.InvalidRequest {
@@ -26,7 +27,9 @@ export function budgetPushedRequests(factory: (model: string) => Adapter, limit:
       ...adapter,
       async upsert(id, payload, expiresIn) {
         const ctx = Provider.ctx;
-        const decision = limit.take(`${ctx?.oidc?.client?.clientId ?? ''} ${limitKeyOf(clientAddress() ?? '')}`);
+        const key = `${ctx?.oidc?.client?.clientId ?? ''} ${limitKeyOf(clientAddress() ?? '')}`;
+        // Counted in the store where it is shared: a store that cannot count answers 503, as the write would.
+        const decision = await passingAsUnavailable(async () => limit.take(key));
         if (!decision.allowed) {
           ctx?.set('Retry-After', String(decision.retryAfter));
           throw new TooManyPushedRequests();

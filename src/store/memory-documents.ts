@@ -74,10 +74,10 @@ export function createMemoryDocuments(clock: Clock, bounds: KindBounds): Expirin
       }
       return found.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).slice(0, limit);
     },
-    async update(kind, id, change) {
+    async update(kind, id, change, owner) {
       const entry = entries.get(keyOf(kind, id));
       const next = change(live(entry) ? read(entry) : undefined);
-      if (next) upsert(kind, id, next.payload, next.expiresAt, entry?.owner);
+      if (next) upsert(kind, id, next.payload, next.expiresAt, owner ?? entry?.owner);
     },
     async find(kind, id) {
       const entry = entries.get(keyOf(kind, id));
@@ -137,7 +137,7 @@ export function splitDocuments(durable: ExpiringDocuments, inMemory: ReadonlyMap
     destroy: (kind, id) => pick(kind).destroy(kind, id),
     revokeByGrantId: (kind, grantId) => pick(kind).revokeByGrantId(kind, grantId),
     take: (kind, id) => pick(kind).take(kind, id),
-    update: (kind, id, change) => pick(kind).update(kind, id, change),
+    update: (kind, id, change, owner) => pick(kind).update(kind, id, change, owner),
     listByIdPrefix: (kind, prefix, limit) => pick(kind).listByIdPrefix(kind, prefix, limit),
     async prune() {
       const counts = await Promise.all([durable.prune(), ...[...inMemory.values()].map((documents) => documents.prune())]);

@@ -37,9 +37,11 @@ export interface ExpiringDocuments {
    * Reads, changes and writes back in one step, so that simultaneous changes of one document all
    * count (none is lost to another's read). `change` gets the live payload (undefined when there is
    * none) and returns what to write, or undefined to leave the document as it is; it may be called
-   * more than once, so it must only compute. Like `upsert`, a write clears the consumed mark.
+   * more than once, so it must only compute. Like `upsert`, a write clears the consumed mark. `owner`
+   * is as for `upsert`: a document that arrives (none was live) counts against it where the kind is
+   * bounded; a live one keeps its first owner.
    */
-  update(kind: string, id: string, change: DocumentChange): Promise<void>;
+  update(kind: string, id: string, change: DocumentChange, owner?: string): Promise<void>;
   /** The live documents of `kind` whose id starts with `prefix`, at most `limit`, in id order. */
   listByIdPrefix(kind: string, prefix: string, limit: number): Promise<{ id: string; payload: Payload }[]>;
   /**

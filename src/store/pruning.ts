@@ -1,12 +1,30 @@
 import type { Logger } from '../log.ts';
-import type { Clock, Store } from './port.ts';
+import type { Clock, Counters, Store } from './port.ts';
 
 export type PruningOptions = {
   /** How often a round of pruning starts. */
   everyMs: number;
   /** Audit events older than this many days are deleted; 0 keeps them all. */
   auditRetentionDays: number;
+  /**
+   * Other IdP processes prune the same store on timers of their own (PostgreSQL, MongoDB): each timed
+   * round is claimed in the store first (claimPruningRound), so the fleet prunes about once per
+   * interval, not once per instance.
+   */
+  shared?: boolean;
 };
+
+/** The counter through which instances sharing a store claim timed rounds of pruning. */
+const ROUND_KEY = 'pruning:round';
+
+/**
+ * True for the first instance to ask within a window of `everyMs` (an atomic counter in the store
+ * every instance shares), false for the others: whoever's timer comes first prunes, and when that
+ * instance is gone the next window goes to another. Rows one round leaves are the next one's.
+ */
+export async function claimPruningRound(counters: Counters, everyMs: number): Promise<boolean> {
+  return (await counters.increment(ROUND_KEY, Math.max(1, Math.floor(everyMs / 1000)))).count === 1;
+}
 
 /** What one round removed. */
 export type PruneReport = { documents: number; counters: number; audit: number; pagesReleased: number; ms: number };
@@ -45,9 +63,16 @@ export function startPruning(deps: { store: Store; clock: Clock; logger: Logger 
     return running;
   };
 
+  const timed = async () => {
+    if (options.shared && !(await claimPruningRound(store.counters, options.everyMs))) {
+      logger.debug('pruning round left to another instance');
+      return;
+    }
+    await runNow();
+  };
   const timer = setInterval(() => {
     if (running) return;
-    runNow().catch((error: unknown) => logger.warn('pruning failed', { error }));
+    timed().catch((error: unknown) => logger.warn('pruning failed', { error }));
   }, options.everyMs);
   timer.unref();
 

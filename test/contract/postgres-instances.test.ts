@@ -1,6 +1,7 @@
 import test from 'ava';
 import { errors } from 'oidc-provider';
 import { createChallenges } from '../../src/auth/passkey/challenges.ts';
+import { addressBudgets } from '../../src/http/address-budgets.ts';
 import { createOidcAdapter } from '../../src/oidc/adapter.ts';
 import { openStore } from '../../src/store/open.ts';
 import type { Store } from '../../src/store/port.ts';
@@ -66,6 +67,19 @@ withPostgres('PostgreSQL shared by several instances', () => {
     }
   });
 
+  test('one sign-in asking for passkey options on two instances at once never holds more than its challenges per sign-in, 20 times over', async (t) => {
+    const { a, b, clock } = await twoInstances(t);
+    const perBinding = 3;
+    const [onA, onB] = [a, b].map((store) => createChallenges(store.documents, { perBinding }));
+    for (let i = 0; i < TRIALS; i++) {
+      const binding = { purpose: 'login' as const, boundTo: `sign-in-${i}` };
+      const asked = Array.from({ length: 8 }, (_, n) => `c${i}x${n}`);
+      await Promise.all(asked.map((challenge, n) => (n % 2 ? onA! : onB!).save(challenge, binding, new Date(clock() + minute), '203.0.113.5')));
+      const answerable = (await Promise.all(asked.map((challenge) => onA!.take(challenge)))).filter(Boolean);
+      t.true(answerable.length <= perBinding, `trial ${i}: ${answerable.length} challenges could still be answered`);
+    }
+  });
+
   test('a counter incremented on two instances at once gives each increment its own count: a limit of one lets exactly one through, 20 times over', async (t) => {
     const { a, b } = await twoInstances(t);
     for (let i = 0; i < TRIALS; i++) {
@@ -75,6 +89,18 @@ withPostgres('PostgreSQL shared by several instances', () => {
     }
     const many = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).counters.increment('ip:198.51.100.7', 900)));
     t.deepEqual(many.map((count) => count.count).sort((x, y) => x - y), Array.from({ length: 40 }, (_, i) => i + 1));
+  });
+
+  test('a per-address budget spread over two instances allows what one instance would, and no more', async (t) => {
+    const { a, b, clock } = await twoInstances(t);
+    const [onA, onB] = [a, b].map((store) => addressBudgets(store, clock)('signin_starts', 10));
+    const decisions = await Promise.all(Array.from({ length: 30 }, (_, i) => (i % 2 ? onA! : onB!).take('198.51.100.7')));
+    t.is(decisions.filter((decision) => decision.allowed).length, 10);
+    const refused = decisions.find((decision) => !decision.allowed);
+    t.true(refused !== undefined && !refused.allowed && refused.retryAfter > 0 && refused.retryAfter <= 60);
+    t.true((await onA!.take('203.0.113.9')).allowed, 'another address has a budget of its own');
+    clock.advance(minute);
+    t.true((await onB!.take('198.51.100.7')).allowed, 'a new window starts a minute after the first request');
   });
 
   test('one passkey used on two instances at once with the same counter: exactly one use is recorded, 20 times over', async (t) => {

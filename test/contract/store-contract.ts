@@ -81,6 +81,28 @@ export function registerStoreContract(prefix: string, open: () => Promise<StoreS
     await store.documents.upsert(bounded, 'old', { id: 'old', again: true }, expires, '198.51.100.7');
     t.deepEqual(await store.documents.find(bounded, 'old'), { id: 'old', again: true });
   });
+  contract('bounded kinds: a document update makes counts against the owner it names, and one it changes keeps its first owner', async (t, { store, clock, bounded }) => {
+    if (!bounded) {
+      t.pass('this store was opened without bounds');
+      return;
+    }
+    const expires = new Date(clock() + minute);
+    const append = (id: string, item: string, owner: string) => store.documents.update(bounded, id, (current) => ({
+      payload: { items: [...((current?.items as string[] | undefined) ?? []), item] },
+      expiresAt: expires,
+    }), owner);
+    // Made by update, each in the share of the network that asked: a network past its share loses
+    // its own oldest, never another network's.
+    await append('mine', 'm1', '203.0.113.1');
+    for (const id of ['f1', 'f2', 'f3']) await append(id, id, '192.0.2.66');
+    t.truthy(await store.documents.find(bounded, 'mine'), 'not in the other network\'s share');
+    await append('f4', 'f4', '192.0.2.66');
+    t.is(await store.documents.find(bounded, 'f1'), undefined, 'the flooding network lost its oldest');
+    // Changed again from the flooding network: still the first network's, not counted in the flood.
+    await append('mine', 'm2', '192.0.2.66');
+    await append('f5', 'f5', '192.0.2.66');
+    t.deepEqual(await store.documents.find(bounded, 'mine'), { items: ['m1', 'm2'] });
+  });
   contract('ping resolves', async (t, { store }) => {
     await t.notThrowsAsync(store.ping());
   });

@@ -85,6 +85,8 @@ export type PostgresCluster = {
   halt(): Promise<void>;
   /** Starts the stopped cluster again, on the same port. */
   resume(): Promise<void>;
+  /** `pg_ctl restart -m fast`: every connection is ended and the server starts again at once, on the same port. */
+  restart(): Promise<void>;
   /** The server log so far. */
   log(): string;
   /** Stops the cluster and removes its folder. */
@@ -155,6 +157,7 @@ export async function startPostgres(): Promise<PostgresCluster> {
     },
     halt: () => pgCtl(['stop', '-m', 'fast', '-w']),
     resume: start,
+    restart: () => pgCtl(['-l', logFile, '-o', serverOptions, '-w', '-t', '60', '-m', 'fast', 'restart']),
     log: () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''),
     async stop() {
       process.removeListener('exit', onExit);

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import { ConfigError, generateJwks, loadConfig } from '../../src/config/load.ts';
@@ -153,6 +153,22 @@ test('metrics are served only on a port of their own, and a token for them must 
     [{ SMS_PRICE_PER_SEGMENT: '-1' }, /^SMS_PRICE_PER_SEGMENT/],
   ];
   for (const [env, problem] of cases) t.true(problemsOf({ DATA_DIR: dir, ...env }).some((p) => problem.test(p)), JSON.stringify(env));
+});
+
+test('WORKERS: one process unless asked; a number or auto; more than one needs a shared store, refused on SQLite in one line', (t) => {
+  const dir = tempDir();
+  const postgres = { DATA_DIR: dir, DATABASE_URL: 'postgres://idp@db/jmb_idp' };
+  t.like(loadConfig({ DATA_DIR: dir }).operations, { workers: 1, signingKeyCheckSeconds: 60 });
+  t.is(loadConfig({ ...postgres, WORKERS: '4' }).operations.workers, 4);
+  t.is(loadConfig({ ...postgres, WORKERS: 'auto' }).operations.workers, availableParallelism());
+  t.is(loadConfig({ DATA_DIR: dir, WORKERS: '1' }).operations.workers, 1, 'one process is the embedded store\'s own way');
+  const refusal = 'WORKERS needs a shared store (DATABASE_URL=postgres://…): the embedded SQLite store is one process per file';
+  t.deepEqual(problemsOf({ DATA_DIR: dir, WORKERS: '2' }), [refusal]);
+  t.deepEqual(problemsOf({ DATA_DIR: dir, WORKERS: 'auto' }), [refusal]);
+  t.true(problemsOf({ ...postgres, WORKERS: 'all' }).some((p) => /^WORKERS: must be a number of processes or "auto"/.test(p)));
+  t.true(problemsOf({ ...postgres, WORKERS: '0' }).some((p) => /^WORKERS/.test(p)));
+  t.is(loadConfig({ DATA_DIR: dir, SIGNING_KEY_CHECK_SECONDS: '2' }).operations.signingKeyCheckSeconds, 2);
+  t.true(problemsOf({ DATA_DIR: dir, SIGNING_KEY_CHECK_SECONDS: '0' }).some((p) => /^SIGNING_KEY_CHECK_SECONDS/.test(p)));
 });
 
 test('storage upkeep: pruning every ten minutes, audit kept 400 days, durability normal by default; bad values named', (t) => {

@@ -40,3 +40,28 @@ test('a retention of 0 keeps every audit event', async (t) => {
   t.like(await pruning.runNow(), { documents: 1, audit: 0 });
   t.is((await store.audit.listForMember('m1', 10)).length, 2);
 });
+
+test('instances sharing a store prune about once per interval between them, not once each', async (t) => {
+  const clock = createManualClock();
+  const store = openSqliteStore(':memory:', clock);
+  const lines: string[] = [];
+  const logger = createLogger('debug', (line) => lines.push(line));
+  // Two instances' timers on one store, ticking often; the store's clock stands still, so every
+  // tick after the first falls in the same round.
+  const instances = [0, 1].map(() => startPruning({ store, clock, logger }, { everyMs: 20, auditRetentionDays: 0, shared: true }));
+  t.teardown(async () => {
+    for (const pruning of instances) pruning.stop();
+    await store.close();
+  });
+  const count = (msg: string) => lines.filter((line) => JSON.parse(line).msg === msg).length;
+  await until(() => count('pruning round left to another instance') >= 6);
+  t.is(count('pruned'), 1, 'one round in the interval');
+  // Rounds are claimed in whole seconds.
+  clock.advance(1000);
+  await until(() => count('pruned') >= 2);
+  t.pass('the next interval is pruned again');
+});
+
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
+}

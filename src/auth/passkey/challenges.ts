@@ -18,40 +18,28 @@ export type ChallengesOptions = {
  * (the autofill request and the button) and each is consumed exactly once. Each binding keeps a
  * record of its live challenges (a document of the same kind, whose id cannot be a challenge): past
  * `perBinding`, the oldest is withdrawn, so asking for options over and over holds a few challenges,
- * not thousands.
+ * not thousands. The record is changed by the store's read-change-write in one step, so requests of
+ * one sign-in reaching several IdP instances at once each see the others' challenges.
  */
 export function createChallenges(documents: ExpiringDocuments, options: ChallengesOptions) {
   const ownerOf = options.ownerOf ?? ((address: string) => address);
-  // Within this process, one binding's record is updated by one request at a time.
-  const updating = new Map<string, Promise<void>>();
   const recordId = ({ purpose, boundTo }: ChallengeBinding) => `record:${purpose}:${boundTo}`;
-
-  async function exclusively(id: string, update: () => Promise<void>): Promise<void> {
-    const before = updating.get(id) ?? Promise.resolve();
-    const mine = before.then(update, update);
-    const settled = mine.catch(() => {});
-    updating.set(id, settled);
-    try {
-      await mine;
-    } finally {
-      if (updating.get(id) === settled) updating.delete(id);
-    }
-  }
 
   return {
     /** Stores a new challenge for `binding`; `address` is the client address that asked for it. */
     async save(challenge: string, binding: ChallengeBinding, expiresAt: Date, address?: string): Promise<void> {
-      const id = recordId(binding);
       const owner = address === undefined ? undefined : ownerOf(address);
-      await exclusively(id, async () => {
-        const record = await documents.find(CHALLENGE_KIND, id);
+      // The challenge first: once the record names it, another request may withdraw it.
+      await documents.upsert(CHALLENGE_KIND, challenge, binding, expiresAt, owner);
+      let withdrawn: string[] = [];
+      await documents.update(CHALLENGE_KIND, recordId(binding), (record) => {
         const live = Array.isArray(record?.challenges) ? (record.challenges as string[]) : [];
-        const kept = [...live, challenge];
-        const withdrawn = kept.splice(0, Math.max(0, kept.length - options.perBinding));
-        await documents.upsert(CHALLENGE_KIND, challenge, binding, expiresAt, owner);
-        await documents.upsert(CHALLENGE_KIND, id, { challenges: kept }, expiresAt, owner);
-        await Promise.all(withdrawn.map((old) => documents.destroy(CHALLENGE_KIND, old)));
-      });
+        const kept = [...live.filter((held) => held !== challenge), challenge];
+        // The change may run more than once: what the written record leaves out is what goes.
+        withdrawn = kept.splice(0, Math.max(0, kept.length - options.perBinding));
+        return { payload: { challenges: kept }, expiresAt };
+      }, owner);
+      await Promise.all(withdrawn.map((old) => documents.destroy(CHALLENGE_KIND, old)));
     },
     /** The binding of a live challenge, removing it; undefined when unknown, used, withdrawn or expired. */
     async take(challenge: string): Promise<ChallengeBinding | undefined> {

@@ -83,7 +83,7 @@ export function mongoDocuments(documents: Model<DocumentRecord>, clock: Clock, b
         .sort({ _id: 1 }).limit(limit).lean<DocumentRecord[]>();
       return records.map((record) => ({ id: (JSON.parse(record._id) as [string, string])[1], payload: toPayload(record)! }));
     },
-    async update(kind, id, change) {
+    async update(kind, id, change, owner) {
       // Optimistic: written only if the stored payload is still the one read (or, for a new
       // document, only if none was inserted meanwhile); otherwise read again and retry.
       for (let attempt = 0; attempt < UPDATE_ATTEMPTS; attempt++) {
@@ -92,14 +92,15 @@ export function mongoDocuments(documents: Model<DocumentRecord>, clock: Clock, b
         const next = change(current);
         if (!next) return;
         const { set, unset } = fieldsOf(kind, next.payload, next.expiresAt);
-        // Written over an expired document, or inserted, it arrives now (with the owner it had, if any).
+        // Written over an expired document, or inserted, it arrives now: the owner given, else the one it had.
         const arrives = !current;
-        const fresh = arrives ? arrival(kind, record?.owner) : {};
+        const arriving = owner ?? record?.owner;
+        const fresh = arrives ? arrival(kind, arriving) : {};
         const written = record
           ? (await documents.updateOne({ _id: key(kind, id), payload: record.payload }, { $set: { ...set, ...fresh }, $unset: unset })).matchedCount
           : (await documents.updateOne({ _id: key(kind, id) }, { $setOnInsert: { ...set, ...fresh } }, { upsert: true })).upsertedCount;
         if (written === 1) {
-          if (arrives) await arrived(kind, record?.owner);
+          if (arrives) await arrived(kind, arriving);
           return;
         }
       }

@@ -97,7 +97,7 @@ export function postgresDocuments(db: Database, clock: Clock, bounded: Readonly<
         : await db.query<Row>(DOCUMENT_QUERIES.listByIdPrefix, [toDb(kind), from, now(), end, limit]);
       return rows.map((row) => ({ id: fromDb(row.id!), payload: toPayload(row)! }));
     },
-    async update(kind, id, change) {
+    async update(kind, id, change, owner) {
       // A row lock cannot cover a document that does not exist yet, and two updates of a missing
       // document would both insert, the second losing the first's change. A transaction-scoped
       // advisory lock on the document's key (taken with BEGIN, in the same round trip) serializes
@@ -111,8 +111,9 @@ export function postgresDocuments(db: Database, clock: Clock, bounded: Readonly<
         const live = row && (!row.expires_at || row.expires_at.getTime() > clock());
         const next = change(live ? toPayload(row) : undefined);
         if (!next) return;
-        // The owner stays the one that made the document (as with the embedded store's update).
-        await write(query, kind, id, next.payload, next.expiresAt, typeof row?.owner === 'string' ? fromDb(row.owner) : undefined);
+        // A live document keeps the owner that made it (the write itself sees to that); one that
+        // arrives now counts against the owner given.
+        await write(query, kind, id, next.payload, next.expiresAt, owner ?? (typeof row?.owner === 'string' ? fromDb(row.owner) : undefined));
       }, `BEGIN; SELECT pg_advisory_xact_lock('${lockKey(kind, id)}'::bigint)`);
     },
     async consume(kind, id) {
