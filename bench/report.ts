@@ -42,7 +42,6 @@ export type StoreWork = { statements?: number; roundTrips?: number; walBytes?: n
 export type RunFacts = {
   flows: Flow[];
   descriptions: Record<Flow, string>;
-  latencyFlows: Flow[];
   passwordFlows: Flow[];
   peak: Partial<Record<Flow, number>>;
   rates: Partial<Record<Flow, number>>;
@@ -97,6 +96,7 @@ function databaseFigures(list: { database?: PostgresUsage }[]) {
   };
 }
 
+/** The run's figures: medians over the rounds by flow, the ratios against their targets, and every trial. */
 export function summarise(facts: RunFacts) {
   const { trials, peak, rates } = facts;
   const of = (flow: Flow, mode: 'closed' | 'open') => trials.filter((t) => t.target === flow && t.mode === mode);
@@ -250,6 +250,7 @@ export function summarise(facts: RunFacts) {
   };
 }
 
+/** What bench/results/latest.json holds. */
 export type Results = ReturnType<typeof summarise>;
 
 const STEP_LABELS: Record<Step, string> = {
@@ -264,6 +265,7 @@ const STEP_LABELS: Record<Step, string> = {
 /** Short names for table headings. */
 const SHORT: Record<Flow, string> = { stock: 'stock', idp: 'IdP', silent: 'silent', postgres: 'PG', workers: 'PG workers' };
 
+/** The tables `npm run bench` prints. */
 export function markdown(results: Results): string {
   const { stock, idp, silent, logging, storeStatementsPerPasskeyLogIn: statements, targets, machine: m, settings: s, passwordLogIns } = results;
   const postgres = 'postgres' in results ? results.postgres : undefined;

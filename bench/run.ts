@@ -313,7 +313,6 @@ async function main(): Promise<void> {
     const results = summarise({
       flows: FLOWS,
       descriptions: DESCRIPTIONS,
-      latencyFlows: LATENCY_FLOWS,
       passwordFlows: PASSWORD_FLOWS,
       peak,
       rates,
