@@ -60,6 +60,9 @@ export type ChildMessage =
   | { type: 'pruned'; report: Record<string, number> }
   | { type: 'loop'; maxMs: number; p99Ms: number; stalls?: [number, number][] };
 
+/** The message type of a WORKERS primary's usage question to each worker, and of the answer (cluster-server.ts). */
+export const WORKER_USAGE = 'bench-usage';
+
 /** Cumulative CPU and event-loop figures of a server process; the parent takes differences. */
 export type ServerUsage = {
   /** All threads (main, GC, libuv pool). */

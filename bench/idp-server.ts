@@ -1,7 +1,7 @@
 /**
  * The real JMB IdP for the benchmark, in its own process: the same loadConfig and createApp as
- * `npm start`, on the embedded SQLite store the parent prepared (members and passkeys already in it),
- * on an ephemeral loopback port. Started by bench/run.ts with DATA_DIR, DATABASE_URL,
+ * `npm start`, on the store the parent prepared (a SQLite file or a PostgreSQL database, members and
+ * passkeys already in it), on an ephemeral loopback port. Started by bench/run.ts with DATA_DIR, DATABASE_URL,
  * OIDC_CLIENTS_FILE and LOG_LEVEL in its environment; ISSUER follows from the port. Its metrics are
  * served on a loopback port of their own (the store's statement count is read there). For the prune
  * benchmark it also prunes when asked and reports the event loop's longest stall.

@@ -3,23 +3,31 @@
  * (LOG_LEVEL=info, its log on a pipe another process reads, as under systemd or Docker), compared in
  * the same run with a stock oidc-provider (same version, in-memory store, a log-in that checks
  * nothing) and with the same IdP at LOG_LEVEL=silent: the last makes the cost of logging a number.
+ * With BENCH_STORES=sqlite,postgres, the same IdP at its defaults on PostgreSQL too, as one process
+ * and with WORKERS=BENCH_WORKERS, on a private cluster the run starts and removes.
  *
  * 1. Creates members with software passkeys in a fresh SQLite file (the private keys stay here); each
- *    IdP process gets its own copy.
- * 2. Starts the three servers, each in its own process; the load driver runs in this process. During
- *    a trial only one server is loaded, so on a two-core machine the loaded server has one core and
- *    the driver the other, the same for every flow.
- * 3. Counts the store statements of a passkey log-in: log-ins one after another, the difference of
- *    the IdP's jmb_store_statements_total.
- * 4. Peak: closed-loop trials, the three flows in turn (the order changing each round), ROUNDS times
- *    each → median log-ins/s; the logging cost is the silent IdP's against the IdP's at its defaults.
- * 5. Latency: open-loop trials at half of each flow's own median peak, stock and IdP at its
- *    defaults alternating → p99 per step.
- * 6. Prints Markdown tables and writes bench/results/latest.json.
+ *    SQLite IdP process gets its own copy. With PostgreSQL: starts a cluster (fsync and
+ *    synchronous_commit on, as in production), copies the same members and passkeys into it, and
+ *    gives each PostgreSQL flow a database of its own made from that copy.
+ * 2. Starts the servers, each in its own process (with WORKERS, a primary and its workers); the load
+ *    driver runs in this process. During a trial only one server is loaded.
+ * 3. Counts the store work of a passkey log-in: log-ins one after another, the difference of the
+ *    IdP's jmb_store_statements_total and jmb_store_round_trips_total, and of the WAL position.
+ * 4. Peak: closed-loop trials of passkey log-ins, the flows in turn (the order changing each round),
+ *    then of password log-ins on each IdP at its defaults, ROUNDS times each → median log-ins/s; the
+ *    logging cost is the silent IdP's against the IdP's at its defaults.
+ * 5. Latency: open-loop trials at half of each flow's own median peak, every flow but the silent IdP
+ *    → p99 per step.
+ * 6. Prints Markdown tables and writes bench/results/latest.json (report.ts).
  *
  * Short runs: BENCH_SECONDS, BENCH_WARMUP_SECONDS, BENCH_ROUNDS, BENCH_CONCURRENCY, BENCH_MEMBERS.
- * BENCH_CPU_PROFILE=<dir> makes both servers write V8 CPU profiles there when the run ends.
- * SQLITE_SYNCHRONOUS=full runs the IdP at that durability level (default `normal`, as `npm start`).
+ * BENCH_PASSWORD_CONCURRENCY: virtual users per IdP process for password log-ins (default: the
+ * IdP's hashing concurrency plus one, so that one always waits).
+ * BENCH_STORES: `sqlite` (default) or `sqlite,postgres`. BENCH_WORKERS: the WORKERS of the second
+ * PostgreSQL flow (default 2; 1 leaves that flow out).
+ * BENCH_CPU_PROFILE=<dir> makes the servers write V8 CPU profiles there when the run ends.
+ * SQLITE_SYNCHRONOUS=full runs the SQLite IdP at that durability level (default `normal`, as `npm start`).
  * BENCH_BASELINE=<another checkout of this project> puts that build of the IdP (at its defaults too) in
  * the stock flow's place, on its own copy of the same database: a paired A/B of two builds in one run.
  */
@@ -29,22 +37,37 @@ import path from 'node:path';
 import { Agent } from 'node:http';
 import { performance } from 'node:perf_hooks';
 const { eventLoopUtilization } = performance;
+import { loadProtection } from '../src/config/protection.ts';
 import { BENCH_CLIENT, LOOPBACK_BUDGETS, setting } from './common.ts';
-import { closedLoop, logIn, openLoop, PasskeyPool, round, STEPS, type Step, type TrialResult } from './driver.ts';
+import { closedLoop, logIn, openLoop, PasskeyPool, round } from './driver.ts';
+import { overloadTrial, type Credentials } from './overload-driver.ts';
+import { postgresUsage, startBenchPostgres, type BenchPostgres, type PostgresUsage } from './postgres.ts';
+import { markdown, summarise, type Flow, type PasswordTrial, type StoreWork, type Trial, type Usage } from './report.ts';
 import { createMembers, ServerChild } from './server-child.ts';
 
 const here = import.meta.dirname;
+
+const STORES = ['sqlite', 'postgres'] as const;
+const stores = (process.env.BENCH_STORES ?? 'sqlite').split(',').map((store) => store.trim()).filter(Boolean);
+if (!stores.includes('sqlite') || stores.some((store) => !(STORES as readonly string[]).includes(store))) {
+  throw new Error(`BENCH_STORES must be "sqlite" or "sqlite,postgres" (SQLite is always measured: PostgreSQL is compared with it), got "${process.env.BENCH_STORES}"`);
+}
+const withPostgres = stores.includes('postgres');
 
 const settings = {
   seconds: setting('BENCH_SECONDS', 5, 1, 60),
   warmupSeconds: setting('BENCH_WARMUP_SECONDS', 1, 0, 30),
   rounds: Math.round(setting('BENCH_ROUNDS', 5, 1, 9)),
   concurrency: Math.round(setting('BENCH_CONCURRENCY', 8, 1, 256)),
+  // Password hashes run this many at once in an IdP process as the benchmark starts it (no setting
+  // given): one more virtual user keeps the hashing queue from ever running dry.
+  passwordConcurrency: Math.round(setting('BENCH_PASSWORD_CONCURRENCY', loadProtection({}, []).hashing.concurrency + 1, 1, 64)),
   members: Math.round(setting('BENCH_MEMBERS', 256, 16, 5000)),
+  stores,
+  workers: withPostgres ? Math.round(setting('BENCH_WORKERS', 2, 1, 16)) : 1,
   /** Hard cap on log-ins started in one trial, whatever the rate. */
   maxLogInsPerTrial: 50_000,
 };
-if (settings.members < settings.concurrency) throw new Error('BENCH_MEMBERS must be at least BENCH_CONCURRENCY');
 const profileDir = process.env.BENCH_CPU_PROFILE ? path.resolve(process.env.BENCH_CPU_PROFILE) : undefined;
 const cpuProfile = profileDir ? (flow: string) => ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${flow}-\${pid}.cpuprofile`] : undefined;
 
@@ -53,59 +76,50 @@ const sqliteSynchronous = process.env.SQLITE_SYNCHRONOUS ?? 'normal';
 const baselineBuild = process.env.BENCH_BASELINE ? path.resolve(process.env.BENCH_BASELINE) : undefined;
 if (baselineBuild && !existsSync(path.join(baselineBuild, 'bench/idp-server.ts'))) throw new Error(`BENCH_BASELINE: no bench/idp-server.ts in ${baselineBuild}`);
 
-const FLOWS = {
+const FLOWS: Flow[] = ['stock', 'idp', 'silent', ...(withPostgres ? ['postgres' as const] : []), ...(withPostgres && settings.workers > 1 ? ['workers' as const] : [])];
+const DESCRIPTIONS: Record<Flow, string> = {
   stock: baselineBuild ? `JMB IdP built from ${baselineBuild} (the baseline of this A/B, at its defaults, same database)` : 'stock oidc-provider, log-in checks nothing (in-memory store)',
   idp: `JMB IdP at its defaults, passkey log-in (LOG_LEVEL=info, SQLite store, SQLITE_SYNCHRONOUS=${sqliteSynchronous})`,
   silent: 'the same JMB IdP with LOG_LEVEL=silent (for the cost of logging)',
-} as const;
-type Flow = keyof typeof FLOWS;
+  postgres: 'JMB IdP at its defaults on PostgreSQL, one process (DATABASE_POOL_SIZE 10)',
+  workers: `the same on PostgreSQL with WORKERS=${settings.workers}`,
+};
+/** The IdP processes serving a flow. */
+const processes = (flow: Flow) => (flow === 'workers' ? settings.workers : 1);
 /** The flows measured at half of their peak for latency: the silent IdP only tells the cost of logging. */
-const LATENCY_FLOWS: Flow[] = ['stock', 'idp'];
-/** Passkey log-ins made one after another to count the store statements of one. */
+const LATENCY_FLOWS: Flow[] = FLOWS.filter((flow) => flow !== 'silent');
+/** The IdP at its defaults on each store: the flows that also log members in by password. */
+const PASSWORD_FLOWS: Flow[] = FLOWS.filter((flow) => flow === 'idp' || flow === 'postgres' || flow === 'workers');
+/** The flows on the PostgreSQL cluster. */
+const DATABASE_FLOWS: Flow[] = FLOWS.filter((flow) => flow === 'postgres' || flow === 'workers');
+/** Closed-loop virtual users: each process of a flow gets as many as one IdP alone. */
+const concurrency = Object.fromEntries(FLOWS.map((flow) => [flow, settings.concurrency * processes(flow)])) as Record<Flow, number>;
+const passwordConcurrency = Object.fromEntries(PASSWORD_FLOWS.map((flow) => [flow, settings.passwordConcurrency * processes(flow)])) as Partial<Record<Flow, number>>;
+if (settings.members < Math.max(...Object.values(concurrency), ...Object.values(passwordConcurrency))) {
+  throw new Error('BENCH_MEMBERS must be at least the most virtual users of any flow (BENCH_CONCURRENCY and BENCH_PASSWORD_CONCURRENCY, times BENCH_WORKERS)');
+}
+/** Passkey log-ins made one after another to count the store work of one. */
 const COUNTED_LOG_INS = 10;
-
 /** Unmeasured load on each server before the first trial. */
 const WARM_UP_SECONDS = 3;
+/** Every member's password: one real argon2id hash serves them all. */
+const PASSWORD = 'bench-password-0123456789';
 
-type Usage = {
-  /** CPUs' worth of time the server used (all its threads). */
-  serverCpu: number;
-  /** Share of wall time the server's event loop was busy. */
-  serverEventLoop: number;
-  /** Server CPU time (all threads) per completed log-in. */
-  serverCpuMsPerLogIn: number;
-  /** Server main-thread CPU time per completed log-in: the cost that bounds throughput. */
-  serverMainThreadMsPerLogIn: number;
-  /**
-   * Of the time the server's event loop was busy, the share its thread was actually on a CPU. Well
-   * below 1 means other processes on the machine took the server's core during the trial.
-   */
-  serverOnCpu: number;
-  /** The same for the driver (this process). */
-  driverOnCpu: number;
-  driverCpu: number;
-  serverRssMb: number;
-};
-type Trial = TrialResult & { round: number; usage: Usage };
-
-/** Runs a trial and measures both processes' CPU over its measured window (after the warm-up). */
-async function measured(server: ServerChild, roundNo: number, trial: () => Promise<TrialResult>): Promise<Trial> {
-  const snapshot = async () => ({
+/** The servers' and the database's figures at one moment, to take differences of. */
+type Snapshot = Awaited<ReturnType<typeof snapshot>>;
+async function snapshot(server: ServerChild, database: BenchPostgres | undefined) {
+  return {
     server: await server.usage(),
+    database: await database?.sample(),
     driver: process.cpuUsage(),
     driverThread: process.threadCpuUsage(),
     driverLoop: eventLoopUtilization(),
     at: performance.now(),
-  });
-  const at = (ms: number) => new Promise<Awaited<ReturnType<typeof snapshot>>>((resolve, reject) => {
-    setTimeout(() => snapshot().then(resolve, reject), ms);
-  });
-  const warmupMs = settings.warmupSeconds * 1000;
-  const [result, before, after] = await Promise.all([trial(), at(warmupMs), at(warmupMs + settings.seconds * 1000)]);
-  server.assertRunning();
-  for (const [key, { count, example }] of Object.entries(result.failures)) {
-    process.stderr.write(`bench: ${server.flow}: ${count} log-ins failed at ${key}, e.g. ${example}\n`);
-  }
+  };
+}
+
+/** CPU and event-loop figures of the server and the driver between two snapshots, for `completed` log-ins. */
+function usageBetween(before: Snapshot, after: Snapshot, completed: number): { usage: Usage; database?: PostgresUsage } {
   const wallMicros = (after.at - before.at) * 1000;
   const serverCpuMicros = after.server.cpuMicros - before.server.cpuMicros;
   const active = after.server.eluActive - before.server.eluActive;
@@ -115,69 +129,93 @@ async function measured(server: ServerChild, roundNo: number, trial: () => Promi
   const driverActive = eventLoopUtilization(after.driverLoop, before.driverLoop).active * 1000;
   const mainMicros = after.server.mainThreadCpuMicros - before.server.mainThreadCpuMicros;
   return {
-    ...result,
-    round: roundNo,
     usage: {
       serverCpu: round(serverCpuMicros / wallMicros),
       serverEventLoop: round(active / (active + idle)),
-      serverCpuMsPerLogIn: result.completed ? round(serverCpuMicros / 1000 / result.completed, 3) : 0,
-      serverMainThreadMsPerLogIn: result.completed ? round(mainMicros / 1000 / result.completed, 3) : 0,
+      serverCpuMsPerLogIn: completed ? round(serverCpuMicros / 1000 / completed, 3) : 0,
+      serverMainThreadMsPerLogIn: completed ? round(mainMicros / 1000 / completed, 3) : 0,
       serverOnCpu: round(Math.min(1, mainMicros / (active * 1000))),
       driverOnCpu: round(Math.min(1, driverThreadMicros / driverActive)),
       driverCpu: round(driverMicros / wallMicros),
       serverRssMb: Math.round(after.server.rss / 1e6),
     },
+    ...(before.database && after.database && { database: postgresUsage(before.database, after.database, completed, wallMicros / 1e6) }),
   };
 }
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
-
-function machine() {
-  const cpus = os.cpus();
-  return {
-    cpu: cpus[0]?.model.trim() ?? 'unknown',
-    cores: os.availableParallelism(),
-    memoryGb: Math.round(os.totalmem() / 2 ** 30),
-    os: `${os.type()} ${os.release()} ${os.arch()}`,
-    node: process.version,
-    loadAverageAtStart: os.loadavg().map((load) => round(load)),
-  };
+/** Runs a trial and measures the server's, the driver's and the database's work over its measured window (after the warm-up). */
+async function measured<R extends { completed: number; failures: Record<string, { count: number; example: string }> }>(
+  server: ServerChild, database: BenchPostgres | undefined, trial: () => Promise<R>,
+): Promise<R & { usage: Usage; database?: PostgresUsage }> {
+  const at = (ms: number) => new Promise<Snapshot>((resolve, reject) => {
+    setTimeout(() => snapshot(server, database).then(resolve, reject), ms);
+  });
+  const warmupMs = settings.warmupSeconds * 1000;
+  const [result, before, after] = await Promise.all([trial(), at(warmupMs), at(warmupMs + settings.seconds * 1000)]);
+  server.assertRunning();
+  for (const [key, { count, example }] of Object.entries(result.failures)) {
+    process.stderr.write(`bench: ${server.flow}: ${count} log-ins failed at ${key}, e.g. ${example}\n`);
+  }
+  return { ...result, ...usageBetween(before, after, result.completed) };
 }
 
 async function main(): Promise<void> {
   const started = Date.now();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'jmb-idp-bench-'));
   const servers: ServerChild[] = [];
+  let postgres: BenchPostgres | undefined;
   const perTrialSeconds = settings.warmupSeconds + settings.seconds;
-  const expectedSeconds = 5 * settings.rounds * perTrialSeconds + 3 * WARM_UP_SECONDS + 15;
-  // Whatever happens, the run ends: the servers go with the IPC channel when this process exits.
+  const trialsPerRound = FLOWS.length + LATENCY_FLOWS.length + PASSWORD_FLOWS.length;
+  const expectedSeconds = trialsPerRound * settings.rounds * perTrialSeconds + (FLOWS.length + PASSWORD_FLOWS.length) * WARM_UP_SECONDS + 15 + (withPostgres ? 30 : 0);
+  const stopAll = async () => {
+    await Promise.all(servers.map((server) => server.stop()));
+    await postgres?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  // Whatever happens, the run ends: the servers go with the IPC channel when this process exits, and
+  // the cluster with this process's exit handler.
   const watchdog = setTimeout(() => {
     process.stderr.write(`bench: still running after ${2 * expectedSeconds} s, giving up\n`);
     process.exit(2);
   }, 2 * expectedSeconds * 1000);
   watchdog.unref();
+  // Interrupted at a terminal: the servers and the cluster are stopped and their folders removed.
+  const interrupted = (signal: NodeJS.Signals) => {
+    process.stderr.write(`bench: ${signal}, stopping the servers\n`);
+    void stopAll().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
 
   try {
     const log = (line: string) => process.stderr.write(`${line}\n`);
-    log(`bench: about ${Math.round(expectedSeconds / 10) * 10} s (${settings.rounds} rounds × (3 flows at peak + 2 at half peak) × ${perTrialSeconds} s)`);
-    const passkeys = await createMembers(`sqlite:${path.join(dir, 'bench.db')}`, settings.members);
+    log(`bench: about ${Math.round(expectedSeconds / 10) * 10} s (${settings.rounds} rounds × (${FLOWS.length} flows at peak + ${PASSWORD_FLOWS.length} password + ${LATENCY_FLOWS.length} at half peak) × ${perTrialSeconds} s)`);
+    const membersFile = path.join(dir, 'bench.db');
+    const passkeys = await createMembers(`sqlite:${membersFile}`, settings.members, PASSWORD);
+    const credentials: Credentials[] = passkeys.map((passkey, i) => ({ number: String(400_000_001 + i), password: PASSWORD, passkey }));
     const clientsFile = path.join(dir, 'clients.json');
     writeFileSync(clientsFile, JSON.stringify([BENCH_CLIENT]));
     if (profileDir) mkdirSync(profileDir, { recursive: true });
+    if (withPostgres) {
+      postgres = await startBenchPostgres(`sqlite:${membersFile}`);
+      log(`bench: ${postgres.version.split(' on ')[0]} in ${postgres.dataDir} (fsync ${postgres.settings.fsync}, synchronous_commit ${postgres.settings.synchronous_commit})`);
+    }
 
-    // Each IdP process serves a copy of the same database of its own (one process per file), made
-    // before any of them opens it. No LOG_LEVEL is the IdP's default: info.
-    const idpServer = (flow: Flow, script: string, env: Record<string, string>) => {
+    // Each IdP process serves a copy of the same members of its own: a SQLite file (one process per
+    // file) or a PostgreSQL database. No LOG_LEVEL is the IdP's default: info.
+    const idpServer = (flow: Flow, script: string, env: Record<string, string>) => async () => {
       const flowDir = path.join(dir, flow);
       mkdirSync(flowDir);
-      copyFileSync(path.join(dir, 'bench.db'), path.join(flowDir, 'bench.db'));
-      return () => ServerChild.start(flow, script, {
+      let databaseUrl: string;
+      if (DATABASE_FLOWS.includes(flow)) {
+        databaseUrl = await postgres!.databaseFor(flow);
+      } else {
+        copyFileSync(membersFile, path.join(flowDir, 'bench.db'));
+        databaseUrl = `sqlite:${path.join(flowDir, 'bench.db')}`;
+      }
+      return ServerChild.start(flow, script, {
         DATA_DIR: flowDir,
-        DATABASE_URL: `sqlite:${path.join(flowDir, 'bench.db')}`,
+        DATABASE_URL: databaseUrl,
         OIDC_CLIENTS_FILE: clientsFile,
         ...LOOPBACK_BUDGETS,
         // Compare durability levels run against run, each beside the same stock baseline.
@@ -189,13 +227,15 @@ async function main(): Promise<void> {
       idp: idpServer('idp', 'idp-server.ts', {}),
       silent: idpServer('silent', 'idp-server.ts', { LOG_LEVEL: 'silent' }),
       stock: baselineBuild ? idpServer('stock', path.join(baselineBuild, 'bench/idp-server.ts'), {}) : () => ServerChild.start('stock', 'stock-server.ts', {}, cpuProfile),
+      postgres: idpServer('postgres', 'idp-server.ts', {}),
+      workers: idpServer('workers', 'cluster-server.ts', { WORKERS: String(settings.workers) }),
     };
     const byFlow = {} as Record<Flow, ServerChild>;
-    for (const flow of ['idp', 'silent', 'stock'] as Flow[]) {
+    for (const flow of FLOWS) {
       byFlow[flow] = await starts[flow]();
       servers.push(byFlow[flow]);
     }
-    const { stock, idp } = byFlow;
+    const databaseOf = (flow: Flow) => (DATABASE_FLOWS.includes(flow) ? postgres : undefined);
     const pool = new PasskeyPool(passkeys);
 
     // One log-in each first, so a broken flow fails loudly instead of producing numbers.
@@ -211,73 +251,110 @@ async function main(): Promise<void> {
         agent.destroy();
       }
     }
-    log(`bench: ${settings.members} members with passkeys; stock at ${stock.target.issuer}, IdP at ${idp.target.issuer}, silent IdP at ${byFlow.silent.target.issuer}`);
-    const statements = await statementsPerLogIn(byFlow, pool);
-    log(`bench: store statements per passkey log-in: IdP ${statements.idp ?? 'not reported'}${baselineBuild ? `, baseline ${statements.stock ?? 'not reported by that build'}` : ''}`);
+    log(`bench: ${settings.members} members with passkeys; ${FLOWS.map((flow) => `${flow} at ${byFlow[flow].target.issuer}`).join(', ')}`);
+    const storeWork = await storeWorkPerLogIn(byFlow, pool, databaseOf);
+    log(`bench: store work per passkey log-in: ${Object.entries(storeWork).map(([flow, work]) => `${flow} ${work.statements ?? 'not reported'} statements` +
+      `${work.roundTrips ? `, ${work.roundTrips} round trips` : ''}${work.walBytes ? `, ${work.walBytes} WAL bytes` : ''}`).join('; ')}`);
 
     const bounds = { warmupMs: settings.warmupSeconds * 1000, durationMs: settings.seconds * 1000, maxLogIns: settings.maxLogInsPerTrial };
     // Each flow takes each place in the order in turn, so that a drift of the machine's speed over
     // the run weighs on all of them alike.
-    const ORDERS: Flow[][] = [['stock', 'idp', 'silent'], ['silent', 'stock', 'idp'], ['idp', 'silent', 'stock']];
-    const order = (roundNo: number): Flow[] => ORDERS[(roundNo - 1) % ORDERS.length]!;
+    const order = (roundNo: number): Flow[] => {
+      const shift = (FLOWS.length - ((roundNo - 1) % FLOWS.length)) % FLOWS.length;
+      return [...FLOWS.slice(shift), ...FLOWS.slice(0, shift)];
+    };
     const trials: Trial[] = [];
-    const describe = (t: Trial) => `${t.throughput} log-ins/s, p99 ${t.allRequests.p99} ms, ${t.failed} failed; ` +
-      `server CPU ${Math.round(t.usage.serverCpu * 100)}% (loop ${Math.round(t.usage.serverEventLoop * 100)}% busy, on CPU ${Math.round(t.usage.serverOnCpu * 100)}%, main ${t.usage.serverMainThreadMsPerLogIn} ms/log-in), ` +
-      `driver CPU ${Math.round(t.usage.driverCpu * 100)}% (on CPU ${Math.round(t.usage.driverOnCpu * 100)}%)`;
+    const passwordTrials: PasswordTrial[] = [];
+    const describeUsage = (u: Usage, database?: PostgresUsage) =>
+      `server CPU ${Math.round(u.serverCpu * 100)}% (loop ${Math.round(u.serverEventLoop * 100)}% busy, on CPU ${Math.round(u.serverOnCpu * 100)}%, main ${u.serverMainThreadMsPerLogIn} ms/log-in), ` +
+      `driver CPU ${Math.round(u.driverCpu * 100)}% (on CPU ${Math.round(u.driverOnCpu * 100)}%)` +
+      (database ? `; database CPU ${Math.round(database.cpu * 100)}%, ${database.cpuMsPerLogIn} ms and ${database.walBytesPerLogIn} WAL bytes per log-in` : '');
+    const describe = (t: Trial) => `${t.throughput} log-ins/s, p99 ${t.allRequests.p99} ms, ${t.failed} failed; ${describeUsage(t.usage, t.database)}`;
+    const passwordTrial = (flow: Flow, durationMs: number, warmupMs: number) =>
+      overloadTrial(byFlow[flow].target, credentials, { method: 'password', concurrency: passwordConcurrency[flow]!, warmupMs, durationMs, retryPauseMs: 250 });
 
     // Every server runs the whole flow for a while before anything is measured (JIT, caches, store pages).
-    for (const server of servers) {
-      await closedLoop(server.target, pool, { warmupMs: 0, durationMs: WARM_UP_SECONDS * 1000, maxLogIns: settings.maxLogInsPerTrial, concurrency: settings.concurrency });
+    for (const flow of FLOWS) {
+      await closedLoop(byFlow[flow].target, pool, { warmupMs: 0, durationMs: WARM_UP_SECONDS * 1000, maxLogIns: settings.maxLogInsPerTrial, concurrency: concurrency[flow] });
     }
+    for (const flow of PASSWORD_FLOWS) await passwordTrial(flow, WARM_UP_SECONDS * 1000, 0);
 
     for (let r = 1; r <= settings.rounds; r++) {
       for (const flow of order(r)) {
         const server = byFlow[flow];
-        const trial = await measured(server, r, () => closedLoop(server.target, pool, { ...bounds, concurrency: settings.concurrency }));
+        const trial = { ...(await measured(server, databaseOf(flow), () => closedLoop(server.target, pool, { ...bounds, concurrency: concurrency[flow] }))), round: r };
         trials.push(trial);
-        log(`bench: peak    round ${r} ${flow.padEnd(6)} ${describe(trial)}`);
+        log(`bench: peak     round ${r} ${flow.padEnd(8)} ${describe(trial)}`);
+      }
+      for (const flow of order(r).filter((f) => PASSWORD_FLOWS.includes(f))) {
+        const trial = { ...(await measured(byFlow[flow], databaseOf(flow), () => passwordTrial(flow, bounds.durationMs, bounds.warmupMs))), target: flow, round: r };
+        passwordTrials.push(trial);
+        log(`bench: password round ${r} ${flow.padEnd(8)} ${trial.logInsPerSecond} log-ins/s, admitted p99 ${trial.admitted.p99} ms, ${trial.refused.count} refused; ${describeUsage(trial.usage, trial.database)}`);
       }
     }
-    const peak = Object.fromEntries((Object.keys(FLOWS) as Flow[]).map((flow) => [flow, median(trials.filter((t) => t.mode === 'closed' && t.target === flow).map((t) => t.throughput))])) as Record<Flow, number>;
+    const median = (values: number[]) => {
+      const sorted = [...values].sort((a, b) => a - b);
+      const mid = Math.floor(sorted.length / 2);
+      return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+    };
+    const peak = Object.fromEntries(FLOWS.map((flow) => [flow, median(trials.filter((t) => t.mode === 'closed' && t.target === flow).map((t) => t.throughput))])) as Record<Flow, number>;
     const rates = Object.fromEntries(LATENCY_FLOWS.map((flow) => [flow, round(peak[flow] / 2, 1)])) as Record<Flow, number>;
     for (const flow of LATENCY_FLOWS) if (!(rates[flow] > 0)) throw new Error(`the ${flow} flow completed no log-ins; nothing to measure latency at`);
 
     for (let r = 1; r <= settings.rounds; r++) {
       for (const flow of order(r).filter((f) => LATENCY_FLOWS.includes(f))) {
         const server = byFlow[flow];
-        const trial = await measured(server, r, () => openLoop(server.target, pool, { ...bounds, rate: rates[flow] }));
+        const trial = { ...(await measured(server, databaseOf(flow), () => openLoop(server.target, pool, { ...bounds, rate: rates[flow] }))), round: r };
         trials.push(trial);
-        log(`bench: latency round ${r} ${flow.padEnd(6)} at ${rates[flow]}/s: ${describe(trial)}`);
+        log(`bench: latency  round ${r} ${flow.padEnd(8)} at ${rates[flow]}/s: ${describe(trial)}`);
       }
     }
 
-    const results = summarise(trials, peak, rates, statements, (Date.now() - started) / 1000);
+    const results = summarise({
+      flows: FLOWS,
+      descriptions: DESCRIPTIONS,
+      passwordFlows: PASSWORD_FLOWS,
+      peak,
+      rates,
+      trials,
+      passwordTrials,
+      storeWork,
+      countedLogIns: COUNTED_LOG_INS,
+      baseline: baselineBuild !== undefined,
+      ...(postgres && { postgres: { version: postgres.version, settings: postgres.settings } }),
+      settings: { ...settings, sqliteSynchronous },
+      concurrency,
+      passwordConcurrency,
+      workers: settings.workers,
+      seconds: (Date.now() - started) / 1000,
+    });
     const resultsDir = path.join(here, 'results');
     mkdirSync(resultsDir, { recursive: true });
     writeFileSync(path.join(resultsDir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
     process.stdout.write(markdown(results));
     log(`bench: results written to ${path.relative(process.cwd(), path.join(resultsDir, 'latest.json'))}`);
   } finally {
-    await Promise.all(servers.map((server) => server.stop()));
-    rmSync(dir, { recursive: true, force: true });
+    await stopAll();
     clearTimeout(watchdog);
+    process.removeListener('SIGINT', interrupted);
+    process.removeListener('SIGTERM', interrupted);
   }
 }
 
-/** Store statements per passkey log-in, by flow, where the server counts them (builds before this one do not). */
-type StatementCounts = Partial<Record<Flow, number>>;
-
 /**
- * The store statements of one passkey log-in on each IdP server that counts them: COUNTED_LOG_INS
- * log-ins one after another with nothing else running, and the difference of its statement count
- * divided by them. Unlike a timing, the count is the same on a busy machine as on a quiet one.
+ * The store work of one passkey log-in on each IdP server that counts it: COUNTED_LOG_INS log-ins
+ * one after another with nothing else running, and the difference of its statement and round-trip
+ * counts (and, on PostgreSQL, of the WAL position) divided by them. Unlike a timing, the counts are
+ * the same on a busy machine as on a quiet one.
  */
-async function statementsPerLogIn(byFlow: Record<Flow, ServerChild>, pool: PasskeyPool): Promise<StatementCounts> {
-  const counts: StatementCounts = {};
-  for (const flow of ['idp', 'stock'] as Flow[]) {
+async function storeWorkPerLogIn(byFlow: Record<Flow, ServerChild>, pool: PasskeyPool, databaseOf: (flow: Flow) => BenchPostgres | undefined): Promise<Partial<Record<Flow, StoreWork>>> {
+  const counts: Partial<Record<Flow, StoreWork>> = {};
+  for (const flow of [...FLOWS.filter((f) => f !== 'silent' && f !== 'stock'), 'stock'] as Flow[]) {
     const server = byFlow[flow];
-    const before = await server.storeStatements();
-    if (before === undefined) continue;
+    const database = databaseOf(flow);
+    const before = await server.storeTraffic();
+    if (before.statements === undefined) continue;
+    const walBefore = await database?.walBytes();
     const agent = new Agent({ keepAlive: true });
     try {
       for (let i = 0; i < COUNTED_LOG_INS; i++) {
@@ -291,162 +368,16 @@ async function statementsPerLogIn(byFlow: Record<Flow, ServerChild>, pool: Passk
     } finally {
       agent.destroy();
     }
-    counts[flow] = round((((await server.storeStatements()) ?? before) - before) / COUNTED_LOG_INS, 1);
+    const after = await server.storeTraffic();
+    const walAfter = await database?.walBytes();
+    const per = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? undefined : round((a - b) / COUNTED_LOG_INS, 1));
+    counts[flow] = {
+      statements: per(after.statements, before.statements),
+      roundTrips: per(after.roundTrips, before.roundTrips) || undefined,
+      walBytes: per(walAfter, walBefore),
+    };
   }
   return counts;
-}
-
-type StepFigures = { p50: number; p95: number; p99: number; worstRoundP99: number };
-
-function summarise(trials: Trial[], peak: Record<Flow, number>, rates: Record<Flow, number>, statements: StatementCounts, seconds: number) {
-  const of = (flow: Flow, mode: 'closed' | 'open') => trials.filter((t) => t.target === flow && t.mode === mode);
-  const figures = (list: Trial[], pick: (t: Trial) => { p50: number; p95: number; p99: number }): StepFigures => ({
-    p50: median(list.map((t) => pick(t).p50)),
-    p95: median(list.map((t) => pick(t).p95)),
-    p99: median(list.map((t) => pick(t).p99)),
-    worstRoundP99: Math.max(...list.map((t) => pick(t).p99)),
-  });
-  const peakSummary = (flow: Flow) => {
-    const closed = of(flow, 'closed');
-    return {
-      description: FLOWS[flow],
-      peak: {
-        logInsPerSecond: peak[flow],
-        rounds: closed.map((t) => t.throughput),
-        serverCpuMsPerLogIn: median(closed.map((t) => t.usage.serverCpuMsPerLogIn)),
-        serverMainThreadMsPerLogIn: median(closed.map((t) => t.usage.serverMainThreadMsPerLogIn)),
-        serverOnCpu: median(closed.map((t) => t.usage.serverOnCpu)),
-        serverCpu: median(closed.map((t) => t.usage.serverCpu)),
-        serverEventLoop: median(closed.map((t) => t.usage.serverEventLoop)),
-        driverCpu: median(closed.map((t) => t.usage.driverCpu)),
-        closedLoopP99Ms: median(closed.map((t) => t.allRequests.p99)),
-      },
-      failed: trials.filter((t) => t.target === flow).reduce((sum, t) => sum + t.failed, 0),
-    };
-  };
-  const flowSummary = (flow: Flow) => {
-    const open = of(flow, 'open');
-    return {
-      ...peakSummary(flow),
-      halfPeak: {
-        rate: rates[flow],
-        achieved: median(open.map((t) => t.throughput)),
-        steps: Object.fromEntries(STEPS.map((step) => [step, figures(open, (t) => t.steps[step])])) as Record<Step, StepFigures>,
-        allRequests: figures(open, (t) => t.allRequests),
-        logIn: figures(open, (t) => t.logIn),
-        serverCpu: median(open.map((t) => t.usage.serverCpu)),
-        driverCpu: median(open.map((t) => t.usage.driverCpu)),
-        serverOnCpu: median(open.map((t) => t.usage.serverOnCpu)),
-        driverOnCpu: median(open.map((t) => t.usage.driverOnCpu)),
-        startLagP99Ms: Math.max(...open.map((t) => t.startLag?.p99 ?? 0)),
-        dropped: open.reduce((sum, t) => sum + t.dropped, 0),
-      },
-    };
-  };
-  const stock = flowSummary('stock');
-  const idp = flowSummary('idp');
-  const silent = peakSummary('silent');
-  // The cost of logging: the IdP at its defaults against itself with LOG_LEVEL=silent, in the same
-  // rounds; per round as well, each pair measured minutes apart at most.
-  const closedOf = (flow: Flow) => of(flow, 'closed');
-  const pairedRounds = closedOf('idp').map((t) => {
-    const quiet = closedOf('silent').find((s) => s.round === t.round);
-    return quiet?.throughput ? round(t.throughput / quiet.throughput, 2) : 0;
-  });
-  const loggingRatio = peak.silent ? round(peak.idp / peak.silent, 2) : 0;
-  const logging = {
-    infoOverSilent: loggingRatio,
-    rounds: pairedRounds,
-    mainThreadCostRatio: idp.peak.serverMainThreadMsPerLogIn ? round(silent.peak.serverMainThreadMsPerLogIn / idp.peak.serverMainThreadMsPerLogIn, 2) : 0,
-    cost: round(1 - loggingRatio, 2),
-    target: 0.95,
-    met: loggingRatio >= 0.95,
-  };
-  const ratio = round(peak.idp / peak.stock, 2);
-  // Less sensitive to other load on the machine than throughput: CPU time the server spent per log-in.
-  const cpuRatio = round(stock.peak.serverMainThreadMsPerLogIn / idp.peak.serverMainThreadMsPerLogIn, 2);
-  const slowestIdpStep = Math.max(...STEPS.map((step) => idp.halfPeak.steps[step].p99));
-  return {
-    date: new Date().toISOString(),
-    machine: machine(),
-    settings: { ...settings, seconds: settings.seconds, sqliteSynchronous, driver: 'in the npm run bench process; each server in its own process' },
-    durationSeconds: Math.round(seconds),
-    stock,
-    idp,
-    silent,
-    logging,
-    storeStatementsPerPasskeyLogIn: {
-      idp: statements.idp ?? null,
-      ...(baselineBuild && { baseline: statements.stock ?? null }),
-      countedLogIns: COUNTED_LOG_INS,
-    },
-    targets: {
-      throughputRatio: { value: ratio, target: 0.6, met: ratio >= 0.6, mainThreadCostRatio: cpuRatio },
-      p99AtHalfPeakMs: { slowestStep: slowestIdpStep, target: 50, met: slowestIdpStep < 50 },
-    },
-    trials,
-  };
-}
-
-type Results = ReturnType<typeof summarise>;
-
-const STEP_LABELS: Record<Step, string> = {
-  authorize: 'authorize `GET /auth` → 303',
-  page: 'log-in page `GET /interaction/:uid`',
-  options: 'options `POST …/passkey/options`',
-  assertion: 'assertion `POST …/passkey`',
-  resume: 'resume `GET /auth/:uid` → 303 with code',
-  token: 'token `POST /token`',
-};
-
-function markdown(results: Results): string {
-  const { stock, idp, silent, logging, storeStatementsPerPasskeyLogIn: statements, targets, machine: m, settings: s } = results;
-  const pct = (value: number) => `${Math.round(value * 100)}%`;
-  const ms = (value: number) => value.toFixed(1);
-  const met = (ok: boolean) => (ok ? 'met' : '**missed**');
-  const lines = [
-    '',
-    `Measured ${results.date.slice(0, 10)} on ${m.cpu}, ${m.cores} cores, ${m.memoryGb} GB, ${m.os}, Node ${m.node} (load average at start ${m.loadAverageAtStart.join(', ')}).`,
-    '',
-    `**Peak throughput** (closed loop, ${s.concurrency} virtual users, ${s.rounds} alternating rounds of ${s.seconds} s after ${s.warmupSeconds} s warm-up, median):`,
-    '',
-    '| flow | log-ins/s | each round | server main-thread CPU per log-in | server CPU (all threads) | server on CPU | driver CPU |',
-    '|---|---:|---|---:|---:|---:|---:|',
-    ...[stock, idp, silent].map((f) => `| ${f.description} | ${f.peak.logInsPerSecond} | ${f.peak.rounds.join(' / ')} | ${f.peak.serverMainThreadMsPerLogIn.toFixed(2)} ms | ${pct(f.peak.serverCpu)} | ${pct(f.peak.serverOnCpu)} | ${pct(f.peak.driverCpu)} |`),
-    `| **IdP / stock** | **${targets.throughputRatio.value.toFixed(2)}** | target ≥ 0.6: ${met(targets.throughputRatio.met)} | stock / IdP: ${targets.throughputRatio.mainThreadCostRatio.toFixed(2)} | | | |`,
-    `| **IdP at its defaults / IdP silent** | **${logging.infoOverSilent.toFixed(2)}** | ${logging.rounds.join(' / ')} | silent / defaults: ${logging.mainThreadCostRatio.toFixed(2)} | | | |`,
-    '',
-    `**Cost of logging** (LOG_LEVEL=info, the log on a pipe another process reads, against LOG_LEVEL=silent): ${pct(logging.cost)} of the peak throughput ` +
-      `(target under 5%: ${met(logging.met)}); the same log-in costs ${pct(1 - logging.mainThreadCostRatio)} more main-thread CPU with its log.`,
-    '',
-    `**Store statements per passkey log-in** (${statements.countedLogIns} log-ins one after another, jmb_store_statements_total): ` +
-      `IdP ${statements.idp ?? 'not reported'}${'baseline' in statements ? `, baseline ${statements.baseline ?? 'not reported by that build'}` : ''}.`,
-    '',
-    '"Server on CPU" is the share of the time the server\'s event loop was busy that its thread actually ran; below about 90% other work on the machine was taking the server\'s core. ' +
-      'The main-thread CPU cost per log-in is the figure least disturbed by that, and its stock / IdP ratio is what the throughput ratio would be with the server alone on its core.',
-    '',
-    `**Latency at half of each flow's peak** (open loop: stock ${stock.halfPeak.rate}/s, IdP ${idp.halfPeak.rate}/s log-ins; ms, median of ${s.rounds} rounds; worst round's p99 in brackets):`,
-    '',
-    '| request | stock p50 | stock p99 | IdP p50 | IdP p95 | IdP p99 |',
-    '|---|---:|---:|---:|---:|---:|',
-    ...STEPS.map((step) => {
-      const a = stock.halfPeak.steps[step];
-      const b = idp.halfPeak.steps[step];
-      return `| ${STEP_LABELS[step]} | ${ms(a.p50)} | ${ms(a.p99)} | ${ms(b.p50)} | ${ms(b.p95)} | ${ms(b.p99)} (${ms(b.worstRoundP99)}) |`;
-    }),
-    `| every request | ${ms(stock.halfPeak.allRequests.p50)} | ${ms(stock.halfPeak.allRequests.p99)} | ${ms(idp.halfPeak.allRequests.p50)} | ${ms(idp.halfPeak.allRequests.p95)} | ${ms(idp.halfPeak.allRequests.p99)} (${ms(idp.halfPeak.allRequests.worstRoundP99)}) |`,
-    `| whole log-in (6 requests, from its scheduled start) | ${ms(stock.halfPeak.logIn.p50)} | ${ms(stock.halfPeak.logIn.p99)} | ${ms(idp.halfPeak.logIn.p50)} | ${ms(idp.halfPeak.logIn.p95)} | ${ms(idp.halfPeak.logIn.p99)} (${ms(idp.halfPeak.logIn.worstRoundP99)}) |`,
-    '',
-    `Target p99 of each IdP request < 50 ms at half peak: ${met(targets.p99AtHalfPeakMs.met)} (slowest step ${ms(targets.p99AtHalfPeakMs.slowestStep)} ms). ` +
-      `Failed log-ins: stock ${stock.failed}, IdP ${idp.failed}, silent IdP ${silent.failed}. Whole run ${results.durationSeconds} s.`,
-    '',
-  ];
-  const onCpu = Math.min(stock.peak.serverOnCpu, idp.peak.serverOnCpu, silent.peak.serverOnCpu, stock.halfPeak.serverOnCpu, idp.halfPeak.serverOnCpu);
-  if (onCpu < 0.9) {
-    lines.push(`Note: other work on the machine took CPU from the servers during this run (a server was on a CPU for as little as ${pct(onCpu)} of its busy time; ` +
-      `load average ${m.loadAverageAtStart.join(', ')} at start), so throughput is lower and latency higher and noisier than on an idle machine.`, '');
-  }
-  return lines.join('\n');
 }
 
 await main();

@@ -1,6 +1,6 @@
 /**
  * A benchmark's server in a child process of its own, and the members it logs in: shared by
- * `npm run bench` and `npm run bench:prune`.
+ * `npm run bench` and the other benchmarks.
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -81,12 +81,18 @@ export class ServerChild {
     });
   }
 
-  /** The store statements the server has run since it started (jmb_store_statements_total), where it reports them. */
-  async storeStatements(): Promise<number | undefined> {
-    if (this.metricsPort === undefined) return undefined;
-    const response = await fetch(`http://127.0.0.1:${this.metricsPort}/metrics`);
-    const match = /^jmb_store_statements_total (\S+)$/m.exec(await response.text());
-    return match ? Number(match[1]) : undefined;
+  /**
+   * The store statements the server has run since it started (jmb_store_statements_total) and its
+   * round trips to a database server (jmb_store_round_trips_total), each where it reports them.
+   */
+  async storeTraffic(): Promise<{ statements: number | undefined; roundTrips: number | undefined }> {
+    if (this.metricsPort === undefined) return { statements: undefined, roundTrips: undefined };
+    const text = await (await fetch(`http://127.0.0.1:${this.metricsPort}/metrics`)).text();
+    const value = (name: string) => {
+      const match = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+      return match ? Number(match[1]) : undefined;
+    };
+    return { statements: value('jmb_store_statements_total'), roundTrips: value('jmb_store_round_trips_total') };
   }
 
   /** Throws when the server process has gone (a crash would otherwise show up as slow numbers). */

@@ -119,6 +119,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     signInsInMemory: () => store.inMemory?.() ?? [],
     walBytes: () => store.walBytes?.(),
     storeStatements: () => store.statementsRun?.(),
+    storeRoundTrips: () => store.roundTripsRun?.(),
   }, { smsPricePerSegment: config.operations.smsPricePerSegment });
   const { metrics } = prometheus;
   const store = options.store ?? (await openStore(config.databaseUrl, {

@@ -11,6 +11,8 @@ export type MetricSources = {
   walBytes?: () => number | undefined;
   /** Statements the store has run for the IdP's features since it opened, where it counts them. */
   storeStatements?: () => number | undefined;
+  /** Round trips to the store's database server for the IdP's features since it opened, where it has one. */
+  storeRoundTrips?: () => number | undefined;
   /** Members with at least one passkey, counted in the store: a scan, so it runs rarely (see refresh). */
   countMembersWithPasskeys: () => Promise<number>;
 };
@@ -75,11 +77,23 @@ export function createPrometheusMetrics(sources: MetricSources, options: { smsPr
     const statements = sources.storeStatements;
     new Counter({
       name: 'jmb_store_statements_total',
-      help: 'SQL statements the embedded store ran for the IdP\'s features (reads and writes; health checks, pruning and checkpoints not included)',
+      help: 'SQL statements the store ran for the IdP\'s features (reads and writes; transaction control, health checks, pruning and checkpoints not included)',
       registers,
       collect() {
         this.reset();
         this.inc(statements() ?? 0);
+      },
+    });
+  }
+  if (sources.storeRoundTrips) {
+    const roundTrips = sources.storeRoundTrips;
+    new Counter({
+      name: 'jmb_store_round_trips_total',
+      help: 'Times the store waited for its database server (PostgreSQL) for the IdP\'s features: every statement, and BEGIN and COMMIT of each transaction (health checks and pruning not included)',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(roundTrips() ?? 0);
       },
     });
   }

@@ -211,9 +211,15 @@ export interface Store {
   /**
    * How many statements the store has run for the IdP's features since it opened (reads and writes of
    * documents, members, passkeys, counters and audit; not health checks or upkeep), where it counts
-   * them (the embedded store).
+   * them (the embedded store and PostgreSQL).
    */
   statementsRun?(): number;
+  /**
+   * How many times the store has waited for its database server for the IdP's features since it
+   * opened (every statement, and a transaction's BEGIN and COMMIT), where it has a server to wait for
+   * (PostgreSQL).
+   */
+  roundTripsRun?(): number;
   close(): Promise<void>;
 }
 

@@ -87,6 +87,31 @@ withPostgres('PostgreSQL contract suite', () => {
     }
   });
 
+  test('postgres: the statements and round trips of the IdP\'s work are counted, health checks and pruning are not', async (t) => {
+    const { store, clock } = await open(t);
+    t.deepEqual([store.statementsRun?.(), store.roundTripsRun?.()], [0, 0], 'opening and migrating are not counted');
+    const counted = async (work: () => Promise<unknown>) => {
+      const before = [store.statementsRun!(), store.roundTripsRun!()];
+      await work();
+      return [store.statementsRun!() - before[0]!, store.roundTripsRun!() - before[1]!];
+    };
+    const expires = new Date(clock() + minute);
+    t.deepEqual(await counted(() => store.documents.upsert('Session', 's1', { n: 1 }, expires)), [1, 1]);
+    t.deepEqual(await counted(() => store.documents.find('Session', 's1')), [1, 1]);
+    // BEGIN with the document's advisory lock in one round trip, the locked read, the write, COMMIT.
+    t.deepEqual(await counted(() => store.documents.update('Session', 's1', (current) => ({ payload: { n: Number(current?.n) + 1 }, expiresAt: expires }))), [3, 4]);
+    // A change that writes nothing still opens and ends its transaction.
+    t.deepEqual(await counted(() => store.documents.update('Session', 's1', () => undefined)), [2, 3]);
+    t.deepEqual(await counted(async () => {
+      await store.ping();
+      await store.checkWrites();
+      clock.advance(2 * minute);
+      await store.documents.prune();
+      await store.counters.prune();
+      await store.audit.prune(new Date(clock()));
+    }), [0, 0], 'upkeep is not the IdP\'s work');
+  });
+
   test('postgres: the end of a prefix bounds exactly the strings that start with it', (t) => {
     t.is(endOfPrefix('m1/'), 'm10');
     t.is(endOfPrefix('a\uD7FF'), 'a\uE000');

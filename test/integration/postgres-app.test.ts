@@ -2,6 +2,7 @@ import test from 'ava';
 import * as client from 'openid-client';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Browser, hiddenField } from '../helpers/browser.ts';
+import { scrape } from '../helpers/metrics.ts';
 import { sharedCluster, withPostgres } from '../helpers/postgres.ts';
 import { RelyingParty, passkeyLogIn, passwordLogIn } from '../helpers/relying-party.ts';
 import { enrolSoftPasskey } from '../helpers/soft-authenticator.ts';
@@ -17,7 +18,7 @@ withPostgres('the IdP on PostgreSQL', () => {
   let now = Date.now();
   test.serial.before(async () => {
     databaseUrl = await cluster().createDatabase();
-    app = await startTestApp({ env: { DATABASE_URL: databaseUrl, DATABASE_POOL_SIZE: '4' }, clock: () => now });
+    app = await startTestApp({ env: { DATABASE_URL: databaseUrl, DATABASE_POOL_SIZE: '4' }, clock: () => now, metrics: true });
   });
   test.after.always(async () => app?.stop());
 
@@ -74,6 +75,31 @@ withPostgres('the IdP on PostgreSQL', () => {
     t.is((await app.store.passkeys.findById(passkey.id))?.counter, 1);
     const [challenges] = await rows("SELECT count(*)::int AS n FROM documents WHERE kind = 'WebAuthnChallenge'");
     t.true(challenges!.n >= 1, 'the record of the sign-in\'s challenges is in the database');
+  });
+
+  test.serial('a passkey log-in runs at most the counted statements and round trips, and the metrics show them', async (t) => {
+    // The benchmark's client gets no refresh token: 30 statements and 31 round trips
+    // (docs/benchmarks.md). This one is allowed refresh tokens, which adds the INSERT of one.
+    const STATEMENTS = 31;
+    const ROUND_TRIPS = 32;
+    const member = await createMember(app.store);
+    const passkey = await enrolSoftPasskey(app.store, member.id, 'localhost');
+    const traffic = async () => {
+      const metrics = await scrape(app.metricsUrl!);
+      return { statements: metrics.value('jmb_store_statements_total'), roundTrips: metrics.value('jmb_store_round_trips_total') };
+    };
+    const before = await traffic();
+    t.deepEqual([app.store.statementsRun?.(), app.store.roundTripsRun?.()], [before.statements, before.roundTrips], 'the metrics are the store\'s own counts');
+    const rp = await website();
+    const flow = await rp.start({ scope: 'openid profile' });
+    await rp.redeem(await passkeyLogIn(new Browser(app.url), flow.url, passkey), flow);
+    const after = await traffic();
+    const statements = after.statements - before.statements;
+    const roundTrips = after.roundTrips - before.roundTrips;
+    t.true(statements > 0 && statements <= STATEMENTS, `a passkey log-in ran ${statements} statements, at most ${STATEMENTS} expected`);
+    t.true(roundTrips >= statements && roundTrips <= ROUND_TRIPS, `a passkey log-in made ${roundTrips} round trips, at least one a statement and at most ${ROUND_TRIPS} expected`);
+    t.is(await readyz(), 200);
+    t.deepEqual(await traffic(), after, 'a readiness check is not counted');
   });
 
   test.serial('while PostgreSQL is down: 503 with Retry-After, /readyz 503; once it is back the IdP serves again without a restart and nothing answered is lost', async (t) => {

@@ -18,7 +18,7 @@ export async function deleteInBatches(db: Database, sql: string, values: unknown
   let deleted = 0;
   for (;;) {
     if (options.closing()) return deleted;
-    const { rowCount } = await db.query(sql, [...values, options.size]);
+    const { rowCount } = await db.upkeep(sql, [...values, options.size]);
     deleted += rowCount ?? 0;
     if ((rowCount ?? 0) < options.size) return deleted;
     await sleep(options.pauseMs);

@@ -25,15 +25,29 @@ const ATTEMPTS = 3;
 /** One statement with its parameters, on whatever connection the caller holds. */
 export type Query = <R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]) => Promise<pg.QueryResult<R>>;
 
+/**
+ * What the store has sent the server since the pool opened. `statements`: the SQL statements of its
+ * work, BEGIN, COMMIT and ROLLBACK left out (what the embedded store's count counts). `roundTrips`:
+ * every exchange with the server a request waits for, BEGIN, COMMIT and ROLLBACK included; a
+ * statement sent again after a retryable failure counts again. Connecting is not counted: the pool
+ * keeps its connections open.
+ */
+export type Traffic = { statements: number; roundTrips: number };
+
 /** The store's way into PostgreSQL: single statements, and transactions on one connection. */
 export type Database = {
   /** Runs one statement on a pooled connection; failures that may pass reject with StoreUnavailableError. */
   query: Query;
+  /** The same as `query`, for upkeep (health checks, pruning): left out of the traffic counted. */
+  upkeep: Query;
   /**
    * Runs `work` in one transaction (committed when it resolves, rolled back when it throws). `begin`
-   * opens it: BEGIN, and what else must run first, sent as one simple query (no parameters).
+   * opens it: BEGIN, and any statements that must run first, separated by semicolons and sent as one
+   * simple query (no parameters): one round trip, each statement after BEGIN counted.
    */
   transaction<T>(work: (query: Query) => Promise<T>, begin?: string): Promise<T>;
+  /** The traffic counted so far (a copy). */
+  traffic(): Traffic;
   end(): Promise<void>;
 };
 
@@ -83,9 +97,17 @@ export function openDatabase(url: string, options: { poolSize: number }): Databa
     }
   };
 
-  const query: Query = (text, values) => retried(async () => {
+  const traffic: Traffic = { statements: 0, roundTrips: 0 };
+  // Counted as sent, whether or not the server then fails the statement: it was a round trip.
+  const sent = (statements: number) => {
+    traffic.roundTrips++;
+    traffic.statements += statements;
+  };
+
+  const single = (counted: boolean): Query => (text, values) => retried(async () => {
     const client = await checkout();
     try {
+      if (counted) sent(1);
       const result = await client.query(text, values);
       release(client);
       return result;
@@ -96,13 +118,19 @@ export function openDatabase(url: string, options: { poolSize: number }): Databa
   });
 
   return {
-    query,
+    query: single(true),
+    upkeep: single(false),
     transaction: (work, begin = 'BEGIN') => retried(async () => {
       const client = await checkout();
-      const inTransaction: Query = (text, values) => client.query(text, values);
+      const inTransaction: Query = (text, values) => {
+        sent(1);
+        return client.query(text, values);
+      };
       try {
+        sent(begin.split(';').filter((part) => part.trim()).length - 1);
         await client.query(begin);
         const result = await work(inTransaction);
+        sent(0);
         await client.query('COMMIT');
         release(client);
         return result;
@@ -112,6 +140,7 @@ export function openDatabase(url: string, options: { poolSize: number }): Databa
           discard(client, error);
         } else {
           try {
+            sent(0);
             await client.query('ROLLBACK');
             release(client);
           } catch (rollbackError) {
@@ -121,6 +150,7 @@ export function openDatabase(url: string, options: { poolSize: number }): Databa
         throw error;
       }
     }),
+    traffic: () => ({ ...traffic }),
     end: () => pool.end(),
   };
 }

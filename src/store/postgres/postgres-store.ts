@@ -38,6 +38,8 @@ export async function openPostgresStore(url: string, clock: Clock, options: Post
     throw error;
   }
 
+  // Opening's own statements (the connection check, migrations) are not the IdP's work.
+  const atOpen = db.traffic();
   let closed = false;
   const batches = { ...DEFAULT_BATCH, ...options.pruneBatch, closing: () => closed };
   return {
@@ -48,18 +50,20 @@ export async function openPostgresStore(url: string, clock: Clock, options: Post
     counters: postgresCounters(db, clock, batches),
     audit: postgresAudit(db, batches),
     async ping() {
-      await db.query('SELECT 1');
+      await db.upkeep('SELECT 1');
     },
     async checkWrites() {
       // A real write, committed (and, with synchronous replication, replicated) like any other: it
       // fails on a read-only standby, a full disk, or with no server at all.
-      await db.query('INSERT INTO write_check (id, at) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET at = excluded.at', [new Date(clock()).toISOString()]);
+      await db.upkeep('INSERT INTO write_check (id, at) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET at = excluded.at', [new Date(clock()).toISOString()]);
     },
     async reclaimSpace() {
       // Autovacuum makes the space of deleted rows reusable; giving it back to the file system is an
       // operator's VACUUM FULL or pg_repack, never something to run beside requests.
       return 0;
     },
+    statementsRun: () => db.traffic().statements - atOpen.statements,
+    roundTripsRun: () => db.traffic().roundTrips - atOpen.roundTrips,
     async close() {
       closed = true;
       await db.end();
