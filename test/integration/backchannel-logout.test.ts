@@ -14,13 +14,10 @@ const BCL_CLIENT = {
 
 let app: TestApp;
 test.before(async () => {
-  nock.disableNetConnect();
-  nock.enableNetConnect(/^(127\.0\.0\.1|localhost)(:\d+)?$/);
   app = await startTestApp({ clients: [BCL_CLIENT] });
 });
 test.after.always(async () => {
   nock.cleanAll();
-  nock.enableNetConnect();
   await app?.stop();
 });
 

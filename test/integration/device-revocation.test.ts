@@ -1,7 +1,6 @@
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import nock from 'nock';
 import { endDeviceTrust, setPassword, setStatus } from '../../src/members/members.ts';
 import { bindNewPhone, enableMember } from '../../src/members/support-desk.ts';
 import { Browser, hiddenField } from '../helpers/browser.ts';
@@ -15,16 +14,12 @@ import { createMember, startTestApp, type TestApp } from '../helpers/test-app.ts
 const sms = new MemorySms();
 let app: TestApp;
 test.before(async () => {
-  nock.disableNetConnect();
-  nock.enableNetConnect(/^(127\.0\.0\.1|localhost)(:\d+)?$/);
   app = await startTestApp({
     sms,
     env: { TRUST_PROXY: '1', LOGIN_MAX_FAILURES_PER_MEMBER: '1', LOGIN_WAIT_BASE_SECONDS: '600', LOGIN_WAIT_MAX_SECONDS: '900' },
   });
 });
 test.after.always(async () => {
-  nock.cleanAll();
-  nock.enableNetConnect();
   await app?.stop();
 });
 

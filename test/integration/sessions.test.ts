@@ -15,14 +15,11 @@ const BCL_CLIENT = {
 
 let app: TestApp;
 test.before(async () => {
-  nock.disableNetConnect();
-  nock.enableNetConnect(/^(127\.0\.0\.1|localhost)(:\d+)?$/);
   // One member logs in dozens of times here: more than a member's successes allowed in a window.
   app = await startTestApp({ clients: [BCL_CLIENT], env: { LOGIN_MAX_SUCCESSES_PER_MEMBER: '100' } });
 });
 test.after.always(async () => {
   nock.cleanAll();
-  nock.enableNetConnect();
   await app?.stop();
 });
 
