@@ -1,9 +1,11 @@
 /**
  * The network as tests see it: loopback only. nock refuses every other HTTP request (http, https and
  * fetch) with its NetConnectNotAllowedError before a name is even looked up; a guard on `net` sockets
- * refuses what does not speak HTTP through Node's client (a database driver, a raw socket). Loaded in
- * every ava worker by `test/helpers/setup.ts`.
+ * refuses what does not speak HTTP through Node's client (a database driver, a raw socket); and
+ * `localhost` is answered here, not by the system resolver. Loaded in every ava worker by
+ * `test/helpers/setup.ts`.
  */
+import dns from 'node:dns';
 import net from 'node:net';
 import nock from 'nock';
 
@@ -54,6 +56,28 @@ function destination(args: unknown[]): { host: string; port: unknown } | undefin
   }
   if (typeof first === 'string' && !/^\d+$/.test(first)) return undefined;
   return { host: typeof args[1] === 'string' ? args[1] : 'localhost', port: first };
+}
+
+type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | dns.LookupAddress[], family?: number) => void;
+
+/**
+ * Answers `localhost` with the loopback address in this thread, without the system resolver. Node
+ * resolves names on libuv's thread pool, four threads that every ava worker of the test process
+ * shares with password hashing (scrypt), signing and file reads: under load a burst of hashes kept
+ * `localhost` waiting past undici's 10 s connect timeout, and fetch failed ("Connect Timeout Error")
+ * for every request queued on that connection pool at once. The test servers listen on 127.0.0.1.
+ */
+export function answerLoopbackNames(): void {
+  const lookup = dns.lookup;
+  const answered = function lookupLoopback(hostname: string, options: unknown, callback?: LookupCallback): void {
+    const done = (typeof options === 'function' ? options : callback) as LookupCallback;
+    const settings = (typeof options === 'object' && options !== null ? options : { family: typeof options === 'number' ? options : 0 }) as dns.LookupOptions;
+    if (hostname?.toLowerCase() !== 'localhost') return void (lookup as (...args: unknown[]) => void)(hostname, options, callback);
+    const answer = settings.family === 6 || settings.family === 'IPv6' ? { address: '::1', family: 6 } : { address: '127.0.0.1', family: 4 };
+    if (settings.all) process.nextTick(done, null, [answer]);
+    else process.nextTick(done, null, answer.address, answer.family);
+  };
+  dns.lookup = answered as typeof dns.lookup;
 }
 
 /**
