@@ -3,8 +3,8 @@ import { loadConfigOrExit } from './config/load.ts';
 import { createHttpServer } from './http/http-server.ts';
 import { createLogger } from './log.ts';
 import { portProblem } from './port-problem.ts';
-import { StoreOpenError } from './store/port.ts';
-import { DatabaseInUseError } from './store/sqlite/owner-lock.ts';
+import { printStartBanner } from './start-banner.ts';
+import { storeOpenProblem } from './store/open-problem.ts';
 import { exitOnUncaughtErrors } from './uncaught.ts';
 
 /** Starts the IdP: configuration first (exiting non-zero before listening if it is wrong), then the app. */
@@ -13,8 +13,9 @@ async function main(): Promise<void> {
   exitOnUncaughtErrors(createLogger('error', (line) => process.stderr.write(line)));
   const config = loadConfigOrExit(process.env);
   const app = await createApp(config).catch((error: unknown) => {
-    if (!(error instanceof DatabaseInUseError) && !(error instanceof StoreOpenError)) throw error;
-    process.stderr.write(`jmb-idp: ${error.message}\n`);
+    const problem = storeOpenProblem(error);
+    if (problem === undefined) throw error;
+    process.stderr.write(`jmb-idp: ${problem}\n`);
     process.exit(1);
   });
   const server = createHttpServer(config.protection.server, app.handler);
@@ -25,6 +26,7 @@ async function main(): Promise<void> {
   });
   server.listen(config.port, () => {
     app.logger.info('listening', { issuer: config.issuer, port: config.port, store: app.store.kind, production: config.production });
+    void printStartBanner(process.stdout, config.issuer, app.store.members);
   });
   // Metrics have a listener of their own, which the public load balancer never routes to.
   const { metricsPort } = config.operations;
