@@ -4,6 +4,7 @@ import path from 'node:path';
 import { endDeviceTrust, setPassword, setStatus } from '../../src/members/members.ts';
 import { bindNewPhone, enableMember } from '../../src/members/support-desk.ts';
 import { Browser, hiddenField } from '../helpers/browser.ts';
+import { submitPassword } from '../helpers/log-in.ts';
 import { MemorySms } from '../helpers/memory-sms.ts';
 import { RelyingParty } from '../helpers/relying-party.ts';
 import { createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
@@ -34,8 +35,7 @@ function browserAt(address = `198.51.100.${nextAddress++}`): Browser {
 /** One password attempt in a new sign-in; the status the log-in answered. With `finish`, a log-in goes on to the relying party (the browser has a session). */
 async function attempt(browser: Browser, number: string, password: string, finish = false): Promise<number> {
   const rp = await RelyingParty.website(app);
-  const { final, url } = await browser.follow((await rp.start()).url);
-  const posted = await browser.post(`${url}/login`, { csrf: hiddenField(final.html, 'csrf'), number, password });
+  const { posted } = await submitPassword(browser, rp, { number, password });
   if (finish && posted.location) await browser.follow(posted.location);
   return posted.status;
 }
