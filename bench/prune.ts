@@ -13,13 +13,9 @@
  *    event-loop stall in the server during each trial, the p99 of whole log-ins in each, and their
  *    ratio; the file size before and after. Results go to bench/results/prune-latest.json.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { fillDocuments } from './big-database.ts';
-import { BENCH_CLIENT, LOOPBACK_BUDGETS, type ChildMessage, setting } from './common.ts';
-import { closedLoop, openLoop, PasskeyPool, round, type TrialResult } from './driver.ts';
-import { createMembers, ServerChild } from './server-child.ts';
+import { type ChildMessage, setting } from './common.ts';
+import { log, logInsAtRate, machine, median, withBigDatabase, writeResults } from './database-rounds.ts';
+import { round, type TrialResult } from './driver.ts';
 
 const settings = {
   documents: Math.round(setting('BENCH_PRUNE_DOCUMENTS', 1_000_000, 1000, 10_000_000)),
@@ -32,106 +28,58 @@ const settings = {
 };
 if (settings.expired > settings.documents) throw new Error('BENCH_PRUNE_EXPIRED must not exceed BENCH_PRUNE_DOCUMENTS');
 
-const here = import.meta.dirname;
-const log = (line: string) => process.stderr.write(`${line}\n`);
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
-
 type Trial = { kind: 'prune' | 'baseline'; round: number; result: TrialResult; maxStallMs: number; p99StallMs: number; prune?: Record<string, number> };
 
-async function main(): Promise<void> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'jmb-idp-bench-prune-'));
-  const servers: ServerChild[] = [];
-  try {
-    const template = path.join(dir, 'template.db');
-    const started = Date.now();
-    const passkeys = await createMembers(`sqlite:${template}`, settings.members);
-    const expired = fillDocuments(template, settings.documents, settings.expired);
-    log(`bench:prune: ${settings.documents.toLocaleString('en')} documents, ${expired.toLocaleString('en')} of them expired`);
-    const templateBytes = statSync(template).size;
-    log(`bench:prune: template of ${(templateBytes / 2 ** 20).toFixed(0)} MiB built in ${Math.round((Date.now() - started) / 1000)} s`);
-    const clientsFile = path.join(dir, 'clients.json');
-    writeFileSync(clientsFile, JSON.stringify([BENCH_CLIENT]));
-    const pool = new PasskeyPool(passkeys);
-    const trials: Trial[] = [];
-    const sizes: { before: number; after: number }[] = [];
+await withBigDatabase('prune', settings, async ({ templateBytes, pool, round: onCopy }) => {
+  const trials: Trial[] = [];
+  const sizes: { before: number; after: number }[] = [];
 
-    for (let r = 1; r <= settings.rounds; r++) {
-      const file = path.join(dir, `round-${r}.db`);
-      copyFileSync(template, file);
-      const server = await ServerChild.start('idp', 'idp-server.ts', {
-        DATA_DIR: dir,
-        DATABASE_URL: `sqlite:${file}`,
-        OIDC_CLIENTS_FILE: clientsFile,
-        LOG_LEVEL: 'silent',
-        PRUNE_INTERVAL_SECONDS: '86400',
-        ...LOOPBACK_BUDGETS,
-      });
-      servers.push(server);
-      await closedLoop(server.target, pool, { warmupMs: 0, durationMs: 3000, maxLogIns: 50_000, concurrency: 8 });
+  for (let r = 1; r <= settings.rounds; r++) {
+    const { bytesAfter } = await onCopy(r, async (server) => {
       let durationMs = settings.seconds * 1000;
       for (const kind of ['prune', 'baseline'] as const) {
-        server.tell({ type: 'loop-reset' });
-        const bounds = { warmupMs: 0, durationMs, maxLogIns: 100_000, rate: settings.rate };
-        const done = new AbortController();
-        const pruning = kind === 'prune'
-          ? server.ask<Extract<ChildMessage, { type: 'pruned' }>>({ type: 'prune' }, 'pruned', 1_000_000).finally(() => done.abort())
-          : undefined;
-        const result = await openLoop(server.target, pool, { ...bounds, signal: done.signal });
-        const pruned = await pruning;
+        const prune = () => server.ask<Extract<ChildMessage, { type: 'pruned' }>>({ type: 'prune' }, 'pruned', 1_000_000);
+        const { result, loop, during } = await logInsAtRate(server, pool, { rate: settings.rate, durationMs, maxLogIns: 100_000, ...(kind === 'prune' && { during: prune }) });
+        const pruned = during?.value;
         if (pruned) durationMs = Math.min(settings.baselineSeconds * 1000, Math.max(5000, result.seconds * 1000));
-        const loop = await server.ask<Extract<ChildMessage, { type: 'loop' }>>({ type: 'loop-read' }, 'loop');
         const trial: Trial = { kind, round: r, result, maxStallMs: round(loop.maxMs), p99StallMs: round(loop.p99Ms), ...(pruned && { prune: pruned.report }) };
         trials.push(trial);
         log(`bench:prune: round ${r} ${kind.padEnd(8)} log-in p99 ${result.logIn.p99} ms (every request p99 ${result.allRequests.p99} ms), ` +
           `${result.throughput}/s, ${result.failed} failed; longest stall ${trial.maxStallMs} ms` +
           (pruned ? `; pruned ${JSON.stringify(pruned.report)}` : ''));
       }
-      await server.stop();
-      servers.pop();
-      sizes.push({ before: templateBytes, after: statSync(file).size });
-      rmSync(file, { force: true });
-    }
-
-    const of = (kind: Trial['kind']) => trials.filter((t) => t.kind === kind);
-    const ratios = of('prune').map((t) => round(t.result.logIn.p99 / of('baseline').find((b) => b.round === t.round)!.result.logIn.p99));
-    const summary = {
-      date: new Date().toISOString(),
-      machine: { cpu: os.cpus()[0]?.model.trim(), cores: os.availableParallelism(), node: process.version, loadAverage: os.loadavg().map((l) => round(l)) },
-      settings,
-      pruneSeconds: median(of('prune').map((t) => (t.prune?.ms ?? 0) / 1000)),
-      removed: of('prune')[0]?.prune,
-      maxStallMs: { prune: median(of('prune').map((t) => t.maxStallMs)), baseline: median(of('baseline').map((t) => t.maxStallMs)), worstPrune: Math.max(...of('prune').map((t) => t.maxStallMs)) },
-      logInP99Ms: { prune: median(of('prune').map((t) => t.result.logIn.p99)), baseline: median(of('baseline').map((t) => t.result.logIn.p99)) },
-      p99Ratio: { median: median(ratios), rounds: ratios },
-      fileMiB: sizes.map((s) => ({ before: round(s.before / 2 ** 20, 0), after: round(s.after / 2 ** 20, 0) })),
-      failed: trials.reduce((sum, t) => sum + t.result.failed, 0),
-      trials: trials.map(({ result, ...rest }) => ({ ...rest, logIn: result.logIn, allRequests: result.allRequests, throughput: result.throughput, failed: result.failed })),
-    };
-    const resultsDir = path.join(here, 'results');
-    mkdirSync(resultsDir, { recursive: true });
-    writeFileSync(path.join(resultsDir, 'prune-latest.json'), `${JSON.stringify(summary, null, 2)}\n`);
-    process.stdout.write([
-      '',
-      `Prune of ${settings.expired.toLocaleString('en')} expired among ${settings.documents.toLocaleString('en')} documents, log-ins at ${settings.rate}/s, ${settings.rounds} rounds (median; each round in brackets):`,
-      '',
-      '| | with the prune | without |',
-      '|---|---:|---:|',
-      `| longest event-loop stall | ${summary.maxStallMs.prune} ms (${of('prune').map((t) => t.maxStallMs).join(' / ')}) | ${summary.maxStallMs.baseline} ms (${of('baseline').map((t) => t.maxStallMs).join(' / ')}) |`,
-      `| p99 of a whole log-in | ${summary.logInP99Ms.prune} ms (${of('prune').map((t) => t.result.logIn.p99).join(' / ')}) | ${summary.logInP99Ms.baseline} ms (${of('baseline').map((t) => t.result.logIn.p99).join(' / ')}) |`,
-      `| p99 ratio, with / without | ${summary.p99Ratio.median} (${ratios.join(' / ')}) | |`,
-      '',
-      `The prune took ${summary.pruneSeconds.toFixed(1)} s (median) and removed ${JSON.stringify(summary.removed)}; the file went from ` +
-        `${summary.fileMiB.map((s) => `${s.before} to ${s.after} MiB`).join(', ')}. Failed log-ins: ${summary.failed}.`,
-      '',
-    ].join('\n'));
-  } finally {
-    await Promise.all(servers.map((server) => server.stop()));
-    rmSync(dir, { recursive: true, force: true });
+    });
+    sizes.push({ before: templateBytes, after: bytesAfter });
   }
-}
 
-await main();
+  const of = (kind: Trial['kind']) => trials.filter((t) => t.kind === kind);
+  const ratios = of('prune').map((t) => round(t.result.logIn.p99 / of('baseline').find((b) => b.round === t.round)!.result.logIn.p99));
+  const summary = {
+    date: new Date().toISOString(),
+    machine: machine(),
+    settings,
+    pruneSeconds: median(of('prune').map((t) => (t.prune?.ms ?? 0) / 1000)),
+    removed: of('prune')[0]?.prune,
+    maxStallMs: { prune: median(of('prune').map((t) => t.maxStallMs)), baseline: median(of('baseline').map((t) => t.maxStallMs)), worstPrune: Math.max(...of('prune').map((t) => t.maxStallMs)) },
+    logInP99Ms: { prune: median(of('prune').map((t) => t.result.logIn.p99)), baseline: median(of('baseline').map((t) => t.result.logIn.p99)) },
+    p99Ratio: { median: median(ratios), rounds: ratios },
+    fileMiB: sizes.map((s) => ({ before: round(s.before / 2 ** 20, 0), after: round(s.after / 2 ** 20, 0) })),
+    failed: trials.reduce((sum, t) => sum + t.result.failed, 0),
+    trials: trials.map(({ result, ...rest }) => ({ ...rest, logIn: result.logIn, allRequests: result.allRequests, throughput: result.throughput, failed: result.failed })),
+  };
+  writeResults('prune', summary);
+  process.stdout.write([
+    '',
+    `Prune of ${settings.expired.toLocaleString('en')} expired among ${settings.documents.toLocaleString('en')} documents, log-ins at ${settings.rate}/s, ${settings.rounds} rounds (median; each round in brackets):`,
+    '',
+    '| | with the prune | without |',
+    '|---|---:|---:|',
+    `| longest event-loop stall | ${summary.maxStallMs.prune} ms (${of('prune').map((t) => t.maxStallMs).join(' / ')}) | ${summary.maxStallMs.baseline} ms (${of('baseline').map((t) => t.maxStallMs).join(' / ')}) |`,
+    `| p99 of a whole log-in | ${summary.logInP99Ms.prune} ms (${of('prune').map((t) => t.result.logIn.p99).join(' / ')}) | ${summary.logInP99Ms.baseline} ms (${of('baseline').map((t) => t.result.logIn.p99).join(' / ')}) |`,
+    `| p99 ratio, with / without | ${summary.p99Ratio.median} (${ratios.join(' / ')}) | |`,
+    '',
+    `The prune took ${summary.pruneSeconds.toFixed(1)} s (median) and removed ${JSON.stringify(summary.removed)}; the file went from ` +
+      `${summary.fileMiB.map((s) => `${s.before} to ${s.after} MiB`).join(', ')}. Failed log-ins: ${summary.failed}.`,
+    '',
+  ].join('\n'));
+});

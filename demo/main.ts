@@ -2,6 +2,8 @@ import type { Server } from 'node:http';
 import { createApp } from '../src/app.ts';
 import { demoClients } from '../src/config/demo-clients.ts';
 import { portProblem } from '../src/port-problem.ts';
+import { ADD_FIRST_MEMBER } from '../src/start-banner.ts';
+import { storeOpenProblem } from '../src/store/open-problem.ts';
 import { loadConfigOrExit } from '../src/config/load.ts';
 import { createHttpServer } from '../src/http/http-server.ts';
 import { createDemoSite } from './site.ts';
@@ -17,7 +19,12 @@ async function main(): Promise<void> {
     process.stderr.write(`demo: the IdP's client list has no "${WEBSITE_CLIENT_ID}" client, so the demo website cannot log members in\n`);
   }
 
-  const app = await createApp(config);
+  // Another IdP holding the database file (`npm start` in another terminal) is said in one line.
+  const app = await createApp(config).catch((error: unknown) => {
+    const problem = storeOpenProblem(error);
+    if (problem === undefined) throw error;
+    return fail(problem);
+  });
   const server: Server = createHttpServer(config.protection.server, app.handler).listen(config.port);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
@@ -38,7 +45,7 @@ async function main(): Promise<void> {
   if (!anyMember) {
     process.stdout.write([
       'No member exists yet. Add one (with the same DATA_DIR / DATABASE_URL as this demo), choosing your own password:',
-      "  npm run members -- add --number 300000001 --password 'choose-a-password' --phone +819012345678 --country JP --name 'Taro Yamada'",
+      `  ${ADD_FIRST_MEMBER}`,
       '',
       '',
     ].join('\n'));

@@ -7,8 +7,8 @@ import { createHttpServer } from './http/http-server.ts';
 import { createLogger, type OwnLogger } from './log.ts';
 import { answerMetricsRequests } from './metrics/cluster-metrics.ts';
 import { portProblem } from './port-problem.ts';
-import { StoreOpenError } from './store/port.ts';
-import { DatabaseInUseError } from './store/sqlite/owner-lock.ts';
+import { printStartBanner } from './start-banner.ts';
+import { storeOpenProblem } from './store/open-problem.ts';
 import { exitOnUncaughtErrors } from './uncaught.ts';
 
 /**
@@ -32,8 +32,9 @@ async function main(): Promise<void> {
   if (config.operations.workers > 1 && cluster.isPrimary) return runPrimary(config, log);
   const worker = cluster.worker;
   const app = await createApp(config, { logger: worker ? workerLogger(log, worker.id) : log }).catch((error: unknown) => {
-    if (!(error instanceof DatabaseInUseError) && !(error instanceof StoreOpenError)) throw error;
-    process.stderr.write(`jmb-idp: ${error.message}\n`);
+    const problem = storeOpenProblem(error);
+    if (problem === undefined) throw error;
+    process.stderr.write(`jmb-idp: ${problem}\n`);
     return exit(1);
   });
   const server = createHttpServer(config.protection.server, app.handler);
@@ -44,6 +45,7 @@ async function main(): Promise<void> {
   });
   server.listen(config.port, () => {
     app.logger.info('listening', { issuer: config.issuer, port: config.port, store: app.store.kind, production: config.production });
+    if (!worker) void printStartBanner(process.stdout, config.issuer, app.store.members);
   });
   // Metrics have a listener of their own, which the public load balancer never routes to; with
   // several workers the primary serves it, asking each worker for its metrics.

@@ -3,6 +3,7 @@ import type { Page } from 'playwright-core';
 import { accessibilityViolations } from '../helpers/axe.ts';
 import { addVirtualAuthenticator, newPage, waitForRelyingPartyCallback } from '../helpers/chromium.ts';
 import { sharedBrowserAndApp } from '../helpers/e2e.ts';
+import { fillLogInForm } from '../helpers/log-in.ts';
 import { codeOf, nextSms } from '../helpers/outbox.ts';
 import { RelyingParty } from '../helpers/relying-party.ts';
 import { WEBSITE, createMember } from '../helpers/test-app.ts';
@@ -34,10 +35,8 @@ async function logInWithPassword(page: Page, member: { number: string; password:
   const rp = await website();
   const flow = await rp.start(params);
   await page.goto(flow.url);
-  await page.getByLabel('JMB membership number', { exact: true }).fill(member.number);
-  await page.getByLabel('Password', { exact: true }).fill(member.password);
   const callback = settled(page, waitForRelyingPartyCallback(page, CALLBACK)).catch(() => undefined);
-  await page.getByRole('button', { name: 'Log in', exact: true }).click();
+  await fillLogInForm(page, { number: 'JMB membership number', password: 'Password', submit: 'Log in' }, member);
   return { rp, flow, callback };
 }
 

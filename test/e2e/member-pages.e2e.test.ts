@@ -10,7 +10,8 @@ import { addVirtualAuthenticator, newPage, removeVirtualAuthenticator, waitForRe
 import { sharedBrowserAndApp } from '../helpers/e2e.ts';
 import { codeOf, nextSms } from '../helpers/outbox.ts';
 import { Browser as HttpBrowser } from '../helpers/browser.ts';
-import { RelyingParty, passwordLogIn } from '../helpers/relying-party.ts';
+import { passwordLogIn } from '../helpers/log-in.ts';
+import { RelyingParty } from '../helpers/relying-party.ts';
 import { WEBSITE, createMember } from '../helpers/test-app.ts';
 
 const e2e = sharedBrowserAndApp({

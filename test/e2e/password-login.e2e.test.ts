@@ -1,6 +1,6 @@
 import test from 'ava';
-import type { Page } from 'playwright-core';
 import { newPage, waitForRelyingPartyCallback } from '../helpers/chromium.ts';
+import { fillLogInForm } from '../helpers/log-in.ts';
 import { RelyingParty } from '../helpers/relying-party.ts';
 import { sharedBrowserAndApp } from '../helpers/e2e.ts';
 import { WEBSITE, createMember } from '../helpers/test-app.ts';
@@ -12,13 +12,6 @@ const website = () => RelyingParty.website(e2e.app);
 
 const english = { number: 'JMB membership number', password: 'Password', submit: 'Log in' };
 const japanese = { number: 'JMBお得意様番号', password: 'パスワード', submit: 'ログイン' };
-
-/** Fills the log-in form by its visible labels and presses the log-in button. */
-async function logIn(page: Page, labels: typeof english, number: string, password: string): Promise<void> {
-  await page.getByLabel(labels.number, { exact: true }).fill(number);
-  await page.getByLabel(labels.password, { exact: true }).fill(password);
-  await page.getByRole('button', { name: labels.submit, exact: true }).click();
-}
 
 for (const [language, locale, labels] of [['English', 'en-US', english], ['Japanese', 'ja-JP', japanese]] as const) {
   test.serial(`a member logs in with number and password on the ${language} page and the website gets acr loa:1 and amr pwd`, async (t) => {
@@ -32,7 +25,7 @@ for (const [language, locale, labels] of [['English', 'en-US', english], ['Japan
       t.is(await page.locator('html').getAttribute('lang'), locale.slice(0, 2));
 
       const callback = waitForRelyingPartyCallback(page, CALLBACK);
-      await logIn(page, labels, member.number, member.password);
+      await fillLogInForm(page, labels, member);
       const callbackUrl = await callback;
 
       t.is(new URL(callbackUrl).searchParams.get('iss'), e2e.app.url);
@@ -53,7 +46,7 @@ test.serial('a wrong password shows the alert, keeps the membership number and c
   try {
     await page.goto((await (await website()).start()).url);
     const posted = page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname.endsWith('/login'));
-    await logIn(page, english, member.number, 'not the password');
+    await fillLogInForm(page, english, { number: member.number, password: 'not the password' });
     t.is((await posted).status(), 401, 'the log-in form is refused as a wrong password, not as anything else');
 
     const alert = page.getByRole('alert');
@@ -83,7 +76,7 @@ test.serial('on a Japanese browser the language switch shows the page in English
     t.is(await page.getByRole('link', { name: 'English', exact: true }).getAttribute('aria-current'), 'true');
 
     const callback = waitForRelyingPartyCallback(page, CALLBACK);
-    await logIn(page, english, member.number, member.password);
+    await fillLogInForm(page, english, member);
     const claims = (await rp.redeem(await callback, flow)).claims()!;
     t.is(claims.sub, member.id);
   } finally {

@@ -5,6 +5,7 @@ import type { Page } from 'playwright-core';
 import { newPage, waitForRelyingPartyCallback } from '../helpers/chromium.ts';
 import { RelyingParty } from '../helpers/relying-party.ts';
 import { sharedBrowserAndApp } from '../helpers/e2e.ts';
+import { fillLogInForm } from '../helpers/log-in.ts';
 import { WEBSITE, createMember } from '../helpers/test-app.ts';
 
 const e2e = sharedBrowserAndApp();
@@ -86,9 +87,7 @@ async function toSmsStep(page: Page, labels: typeof english, member: { number: s
   const rp = await website();
   const flow = await rp.start(STEP_UP);
   await page.goto(flow.url);
-  await page.getByLabel(labels.number, { exact: true }).fill(member.number);
-  await page.getByLabel(labels.password, { exact: true }).fill(member.password);
-  await page.getByRole('button', { name: labels.submit, exact: true }).click();
+  await fillLogInForm(page, labels, member);
   await page.getByRole('heading', { name: labels.heading, exact: true }).waitFor();
   return { rp, flow };
 }

@@ -1,9 +1,9 @@
 import test from 'ava';
-import type { Page } from 'playwright-core';
 import { accessibilityViolations } from '../helpers/axe.ts';
-import { Browser as FormClient, hiddenField } from '../helpers/browser.ts';
+import { Browser as FormClient } from '../helpers/browser.ts';
 import { newPage, waitForRelyingPartyCallback } from '../helpers/chromium.ts';
 import { sharedBrowserAndApp } from '../helpers/e2e.ts';
+import { fillLogInForm, submitPassword } from '../helpers/log-in.ts';
 import { MemorySms } from '../helpers/memory-sms.ts';
 import { RelyingParty } from '../helpers/relying-party.ts';
 import { WEBSITE, createMember } from '../helpers/test-app.ts';
@@ -26,16 +26,8 @@ let nextPhone = 1;
 /** Strangers' wrong passwords, until the member number waits for browsers the member never used. */
 async function holdNumber(number: string): Promise<void> {
   for (let i = 0; i < 2; i++) {
-    const stranger = new FormClient(e2e.app.url);
-    const { final, url } = await stranger.follow((await (await website()).start()).url);
-    await stranger.post(`${url}/login`, { csrf: hiddenField(final.html, 'csrf'), number, password: 'a stranger guesses' });
+    await submitPassword(new FormClient(e2e.app.url), await website(), { number, password: 'a stranger guesses' });
   }
-}
-
-async function logIn(page: Page, labels: typeof english, number: string, password: string): Promise<void> {
-  await page.getByLabel(labels.number, { exact: true }).fill(number);
-  await page.getByLabel(labels.password, { exact: true }).fill(password);
-  await page.getByRole('button', { name: labels.submit, exact: true }).click();
 }
 
 for (const [language, labels] of [['English', english], ['Japanese', japanese]] as const) {
@@ -48,7 +40,7 @@ for (const [language, labels] of [['English', english], ['Japanese', japanese]] 
     try {
       await page.goto(flow.url);
       const refused = page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname.endsWith('/login'));
-      await logIn(page, labels, member.number, member.password);
+      await fillLogInForm(page, labels, member);
       t.is((await refused).status(), 429, 'the member waits on a browser they never used');
 
       const wayIn = page.getByRole('button', { name: labels.wayIn, exact: true });

@@ -1,28 +1,68 @@
 /**
  * HTTP as an attacker writes it: the request target and every header (`Host` too) exactly as given.
  * `fetch` would normalise both (`/\host` becomes `//host/`, `Host` is its own), which is what a
- * browser does, not what a client of the IdP may send.
+ * browser does, not what a client of the IdP may send. Written on a socket of its own: Node's client
+ * (and nock, which the test setup puts in front of it) would read the target as a URL.
  */
-import { request, type IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
 import { CookieJar } from './cookie-jar.ts';
 
 export type RawResponse = { status: number; headers: IncomingHttpHeaders; location: string | undefined; body: string };
 
-/** One request to the server at `origin`, sent as written. */
+/** One request to the server at `origin`, sent as written; `Connection: close`, so the response ends with the connection. */
 export function rawRequest(origin: string, target: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<RawResponse> {
   const { hostname, port } = new URL(origin);
+  const headers: Record<string, string> = { ...init.headers, connection: 'close' };
+  const named = (name: string) => Object.keys(headers).some((key) => key.toLowerCase() === name);
+  if (!named('host')) headers.host = `${hostname}:${port}`;
+  if (init.body !== undefined && !named('content-length')) headers['content-length'] = String(Buffer.byteLength(init.body));
+  const head = [`${init.method ?? 'GET'} ${target} HTTP/1.1`, ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`)].join('\r\n');
   return new Promise((resolve, reject) => {
-    const req = request({ host: hostname, port, path: target, method: init.method ?? 'GET', headers: { connection: 'close', ...init.headers } }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, location: res.headers.location, body }));
-      res.on('error', reject);
+    const socket = connect(Number(port), hostname, () => socket.write(`${head}\r\n\r\n${init.body ?? ''}`));
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('end', () => {
+      try {
+        resolve(parseResponse(Buffer.concat(chunks), init.method === 'HEAD'));
+      } catch (error) {
+        reject(error);
+      }
     });
-    req.on('error', reject);
-    req.end(init.body);
+    socket.on('error', reject);
   });
+}
+
+/** The response a server wrote before closing the connection: headers as Node names them, the body de-chunked. */
+function parseResponse(raw: Buffer, headOnly: boolean): RawResponse {
+  const split = raw.indexOf('\r\n\r\n');
+  if (split === -1) throw new Error(`no complete response head in ${JSON.stringify(raw.toString('latin1').slice(0, 200))}`);
+  const [statusLine = '', ...lines] = raw.subarray(0, split).toString('latin1').split('\r\n');
+  const headers: IncomingHttpHeaders = {};
+  for (const line of lines) {
+    const colon = line.indexOf(':');
+    const name = line.slice(0, colon).trim().toLowerCase();
+    const value = line.slice(colon + 1).trim();
+    if (name === 'set-cookie') headers['set-cookie'] = [...(headers['set-cookie'] ?? []), value];
+    else headers[name] = headers[name] === undefined ? value : `${String(headers[name])}, ${value}`;
+  }
+  let body = raw.subarray(split + 4);
+  if (headOnly) body = Buffer.alloc(0);
+  else if (/chunked/i.test(String(headers['transfer-encoding'] ?? ''))) body = dechunk(body);
+  else if (headers['content-length'] !== undefined) body = body.subarray(0, Number(headers['content-length']));
+  const location = headers.location;
+  return { status: Number(statusLine.split(' ')[1]), headers, location: typeof location === 'string' ? location : undefined, body: body.toString('utf8') };
+}
+
+function dechunk(chunked: Buffer): Buffer {
+  const parts: Buffer[] = [];
+  for (let at = 0; ;) {
+    const lineEnd = chunked.indexOf('\r\n', at);
+    const size = parseInt(chunked.subarray(at, lineEnd).toString('latin1'), 16);
+    if (!(size > 0)) return Buffer.concat(parts);
+    parts.push(chunked.subarray(lineEnd + 2, lineEnd + 2 + size));
+    at = lineEnd + 2 + size + 2;
+  }
 }
 
 /**

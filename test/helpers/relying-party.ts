@@ -1,6 +1,4 @@
 import * as client from 'openid-client';
-import { Browser, hiddenField } from './browser.ts';
-import type { Assertion, SoftPasskey } from './soft-authenticator.ts';
 import { WEBSITE, type TestApp } from './test-app.ts';
 
 export type RelyingPartyOptions = {
@@ -10,6 +8,9 @@ export type RelyingPartyOptions = {
   /** How a client with a secret authenticates at the token endpoint (default: HTTP Basic). */
   secretIn?: 'header' | 'body';
 };
+
+/** The parts of a client's registration a relying party needs. */
+export type RegisteredClient = { client_id: string; client_secret?: unknown; redirect_uris?: readonly unknown[] };
 
 /** A relying party built on openid-client: starts authorization-code + PKCE flows and redeems codes. */
 export class RelyingParty {
@@ -31,9 +32,15 @@ export class RelyingParty {
     return new RelyingParty(config, options.redirectUri);
   }
 
+  /** The client registered as `client` (its metadata, as in the clients file) as a relying party of `app`, at its first redirect URI. */
+  static of(app: Pick<TestApp, 'url'>, client: RegisteredClient, options: Pick<RelyingPartyOptions, 'secretIn'> = {}): Promise<RelyingParty> {
+    const clientSecret = typeof client.client_secret === 'string' ? client.client_secret : undefined;
+    return RelyingParty.discover(app, { clientId: client.client_id, clientSecret, redirectUri: String(client.redirect_uris?.[0]), ...options });
+  }
+
   /** The test website client (test-app.ts WEBSITE) as a relying party of `app`. */
-  static website(app: TestApp): Promise<RelyingParty> {
-    return RelyingParty.discover(app, { clientId: WEBSITE.client_id, clientSecret: WEBSITE.client_secret, redirectUri: WEBSITE.redirect_uris[0] });
+  static website(app: Pick<TestApp, 'url'>): Promise<RelyingParty> {
+    return RelyingParty.of(app, WEBSITE);
   }
 
   /** A fresh authorization request: its URL and the checks the callback must pass. */
@@ -62,38 +69,4 @@ export class RelyingParty {
       idTokenExpected: true,
     });
   }
-}
-
-/**
- * The member's whole journey with member number and password: authorize, log in on the IdP's page,
- * and arrive back at the relying party. Returns the callback URL the browser was sent to.
- */
-export async function passwordLogIn(browser: Browser, authorizationUrl: string, number: string, password: string): Promise<string> {
-  const { final, url } = await browser.follow(authorizationUrl);
-  if (!url.includes('/interaction/')) throw new Error(`expected the log-in page, got ${final.status} at ${url}`);
-  const posted = await browser.post(`${url}/login`, { csrf: hiddenField(final.html, 'csrf'), number, password });
-  if (posted.status !== 303 || !posted.location) throw new Error(`log-in failed with ${posted.status}`);
-  const { url: callback } = await browser.follow(posted.location);
-  return callback;
-}
-
-/** The passkey endpoints' answer to one assertion, and the sign-in it belongs to. */
-export async function passkeyAttempt(browser: Browser, interactionUrl: string, passkey: SoftPasskey, tweak: Assertion = {}) {
-  const options = await browser.postJson(`${interactionUrl}/passkey/options`);
-  if (options.status !== 200) throw new Error(`passkey options failed with ${options.status}`);
-  const assertion = passkey.assert(options.json, browser.origin, tweak);
-  return browser.postJson(`${interactionUrl}/passkey`, assertion);
-}
-
-/**
- * The member's journey with a passkey: authorize, get options on the log-in page, answer them with
- * the software authenticator, and arrive back at the relying party. Returns the callback URL.
- */
-export async function passkeyLogIn(browser: Browser, authorizationUrl: string, passkey: SoftPasskey, tweak: Assertion = {}): Promise<string> {
-  const { final, url } = await browser.follow(authorizationUrl);
-  if (!url.includes('/interaction/')) throw new Error(`expected the log-in page, got ${final.status} at ${url}`);
-  const result = await passkeyAttempt(browser, url, passkey, tweak);
-  if (result.status !== 200) throw new Error(`passkey log-in failed with ${result.status}: ${result.html}`);
-  const { url: callback } = await browser.follow(result.json.redirectTo);
-  return callback;
 }

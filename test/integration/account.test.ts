@@ -1,7 +1,8 @@
 import test from 'ava';
 import { Browser, alertText, hiddenField } from '../helpers/browser.ts';
 import { MemorySms } from '../helpers/memory-sms.ts';
-import { RelyingParty, passkeyAttempt, passkeyLogIn, passwordLogIn } from '../helpers/relying-party.ts';
+import { passkeyAttempt, passkeyLogIn, passwordLogIn } from '../helpers/log-in.ts';
+import { RelyingParty } from '../helpers/relying-party.ts';
 import { SoftPasskey, enrolSoftPasskey } from '../helpers/soft-authenticator.ts';
 import { scrape } from '../helpers/metrics.ts';
 import { createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';

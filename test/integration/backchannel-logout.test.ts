@@ -1,45 +1,29 @@
 import test from 'ava';
-import * as jose from 'jose';
 import nock from 'nock';
 import * as client from 'openid-client';
-import { Browser, hiddenField } from '../helpers/browser.ts';
-import { RelyingParty, passwordLogIn } from '../helpers/relying-party.ts';
-import { WEBSITE, createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
-
-const BCL_CLIENT = {
-  ...WEBSITE,
-  backchannel_logout_uri: 'https://rp.example.com/backchannel-logout',
-  backchannel_logout_session_required: true,
-};
+import { BACK_CHANNEL_WEBSITE, expectBackChannelLogouts, verifyLogoutToken } from '../helpers/back-channel.ts';
+import { hiddenField } from '../helpers/browser.ts';
+import { logInWithPassword } from '../helpers/log-in.ts';
+import { RelyingParty } from '../helpers/relying-party.ts';
+import { createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
 
 let app: TestApp;
 test.before(async () => {
-  nock.disableNetConnect();
-  nock.enableNetConnect(/^(127\.0\.0\.1|localhost)(:\d+)?$/);
-  app = await startTestApp({ clients: [BCL_CLIENT] });
+  app = await startTestApp({ clients: [BACK_CHANNEL_WEBSITE] });
 });
 test.after.always(async () => {
   nock.cleanAll();
-  nock.enableNetConnect();
   await app?.stop();
 });
 
 test('logging out tells a client that registered a back-channel logout URI', async (t) => {
   const member = await createMember(app.store);
-  const rp = await RelyingParty.discover(app, { clientId: BCL_CLIENT.client_id, clientSecret: BCL_CLIENT.client_secret, redirectUri: BCL_CLIENT.redirect_uris[0] });
-  const flow = await rp.start();
-  const browser = new Browser(app.url);
-  const tokens = await rp.redeem(await passwordLogIn(browser, flow.url, member.number, member.password), flow);
+  const rp = await RelyingParty.of(app, BACK_CHANNEL_WEBSITE);
+  const { browser, tokens } = await logInWithPassword(rp, member);
   const sid = tokens.claims()!.sid;
   t.truthy(sid, 'the ID token carries the session id the logout token will name');
 
-  let logoutToken: string | undefined;
-  const scope = nock('https://rp.example.com')
-    .post('/backchannel-logout', (body: Record<string, string>) => {
-      logoutToken = body.logout_token;
-      return true;
-    })
-    .reply(200);
+  const told = expectBackChannelLogouts();
 
   const confirm = await browser.get(client.buildEndSessionUrl(rp.config, { id_token_hint: tokens.id_token! }).toString());
   const action = /<form id="op.logoutForm" method="post" action="([^"]+)"/.exec(confirm.html)![1]!;
@@ -48,9 +32,8 @@ test('logging out tells a client that registered a back-channel logout URI', asy
   t.is(final.status, 200, 'no post-logout redirect was asked for: the IdP shows its own page');
   t.regex(final.html, /You have been logged out\./);
 
-  t.true(scope.isDone(), 'the back-channel logout request was sent');
-  const jwks = jose.createLocalJWKSet(await (await fetch(`${app.url}/jwks`)).json());
-  const { payload, protectedHeader } = await jose.jwtVerify(logoutToken!, jwks, { issuer: app.url, audience: BCL_CLIENT.client_id });
+  t.true(told.scope.isDone(), 'the back-channel logout request was sent');
+  const { payload, protectedHeader } = await verifyLogoutToken(app.url, told.tokens[0]!);
   t.is(protectedHeader.typ, 'logout+jwt');
   t.is(payload.sub, member.id);
   t.is(payload.sid, sid);

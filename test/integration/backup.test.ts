@@ -4,7 +4,8 @@ import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Browser } from '../helpers/browser.ts';
-import { RelyingParty, passkeyLogIn, passwordLogIn } from '../helpers/relying-party.ts';
+import { passkeyLogIn, passwordLogIn } from '../helpers/log-in.ts';
+import { RelyingParty } from '../helpers/relying-party.ts';
 import { enrolSoftPasskey } from '../helpers/soft-authenticator.ts';
 import { createMember, startTestApp } from '../helpers/test-app.ts';
 

@@ -2,7 +2,8 @@ import test from 'ava';
 import * as client from 'openid-client';
 import { Browser, hiddenField } from '../helpers/browser.ts';
 import { MemorySms } from '../helpers/memory-sms.ts';
-import { RelyingParty, passkeyLogIn, passwordLogIn } from '../helpers/relying-party.ts';
+import { logInWithPassword, passkeyLogIn, passwordLogIn } from '../helpers/log-in.ts';
+import { RelyingParty } from '../helpers/relying-party.ts';
 import { enrolSoftPasskey } from '../helpers/soft-authenticator.ts';
 import { NATIVE_APP, WEBSITE, createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
 
@@ -21,10 +22,8 @@ test.after.always(async () => app?.stop());
 /** A password log-in for `params` (at the test website unless `at` names another client); the tokens and the member's userinfo. */
 async function logIn(params: Record<string, string>, at: typeof WEBSITE = WEBSITE) {
   const member = await createMember(app.store);
-  const rp = await RelyingParty.discover(app, { clientId: at.client_id, clientSecret: at.client_secret, redirectUri: at.redirect_uris[0]! });
-  const flow = await rp.start(params);
-  const browser = new Browser(app.url);
-  const tokens = await rp.redeem(await passwordLogIn(browser, flow.url, member.number, member.password), flow);
+  const rp = await RelyingParty.of(app, at);
+  const { browser, tokens } = await logInWithPassword(rp, member, { params });
   const userinfo = await client.fetchUserInfo(rp.config, tokens.access_token, member.id);
   return { member, rp, browser, idToken: tokens.claims()!, userinfo };
 }
@@ -58,7 +57,7 @@ test('scopes release their claims as before, and the claims parameter adds to th
 
 test('a native app that continues an existing session gets the claims it asked for one by one', async (t) => {
   const { member, browser } = await logIn({ scope: 'openid' });
-  const nativeApp = await RelyingParty.discover(app, { clientId: NATIVE_APP.client_id, redirectUri: NATIVE_APP.redirect_uris[0] });
+  const nativeApp = await RelyingParty.of(app, NATIVE_APP);
   const flow = await nativeApp.start({ scope: 'openid', claims: claims({ id_token: { name: null }, userinfo: { jmb_member_number: null } }) });
   const { final, url } = await browser.follow(flow.url);
   t.regex(final.html, /Continue/, 'the member confirms the app');
@@ -70,7 +69,7 @@ test('a native app that continues an existing session gets the claims it asked f
 });
 
 test('a client registered for openid alone gets no claim of another scope through the claims parameter, essential or not', async (t) => {
-  const rp = await RelyingParty.discover(app, { clientId: LOG_IN_ONLY.client_id, clientSecret: LOG_IN_ONLY.client_secret, redirectUri: LOG_IN_ONLY.redirect_uris[0] });
+  const rp = await RelyingParty.of(app, LOG_IN_ONLY);
   const refused = await new Browser(app.url).follow((await rp.start({ scope: 'openid phone' })).url);
   t.is(new URL(refused.url).searchParams.get('error'), 'invalid_scope', 'the scope itself is refused for this client');
 

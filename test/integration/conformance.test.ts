@@ -9,7 +9,8 @@ import * as jose from 'jose';
 import * as client from 'openid-client';
 import { Browser, hiddenField } from '../helpers/browser.ts';
 import { MemorySms } from '../helpers/memory-sms.ts';
-import { RelyingParty, passwordLogIn, type RelyingPartyOptions } from '../helpers/relying-party.ts';
+import { logInWithPassword, passwordLogIn } from '../helpers/log-in.ts';
+import { RelyingParty, type RelyingPartyOptions } from '../helpers/relying-party.ts';
 import { WEBSITE, createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
 
 // WEBSITE names no ID token algorithm, as a relying party that relies on the standard's default.
@@ -28,14 +29,12 @@ test.after.always(async () => app?.stop());
 
 type Client = { client_id: string; client_secret: string; redirect_uris: string[] };
 const relyingParty = (metadata: Client = WEBSITE, options: Partial<RelyingPartyOptions> = {}) =>
-  RelyingParty.discover(app, { clientId: metadata.client_id, clientSecret: metadata.client_secret, redirectUri: metadata.redirect_uris[0]!, ...options });
+  RelyingParty.of(app, metadata, options);
 
 /** A member's password log-in for `params` (in `browser`, a fresh one by default), the callback and its tokens. */
 async function logIn(rp: RelyingParty, params: Record<string, string> = {}, browser = new Browser(app.url), member?: Awaited<ReturnType<typeof createMember>>) {
   const who = member ?? await createMember(app.store);
-  const flow = await rp.start(params);
-  const callback = await passwordLogIn(browser, flow.url, who.number, who.password);
-  const tokens = await rp.redeem(callback, flow);
+  const { flow, callback, tokens } = await logInWithPassword(rp, who, { params, browser });
   return { member: who, browser, flow, callback: new URL(callback), tokens, idToken: tokens.claims()! };
 }
 

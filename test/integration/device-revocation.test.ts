@@ -1,10 +1,10 @@
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import nock from 'nock';
 import { endDeviceTrust, setPassword, setStatus } from '../../src/members/members.ts';
 import { bindNewPhone, enableMember } from '../../src/members/support-desk.ts';
 import { Browser, hiddenField } from '../helpers/browser.ts';
+import { submitPassword } from '../helpers/log-in.ts';
 import { MemorySms } from '../helpers/memory-sms.ts';
 import { RelyingParty } from '../helpers/relying-party.ts';
 import { createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
@@ -15,16 +15,12 @@ import { createMember, startTestApp, type TestApp } from '../helpers/test-app.ts
 const sms = new MemorySms();
 let app: TestApp;
 test.before(async () => {
-  nock.disableNetConnect();
-  nock.enableNetConnect(/^(127\.0\.0\.1|localhost)(:\d+)?$/);
   app = await startTestApp({
     sms,
     env: { TRUST_PROXY: '1', LOGIN_MAX_FAILURES_PER_MEMBER: '1', LOGIN_WAIT_BASE_SECONDS: '600', LOGIN_WAIT_MAX_SECONDS: '900' },
   });
 });
 test.after.always(async () => {
-  nock.cleanAll();
-  nock.enableNetConnect();
   await app?.stop();
 });
 
@@ -39,8 +35,7 @@ function browserAt(address = `198.51.100.${nextAddress++}`): Browser {
 /** One password attempt in a new sign-in; the status the log-in answered. With `finish`, a log-in goes on to the relying party (the browser has a session). */
 async function attempt(browser: Browser, number: string, password: string, finish = false): Promise<number> {
   const rp = await RelyingParty.website(app);
-  const { final, url } = await browser.follow((await rp.start()).url);
-  const posted = await browser.post(`${url}/login`, { csrf: hiddenField(final.html, 'csrf'), number, password });
+  const { posted } = await submitPassword(browser, rp, { number, password });
   if (finish && posted.location) await browser.follow(posted.location);
   return posted.status;
 }

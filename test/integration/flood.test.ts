@@ -1,7 +1,8 @@
 import test from 'ava';
 import { Browser, hiddenField } from '../helpers/browser.ts';
 import { scrape } from '../helpers/metrics.ts';
-import { RelyingParty, passkeyAttempt } from '../helpers/relying-party.ts';
+import { passkeyAttempt } from '../helpers/log-in.ts';
+import { RelyingParty } from '../helpers/relying-party.ts';
 import { enrolSoftPasskey } from '../helpers/soft-authenticator.ts';
 import { WEBSITE, createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
 

@@ -8,7 +8,8 @@ import { openStore } from '../../src/store/open.ts';
 import { Browser } from '../helpers/browser.ts';
 import { createMember } from '../helpers/members.ts';
 import { freePort } from '../helpers/ports.ts';
-import { RelyingParty, passwordLogIn } from '../helpers/relying-party.ts';
+import { passwordLogIn } from '../helpers/log-in.ts';
+import { RelyingParty } from '../helpers/relying-party.ts';
 import { NATIVE_APP, WEBSITE } from '../helpers/test-app.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');

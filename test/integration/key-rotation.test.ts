@@ -7,7 +7,8 @@ import { retireKeys, type KeyStore } from '../../src/oidc/signing-keys.ts';
 import { Browser, hiddenField } from '../helpers/browser.ts';
 import { runKeys } from '../helpers/keys-cli.ts';
 import { scrape } from '../helpers/metrics.ts';
-import { RelyingParty, passwordLogIn } from '../helpers/relying-party.ts';
+import { passwordLogIn } from '../helpers/log-in.ts';
+import { RelyingParty } from '../helpers/relying-party.ts';
 import { WEBSITE, createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
 
 const HOUR = 3600_000;
@@ -45,7 +46,7 @@ class CachedJwks {
 
 async function signedInParty(app: TestApp, metadata: typeof WEBSITE, clock: () => number) {
   const member = await createMember(app.store);
-  const rp = await RelyingParty.discover(app, { clientId: metadata.client_id, clientSecret: metadata.client_secret, redirectUri: metadata.redirect_uris[0] });
+  const rp = await RelyingParty.of(app, metadata);
   const browser = new Browser(app.url);
   const cache = new CachedJwks(`${app.url}/jwks`, 20 * HOUR, clock);
   /** A log-in at the relying party (single sign-on while the IdP session lasts), its ID token verified against the cache. */

@@ -3,10 +3,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import * as jose from 'jose';
 import { createLogger } from '../../src/log.ts';
 import type { KeyStore, ScheduledJwk } from '../../src/oidc/signing-keys.ts';
-import { Browser } from '../helpers/browser.ts';
 import { runKeys } from '../helpers/keys-cli.ts';
 import { scrape } from '../helpers/metrics.ts';
-import { RelyingParty, passwordLogIn } from '../helpers/relying-party.ts';
+import { logInWithPassword } from '../helpers/log-in.ts';
+import { RelyingParty } from '../helpers/relying-party.ts';
 import { WEBSITE, createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
 
 const ES256_SITE = { ...WEBSITE, client_id: 'es256-site', id_token_signed_response_alg: 'ES256' };
@@ -24,9 +24,8 @@ async function startApp(signingKeyCheckMs?: number) {
 /** The kid and algorithm of the ID token a fresh password log-in at `client` gets, verified against the published JWKS. */
 async function signedBy(app: TestApp, client: typeof WEBSITE): Promise<[string | undefined, string]> {
   const member = await createMember(app.store);
-  const rp = await RelyingParty.discover(app, { clientId: client.client_id, clientSecret: client.client_secret, redirectUri: client.redirect_uris[0]! });
-  const flow = await rp.start();
-  const tokens = await rp.redeem(await passwordLogIn(new Browser(app.url), flow.url, member.number, member.password), flow);
+  const rp = await RelyingParty.of(app, client);
+  const { tokens } = await logInWithPassword(rp, member);
   const { protectedHeader } = await jose.jwtVerify(tokens.id_token!, jose.createLocalJWKSet(await (await fetch(`${app.url}/jwks`)).json()));
   return [protectedHeader.kid, protectedHeader.alg];
 }

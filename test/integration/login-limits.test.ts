@@ -1,7 +1,8 @@
 import test from 'ava';
 import { createLogger } from '../../src/log.ts';
 import { Browser, alertText, hiddenField } from '../helpers/browser.ts';
-import { RelyingParty, passkeyLogIn } from '../helpers/relying-party.ts';
+import { passkeyLogIn, submitPassword } from '../helpers/log-in.ts';
+import { RelyingParty } from '../helpers/relying-party.ts';
 import { enrolSoftPasskey } from '../helpers/soft-authenticator.ts';
 import { createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
 
@@ -36,8 +37,7 @@ function browserAt(address = `198.51.100.${nextAddress++}`): Browser {
 
 async function attempt(browser: Browser, number: string, password: string) {
   const rp = await RelyingParty.website(app);
-  const { final, url } = await browser.follow((await rp.start()).url);
-  const response = await browser.post(`${url}/login`, { csrf: hiddenField(final.html, 'csrf'), number, password });
+  const { posted: response } = await submitPassword(browser, rp, { number, password });
   return { status: response.status, alert: alertText(response.html), retryAfter: Number(response.headers.get('retry-after')) };
 }
 

@@ -1,5 +1,6 @@
 import test from 'ava';
-import { Browser, hiddenField } from '../helpers/browser.ts';
+import { Browser } from '../helpers/browser.ts';
+import { submitPassword } from '../helpers/log-in.ts';
 import { RelyingParty } from '../helpers/relying-party.ts';
 import { createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
 
@@ -11,8 +12,7 @@ async function attempt(app: TestApp, address: string, number: string, password: 
   const browser = new Browser(app.url);
   browser.extraHeaders = { 'x-forwarded-for': address };
   const rp = await RelyingParty.website(app);
-  const { final, url } = await browser.follow((await rp.start()).url);
-  return (await browser.post(`${url}/login`, { csrf: hiddenField(final.html, 'csrf'), number, password })).status;
+  return (await submitPassword(browser, rp, { number, password })).posted.status;
 }
 
 test('four addresses polling wrong passwords pause themselves, not the member: after the wait the member gets in from a new browser', async (t) => {

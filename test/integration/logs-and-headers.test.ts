@@ -3,7 +3,8 @@ import * as client from 'openid-client';
 import { createLogger } from '../../src/log.ts';
 import { Browser, hiddenField } from '../helpers/browser.ts';
 import { MemorySms } from '../helpers/memory-sms.ts';
-import { RelyingParty, passkeyLogIn } from '../helpers/relying-party.ts';
+import { passkeyLogIn } from '../helpers/log-in.ts';
+import { RelyingParty } from '../helpers/relying-party.ts';
 import { enrolSoftPasskey } from '../helpers/soft-authenticator.ts';
 import { createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
 

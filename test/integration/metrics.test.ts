@@ -4,7 +4,8 @@ import * as client from 'openid-client';
 import { Browser, hiddenField } from '../helpers/browser.ts';
 import { MemorySms } from '../helpers/memory-sms.ts';
 import { scrape } from '../helpers/metrics.ts';
-import { RelyingParty, passkeyLogIn, passwordLogIn } from '../helpers/relying-party.ts';
+import { passkeyLogIn, passwordLogIn } from '../helpers/log-in.ts';
+import { RelyingParty } from '../helpers/relying-party.ts';
 import { enrolSoftPasskey } from '../helpers/soft-authenticator.ts';
 import { createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
 

@@ -1,7 +1,8 @@
 import test from 'ava';
 import * as client from 'openid-client';
 import { Browser, hiddenField } from '../helpers/browser.ts';
-import { RelyingParty, passwordLogIn } from '../helpers/relying-party.ts';
+import { passwordLogIn } from '../helpers/log-in.ts';
+import { RelyingParty } from '../helpers/relying-party.ts';
 import { NATIVE_APP, WEBSITE, createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
 
 let app: TestApp;
@@ -118,7 +119,7 @@ test('Cancel returns access_denied to the relying party', async (t) => {
 
 test('a native app signs in as a public client with PKCE and a custom-scheme redirect', async (t) => {
   const member = await createMember(app.store);
-  const rp = await RelyingParty.discover(app, { clientId: NATIVE_APP.client_id, redirectUri: NATIVE_APP.redirect_uris[0] });
+  const rp = await RelyingParty.of(app, NATIVE_APP);
   const flow = await rp.start();
   const callback = await passwordLogIn(new Browser(app.url), flow.url, member.number, member.password);
   t.true(callback.startsWith('jp.jmb.app:/oauth2redirect?'));
@@ -129,7 +130,7 @@ test('a native app signs in as a public client with PKCE and a custom-scheme red
 
 test('a native app reusing a website session shows which app the member continues to', async (t) => {
   const { member, browser } = await signedIn();
-  const rp = await RelyingParty.discover(app, { clientId: NATIVE_APP.client_id, redirectUri: NATIVE_APP.redirect_uris[0] });
+  const rp = await RelyingParty.of(app, NATIVE_APP);
   const flow = await rp.start();
   const { final, url } = await browser.follow(flow.url);
   t.regex(final.html, /Continue to app\?|Continue/);

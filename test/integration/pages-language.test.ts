@@ -1,5 +1,6 @@
 import test from 'ava';
 import { Browser } from '../helpers/browser.ts';
+import { openLogInPage } from '../helpers/log-in.ts';
 import { RelyingParty } from '../helpers/relying-party.ts';
 import { startTestApp, type TestApp } from '../helpers/test-app.ts';
 
@@ -12,8 +13,8 @@ test.after.always(async () => app?.stop());
 async function loginPage(acceptLanguage: string, params: Record<string, string> = {}, browser = new Browser(app.url)) {
   browser.acceptLanguage = acceptLanguage;
   const rp = await RelyingParty.website(app);
-  const { final, url } = await browser.follow((await rp.start(params)).url);
-  return { html: final.html, url, browser };
+  const { page, url } = await openLogInPage(browser, rp, params);
+  return { html: page.html, url, browser };
 }
 
 const label = (html: string, id: string) => new RegExp(`<label for="${id}">([^<]+)</label>`).exec(html)?.[1];

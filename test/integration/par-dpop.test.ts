@@ -1,7 +1,8 @@
 import test from 'ava';
 import * as client from 'openid-client';
 import { Browser } from '../helpers/browser.ts';
-import { RelyingParty, passwordLogIn } from '../helpers/relying-party.ts';
+import { passwordLogIn } from '../helpers/log-in.ts';
+import { RelyingParty } from '../helpers/relying-party.ts';
 import { NATIVE_APP, WEBSITE, createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
 
 /** A native app that requires both pushed authorization requests (RFC 9126) and DPoP-bound tokens (RFC 9449). */
@@ -18,7 +19,7 @@ test.before(async () => {
 });
 test.after.always(async () => app?.stop());
 
-const strictApp = () => RelyingParty.discover(app, { clientId: STRICT_APP.client_id, redirectUri: STRICT_APP.redirect_uris[0] });
+const strictApp = () => RelyingParty.of(app, STRICT_APP);
 
 /** The parameters of a fresh request, and the checks its callback must pass. */
 async function request(rp: RelyingParty) {

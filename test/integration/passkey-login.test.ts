@@ -1,6 +1,7 @@
 import test from 'ava';
 import { Browser } from '../helpers/browser.ts';
-import { RelyingParty, passkeyAttempt, passkeyLogIn, passwordLogIn } from '../helpers/relying-party.ts';
+import { passkeyAttempt, passkeyLogIn, passwordLogIn } from '../helpers/log-in.ts';
+import { RelyingParty } from '../helpers/relying-party.ts';
 import { SoftPasskey, enrolSoftPasskey, userHandleOf } from '../helpers/soft-authenticator.ts';
 import { NATIVE_APP, createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
 
@@ -207,7 +208,7 @@ test('an Android apk-key-hash origin is accepted when configured and refused whe
 
 test('a native public client signs in with a passkey too', async (t) => {
   const { member, passkey } = await memberWithPasskey({ synced: true });
-  const rp = await RelyingParty.discover(app, { clientId: NATIVE_APP.client_id, redirectUri: NATIVE_APP.redirect_uris[0] });
+  const rp = await RelyingParty.of(app, NATIVE_APP);
   const flow = await rp.start();
   const callback = await passkeyLogIn(new Browser(app.url), flow.url, passkey);
   t.true(callback.startsWith('jp.jmb.app:/oauth2redirect?'));

@@ -2,7 +2,8 @@ import test from 'ava';
 import { createPasskeyOffer } from '../../src/account/passkey-offer.ts';
 import { Browser, hiddenField, type PageResponse } from '../helpers/browser.ts';
 import { MemorySms } from '../helpers/memory-sms.ts';
-import { RelyingParty, passkeyLogIn } from '../helpers/relying-party.ts';
+import { passkeyLogIn, submitPassword } from '../helpers/log-in.ts';
+import { RelyingParty } from '../helpers/relying-party.ts';
 import { SoftPasskey, enrolSoftPasskey } from '../helpers/soft-authenticator.ts';
 import { scrape } from '../helpers/metrics.ts';
 import { NATIVE_APP, WEBSITE, createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
@@ -27,9 +28,7 @@ const eligibleMember = (fields = {}) => createMember(app.store, { phone: `+81802
 
 /** A password log-in at the website; returns where the browser stopped (the offer, or the relying party). */
 async function passwordLogInAt(browser: Browser, rp: RelyingParty, member: { number: string; password: string }, params: Record<string, string> = {}) {
-  const flow = await rp.start(params);
-  const { final, url } = await browser.follow(flow.url);
-  const posted = await browser.post(`${url}/login`, { csrf: hiddenField(final.html, 'csrf'), number: member.number, password: member.password });
+  const { flow, posted } = await submitPassword(browser, rp, member, params);
   const next = await browser.follow(posted.location!);
   return { flow, ...next };
 }
@@ -133,7 +132,7 @@ test.serial('no offer for members who cannot register one, passkey log-ins, sing
   t.is(new URL(none.url).searchParams.get('error'), null, 'prompt=none is answered without an interaction');
 
   const other = await eligibleMember();
-  const ownEnrolment = await RelyingParty.discover(app, { clientId: APP_WITH_OWN_ENROLMENT.client_id, redirectUri: APP_WITH_OWN_ENROLMENT.redirect_uris[0]! });
+  const ownEnrolment = await RelyingParty.of(app, APP_WITH_OWN_ENROLMENT);
   const appLogIn = await passwordLogInAt(new Browser(app.url), ownEnrolment, other);
   t.true(appLogIn.url.startsWith(APP_WITH_OWN_ENROLMENT.redirect_uris[0]!), 'an app that enrols passkeys itself');
 });

@@ -2,7 +2,8 @@ import test from 'ava';
 import { verifyPassword } from '../../src/members/password.ts';
 import { Browser, alertText, hiddenField } from '../helpers/browser.ts';
 import { scryptHash } from '../helpers/legacy-password.ts';
-import { RelyingParty, passwordLogIn } from '../helpers/relying-party.ts';
+import { passwordLogIn } from '../helpers/log-in.ts';
+import { RelyingParty } from '../helpers/relying-party.ts';
 import { createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
 
 // One of OWASP's equally strong argon2id settings, other than the default, to show the settings are used.

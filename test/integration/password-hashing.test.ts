@@ -1,5 +1,6 @@
 import test from 'ava';
-import { Browser, hiddenField, type PageResponse } from '../helpers/browser.ts';
+import { Browser, type PageResponse } from '../helpers/browser.ts';
+import { openLogInPage } from '../helpers/log-in.ts';
 import { scrape } from '../helpers/metrics.ts';
 import { RelyingParty } from '../helpers/relying-party.ts';
 import { createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
@@ -38,9 +39,7 @@ async function signInPage(address = freshAddress(), device?: string) {
   browser.extraHeaders = { 'x-forwarded-for': address };
   if (device) browser.cookies.push({ name: 'jmb.device', value: device, path: '/interaction' });
   const rp = await RelyingParty.website(app);
-  const flow = await rp.start();
-  const { final, url } = await browser.follow(flow.url);
-  const csrf = hiddenField(final.html, 'csrf');
+  const { flow, url, csrf } = await openLogInPage(browser, rp);
   return {
     browser, rp, flow,
     submit: (number: string, password: string) => browser.post(`${url}/login`, { csrf, number, password }),

@@ -2,7 +2,8 @@ import test from 'ava';
 import * as jose from 'jose';
 import * as client from 'openid-client';
 import { Browser, alertText, hiddenField } from '../helpers/browser.ts';
-import { RelyingParty, passwordLogIn } from '../helpers/relying-party.ts';
+import { passwordLogIn } from '../helpers/log-in.ts';
+import { RelyingParty } from '../helpers/relying-party.ts';
 import { createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
 
 let app: TestApp;

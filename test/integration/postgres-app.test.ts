@@ -4,7 +4,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Browser, hiddenField } from '../helpers/browser.ts';
 import { scrape } from '../helpers/metrics.ts';
 import { sharedCluster, withPostgres } from '../helpers/postgres.ts';
-import { RelyingParty, passkeyLogIn, passwordLogIn } from '../helpers/relying-party.ts';
+import { passkeyLogIn, passwordLogIn } from '../helpers/log-in.ts';
+import { RelyingParty } from '../helpers/relying-party.ts';
 import { enrolSoftPasskey } from '../helpers/soft-authenticator.ts';
 import { WEBSITE, createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
 

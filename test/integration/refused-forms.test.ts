@@ -6,7 +6,8 @@
 import test from 'ava';
 import { Browser, hiddenField, type PageResponse } from '../helpers/browser.ts';
 import { MemorySms } from '../helpers/memory-sms.ts';
-import { RelyingParty, passwordLogIn } from '../helpers/relying-party.ts';
+import { passwordLogIn } from '../helpers/log-in.ts';
+import { RelyingParty } from '../helpers/relying-party.ts';
 import { enrolSoftPasskey } from '../helpers/soft-authenticator.ts';
 import { createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
 

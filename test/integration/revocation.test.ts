@@ -1,7 +1,7 @@
 import test from 'ava';
 import * as client from 'openid-client';
-import { Browser } from '../helpers/browser.ts';
-import { RelyingParty, passwordLogIn } from '../helpers/relying-party.ts';
+import { logInWithPassword } from '../helpers/log-in.ts';
+import { RelyingParty } from '../helpers/relying-party.ts';
 import { NATIVE_APP, WEBSITE, createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
 
 const PARTNER = { ...WEBSITE, client_id: 'partner', client_secret: 'partner-secret-for-tests-only-0123456789', redirect_uris: ['https://partner.example.com/cb'] };
@@ -15,8 +15,7 @@ test.after.always(async () => app?.stop());
 /** A fresh log-in of a new member at `rp`: its tokens. */
 async function tokensOf(rp: RelyingParty) {
   const member = await createMember(app.store);
-  const flow = await rp.start();
-  const tokens = await rp.redeem(await passwordLogIn(new Browser(app.url), flow.url, member.number, member.password), flow);
+  const { tokens } = await logInWithPassword(rp, member);
   return { member, tokens };
 }
 
@@ -65,7 +64,7 @@ test('a public client cannot revoke another client\'s token and learns nothing a
 });
 
 test('a native app revokes its own refresh token without a secret', async (t) => {
-  const app_ = await RelyingParty.discover(app, { clientId: NATIVE_APP.client_id, redirectUri: NATIVE_APP.redirect_uris[0] });
+  const app_ = await RelyingParty.of(app, NATIVE_APP);
   const { tokens } = await tokensOf(app_);
   t.is((await revoke(tokens.refresh_token!, { id: NATIVE_APP.client_id })).status, 200);
   await t.throwsAsync(client.refreshTokenGrant(app_.config, tokens.refresh_token!));

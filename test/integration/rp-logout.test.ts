@@ -6,7 +6,8 @@ import test from 'ava';
 import nock from 'nock';
 import * as client from 'openid-client';
 import { Browser, hiddenField, type PageResponse } from '../helpers/browser.ts';
-import { RelyingParty, passwordLogIn } from '../helpers/relying-party.ts';
+import { passwordLogIn } from '../helpers/log-in.ts';
+import { RelyingParty } from '../helpers/relying-party.ts';
 import { WEBSITE, createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
 
 // ID tokens of this client carry `sid` (back-channel log-out with sessions); it has a home page.

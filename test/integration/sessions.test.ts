@@ -1,40 +1,31 @@
 import test from 'ava';
-import * as jose from 'jose';
 import nock from 'nock';
 import * as client from 'openid-client';
+import { BACK_CHANNEL_WEBSITE, expectBackChannelLogouts, verifyLogoutToken } from '../helpers/back-channel.ts';
 import { Browser, hiddenField } from '../helpers/browser.ts';
-import { RelyingParty, passwordLogIn } from '../helpers/relying-party.ts';
+import { logInWithPassword } from '../helpers/log-in.ts';
+import { RelyingParty } from '../helpers/relying-party.ts';
 import { setStatus } from '../../src/members/members.ts';
-import { WEBSITE, createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
-
-const BCL_CLIENT = {
-  ...WEBSITE,
-  backchannel_logout_uri: 'https://rp.example.com/backchannel-logout',
-  backchannel_logout_session_required: true,
-};
+import { createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
 
 let app: TestApp;
 test.before(async () => {
-  nock.disableNetConnect();
-  nock.enableNetConnect(/^(127\.0\.0\.1|localhost)(:\d+)?$/);
   // One member logs in dozens of times here: more than a member's successes allowed in a window.
-  app = await startTestApp({ clients: [BCL_CLIENT], env: { LOGIN_MAX_SUCCESSES_PER_MEMBER: '100' } });
+  app = await startTestApp({ clients: [BACK_CHANNEL_WEBSITE], env: { LOGIN_MAX_SUCCESSES_PER_MEMBER: '100' } });
 });
 test.after.always(async () => {
   nock.cleanAll();
-  nock.enableNetConnect();
   await app?.stop();
 });
 
-const website = () => RelyingParty.discover(app, { clientId: BCL_CLIENT.client_id, clientSecret: BCL_CLIENT.client_secret, redirectUri: BCL_CLIENT.redirect_uris[0] });
+const website = () => RelyingParty.of(app, BACK_CHANNEL_WEBSITE);
 
 /** A browser of its own, logged in at the website; with the tokens the website got. */
 async function loggedIn(member: { number: string; password: string }, userAgent: string) {
   const browser = new Browser(app.url);
   browser.userAgent = userAgent;
   const rp = await website();
-  const flow = await rp.start();
-  const tokens = await rp.redeem(await passwordLogIn(browser, flow.url, member.number, member.password), flow);
+  const { tokens } = await logInWithPassword(rp, member, { browser });
   return { browser, rp, tokens };
 }
 
@@ -58,11 +49,7 @@ test.serial('ending another session ends it for good: its next request needs a l
   const member = await createMember(app.store);
   const phone = await loggedIn(member, PHONE);
   const laptop = await loggedIn(member, LAPTOP);
-  let logoutToken: string | undefined;
-  const told = nock('https://rp.example.com').post('/backchannel-logout', (body: Record<string, string>) => {
-    logoutToken = body.logout_token;
-    return true;
-  }).reply(200);
+  const told = expectBackChannelLogouts();
 
   const page = await laptop.browser.get('/account');
   const uid = /action="\/account\/sessions\/([^/]+)\/logout"/.exec(page.html)![1]!;
@@ -70,9 +57,8 @@ test.serial('ending another session ends it for good: its next request needs a l
   t.is(ended.status, 303);
   t.regex((await laptop.browser.get('/account')).html, /That device was logged out\./);
 
-  t.true(told.isDone(), 'back-channel logout reached the website');
-  const jwks = jose.createLocalJWKSet(await (await fetch(`${app.url}/jwks`)).json());
-  const { payload } = await jose.jwtVerify(logoutToken!, jwks, { issuer: app.url, audience: BCL_CLIENT.client_id });
+  t.true(told.scope.isDone(), 'back-channel logout reached the website');
+  const { payload } = await verifyLogoutToken(app.url, told.tokens[0]!);
   t.is(payload.sub, member.id);
   t.is(payload.sid, phone.tokens.claims()!.sid);
 
@@ -80,7 +66,7 @@ test.serial('ending another session ends it for good: its next request needs a l
   t.regex(next.url, /\/interaction\//, 'the phone must log in again');
   await t.throwsAsync(client.refreshTokenGrant(phone.rp.config, phone.tokens.refresh_token!), undefined, 'its refresh token is revoked');
   const sso = await laptop.browser.follow((await laptop.rp.start()).url);
-  t.true(sso.url.startsWith(BCL_CLIENT.redirect_uris[0]!), 'this device stays logged in');
+  t.true(sso.url.startsWith(BACK_CHANNEL_WEBSITE.redirect_uris[0]!), 'this device stays logged in');
 
   const trail = await app.store.audit.listForMember(member.id, 10);
   t.like(trail.find((event) => event.type === 'session.ended'), { detail: { by: 'member' } });
@@ -88,19 +74,19 @@ test.serial('ending another session ends it for good: its next request needs a l
 
 test.serial('"Log out everywhere else" ends every other session and keeps this one', async (t) => {
   const member = await createMember(app.store);
-  nock('https://rp.example.com').post('/backchannel-logout').times(2).reply(200);
+  expectBackChannelLogouts(2);
   const others = [await loggedIn(member, PHONE), await loggedIn(member, PHONE)];
   const here = await loggedIn(member, LAPTOP);
   const page = await here.browser.get('/account');
   await here.browser.post('/account/sessions/logout-others', { csrf: hiddenField(page.html, 'csrf') });
   t.regex((await here.browser.get('/account')).html, /2 other devices were logged out\./);
   for (const other of others) t.regex((await other.browser.follow((await other.rp.start()).url)).url, /\/interaction\//);
-  t.true((await here.browser.follow((await here.rp.start()).url)).url.startsWith(BCL_CLIENT.redirect_uris[0]!));
+  t.true((await here.browser.follow((await here.rp.start()).url)).url.startsWith(BACK_CHANNEL_WEBSITE.redirect_uris[0]!));
 });
 
 test.serial('the session least recently used is still listed and logged out after 35 newer log-ins (a stolen phone is not pushed out)', async (t) => {
   const member = await createMember(app.store);
-  nock('https://rp.example.com').post('/backchannel-logout').times(40).reply(200);
+  expectBackChannelLogouts(40);
   const stolen = await loggedIn(member, PHONE);
   const newer = [];
   for (let i = 0; i < 35; i++) newer.push(await loggedIn(member, LAPTOP));
@@ -116,7 +102,7 @@ test.serial('the session least recently used is still listed and logged out afte
 
 test.serial('sessions noted in the earlier one-list-per-member form are listed and logged out too', async (t) => {
   const member = await createMember(app.store);
-  nock('https://rp.example.com').post('/backchannel-logout').times(2).reply(200);
+  expectBackChannelLogouts(2);
   const earlier = await loggedIn(member, PHONE);
   // As an IdP before the upgrade left it: the member's sessions in one document.
   const [noted] = await app.store.documents.listByIdPrefix('MemberSession', `${member.id}/`, 10);
@@ -142,7 +128,7 @@ test.serial('a session of another member, or a forged form, ends nothing', async
   const refused = await mine.browser.post(`/account/sessions/${strangerUid}/logout`, { csrf: hiddenField(page.html, 'csrf') });
   t.is(refused.status, 303);
   t.regex((await mine.browser.get('/account')).html, /That device was already logged out\./, 'answered as for a session that is gone');
-  t.true((await theirs.browser.follow((await theirs.rp.start()).url)).url.startsWith(BCL_CLIENT.redirect_uris[0]!), 'the stranger stays logged in');
+  t.true((await theirs.browser.follow((await theirs.rp.start()).url)).url.startsWith(BACK_CHANNEL_WEBSITE.redirect_uris[0]!), 'the stranger stays logged in');
   const forged = await mine.browser.post('/account/sessions/logout-others', { csrf: 'forged' });
   t.is(forged.status, 403);
   t.regex((await mine.browser.get('/account')).html, />Log out everywhere else</, 'the other session is still there');
@@ -153,7 +139,7 @@ test.serial('the support desk lists a member\'s sessions and logs them out every
   const path = await import('node:path');
   const member = await createMember(app.store);
   const phone = await loggedIn(member, PHONE);
-  nock('https://rp.example.com').post('/backchannel-logout').reply(200);
+  expectBackChannelLogouts();
   const env = {
     PATH: process.env.PATH, DATA_DIR: app.dir, DATABASE_URL: app.config.databaseUrl, OIDC_CLIENTS_FILE: path.join(app.dir, 'clients.json'), ISSUER: app.url,
   };
@@ -187,14 +173,14 @@ test.serial('a member disabled while logged in gets "this account cannot log in"
   t.is(final.status, 403, 'a page of its own, not a server error');
   t.regex(final.html, /This account cannot log in\./);
   t.regex(final.html, /Please contact JMB\./);
-  t.false(url.startsWith(BCL_CLIENT.redirect_uris[0]!), 'nothing is sent on to the website: no code');
+  t.false(url.startsWith(BACK_CHANNEL_WEBSITE.redirect_uris[0]!), 'nothing is sent on to the website: no code');
   t.regex((await japanese.browser.follow((await japanese.rp.start()).url)).final.html, /このアカウントではログインできません。/);
 
   const quiet = await createMember(app.store);
   const silent = await loggedIn(quiet, PHONE);
   await setStatus(app.store.members, quiet.id, 'disabled');
   const none = await silent.browser.follow((await silent.rp.start({ prompt: 'none' })).url);
-  t.true(none.url.startsWith(BCL_CLIENT.redirect_uris[0]!), 'a silent request goes back to the website, never to a page');
+  t.true(none.url.startsWith(BACK_CHANNEL_WEBSITE.redirect_uris[0]!), 'a silent request goes back to the website, never to a page');
   t.is(new URL(none.url).searchParams.get('error'), 'login_required');
   t.is(new URL(none.url).searchParams.get('code'), null);
 

@@ -4,15 +4,14 @@ import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import { Browser, hiddenField } from '../helpers/browser.ts';
 import { head, openSocket, parseResponse, received } from '../helpers/raw-socket.ts';
 import { scrape } from '../helpers/metrics.ts';
-import { RelyingParty, passkeyLogIn, passwordLogIn } from '../helpers/relying-party.ts';
+import { logInWithPassword, openLogInPage, passkeyLogIn, passwordLogIn } from '../helpers/log-in.ts';
+import { RelyingParty } from '../helpers/relying-party.ts';
 import { enrolSoftPasskey } from '../helpers/soft-authenticator.ts';
 import { WEBSITE, createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
 
 async function logInPage(app: TestApp, rp: RelyingParty) {
   const browser = new Browser(app.url);
-  const flow = await rp.start();
-  const { final, url } = await browser.follow(flow.url);
-  return { browser, flow, url, csrf: hiddenField(final.html, 'csrf') };
+  return { browser, ...(await openLogInPage(browser, rp)) };
 }
 
 test('with a tiny password-hashing queue, a burst gets fast 503s with Retry-After while the admitted log-ins and a passkey log-in complete', async (t) => {
@@ -58,8 +57,7 @@ test('with a tiny password-hashing queue, a burst gets fast 503s with Retry-Afte
 /** The session cookies of a browser that logged in and then out: still validly signed, naming no session. */
 async function loggedOutCookie(app: TestApp, rp: RelyingParty, member: { number: string; password: string }): Promise<string> {
   const browser = new Browser(app.url);
-  const flow = await rp.start();
-  const tokens = await rp.redeem(await passwordLogIn(browser, flow.url, member.number, member.password), flow);
+  const { tokens } = await logInWithPassword(rp, member, { browser });
   const cookie = browser.cookies.filter((c) => c.name.startsWith('_session')).map((c) => `${c.name}=${c.value}`).join('; ');
   const confirm = await browser.get(client.buildEndSessionUrl(rp.config, { id_token_hint: tokens.id_token! }).toString());
   const action = /<form id="op.logoutForm" method="post" action="([^"]+)"/.exec(confirm.html)![1]!;

@@ -4,7 +4,8 @@ import { DatabaseSync } from 'node:sqlite';
 import * as client from 'openid-client';
 import { Browser, hiddenField } from '../helpers/browser.ts';
 import { head, rawRequest } from '../helpers/raw-socket.ts';
-import { RelyingParty, passwordLogIn } from '../helpers/relying-party.ts';
+import { passwordLogIn } from '../helpers/log-in.ts';
+import { RelyingParty } from '../helpers/relying-party.ts';
 import { WEBSITE, createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
 
 const BUDGET = 4;

@@ -3,8 +3,8 @@ import test from 'ava';
 import * as jose from 'jose';
 import type { ClientMetadata } from '../../src/config/load.ts';
 import { demoClients } from '../../src/config/demo-clients.ts';
-import { Browser } from '../helpers/browser.ts';
-import { RelyingParty, passwordLogIn } from '../helpers/relying-party.ts';
+import { logInWithPassword } from '../helpers/log-in.ts';
+import { RelyingParty } from '../helpers/relying-party.ts';
 import { WEBSITE, createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
 
 /** The manual's example OIDC_CLIENTS_FILE: the JSON block of "Registering a relying party" in docs/relying-parties.md. */
@@ -19,13 +19,8 @@ function documentedClients(): ClientMetadata[] {
 /** The algorithm of the ID token a password log-in at `client` receives. */
 async function idTokenAlgorithm(app: TestApp, client: ClientMetadata): Promise<string | undefined> {
   const member = await createMember(app.store);
-  const rp = await RelyingParty.discover(app, {
-    clientId: client.client_id,
-    clientSecret: client.client_secret as string | undefined,
-    redirectUri: (client.redirect_uris as string[])[0]!,
-  });
-  const flow = await rp.start({ scope: 'openid' });
-  const tokens = await rp.redeem(await passwordLogIn(new Browser(app.url), flow.url, member.number, member.password), flow);
+  const rp = await RelyingParty.of(app, client);
+  const { tokens } = await logInWithPassword(rp, member, { params: { scope: 'openid' } });
   const { protectedHeader } = await jose.jwtVerify(tokens.id_token!, jose.createLocalJWKSet(await (await fetch(`${app.url}/jwks`)).json()));
   return protectedHeader.alg;
 }

@@ -1,7 +1,8 @@
 import test from 'ava';
 import { Browser, alertText, hiddenField } from '../helpers/browser.ts';
 import { MemorySms } from '../helpers/memory-sms.ts';
-import { RelyingParty, passkeyAttempt, passwordLogIn } from '../helpers/relying-party.ts';
+import { passkeyAttempt, passwordLogIn, submitPassword } from '../helpers/log-in.ts';
+import { RelyingParty } from '../helpers/relying-party.ts';
 import { enrolSoftPasskey } from '../helpers/soft-authenticator.ts';
 import { createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
 
@@ -18,10 +19,8 @@ const STEP_UP = { acr_values: 'urn:jmb:loa:2' };
 /** Logs in with a password for `params`, and returns the SMS step page that follows. */
 async function toSmsStep(member: { number: string; password: string }, params: Record<string, string> = STEP_UP) {
   const rp = await website();
-  const flow = await rp.start(params);
   const browser = new Browser(app.url);
-  const { final, url } = await browser.follow(flow.url);
-  const posted = await browser.post(`${url}/login`, { csrf: hiddenField(final.html, 'csrf'), number: member.number, password: member.password });
+  const { flow, posted } = await submitPassword(browser, rp, member, params);
   const step = await browser.follow(posted.location!);
   return { rp, flow, browser, step };
 }

@@ -1,5 +1,6 @@
 import test from 'ava';
 import { Browser, alertText, hiddenField, type PageResponse } from '../helpers/browser.ts';
+import { submitPassword } from '../helpers/log-in.ts';
 import { MemorySms } from '../helpers/memory-sms.ts';
 import { RelyingParty } from '../helpers/relying-party.ts';
 import { createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
@@ -38,9 +39,7 @@ function formField(html: string, id: string, name: string): string {
 /** A new sign-in in `browser`, and its answer to `number` and `password`. */
 async function logIn(browser: Browser, number: string, password: string, params: Record<string, string> = {}) {
   const rp = await RelyingParty.website(app);
-  const flow = await rp.start(params);
-  const { final, url } = await browser.follow(flow.url);
-  const page = await browser.post(`${url}/login`, { csrf: hiddenField(final.html, 'csrf'), number, password });
+  const { flow, url, posted: page } = await submitPassword(browser, rp, { number, password }, params);
   return { rp, flow, url, page };
 }
 

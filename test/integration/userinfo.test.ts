@@ -1,6 +1,7 @@
 import test from 'ava';
 import { Browser } from '../helpers/browser.ts';
-import { RelyingParty, passwordLogIn } from '../helpers/relying-party.ts';
+import { passwordLogIn } from '../helpers/log-in.ts';
+import { RelyingParty } from '../helpers/relying-party.ts';
 import { createMember, startTestApp, type TestApp } from '../helpers/test-app.ts';
 
 let app: TestApp;

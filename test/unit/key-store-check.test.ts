@@ -85,8 +85,10 @@ test('a key store that is not JSON is refused without quoting the file', (t) => 
   const dir = mkdtempSync(path.join(tmpdir(), 'jmb-key-store-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'jwks.json');
-  // An unquoted member: JSON.parse's own message would quote the text around it.
-  writeFileSync(file, `{"keys": [{"kty": "EC", "kid": "${ec.kid}", "d": ${String(ec.d)}}]}`);
+  // An unquoted member: JSON.parse's own message would quote the text around it. It starts with a
+  // letter: a random key's first character may be a digit or '-', which JSON.parse reports by
+  // position instead, without quoting, and the test would pass without testing anything.
+  writeFileSync(file, `{"keys": [{"kty": "EC", "kid": "${ec.kid}", "d": k${String(ec.d)}}]}`);
   const error = t.throws(() => loadConfig({ DATA_DIR: dir, JWKS_FILE: file }), { instanceOf: ConfigError });
   const line = error!.problems.find((problem) => problem.startsWith('JWKS_FILE'));
   // Where the fault is may be said (a position), never what is there.

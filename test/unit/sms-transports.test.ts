@@ -65,19 +65,10 @@ const assertNoSecretsLogged = (t: { false: (value: boolean, message?: string) =>
   t.false(log.includes(TO), 'the full number never reaches the log');
 };
 
-test.before(() => {
-  nock.disableNetConnect();
-  nock.enableNetConnect(/^(127\.0\.0\.1|localhost)(:\d+)?$/);
-});
-
 test.afterEach.always(() => {
   // Drops delayed replies still queued for requests the sender gave up on, so no timer outlives its test.
   nock.abortPendingRequests();
   nock.cleanAll();
-});
-
-test.after.always(() => {
-  nock.enableNetConnect();
 });
 
 test.serial('outbox: each message appends one JSON line with to, body and time, and the log holds neither body nor code', async (t) => {
