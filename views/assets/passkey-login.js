@@ -59,11 +59,19 @@
   }
 
   // The ceremony for one set of options: immediate first when asked to, then the ordinary request if
-  // the browser refuses (nothing on this device, or the member closed its sheet to use another).
+  // that did not give a passkey (none on this device, the member closed the sheet to use another, or
+  // the browser would not make it).
   function ceremony(optionsJSON, autofill, immediate) {
     if (!immediate) return swa.startAuthentication({ optionsJSON: optionsJSON, useBrowserAutofill: autofill });
-    return window.jmbImmediatePasskey.get(optionsJSON, immediate).catch(function (error) {
-      if (!error || error.name !== 'NotAllowedError') throw error;
+    var asked;
+    try {
+      asked = window.jmbImmediatePasskey.get(optionsJSON, immediate);
+    } catch (error) {
+      asked = Promise.reject(error);
+    }
+    return asked.catch(function (error) {
+      // Ended by another press of the button, which has its own ceremony.
+      if (error && error.name === 'AbortError') throw error;
       return swa.startAuthentication({ optionsJSON: optionsJSON });
     });
   }
