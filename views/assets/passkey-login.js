@@ -1,5 +1,8 @@
 // The log-in page's passkey ceremony: a button (modal request) and, where the browser supports it,
 // an autofill (conditional) request started on load. Uses @simplewebauthn/browser served by the IdP.
+// Where the browser offers immediate mediation, the first press of the button on a sign-in's log-in
+// page asks with it first (passkey-immediate.js): a passkey on this device gets the browser's sheet
+// straight away, and without one the ordinary request follows at once, as before.
 (function () {
   'use strict';
   var section = document.getElementById('passkey');
@@ -55,19 +58,43 @@
     return pkc[name](options).catch(function () {});
   }
 
-  function run(autofill) {
-    alertBox.hidden = true;
-    if (!autofill) status.textContent = data.msgWorking;
+  // The ceremony for one set of options: immediate first when asked to, then the ordinary request if
+  // that did not give a passkey (none on this device, the member closed the sheet to use another, or
+  // the browser would not make it).
+  function ceremony(optionsJSON, autofill, immediate) {
+    if (!immediate) return swa.startAuthentication({ optionsJSON: optionsJSON, useBrowserAutofill: autofill });
+    var asked;
+    try {
+      asked = window.jmbImmediatePasskey.get(optionsJSON, immediate);
+    } catch (error) {
+      asked = Promise.reject(error);
+    }
+    return asked.catch(function (error) {
+      // Ended by another press of the button, which has its own ceremony.
+      if (error && error.name === 'AbortError') throw error;
+      return swa.startAuthentication({ optionsJSON: optionsJSON });
+    });
+  }
+
+  function run(autofill, immediate) {
+    // Autofill starting again after the button must not hide what the button's ceremony said.
+    if (!autofill) {
+      alertBox.hidden = true;
+      status.textContent = data.msgWorking;
+    }
     var assertion;
     return post(data.optionsUrl)
-      .then(function (optionsJSON) { return swa.startAuthentication({ optionsJSON: optionsJSON, useBrowserAutofill: autofill }); })
+      .then(function (optionsJSON) { return ceremony(optionsJSON, autofill, immediate); })
       .then(function (response) { assertion = response; return post(data.verifyUrl, response); })
       .then(function (result) {
         var s = result.signals;
         return Promise.all([
           signal('signalAllAcceptedCredentials', { rpId: s.rpId, userId: s.userId, allAcceptedCredentialIds: s.allAcceptedCredentialIds }),
           signal('signalCurrentUserDetails', { rpId: s.rpId, userId: s.userId, name: s.name, displayName: s.displayName }),
-        ]).then(function () { window.location.assign(result.redirectTo); });
+        ]).then(function () {
+          window.location.assign(result.redirectTo);
+          return true;
+        });
       })
       .catch(function (error) {
         if (error && error.server) {
@@ -85,6 +112,37 @@
       });
   }
 
-  button.addEventListener('click', function () { run(false); });
-  swa.browserSupportsWebAuthnAutofill().then(function (supported) { if (supported) run(true); });
+  // Autofill runs while the page waits; a press of the button ends it (one WebAuthn request at a
+  // time), so it starts again when the button's ceremony ended without logging in.
+  var autofill = swa.browserSupportsWebAuthnAutofill().catch(function () { return false; });
+  function startAutofill() {
+    autofill.then(function (supported) { if (supported) run(true); });
+  }
+  // Immediate mediation is asked for once per sign-in: on the first press of the button, on a log-in
+  // page that is not the answer to a refused try (a wrong password, a wait), and never again after,
+  // reloaded or not (the member may have closed the browser's sheet).
+  var askedKey = 'jmb.immediate:' + data.optionsUrl;
+  function remembered(write) {
+    try {
+      if (write) window.sessionStorage.setItem(askedKey, '1');
+      return window.sessionStorage.getItem(askedKey) === '1';
+    } catch (error) {
+      return write;
+    }
+  }
+  var immediate = pageAlert || !window.jmbImmediatePasskey || remembered(false) ? Promise.resolve(undefined) : window.jmbImmediatePasskey.spelling();
+  var presses = 0;
+
+  button.addEventListener('click', function () {
+    var press = ++presses;
+    immediate.then(function (spelt) {
+      if (press !== 1 || !spelt) return run(false);
+      remembered(true);
+      return run(false, spelt);
+    }).then(function (loggedIn) {
+      // A later press has its own ceremony under way: it restarts autofill when it ends.
+      if (!loggedIn && press === presses) startAutofill();
+    });
+  });
+  startAutofill();
 })();
