@@ -49,7 +49,7 @@ import { createMemberSessions } from './oidc/member-sessions.ts';
 import { createProvider } from './oidc/provider.ts';
 import { watchSigningKeys } from './oidc/signing-key-watch.ts';
 import { replaceProviderKeys } from './oidc/provider-keys.ts';
-import { providerJwks } from './oidc/signing-keys.ts';
+import { providerJwks } from './oidc/provider-keys.ts';
 import { openStore } from './store/open.ts';
 import type { Clock, Store } from './store/port.ts';
 import { startPruning } from './store/pruning.ts';

@@ -8,7 +8,6 @@ import { createLogger, type OwnLogger } from './log.ts';
 import { answerMetricsRequests } from './metrics/cluster-metrics.ts';
 import { portProblem } from './port-problem.ts';
 import { StoreOpenError } from './store/port.ts';
-import { DatabaseInUseError } from './store/sqlite/owner-lock.ts';
 import { exitOnUncaughtErrors } from './uncaught.ts';
 
 /**
@@ -32,7 +31,8 @@ async function main(): Promise<void> {
   if (config.operations.workers > 1 && cluster.isPrimary) return runPrimary(config, log);
   const worker = cluster.worker;
   const app = await createApp(config, { logger: worker ? workerLogger(log, worker.id) : log }).catch((error: unknown) => {
-    if (!(error instanceof DatabaseInUseError) && !(error instanceof StoreOpenError)) throw error;
+    // The store says why it cannot be opened (another IdP holds the file, no server answers, a schema behind).
+    if (!(error instanceof StoreOpenError)) throw error;
     process.stderr.write(`jmb-idp: ${error.message}\n`);
     return exit(1);
   });

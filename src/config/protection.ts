@@ -1,8 +1,10 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
-import { parseTrustProxy, type TrustProxy } from '../http/client-address.ts';
-import type { KindBounds } from '../store/port.ts';
 import { parse, positiveInt } from './parse.ts';
+import { parseTrustProxy, type TrustProxy } from './trust-proxy.ts';
+
+/** A bound on one kind of short-lived document: the most held in all, and per owner (a client's network); the store takes it as its KindBounds (store/port.ts). */
+export type DocumentBounds = { max: number; perOwner: number };
 
 /** What keeps one client, a wave of bots or a peak from knocking the IdP over. */
 export type ProtectionSettings = {
@@ -10,8 +12,8 @@ export type ProtectionSettings = {
   /** Per client address and minute: sign-ins started without a session, and passkey options asked for. */
   perAddressPerMinute: { signInStarts: number; passkeyOptions: number };
   /** Sign-ins in progress (oidc-provider interactions) and passkey challenges held at once. */
-  signIns: KindBounds;
-  challenges: KindBounds & { perSignIn: number };
+  signIns: DocumentBounds;
+  challenges: DocumentBounds & { perSignIn: number };
   /** The password hashing queue: hashes at once, most waiting, and the longest a request may wait. */
   hashing: { concurrency: number; maxQueue: number; maxWaitMs: number };
   /**
@@ -22,7 +24,7 @@ export type ProtectionSettings = {
   /** How long the server waits for a request's headers and for the whole request, and keeps an idle connection. */
   server: ServerTimeouts;
   /** Pushed authorization requests (RFC 9126): per client and address and minute, their largest size, and how many are held. */
-  pushedRequests: { perClientAndAddressPerMinute: number; maxBytes: number; held: KindBounds };
+  pushedRequests: { perClientAndAddressPerMinute: number; maxBytes: number; held: DocumentBounds };
 };
 
 /** The HTTP server's timeouts, in seconds. */

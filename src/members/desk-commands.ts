@@ -122,7 +122,7 @@ async function smsSenderFor(env: NodeJS.ProcessEnv): Promise<SmsSender> {
  */
 async function sessionsOf(store: Store) {
   const [{ loadConfig }, { CookieSigner }, { createMemberSessions }, { createProvider }, { providerJwks }] = await Promise.all([
-    import('../config/load.ts'), import('../http/cookie-signer.ts'), import('../oidc/member-sessions.ts'), import('../oidc/provider.ts'), import('../oidc/signing-keys.ts'),
+    import('../config/load.ts'), import('../http/cookie-signer.ts'), import('../oidc/member-sessions.ts'), import('../oidc/provider.ts'), import('../oidc/provider-keys.ts'),
   ]);
   const config = loadConfig(process.env);
   const provider = createProvider({ config, jwks: providerJwks(config.jwks, Date.now()), store, logger: createLogger('silent'), clock: Date.now, cookieSigner: new CookieSigner(config.cookieKeys) });

@@ -11,7 +11,7 @@ import { parseKeyStore } from '../config/load.ts';
 import { loadSigningKeyOverlapHours } from '../config/operations.ts';
 import { readProblem } from '../config/parse.ts';
 import { SIGNING_KEY_RETENTION_SECONDS } from './lifetimes.ts';
-import { keyStates, kindOf, retireKeys, rotateKeys, RotationRefused, type KeyState, type KeyStore, type ScheduledJwk } from './signing-keys.ts';
+import { keyStates, kindOf, retireKeys, rotateKeys, RotationRefused, type KeyState, type KeyStore, type ScheduledJwk } from '../config/signing-keys.ts';
 
 const USAGE = `Usage: npm run --silent keys -- <command>
 

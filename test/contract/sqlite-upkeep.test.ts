@@ -28,7 +28,7 @@ test('a second serving store on the same file refuses, naming the file and the p
   t.is(error!.message.split('\n').length, 1, 'one line');
   t.true(error!.message.includes(file));
   t.true(error!.message.includes(`pid ${process.pid}`));
-  t.regex(error!.message, /MongoDB/);
+  t.regex(error!.message, /PostgreSQL/);
 
   const tool = await openStore(`sqlite:${file}`, { clock });
   await tool.members.create({ id: 'm1', number: '300000001', name: 'Tool', phone: '+819012345678', country: 'JP', status: 'active', passwordHash: 'x', createdAt: new Date(), updatedAt: new Date() });
