@@ -3,7 +3,7 @@ import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 import { PASSKEY_LIMIT, type PasskeySettings } from '../src/account/passkey-settings.ts';
 import { canReceiveSmsCodes } from '../src/auth/sms-otp/eligibility.ts';
-import { OtpError, type SmsOtp } from '../src/auth/sms-otp/sms-otp.ts';
+import { isOtpError, type SmsOtp } from '../src/auth/sms-otp/sms-otp.ts';
 import { deviceParts } from '../src/auth/user-agent.ts';
 import type { Csrf } from '../src/http/csrf.ts';
 import { localize } from '../src/http/localize.ts';
@@ -144,7 +144,7 @@ export function accountRouter(deps: AccountDeps): Router {
     try {
       await smsOtp.verify({ ...smsRequest(ctx, current), code: form.code ?? '' });
     } catch (error) {
-      if (!(error instanceof OtpError)) throw error;
+      if (!isOtpError(error)) throw error;
       return renderSmsStep(ctx, { smsOtp, csrf }, smsRequest(ctx, current), smsPage(ctx, current), { error });
     }
     await markVerified(current);
@@ -161,7 +161,7 @@ export function accountRouter(deps: AccountDeps): Router {
     try {
       await smsOtp.issue(smsRequest(ctx, current));
     } catch (error) {
-      if (!(error instanceof OtpError)) throw error;
+      if (!isOtpError(error)) throw error;
       return renderSmsStep(ctx, { smsOtp, csrf }, smsRequest(ctx, current), smsPage(ctx, current), { error });
     }
     ctx.status = 303;

@@ -4,7 +4,7 @@ import type Provider from 'oidc-provider';
 import type { Interaction } from 'oidc-provider';
 import type { PasskeyOffer } from '../src/account/passkey-offer.ts';
 import { SettingsError, type PasskeySettings } from '../src/account/passkey-settings.ts';
-import { OtpError, type OtpRequest, type SmsOtp } from '../src/auth/sms-otp/sms-otp.ts';
+import { isOtpError, type OtpRequest, type SmsOtp } from '../src/auth/sms-otp/sms-otp.ts';
 import { readForm, readJson } from '../src/http/body.ts';
 import type { Csrf } from '../src/http/csrf.ts';
 import { HttpError } from '../src/http/http-error.ts';
@@ -145,7 +145,7 @@ export function passkeyOfferRoutes(router: Router, deps: PasskeyOfferDeps): { sh
     try {
       await smsOtp.verify({ ...request, code: step.form.code ?? '' });
     } catch (error) {
-      if (!(error instanceof OtpError)) throw error;
+      if (!isOtpError(error)) throw error;
       return renderSmsStep(ctx, { smsOtp, csrf }, request, smsPage(ctx, step.details), { error });
     }
     await documents.upsert(VERIFIED, step.details.uid, { memberId: step.member.id }, new Date(clock() + VERIFIED_FOR_MS));
@@ -160,7 +160,7 @@ export function passkeyOfferRoutes(router: Router, deps: PasskeyOfferDeps): { sh
     try {
       await smsOtp.issue(request);
     } catch (error) {
-      if (!(error instanceof OtpError)) throw error;
+      if (!isOtpError(error)) throw error;
       return renderSmsStep(ctx, { smsOtp, csrf }, request, smsPage(ctx, step.details), { error });
     }
     ctx.status = 303;

@@ -1,7 +1,7 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { PASSKEY_LIMIT, SettingsError, type PasskeySettings } from '../src/account/passkey-settings.ts';
-import { RegistrationError } from '../src/auth/passkey/passkey-registration.ts';
+import { isAuthError, REGISTRATION_ERRORS } from '../src/auth/auth-error.ts';
 import { partsOfDescription } from '../src/auth/user-agent.ts';
 import { readJson } from '../src/http/body.ts';
 import type { Csrf } from '../src/http/csrf.ts';
@@ -156,7 +156,7 @@ export function settingsJsonError(ctx: Context, error: unknown): void {
     ctx.body = { error: error.code, error_description: ctx.state.t(`settings.error.${error.code}` as MessageKey, { limit: PASSKEY_LIMIT }) };
     return;
   }
-  if (error instanceof RegistrationError) {
+  if (isAuthError(error, REGISTRATION_ERRORS)) {
     ctx.status = 400;
     ctx.body = { error: error.code, error_description: ctx.state.t(`settings.error.${error.code}` as MessageKey) };
     return;

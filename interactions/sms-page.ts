@@ -1,6 +1,6 @@
 import type { Context } from 'koa';
 import { canReceiveSmsCodes } from '../src/auth/sms-otp/eligibility.ts';
-import { OtpError, type OtpRequest, type SmsOtp } from '../src/auth/sms-otp/sms-otp.ts';
+import { isOtpError, type OtpError, type OtpRequest, type SmsOtp } from '../src/auth/sms-otp/sms-otp.ts';
 import type { Csrf } from '../src/http/csrf.ts';
 import type { MessageKey } from '../src/i18n/messages.ts';
 import { japanTime } from '../src/i18n/japan-time.ts';
@@ -41,9 +41,9 @@ export type SmsPageDeps = { smsOtp: SmsOtp; csrf: Csrf };
 export function otpErrorMessage(ctx: Context, error: OtpError): string {
   const { t, locale } = ctx.state;
   const time = (at: Date | undefined) => at ? japanTime(t, locale, at) : '';
-  if (error.code === 'invalid_code' && error.remaining === undefined) return t('sms.error.invalid_format');
-  if (error.code === 'invalid_code' && error.remaining === 1) return t('sms.error.invalid_code.one');
-  return t(`sms.error.${error.code}` as MessageKey, { remaining: error.remaining ?? 0, time: time(error.retryAt) });
+  if (error.code === 'invalid_code' && error.triesLeft === undefined) return t('sms.error.invalid_format');
+  if (error.code === 'invalid_code' && error.triesLeft === 1) return t('sms.error.invalid_code.one');
+  return t(`sms.error.${error.code}` as MessageKey, { remaining: error.triesLeft ?? 0, time: time(error.retryAt) });
 }
 
 const STATUS: Record<OtpError['code'], number> = {
@@ -71,7 +71,7 @@ export async function renderSmsStep(ctx: Context, deps: SmsPageDeps, request: Ot
       await deps.smsOtp.issue(request);
       status = await deps.smsOtp.status(request);
     } catch (caught) {
-      if (!(caught instanceof OtpError)) throw caught;
+      if (!isOtpError(caught)) throw caught;
       error = caught;
     }
   }

@@ -1,4 +1,5 @@
-import { RegistrationError, type CreationOptions, type PasskeyRegistration } from '../auth/passkey/passkey-registration.ts';
+import { AuthError } from '../auth/auth-error.ts';
+import type { CreationOptions, PasskeyRegistration } from '../auth/passkey/passkey-registration.ts';
 import type { SmsOtp } from '../auth/sms-otp/sms-otp.ts';
 import { translator, type Locale } from '../i18n/messages.ts';
 import { noMetrics, type Metrics } from '../metrics/port.ts';
@@ -80,7 +81,7 @@ export function createPasskeySettings({ passkeys, registration, audit, smsOtp, c
           throw error;
         }
       } catch (error) {
-        metrics.passkeyRegistration(error instanceof SettingsError || error instanceof RegistrationError ? error.code : 'error');
+        metrics.passkeyRegistration(error instanceof SettingsError || error instanceof AuthError ? error.code : 'error');
         throw error;
       }
       metrics.passkeyRegistration('success');
