@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
+import type { FreshSms } from '../src/account/fresh-sms.ts';
 import { PASSKEY_LIMIT, type PasskeySettings } from '../src/account/passkey-settings.ts';
 import { canReceiveSmsCodes } from '../src/auth/sms-otp/eligibility.ts';
 import { isOtpError, type SmsOtp } from '../src/auth/sms-otp/sms-otp.ts';
@@ -24,6 +25,7 @@ export type AccountDeps = {
   provider: Provider;
   store: Store;
   smsOtp: SmsOtp;
+  freshSms: FreshSms;
   settings: PasskeySettings;
   csrf: Csrf;
   issuer: string;
@@ -38,11 +40,11 @@ export type AccountDeps = {
  * back. Every change to passkeys needs an SMS verification at most ten minutes old in this session.
  */
 export function accountRouter(deps: AccountDeps): Router {
-  const { provider, store, smsOtp, settings, csrf, issuer, clock, sessions } = deps;
+  const { provider, store, smsOtp, freshSms, settings, csrf, issuer, clock, sessions } = deps;
   const router = new Router();
 
-  const guard = createAccountGuard({ provider, store, csrf, issuer, clock, sessions });
-  const { smsRequest, smsPage, freshlyVerified, markVerified, time, signedIn, postedForm, issuerOrigin, csrfScope, flash, takeFlash, actor } = guard;
+  const guard = createAccountGuard({ provider, store, csrf, issuer, clock, sessions, freshSms });
+  const { smsRequest, smsPage, freshlyVerified, time, signedIn, postedForm, issuerOrigin, csrfScope, flash, takeFlash, actor } = guard;
   /** "Back to <website>": the home page of the relying party the member came from, if it registered one. */
   const wayBack = async (ctx: Context) => {
     const wayOn = await continuationOf(provider, issuer, rememberedClient(ctx), ctx.state.locale);
@@ -142,12 +144,11 @@ export function accountRouter(deps: AccountDeps): Router {
     if (!current) return;
     const form = await postedForm(ctx, current);
     try {
-      await smsOtp.verify({ ...smsRequest(ctx, current), code: form.code ?? '' });
+      await freshSms.verify({ ...smsRequest(ctx, current), code: form.code ?? '' });
     } catch (error) {
       if (!isOtpError(error)) throw error;
       return renderSmsStep(ctx, { smsOtp, csrf }, smsRequest(ctx, current), smsPage(ctx, current), { error });
     }
-    await markVerified(current);
     ctx.status = 303;
     ctx.redirect('/account/passkeys');
   });

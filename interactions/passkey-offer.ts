@@ -3,6 +3,7 @@ import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 import type { Interaction } from 'oidc-provider';
 import type { PasskeyOffer } from '../src/account/passkey-offer.ts';
+import type { ChangeScope, FreshSms } from '../src/account/fresh-sms.ts';
 import { SettingsError, type PasskeySettings } from '../src/account/passkey-settings.ts';
 import { isOtpError, type OtpRequest, type SmsOtp } from '../src/auth/sms-otp/sms-otp.ts';
 import { readForm, readJson } from '../src/http/body.ts';
@@ -12,7 +13,7 @@ import { assertSameOrigin } from '../src/http/same-origin.ts';
 import { maskPhone } from '../src/members/members.ts';
 import { assuranceOf, proofsFromAmr, type Proof } from '../src/oidc/assurance.ts';
 import { PASSKEY_OFFER_PROMPT } from '../src/oidc/policy.ts';
-import type { Clock, ExpiringDocuments, Member, Members, Passkey } from '../src/store/port.ts';
+import type { Member, Members, Passkey } from '../src/store/port.ts';
 import { clientName, finish, loadInteraction } from './interaction.ts';
 import { settingsJsonError } from './passkey-settings.ts';
 import { renderSmsStep, type SmsPage } from './sms-page.ts';
@@ -20,18 +21,13 @@ import { renderSmsStep, type SmsPage } from './sms-page.ts';
 export type PasskeyOfferDeps = {
   provider: Provider;
   members: Members;
-  documents: ExpiringDocuments;
   offer: PasskeyOffer;
+  freshSms: FreshSms;
   settings: PasskeySettings;
   smsOtp: SmsOtp;
   csrf: Csrf;
   issuerOrigin: string;
-  clock: Clock;
 };
-
-/** How long an SMS verification made for the offer lets the member register the passkey. */
-const VERIFIED_FOR_MS = 10 * 60 * 1000;
-const VERIFIED = 'PasskeyOfferVerified';
 
 /**
  * The offer of a passkey right after a password log-in: "Log in faster next time with a passkey",
@@ -40,7 +36,7 @@ const VERIFIED = 'PasskeyOfferVerified';
  * on a browser that cannot make a passkey.
  */
 export function passkeyOfferRoutes(router: Router, deps: PasskeyOfferDeps): { showOffer(ctx: Context, details: Interaction): Promise<void> } {
-  const { provider, members, documents, offer, settings, smsOtp, csrf, issuerOrigin, clock } = deps;
+  const { provider, members, offer, freshSms, settings, smsOtp, csrf, issuerOrigin } = deps;
   const base = (details: Interaction) => `/interaction/${details.uid}/offer`;
   const signInOf = (details: Interaction) => ({ id: details.uid, until: new Date(details.exp * 1000) });
   const actor = (ctx: Context, details: Interaction) => ({
@@ -70,7 +66,7 @@ export function passkeyOfferRoutes(router: Router, deps: PasskeyOfferDeps): { sh
     return { ...step, form };
   }
 
-  const smsRequest = (ctx: Context, details: Interaction, member: Member): OtpRequest => ({
+  const smsRequest = (ctx: Context, details: Interaction, member: Member): OtpRequest & { purpose: 'enrolment' } => ({
     member, purpose: 'enrolment', bindTo: details.uid, ip: ctx.ip, userAgent: ctx.get('user-agent') || undefined, locale: ctx.state.locale,
   });
   const smsPage = (ctx: Context, details: Interaction): SmsPage => ({
@@ -80,16 +76,16 @@ export function passkeyOfferRoutes(router: Router, deps: PasskeyOfferDeps): { sh
     cancelHref: `/interaction/${details.uid}`,
     intro: ctx.state.t('offer.sms.intro'),
   });
-  /** The proofs of this sign-in so far, as the log-in recorded them. */
-  const proofsOf = (details: Interaction): Proof[] => proofsFromAmr((details.lastSubmission?.login as { amr?: string[] } | undefined)?.amr ?? details.session?.amr);
-  const smsDoneInSignIn = (details: Interaction) =>
-    ((details.lastSubmission?.login as { amr?: string[] } | undefined)?.amr ?? []).includes('sms');
-  const verified = async (details: Interaction, member: Member) =>
-    smsDoneInSignIn(details) || (await documents.find(VERIFIED, details.uid))?.memberId === member.id;
+  /** What this sign-in's log-in proved so far, as it recorded it. */
+  const signInAmr = (details: Interaction) => (details.lastSubmission?.login as { amr?: string[] } | undefined)?.amr;
+  const proofsOf = (details: Interaction): Proof[] => proofsFromAmr(signInAmr(details) ?? details.session?.amr);
+  /** Changes made in the offer are made in this sign-in, whose own SMS step counts. */
+  const changeScope = (details: Interaction): ChangeScope => ({ purpose: 'enrolment', bindTo: details.uid, signInAmr: signInAmr(details) });
+  const verified = (details: Interaction, member: Member) => freshSms.holds(member, changeScope(details));
 
   /** Ends the offer and carries the sign-in on; a verified phone during it counts as a proof in the ID token. */
   async function carryOn(ctx: Context, details: Interaction, member: Member, outcome: 'registered' | 'dismissed' | 'skipped') {
-    const phoneVerified = !smsDoneInSignIn(details) && (await documents.find(VERIFIED, details.uid))?.memberId === member.id;
+    const phoneVerified = !signInAmr(details)?.includes('sms') && await freshSms.holds(member, { purpose: 'enrolment', bindTo: details.uid });
     if (!phoneVerified) return finish(details, ctx, { [PASSKEY_OFFER_PROMPT]: { outcome } }, true);
     const { acr, amr } = assuranceOf([...proofsOf(details), { method: 'sms-otp' }]);
     await finish(details, ctx, { login: { accountId: member.id, acr, amr, remember: true }, consent: {}, [PASSKEY_OFFER_PROMPT]: { outcome } });
@@ -143,12 +139,11 @@ export function passkeyOfferRoutes(router: Router, deps: PasskeyOfferDeps): { sh
     if (!step) return;
     const request = smsRequest(ctx, step.details, step.member);
     try {
-      await smsOtp.verify({ ...request, code: step.form.code ?? '' });
+      await freshSms.verify({ ...request, code: step.form.code ?? '' });
     } catch (error) {
       if (!isOtpError(error)) throw error;
       return renderSmsStep(ctx, { smsOtp, csrf }, request, smsPage(ctx, step.details), { error });
     }
-    await documents.upsert(VERIFIED, step.details.uid, { memberId: step.member.id }, new Date(clock() + VERIFIED_FOR_MS));
     ctx.status = 303;
     ctx.redirect(`${base(step.details)}/register`);
   });
@@ -192,7 +187,7 @@ export function passkeyOfferRoutes(router: Router, deps: PasskeyOfferDeps): { sh
     const step = await registrationStep(ctx);
     if (!step) return;
     try {
-      ctx.body = await settings.startRegistration(step.member, step.details.uid, ctx.ip);
+      ctx.body = await settings.startRegistration(step.member, changeScope(step.details), ctx.ip);
     } catch (error) {
       return settingsJsonError(ctx, error);
     }
@@ -203,7 +198,7 @@ export function passkeyOfferRoutes(router: Router, deps: PasskeyOfferDeps): { sh
     if (!step) return;
     const response = await readJson(ctx);
     try {
-      const passkey = await settings.finishRegistration(step.member, step.details.uid, response, actor(ctx, step.details));
+      const passkey = await settings.finishRegistration(step.member, changeScope(step.details), response, actor(ctx, step.details));
       await offer.recordOnce(step.member.id, 'registered', signInOf(step.details), actor(ctx, step.details));
       ctx.body = { redirectTo: `${base(step.details)}/done?id=${encodeURIComponent(passkey.id)}` };
     } catch (error) {
@@ -238,12 +233,12 @@ export function passkeyOfferRoutes(router: Router, deps: PasskeyOfferDeps): { sh
   router.post('/interaction/:uid/offer/rename', async (ctx) => {
     const step = await postedStep(ctx);
     if (!step) return;
-    if (!(await verified(step.details, step.member))) throw new HttpError(403, 'sms_required', 'the phone was not verified in this sign-in');
     const id = String(ctx.query.id ?? '');
     try {
-      await settings.rename(step.member, id, step.form.name ?? '', actor(ctx, step.details));
+      await settings.rename(step.member, changeScope(step.details), id, step.form.name ?? '', actor(ctx, step.details));
     } catch (error) {
       if (!(error instanceof SettingsError)) throw error;
+      if (error.code === 'sms_required') throw new HttpError(403, 'sms_required', 'the phone was not verified in this sign-in');
       if (error.code === 'not_found') throw new HttpError(404, 'not_found', 'no such passkey');
       ctx.status = 400;
       return renderDone(ctx, step.details, await settings.find(step.member, id), { error: ctx.state.t('settings.error.invalid_name'), value: step.form.name ?? '' });

@@ -27,7 +27,7 @@ export type PasskeySettingsDeps = {
  * the confirmation, Rename and Delete (form posts). Every change passes the account guard first.
  */
 export function passkeySettingsRoutes(router: Router, { guard, settings, csrf, rpId, wayBack }: PasskeySettingsDeps): { renderSettings(ctx: Context, current: AccountSession, extra?: { error?: string; signal?: boolean }): Promise<void> } {
-  const { csrfScope, actor, flash, takeFlash, time, signedIn, verifiedChange, postedForm, freshlyVerified } = guard;
+  const { csrfScope, actor, flash, takeFlash, time, signedIn, verifiedChange, postedForm, freshlyVerified, changeScope } = guard;
 
   /** "3 Jun 2026, 13:40 JST · Chrome on Windows": when a passkey was last used, and from what, in the page's language. */
   const lastUse = (ctx: Context, passkey: Passkey): string => {
@@ -64,7 +64,7 @@ export function passkeySettingsRoutes(router: Router, { guard, settings, csrf, r
     const current = await verifiedChange(ctx);
     if (!current) return;
     try {
-      ctx.body = await settings.startRegistration(current.member, current.sessionId, ctx.ip);
+      ctx.body = await settings.startRegistration(current.member, changeScope(current), ctx.ip);
     } catch (error) {
       return settingsJsonError(ctx, error);
     }
@@ -76,7 +76,7 @@ export function passkeySettingsRoutes(router: Router, { guard, settings, csrf, r
     if (!current) return;
     const response = await readJson(ctx);
     try {
-      const passkey = await settings.finishRegistration(current.member, current.sessionId, response, actor(ctx));
+      const passkey = await settings.finishRegistration(current.member, changeScope(current), response, actor(ctx));
       ctx.body = { redirectTo: `/account/passkeys/registered?id=${encodeURIComponent(passkey.id)}` };
     } catch (error) {
       return settingsJsonError(ctx, error);
@@ -113,11 +113,13 @@ export function passkeySettingsRoutes(router: Router, { guard, settings, csrf, r
     if (!current) return;
     const form = await postedForm(ctx, current);
     try {
-      const renamed = await settings.rename(current.member, ctx.params.id!, form.name ?? '', actor(ctx));
+      const renamed = await settings.rename(current.member, changeScope(current), ctx.params.id!, form.name ?? '', actor(ctx));
       await flash(current, ctx.state.t('settings.renamed', { name: renamed.name }));
     } catch (error) {
       if (!(error instanceof SettingsError)) throw error;
       if (error.code === 'not_found') throw new HttpError(404, 'not_found', 'no such passkey');
+      // The verification ran out between the check above and the change: the SMS step again.
+      if (error.code === 'sms_required') return ctx.redirect('/account/passkeys');
       const passkey = await settings.find(current.member, ctx.params.id!);
       localize(ctx, undefined, `/account/passkeys/${encodeURIComponent(passkey.id)}/rename`);
       ctx.status = 400;
@@ -135,10 +137,11 @@ export function passkeySettingsRoutes(router: Router, { guard, settings, csrf, r
     if (!current) return;
     await postedForm(ctx, current);
     try {
-      const removed = await settings.remove(current.member, ctx.params.id!, actor(ctx));
+      const removed = await settings.remove(current.member, changeScope(current), ctx.params.id!, actor(ctx));
       await flash(current, ctx.state.t('settings.deleted', { name: removed.name }));
     } catch (error) {
       if (error instanceof SettingsError && error.code === 'not_found') throw new HttpError(404, 'not_found', 'no such passkey');
+      if (error instanceof SettingsError && error.code === 'sms_required') return ctx.redirect('/account/passkeys');
       throw error;
     }
     ctx.status = 303;
@@ -149,10 +152,12 @@ export function passkeySettingsRoutes(router: Router, { guard, settings, csrf, r
   return { renderSettings };
 }
 
+const SETTINGS_STATUS: Record<SettingsError['code'], number> = { not_found: 404, already_registered: 409, sms_required: 403, limit_reached: 400, invalid_name: 400 };
+
 /** Answers a refused registration step as JSON (4xx with error and description); rethrows anything else. */
 export function settingsJsonError(ctx: Context, error: unknown): void {
   if (error instanceof SettingsError) {
-    ctx.status = error.code === 'not_found' ? 404 : error.code === 'already_registered' ? 409 : 400;
+    ctx.status = SETTINGS_STATUS[error.code];
     ctx.body = { error: error.code, error_description: ctx.state.t(`settings.error.${error.code}` as MessageKey, { limit: PASSKEY_LIMIT }) };
     return;
   }

@@ -6,6 +6,7 @@ import type { PasswordLogin } from '../src/auth/password/password-login.ts';
 import type { SmsOtp } from '../src/auth/sms-otp/sms-otp.ts';
 import { createSmsWayIn } from '../src/auth/sms-otp/way-in.ts';
 import { PASSKEY_OFFER_PROMPT, SMS_PROMPT } from '../src/oidc/policy.ts';
+import type { FreshSms } from '../src/account/fresh-sms.ts';
 import type { PasskeyOffer } from '../src/account/passkey-offer.ts';
 import type { PasskeySettings } from '../src/account/passkey-settings.ts';
 import type { MemberHelp } from '../src/config/member-help.ts';
@@ -41,6 +42,7 @@ export type InteractionDeps = {
   metrics: Metrics;
   offer: PasskeyOffer;
   settings: PasskeySettings;
+  freshSms: FreshSms;
   /** The log-in page's help: the programme's reset path and the JMB desk. */
   help: MemberHelp;
   production: boolean;
@@ -50,7 +52,7 @@ export type InteractionDeps = {
 export function interactionRouter(deps: InteractionDeps): Router {
   const router = new Router();
   const pages = { ...deps, passkeys: deps.store.passkeys, members: deps.store.members };
-  const offer = passkeyOfferRoutes(router, { ...pages, documents: deps.store.documents });
+  const offer = passkeyOfferRoutes(router, pages);
   const wayIn = { ...pages, wayIn: createSmsWayIn({ members: deps.store.members, counters: deps.store.counters, smsOtp: deps.smsOtp }) };
 
   router.get('/interaction/:uid', async (ctx) => {

@@ -9,6 +9,7 @@ import Provider from 'oidc-provider';
 import { accountRouter } from '../interactions/account.ts';
 import { formPageOf } from '../interactions/form-pages.ts';
 import { interactionRouter } from '../interactions/router.ts';
+import { createFreshSms } from './account/fresh-sms.ts';
 import { createPasskeyOffer } from './account/passkey-offer.ts';
 import { createPasskeySettings } from './account/passkey-settings.ts';
 import { createAssertionVerifier } from './auth/passkey/assertion-verifier.ts';
@@ -184,11 +185,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     addressKey: limitKeyOf,
     onRefused: metrics.smsRefused,
   });
+  // Every change to a member's passkeys needs their phone verified by SMS in the last ten minutes.
+  const freshSms = createFreshSms({ documents: store.documents, smsOtp, clock });
   const passkeySettings = createPasskeySettings({
     passkeys: store.passkeys,
     registration: createPasskeyRegistration({ settings: config.webauthn, challenges, clock }),
     audit: store.audit,
     smsOtp,
+    freshSms,
     clock,
     metrics,
   });
@@ -267,8 +271,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const device = { trust: devices, days: config.loginLimits.deviceCookieDays };
   const routers = [
     interactionRouter({ provider, store, passwordLogin, passkeyLogin, smsOtp, csrf, issuerOrigin, rpId: config.webauthn.rpId, passkeyOptionsLimit, device, clock,
-      offer: passkeyOffer, settings: passkeySettings, metrics, help: config.help, production: config.production }),
-    accountRouter({ provider, store, smsOtp, settings: passkeySettings, csrf, issuer: config.issuer, rpId: config.webauthn.rpId, clock, sessions: memberSessions }),
+      offer: passkeyOffer, settings: passkeySettings, freshSms, metrics, help: config.help, production: config.production }),
+    accountRouter({ provider, store, smsOtp, freshSms, settings: passkeySettings, csrf, issuer: config.issuer, rpId: config.webauthn.rpId, clock, sessions: memberSessions }),
     assetsRouter(path.join(viewsDir, 'assets'), { 'simplewebauthn-browser.js': webauthnBrowser }),
     wellKnownRouter(config),
     healthRouter(store, logger, clock, readiness),
