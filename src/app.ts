@@ -12,6 +12,7 @@ import { interactionRouter } from '../interactions/router.ts';
 import { createFreshSms } from './account/fresh-sms.ts';
 import { createPasskeyOffer } from './account/passkey-offer.ts';
 import { createPasskeySettings } from './account/passkey-settings.ts';
+import { assembleMemberSessions, assemblePasswordHasher, assembleProvider, assembleSmsSender } from './assembly.ts';
 import { createAssertionVerifier } from './auth/passkey/assertion-verifier.ts';
 import { CHALLENGE_KIND, createChallenges } from './auth/passkey/challenges.ts';
 import { createPasskeyLogin } from './auth/passkey/passkey-login.ts';
@@ -19,7 +20,6 @@ import { createPasskeyRegistration } from './auth/passkey/passkey-registration.t
 import { createDeviceTrust } from './auth/password/device-trust.ts';
 import { createHashQueue } from './auth/password/hash-queue.ts';
 import { createPasswordLogin } from './auth/password/password-login.ts';
-import { createSmsSender } from './auth/sms-otp/create-sender.ts';
 import type { SmsSender } from './auth/sms-otp/sms-sender.ts';
 import { createSmsOtp } from './auth/sms-otp/sms-otp.ts';
 import type { Config } from './config/load.ts';
@@ -28,7 +28,6 @@ import { assetsRouter } from './http/assets.ts';
 import { providerBodyRefusal } from './http/body-limits.ts';
 import { addressBudgets } from './http/address-budgets.ts';
 import { createClientAddress, limitKeyOf, trustsProxies } from './http/client-address.ts';
-import { CookieSigner } from './http/cookie-signer.ts';
 import { pinToIssuer } from './http/issuer-origin.ts';
 import { createCsrf } from './http/csrf.ts';
 import { errorBoundary, logRequest } from './http/error-boundary.ts';
@@ -40,17 +39,13 @@ import { securityHeaders } from './http/security-headers.ts';
 import { wellKnownRouter } from './http/well-known.ts';
 import { createLogger, type Logger } from './log.ts';
 import { memoizeMemberReads, type MemberReads } from './members/member-reads.ts';
-import { createPasswordHasher } from './members/password.ts';
 import { metricsEndpoint } from './metrics/endpoint.ts';
 import { meteredHashQueue, meteredRateLimit, meteredSmsSender } from './metrics/metered.ts';
 import { createPrometheusMetrics, type PrometheusMetrics } from './metrics/prometheus.ts';
 import { observeRequest } from './metrics/request-metrics.ts';
 import { continuationOf } from './oidc/continuation.ts';
-import { createMemberSessions } from './oidc/member-sessions.ts';
-import { createProvider } from './oidc/provider.ts';
 import { watchSigningKeys } from './oidc/signing-key-watch.ts';
 import { replaceProviderKeys } from './oidc/provider-keys.ts';
-import { providerJwks } from './oidc/provider-keys.ts';
 import { openStore } from './store/open.ts';
 import type { Clock, Store } from './store/port.ts';
 import { startPruning } from './store/pruning.ts';
@@ -132,7 +127,6 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     commits: { committed: metrics.storeCommit, failed: metrics.storeFailed },
   }));
   const readiness = createReadiness(store, logger, clock);
-  const cookieSigner = new CookieSigner(config.cookieKeys);
   // The client address of the request being served, worked out once by the server (see handler):
   // what the request writes counts against that address, and every limit, log and audit entry uses it.
   const serving = new AsyncLocalStorage<string>();
@@ -144,11 +138,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     members, passkeys: store.passkeys, counters: store.counters, audit: store.audit, clock, snoozeDays: config.passkeyOffer.snoozeDays, metrics,
   });
   // Where each member is logged in: noted whenever one of their sessions is saved.
-  const memberSessions = createMemberSessions({ documents: store.documents, audit: store.audit, clock });
+  const memberSessions = await assembleMemberSessions(store, clock);
   const issuerOrigin = new URL(config.issuer).origin;
 
   const koa = new Koa({ proxy: trustsProxies(protection.trustProxy) });
-  koa.keys = cookieSigner as unknown as string[];
   // What Koa reports after the error boundary (a response that could not be written, mostly to a
   // client already gone) is a log line like any other, never text on standard error.
   const undelivered = (error: Error & { code?: string }) => logger.info('response not delivered', { reason: error.code ?? error.message });
@@ -159,7 +152,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const hashing = meteredHashQueue(createHashQueue(protection.hashing), metrics);
   const passwordLogin = createPasswordLogin({
     members, counters: store.counters, audit: store.audit, limits: config.loginLimits, devices, hashing, clock, addressKey: limitKeyOf,
-    passwords: createPasswordHasher(config.passwordHashing),
+    passwords: assemblePasswordHasher(config.passwordHashing),
   });
   const challenges = createChallenges(store.documents, { perBinding: protection.challenges.perSignIn, ownerOf: limitKeyOf });
   const assertions = createAssertionVerifier();
@@ -176,7 +169,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     documents: store.documents,
     counters: store.counters,
     audit: store.audit,
-    sender: meteredSmsSender(options.smsSender ?? createSmsSender(config.sms, logger, clock), metrics),
+    sender: meteredSmsSender(options.smsSender ?? await assembleSmsSender(config.sms, logger, clock), metrics),
     clock,
     limits: config.sms.limits,
     hashKey: derivedKey('sms-otp')(config.cookieKeys[0]!),
@@ -215,11 +208,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // In this process on the embedded store, in the store every instance shares otherwise.
   const budget = addressBudgets(store, clock);
   const pushedRequestLimit = meteredRateLimit(budget('pushed_requests', protection.pushedRequests.perClientAndAddressPerMinute), 'pushed_requests', metrics);
-  const provider = createProvider({
-    config, jwks: providerJwks(config.jwks, clock()), store, logger, clock, cookieSigner, clientAddress: () => serving.getStore(), pushedRequestLimit,
+  const { provider, cookieSigner } = await assembleProvider(config, store, {
+    logger, clock, clientAddress: () => serving.getStore(), pushedRequestLimit,
     findMember: members.findById,
     offerPasskeyTo: config.passkeyOffer.enabled ? passkeyOffer.eligible : async () => false,
   });
+  koa.keys = cookieSigner as unknown as string[];
   provider.on('session.saved', (session: { accountId?: string; uid: string; exp?: number; new?: boolean }) => {
     if (!session.accountId) return;
     const ctx = (Provider as unknown as { ctx?: Koa.Context }).ctx;

@@ -1,7 +1,7 @@
 import { canReceiveSmsCodes } from '../auth/sms-otp/eligibility.ts';
 import type { SmsSender } from '../auth/sms-otp/sms-sender.ts';
 import type { AuditLog, Clock, Member, Members, Passkey, Passkeys } from '../store/port.ts';
-import { maskPhone, MemberInputError, setPhone, setStatus } from './members.ts';
+import { maskPhone, MemberInputError, setPhone, setStatus } from '../members/members.ts';
 
 /** Who at the desk did something to a member's account, and why: both go into the member's audit trail. */
 export type DeskOperator = { by: string; reason: string | undefined };
