@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createSecretKey, hkdfSync } from 'node:crypto';
-import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { RequestListener } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Koa from 'koa';
@@ -23,17 +23,15 @@ import { createPasswordLogin } from './auth/password/password-login.ts';
 import type { SmsSender } from './auth/sms-otp/sms-sender.ts';
 import { createSmsOtp } from './auth/sms-otp/sms-otp.ts';
 import type { Config } from './config/load.ts';
-import { busyRefusal, createAdmission, overBudget, signedSessionId } from './http/admission.ts';
+import { createAdmission } from './http/admission.ts';
 import { assetsRouter } from './http/assets.ts';
-import { providerBodyRefusal } from './http/body-limits.ts';
 import { addressBudgets } from './http/address-budgets.ts';
-import { createClientAddress, limitKeyOf, trustsProxies } from './http/client-address.ts';
-import { pinToIssuer } from './http/issuer-origin.ts';
+import { limitKeyOf, trustsProxies } from './http/client-address.ts';
 import { createCsrf } from './http/csrf.ts';
-import { errorBoundary, logRequest } from './http/error-boundary.ts';
+import { createDispatch, createRefusals, routeMatcher } from './http/dispatch.ts';
+import { errorBoundary } from './http/error-boundary.ts';
 import { createReadiness, healthRouter } from './http/health.ts';
 import { localization, pageLanguage } from './http/localize.ts';
-import { isAuthorizationRequest, isEndSessionRequest, toOriginForm } from './http/request-target.ts';
 import { rememberedClient } from './http/return-cookie.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { wellKnownRouter } from './http/well-known.ts';
@@ -42,7 +40,6 @@ import { memoizeMemberReads, type MemberReads } from './members/member-reads.ts'
 import { metricsEndpoint } from './metrics/endpoint.ts';
 import { meteredHashQueue, meteredRateLimit, meteredSmsSender } from './metrics/metered.ts';
 import { createPrometheusMetrics, type PrometheusMetrics } from './metrics/prometheus.ts';
-import { observeRequest } from './metrics/request-metrics.ts';
 import { continuationOf } from './oidc/continuation.ts';
 import { watchSigningKeys } from './oidc/signing-key-watch.ts';
 import { replaceProviderKeys } from './oidc/provider-keys.ts';
@@ -89,8 +86,6 @@ export type App = {
 // Members with passkeys are counted in the store this often (a scan of the passkeys' member index);
 // in between, this instance adjusts the figure for the passkeys it adds and deletes itself.
 const RECOUNT_PASSKEY_MEMBERS_EVERY_MS = 30 * 60 * 1000;
-// The provider's endpoints a browser visits (authorization, log-out): their refusals are pages.
-const BROWSER_ENDPOINTS = /^\/(auth|session\/end)(\/|$)/i;
 
 /** The composition root: opens the store, builds every collaborator once, and assembles the Koa app. */
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
@@ -271,7 +266,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     wellKnownRouter(config),
     healthRouter(store, logger, clock, readiness),
   ];
-  const refusals = new WeakMap<IncomingMessage, { error: Error; json: boolean }>();
+  const refusals = createRefusals();
   koa.use(useClientAddress);
   koa.use(securityHeaders());
   koa.use(render);
@@ -279,98 +274,27 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // An expired sign-in offers "Start again" at the relying party the member came from.
   // A refused form post leads back to the page the form was on.
   koa.use(errorBoundary(logger, async (ctx) => (await continuationOf(provider, config.issuer, rememberedClient(ctx)))?.startAgain, formPageOf));
-  // A request the server refused before it reached the provider gets its page here (JSON for the
-  // provider's endpoints that browsers do not visit).
-  koa.use((ctx, next) => {
-    const refusal = refusals.get(ctx.req);
-    if (!refusal) return next();
-    if (refusal.json) ctx.state.json = true;
-    throw refusal.error;
-  });
+  // A request the server refused before it reached the provider gets its page here.
+  koa.use(refusals.middleware);
   for (const router of routers) koa.use(router.routes()).use(router.allowedMethods());
 
-  // Every other path is the OIDC provider's (discovery, /auth, /token, /jwks, /session/end, …). It goes
-  // to the provider straight from the server: the provider has its own headers, pages and errors.
-  const pages = koa.callback();
-  const handleOidc = provider.callback();
-  // Most requests are the provider's (/auth, /token): the first path segment rules them out cheaply.
-  const firstSegment = (path: string) => path.split('/', 2)[1] ?? '';
-  const ourPaths = routers.flatMap((router) => router.stack.map((layer) => layer.path));
-  const literal = (p: string | RegExp): p is string => typeof p === 'string' && /^[\w.-]*$/.test(firstSegment(p));
-  const ourSegments = ourPaths.every(literal) ? new Set(ourPaths.map(firstSegment)) : undefined;
-  const ours = (method: string, path: string) => (ourSegments?.has(firstSegment(path)) ?? true)
-    && routers.some((router) => router.match(path, method).path.length > 0);
-  const clientAddress = createClientAddress(protection.trustProxy);
-  const pinned = pinToIssuer(config.issuer);
-  // Each request runs with its client address and its own member reads.
-  const serve = (address: string, listener: RequestListener, req: IncomingMessage, res: ServerResponse) =>
-    memberReads.run(new Map(), () => serving.run(address, listener, req, res));
-  const refuse = (req: IncomingMessage, res: ServerResponse, address: string, error: Error, options: { json: boolean; close: boolean }) => {
-    refusals.set(req, { error, json: options.json });
-    // Refused unread: the connection is closed rather than kept for a body it would have to read.
-    if (options.close) res.setHeader('Connection', 'close');
-    return serve(address, pages, req, res);
-  };
-  // Whether a validly signed session cookie names a session a member is logged in with. A signature
-  // proves only that the IdP once set the cookie: a logged-out or expired session's cookie keeps it.
-  // One look-up by primary key, the one the provider makes next, and only for a signed cookie.
-  const liveSession = async (req: IncomingMessage) => {
-    const id = signedSessionId(req, cookieSigner);
-    const session = id === undefined ? undefined : await store.documents.find('Session', id).catch(() => undefined);
-    return typeof session?.accountId === 'string';
-  };
-  // An authorization request from a member with a live session usually returns to the relying party
-  // at once: it passes. Every other one, whatever its cookies and however its target is written,
-  // waits while the IdP is saturated and counts against its address's budget. A form post is
-  // answered with the same request by GET (authorization-post.ts), which is the one counted.
-  const admitAuthorization = async (req: IncomingMessage, res: ServerResponse, address: string, key: string) => {
-    let refusal: Error | undefined;
-    if (!(await liveSession(req))) {
-      if (admission.busy()) {
-        metrics.shed('new_signin');
-        refusal = busyRefusal();
-      }
-      // A budget the store cannot count right now is answered like any store failure: the page's 503.
-      refusal ??= await overBudget(signInStartLimit, key, 'sign-ins started').catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))));
-    }
-    if (refusal) return refuse(req, res, address, refusal, { json: false, close: false });
-    return serve(address, handleOidc, req, res);
-  };
-  // A log-out without a live session has nobody to log out, yet oidc-provider keeps a short-lived
-  // record for its confirmation form: such requests count against the same budget as sign-ins started.
-  const admitEndSession = async (req: IncomingMessage, res: ServerResponse, address: string, key: string) => {
-    const refusal: Error | undefined = (await liveSession(req)) ? undefined
-      : await overBudget(signInStartLimit, key, 'log-outs without a session').catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))));
-    if (refusal) return refuse(req, res, address, refusal, { json: false, close: false });
-    return serve(address, handleOidc, req, res);
-  };
-  const handler: RequestListener = (req, res) => {
-    pinned(req);
-    const address = clientAddress(req);
-    logRequest(logger, req, res, address);
-    const path = toOriginForm(req);
-    observeRequest(metrics, res, path);
-    const key = limitKeyOf(address);
-    const page = ours(req.method ?? 'GET', path);
-    const overShare = admission.admit(req, res, key);
-    if (overShare) metrics.rateLimited('in_flight');
-    const refused = overShare ?? (page ? undefined : providerBodyRefusal(req, path, protection.pushedRequests.maxBytes));
-    if (refused) return refuse(req, res, address, refused, { json: !page && !BROWSER_ENDPOINTS.test(path), close: true });
-    if (page) return serve(address, pages, req, res);
-    if (isAuthorizationRequest(req.method, path) && req.method !== 'POST') {
-      return void admitAuthorization(req, res, address, key).catch((error: unknown) => {
-        logger.error('request failed', { method: req.method, path, error });
-        res.destroy();
-      });
-    }
-    if (isEndSessionRequest(req.method, path)) {
-      return void admitEndSession(req, res, address, key).catch((error: unknown) => {
-        logger.error('request failed', { method: req.method, path, error });
-        res.destroy();
-      });
-    }
-    return serve(address, handleOidc, req, res);
-  };
+  const handler = createDispatch({
+    issuer: config.issuer,
+    trustProxy: protection.trustProxy,
+    pushedRequestMaxBytes: protection.pushedRequests.maxBytes,
+    logger,
+    metrics,
+    admission,
+    signInStartLimit,
+    cookieSigner,
+    documents: store.documents,
+    ours: routeMatcher(routers),
+    pages: koa.callback(),
+    oidc: provider.callback(),
+    refusals,
+    // Each request runs with its client address and its own member reads.
+    inRequest: (address, serve) => memberReads.run(new Map(), () => serving.run(address, serve)),
+  });
 
   const pruning = startPruning({ store, clock, logger }, {
     everyMs: config.storage.pruneIntervalSeconds * 1000,
