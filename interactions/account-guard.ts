@@ -6,6 +6,8 @@ import { readForm } from '../src/http/body.ts';
 import type { Csrf } from '../src/http/csrf.ts';
 import { HttpError } from '../src/http/http-error.ts';
 import { assertSameOrigin } from '../src/http/same-origin.ts';
+import { rememberedClient } from '../src/http/return-cookie.ts';
+import { continuationOf } from '../src/oidc/continuation.ts';
 import type { MemberSessions } from '../src/oidc/member-sessions.ts';
 import type { Clock, Store } from '../src/store/port.ts';
 import { loadAccountSession, startAccountLogin, type AccountSession } from './account-session.ts';
@@ -86,3 +88,10 @@ export function createAccountGuard({ provider, store, csrf, issuer, clock, sessi
 }
 
 export type AccountGuard = ReturnType<typeof createAccountGuard>;
+
+/** "Back to <website>": the home page of the relying party the member came from, if it registered one. */
+export async function wayBack(ctx: Context, { provider, issuer }: { provider: Provider; issuer: string }): Promise<{ name: string; href: string } | undefined> {
+  const wayOn = await continuationOf(provider, issuer, rememberedClient(ctx), ctx.state.locale);
+  const href = wayOn?.home ?? wayOn?.startAgain;
+  return wayOn && href ? { name: wayOn.name, href } : undefined;
+}

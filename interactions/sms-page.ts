@@ -90,6 +90,21 @@ export async function renderSmsStep(ctx: Context, deps: SmsPageDeps, request: Ot
   });
 }
 
+/**
+ * A form of the SMS step (the code entered, or "Resend code"): runs `act`; a refusal is shown on the
+ * same step, and otherwise the browser goes on to `next`.
+ */
+export async function submitSmsStep(ctx: Context, deps: SmsPageDeps, request: OtpRequest, page: SmsPage, act: () => Promise<unknown>, next: string): Promise<void> {
+  try {
+    await act();
+  } catch (error) {
+    if (!isOtpError(error)) throw error;
+    return renderSmsStep(ctx, deps, request, page, { error });
+  }
+  ctx.status = 303;
+  ctx.redirect(next);
+}
+
 /** Renders the SMS step's template for `page` as `state` says; sends nothing. */
 export async function renderSmsPage(ctx: Context, csrf: Csrf, page: SmsPage, state: SmsPageState): Promise<void> {
   await ctx.render('sms-step', {

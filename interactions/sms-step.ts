@@ -13,7 +13,7 @@ import { SMS_PROMPT } from '../src/oidc/policy.ts';
 import type { Metrics } from '../src/metrics/port.ts';
 import type { Members } from '../src/store/port.ts';
 import { clientName, finish, loadInteraction } from './interaction.ts';
-import { renderSmsStep, type SmsPage } from './sms-page.ts';
+import { renderSmsStep, submitSmsStep, type SmsPage } from './sms-page.ts';
 
 export type SmsStepDeps = { provider: Provider; members: Members; smsOtp: SmsOtp; csrf: Csrf; issuerOrigin: string; metrics: Pick<Metrics, 'stepUp'> };
 
@@ -86,14 +86,7 @@ export async function resendSmsStep(ctx: Context, deps: SmsStepDeps): Promise<vo
   const { details } = await postedStep(ctx, deps);
   if (details.prompt.name !== SMS_PROMPT) return ctx.redirect(`/interaction/${details.uid}`);
   const { request, page } = await stepContext(ctx, deps, details);
-  try {
-    await deps.smsOtp.issue(request);
-  } catch (error) {
-    if (!isOtpError(error)) throw error;
-    return renderSmsStep(ctx, deps, request, page, { error });
-  }
-  ctx.status = 303;
-  ctx.redirect(`/interaction/${details.uid}`);
+  await submitSmsStep(ctx, deps, request, page, () => deps.smsOtp.issue(request), `/interaction/${details.uid}`);
 }
 
 /**

@@ -6,9 +6,8 @@ import { fileURLToPath } from 'node:url';
 import Koa from 'koa';
 import views from 'koa-views';
 import Provider from 'oidc-provider';
-import { accountRouter } from '../interactions/account.ts';
 import { formPageOf } from '../interactions/form-pages.ts';
-import { interactionRouter } from '../interactions/router.ts';
+import { idpRoutes } from '../interactions/routes.ts';
 import { createFreshSms } from './account/fresh-sms.ts';
 import { createPasskeyOffer } from './account/passkey-offer.ts';
 import { createPasskeySettings } from './account/passkey-settings.ts';
@@ -22,19 +21,20 @@ import { createHashQueue } from './auth/password/hash-queue.ts';
 import { createPasswordLogin } from './auth/password/password-login.ts';
 import type { SmsSender } from './auth/sms-otp/sms-sender.ts';
 import { createSmsOtp } from './auth/sms-otp/sms-otp.ts';
+import { createSmsWayIn } from './auth/sms-otp/way-in.ts';
 import type { Config } from './config/load.ts';
 import { createAdmission } from './http/admission.ts';
-import { assetsRouter } from './http/assets.ts';
+import { loadAssets } from './http/assets.ts';
 import { addressBudgets } from './http/address-budgets.ts';
 import { limitKeyOf, trustsProxies } from './http/client-address.ts';
 import { createCsrf } from './http/csrf.ts';
 import { createDispatch, createRefusals, routeMatcher } from './http/dispatch.ts';
 import { errorBoundary } from './http/error-boundary.ts';
-import { createReadiness, healthRouter } from './http/health.ts';
+import { createReadiness } from './http/health.ts';
 import { localization, pageLanguage } from './http/localize.ts';
 import { rememberedClient } from './http/return-cookie.ts';
 import { securityHeaders } from './http/security-headers.ts';
-import { wellKnownRouter } from './http/well-known.ts';
+import { wellKnownDocuments } from './http/well-known.ts';
 import { createLogger, type Logger } from './log.ts';
 import { memoizeMemberReads, type MemberReads } from './members/member-reads.ts';
 import { metricsEndpoint } from './metrics/endpoint.ts';
@@ -252,20 +252,18 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     },
   });
 
-  // In the order a request is matched against them: the sign-in steps, which every log-in makes
-  // several of, first. No two of them serve the same path.
   const passkeyOptionsLimit = meteredRateLimit(budget('passkey_options', protection.perAddressPerMinute.passkeyOptions), 'passkey_options', metrics);
   const signInStartLimit = meteredRateLimit(budget('signin_starts', protection.perAddressPerMinute.signInStarts), 'signin_starts', metrics);
   const admission = createAdmission(protection.shedding);
   const device = { trust: devices, days: config.loginLimits.deviceCookieDays };
-  const routers = [
-    interactionRouter({ provider, store, passwordLogin, passkeyLogin, smsOtp, csrf, issuerOrigin, rpId: config.webauthn.rpId, passkeyOptionsLimit, device, clock,
-      offer: passkeyOffer, settings: passkeySettings, freshSms, metrics, help: config.help, production: config.production }),
-    accountRouter({ provider, store, smsOtp, freshSms, settings: passkeySettings, csrf, issuer: config.issuer, rpId: config.webauthn.rpId, clock, sessions: memberSessions }),
-    assetsRouter(path.join(viewsDir, 'assets'), { 'simplewebauthn-browser.js': webauthnBrowser }),
-    wellKnownRouter(config),
-    healthRouter(store, logger, clock, readiness),
-  ];
+  const routes = idpRoutes({
+    provider, store, passwordLogin, passkeyLogin, smsOtp, csrf, issuer: config.issuer, issuerOrigin, rpId: config.webauthn.rpId, passkeyOptionsLimit, device, clock,
+    wayIn: createSmsWayIn({ members: store.members, counters: store.counters, smsOtp }),
+    offer: passkeyOffer, settings: passkeySettings, freshSms, sessions: memberSessions, metrics, help: config.help, production: config.production,
+    assets: loadAssets(path.join(viewsDir, 'assets'), { 'simplewebauthn-browser.js': webauthnBrowser }),
+    wellKnown: wellKnownDocuments(config),
+    readiness,
+  });
   const refusals = createRefusals();
   koa.use(useClientAddress);
   koa.use(securityHeaders());
@@ -276,7 +274,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   koa.use(errorBoundary(logger, async (ctx) => (await continuationOf(provider, config.issuer, rememberedClient(ctx)))?.startAgain, formPageOf));
   // A request the server refused before it reached the provider gets its page here.
   koa.use(refusals.middleware);
-  for (const router of routers) koa.use(router.routes()).use(router.allowedMethods());
+  koa.use(routes.routes()).use(routes.allowedMethods());
 
   const handler = createDispatch({
     issuer: config.issuer,
@@ -288,7 +286,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     signInStartLimit,
     cookieSigner,
     documents: store.documents,
-    ours: routeMatcher(routers),
+    ours: routeMatcher(routes),
     pages: koa.callback(),
     oidc: provider.callback(),
     refusals,

@@ -45,12 +45,12 @@ export type Refusals = ReturnType<typeof createRefusals>;
  * Whether a request is for one of our routes: the first path segment rules most requests out cheaply
  * (most are the provider's: /auth, /token), then the router decides.
  */
-export function routeMatcher(routers: readonly Router[]): (method: string, path: string) => boolean {
+export function routeMatcher(router: Router): (method: string, path: string) => boolean {
   const firstSegment = (path: string) => path.split('/', 2)[1] ?? '';
-  const paths = routers.flatMap((router) => router.stack.map((layer) => layer.path));
+  const paths = router.stack.map((layer) => layer.path);
   const literal = (p: string | RegExp): p is string => typeof p === 'string' && /^[\w.-]*$/.test(firstSegment(p));
   const segments = paths.every(literal) ? new Set(paths.map(firstSegment)) : undefined;
-  return (method, path) => (segments?.has(firstSegment(path)) ?? true) && routers.some((router) => router.match(path, method).path.length > 0);
+  return (method, path) => (segments?.has(firstSegment(path)) ?? true) && router.match(path, method).path.length > 0;
 }
 
 export type DispatchDeps = {
