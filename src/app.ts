@@ -3,8 +3,6 @@ import { createSecretKey, hkdfSync } from 'node:crypto';
 import type { RequestListener } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Koa from 'koa';
-import views from 'koa-views';
 import Provider from 'oidc-provider';
 import { formPageOf } from '../interactions/form-pages.ts';
 import { idpRoutes } from '../interactions/routes.ts';
@@ -26,14 +24,12 @@ import type { Config } from './config/load.ts';
 import { createAdmission } from './http/admission.ts';
 import { loadAssets } from './http/assets.ts';
 import { addressBudgets } from './http/address-budgets.ts';
-import { limitKeyOf, trustsProxies } from './http/client-address.ts';
+import { limitKeyOf } from './http/client-address.ts';
 import { createCsrf } from './http/csrf.ts';
 import { createDispatch, createRefusals, routeMatcher } from './http/dispatch.ts';
-import { errorBoundary } from './http/error-boundary.ts';
 import { createReadiness } from './http/health.ts';
-import { localization, pageLanguage } from './http/localize.ts';
+import { createPagesApp, createRender } from './http/pages.ts';
 import { rememberedClient } from './http/return-cookie.ts';
-import { securityHeaders } from './http/security-headers.ts';
 import { wellKnownDocuments } from './http/well-known.ts';
 import { createLogger, type Logger } from './log.ts';
 import { memoizeMemberReads, type MemberReads } from './members/member-reads.ts';
@@ -41,6 +37,8 @@ import { metricsEndpoint } from './metrics/endpoint.ts';
 import { meteredHashQueue, meteredRateLimit, meteredSmsSender } from './metrics/metered.ts';
 import { createPrometheusMetrics, type PrometheusMetrics } from './metrics/prometheus.ts';
 import { continuationOf } from './oidc/continuation.ts';
+import { noteSavedSessions } from './oidc/member-sessions.ts';
+import { serveProviderPages } from './oidc/provider-pages.ts';
 import { watchSigningKeys } from './oidc/signing-key-watch.ts';
 import { replaceProviderKeys } from './oidc/provider-keys.ts';
 import { openStore } from './store/open.ts';
@@ -87,7 +85,7 @@ export type App = {
 // in between, this instance adjusts the figure for the passkeys it adds and deletes itself.
 const RECOUNT_PASSKEY_MEMBERS_EVERY_MS = 30 * 60 * 1000;
 
-/** The composition root: opens the store, builds every collaborator once, and assembles the Koa app. */
+/** The composition root: opens the store, builds every collaborator once, and wires the provider, the pages and the dispatch. */
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const clock = options.clock ?? Date.now;
@@ -122,9 +120,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     commits: { committed: metrics.storeCommit, failed: metrics.storeFailed },
   }));
   const readiness = createReadiness(store, logger, clock);
-  // The client address of the request being served, worked out once by the server (see handler):
+  // The client address of the request being served, worked out once by the server (dispatch.ts):
   // what the request writes counts against that address, and every limit, log and audit entry uses it.
   const serving = new AsyncLocalStorage<string>();
+  const clientAddress = () => serving.getStore();
   // The members read while serving a request: findAccount, the log-in methods and the passkey offer
   // share one read of a member per request (see memoizeMemberReads).
   const memberReads = new AsyncLocalStorage<MemberReads>();
@@ -132,15 +131,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const passkeyOffer = createPasskeyOffer({
     members, passkeys: store.passkeys, counters: store.counters, audit: store.audit, clock, snoozeDays: config.passkeyOffer.snoozeDays, metrics,
   });
-  // Where each member is logged in: noted whenever one of their sessions is saved.
   const memberSessions = await assembleMemberSessions(store, clock);
   const issuerOrigin = new URL(config.issuer).origin;
 
-  const koa = new Koa({ proxy: trustsProxies(protection.trustProxy) });
-  // What Koa reports after the error boundary (a response that could not be written, mostly to a
-  // client already gone) is a log line like any other, never text on standard error.
-  const undelivered = (error: Error & { code?: string }) => logger.info('response not delivered', { reason: error.code ?? error.message });
-  koa.on('error', undelivered);
   const csrf = createCsrf(createSecretKey(Buffer.from(config.cookieKeys[0]!, 'utf8')), (ctx) => ctx.secure);
   const derivedKey = (purpose: string) => (secret: string) => Buffer.from(hkdfSync('sha256', secret, '', `jmb-idp ${purpose}`, 32));
   const devices = createDeviceTrust({ keys: config.cookieKeys.map(derivedKey('device-trust')), days: config.loginLimits.deviceCookieDays }, clock);
@@ -184,56 +177,19 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     clock,
     metrics,
   });
-  // Templates are compiled once and kept: they do not change while the IdP runs. Partials are
-  // included by absolute path from `root`, which ejs resolves without looking on disk.
-  const templates = views(viewsDir, { extension: 'ejs', options: { cache: true, root: viewsDir } });
-  // koa-views first looks for a file named exactly as given, then adds the extension: naming the
-  // file spares every page a failed disk lookup.
-  const render: Koa.Middleware = (ctx, next) => templates(ctx, () => {
-    const byName = ctx.render;
-    ctx.render = (name, locals) => byName(`${name}.ejs`, { ...pageLanguage(ctx.state), ...locals });
-    return next();
-  });
-
-  // Every request's client address, worked out once by the server (see handler below).
-  const useClientAddress: Koa.Middleware = (ctx, next) => {
-    ctx.request.ip = serving.getStore() ?? ctx.request.ip;
-    return next();
-  };
+  const render = createRender(viewsDir);
   // In this process on the embedded store, in the store every instance shares otherwise.
   const budget = addressBudgets(store, clock);
   const pushedRequestLimit = meteredRateLimit(budget('pushed_requests', protection.pushedRequests.perClientAndAddressPerMinute), 'pushed_requests', metrics);
   const { provider, cookieSigner } = await assembleProvider(config, store, {
-    logger, clock, clientAddress: () => serving.getStore(), pushedRequestLimit,
+    logger, clock, clientAddress, pushedRequestLimit,
     findMember: members.findById,
     offerPasskeyTo: config.passkeyOffer.enabled ? passkeyOffer.eligible : async () => false,
   });
-  koa.keys = cookieSigner as unknown as string[];
-  provider.on('session.saved', (session: { accountId?: string; uid: string; exp?: number; new?: boolean }) => {
-    if (!session.accountId) return;
-    const ctx = (Provider as unknown as { ctx?: Koa.Context }).ctx;
-    const seen = { userAgent: ctx?.get('user-agent') || undefined, ip: serving.getStore() };
-    memberSessions.touch(session.accountId, session.uid, new Date((session.exp ?? 0) * 1000), seen, session.new === true)
-      .catch((error: unknown) => logger.warn('a session could not be noted for its member', { error }));
-  });
+  // Where each member is logged in: noted whenever one of their sessions is saved.
+  noteSavedSessions(provider, memberSessions, { clientAddress, logger });
   provider.on('end_session.success', () => metrics.logout());
-  // The same for the provider's responses (a connection the server closed at its request timeout).
-  (provider as unknown as Koa).on('error', undelivered);
-  // The provider renders its own pages (errors, log-out) with the same templates and language.
-  provider.use(securityHeaders());
-  provider.use(render);
-  provider.use(localization());
-  // What escapes the provider's own error handling (a session that cannot be saved once the
-  // response is ready) gets our pages too, never Koa's plain-text error.
-  provider.use(errorBoundary(logger));
-  provider.use(async (ctx, next) => {
-    await next();
-    if (ctx.status === 404 && ctx.body === undefined) {
-      ctx.status = 404;
-      await ctx.render('error', { page: 'notfound', code: 'not_found', title: ctx.state.t('error.title') });
-    }
-  });
-  provider.use(useClientAddress);
+  serveProviderPages(provider, { render, logger, clientAddress });
   // A rotation's keys are published, a key starts signing at its time, a retired key is withdrawn:
   // read from the key store every SIGNING_KEY_CHECK_SECONDS (a minute) and applied to the running
   // provider, never before a key's `signs_from`.
@@ -265,16 +221,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     readiness,
   });
   const refusals = createRefusals();
-  koa.use(useClientAddress);
-  koa.use(securityHeaders());
-  koa.use(render);
-  koa.use(localization());
-  // An expired sign-in offers "Start again" at the relying party the member came from.
-  // A refused form post leads back to the page the form was on.
-  koa.use(errorBoundary(logger, async (ctx) => (await continuationOf(provider, config.issuer, rememberedClient(ctx)))?.startAgain, formPageOf));
-  // A request the server refused before it reached the provider gets its page here.
-  koa.use(refusals.middleware);
-  koa.use(routes.routes()).use(routes.allowedMethods());
+  const pages = createPagesApp({
+    trustProxy: protection.trustProxy, cookieSigner, logger, render, clientAddress, refusals, routes, formPageOf,
+    // An expired sign-in offers "Start again" at the relying party the member came from.
+    startAgainFor: async (ctx) => (await continuationOf(provider, config.issuer, rememberedClient(ctx)))?.startAgain,
+  });
 
   const handler = createDispatch({
     issuer: config.issuer,
@@ -287,7 +238,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     cookieSigner,
     documents: store.documents,
     ours: routeMatcher(routes),
-    pages: koa.callback(),
+    pages: pages.callback(),
     oidc: provider.callback(),
     refusals,
     // Each request runs with its client address and its own member reads.
