@@ -5,6 +5,7 @@ import type { OtpRequest } from '../src/auth/sms-otp/sms-otp.ts';
 import { readForm } from '../src/http/body.ts';
 import type { Csrf } from '../src/http/csrf.ts';
 import { HttpError } from '../src/http/http-error.ts';
+import { japanDateTime } from '../src/i18n/japan-time.ts';
 import { assertSameOrigin } from '../src/http/same-origin.ts';
 import { rememberedClient } from '../src/http/return-cookie.ts';
 import { continuationOf } from '../src/oidc/continuation.ts';
@@ -43,7 +44,7 @@ export function createAccountGuard({ provider, store, csrf, issuer, clock, sessi
     store.documents.upsert(FLASH, s.sessionId, { message }, new Date(clock() + 60_000));
   // Every time is Japan's, and says so.
   const time = (ctx: Context, at: Date | undefined) => at
-    ? `${new Intl.DateTimeFormat(ctx.state.locale, { dateStyle: 'medium', timeStyle: 'short', timeZone: 'Asia/Tokyo' }).format(at)} JST`
+    ? `${japanDateTime(ctx.state.locale, at)} JST`
     : undefined;
 
   /** The signed-in member, or a redirect through the log-in (pages) / a 401 (JSON). */

@@ -1,6 +1,7 @@
 import { AuthError } from '../auth/auth-error.ts';
 import type { CreationOptions, PasskeyRegistration } from '../auth/passkey/passkey-registration.ts';
 import type { SmsOtp } from '../auth/sms-otp/sms-otp.ts';
+import { japanDateTime } from '../i18n/japan-time.ts';
 import { translator, type Locale } from '../i18n/messages.ts';
 import { noMetrics, type Metrics } from '../metrics/port.ts';
 import type { ChangeScope, FreshSms } from './fresh-sms.ts';
@@ -46,7 +47,7 @@ export function createPasskeySettings({ passkeys, registration, audit, smsOtp, f
     audit.append({ memberId: member.id, at: new Date(clock()), type, outcome: 'success', ip: actor.ip, userAgent: actor.userAgent, detail });
 
   const notice = (member: Member, actor: Actor, change: 'added' | 'removed') => {
-    const date = new Intl.DateTimeFormat(actor.locale, { dateStyle: 'medium', timeStyle: 'short', timeZone: 'Asia/Tokyo' }).format(new Date(clock()));
+    const date = japanDateTime(actor.locale, new Date(clock()));
     const body = actor.locale === 'ja'
       ? `【JMB】${date}にJMBアカウントのパスキーが${change === 'added' ? '追加' : '削除'}されました。お心当たりのない場合は、至急JMBまでご連絡ください。`
       : `JMB: A passkey was ${change} ${change === 'added' ? 'to' : 'from'} your JMB account on ${date} (JST). If this was not you, contact JMB immediately.`;

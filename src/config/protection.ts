@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
-import { parse, positiveInt } from './parse.ts';
+import { numberSettings } from './parse.ts';
 import { parseTrustProxy, type TrustProxy } from './trust-proxy.ts';
 
 /** A bound on one kind of short-lived document: the most held in all, and per owner (a client's network); the store takes it as its KindBounds (store/port.ts). */
@@ -61,8 +61,7 @@ const nonNegativeInt = z.coerce.number().int().min(0);
 
 /** TRUST_PROXY and the budgets, bounds and thresholds of the protection settings. */
 export function loadProtection(env: NodeJS.ProcessEnv, problems: string[]): ProtectionSettings {
-  const number = (name: string, fallback: number, schema: z.ZodType<number> = positiveInt) =>
-    parse(name, env[name] ?? String(fallback), schema, problems) ?? fallback;
+  const number = numberSettings(env, problems);
   const trust = parseTrustProxy(env.TRUST_PROXY);
   if (typeof trust === 'string') problems.push(trust);
   const signInsMax = number('SIGNINS_IN_PROGRESS_MAX', 50_000);
@@ -109,7 +108,7 @@ export function loadProtection(env: NodeJS.ProcessEnv, problems: string[]): Prot
 
 /** HTTP_*_TIMEOUT_SECONDS: how long the server waits on a client. */
 export function loadServerTimeouts(env: NodeJS.ProcessEnv, problems: string[]): ServerTimeouts {
-  const number = (name: string, fallback: number) => parse(name, env[name] ?? String(fallback), positiveInt, problems) ?? fallback;
+  const number = numberSettings(env, problems);
   const timeouts = {
     headersSeconds: number('HTTP_HEADERS_TIMEOUT_SECONDS', 10),
     requestSeconds: number('HTTP_REQUEST_TIMEOUT_SECONDS', 30),
@@ -121,7 +120,7 @@ export function loadServerTimeouts(env: NodeJS.ProcessEnv, problems: string[]): 
 
 /** LOGIN_*: the password log-in's limits and waits. */
 export function loadLoginLimits(env: NodeJS.ProcessEnv, problems: string[]): LoginLimits {
-  const number = (name: string, fallback: number) => parse(name, env[name] ?? String(fallback), positiveInt, problems) ?? fallback;
+  const number = numberSettings(env, problems);
   const limits = {
     perMember: number('LOGIN_MAX_FAILURES_PER_MEMBER', 5),
     perDevice: number('LOGIN_MAX_FAILURES_PER_DEVICE', 10),
