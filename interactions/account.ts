@@ -19,6 +19,7 @@ import { finishAccountLogin } from './account-session.ts';
 import { renderSettings } from './passkey-settings.ts';
 import { renderSmsStep, submitSmsStep } from './sms-page.ts';
 
+/** What the account pages are served with: the use cases, the member's sessions and the account guard. */
 export type AccountDeps = {
   provider: Provider;
   store: Store;

@@ -15,6 +15,7 @@ import { PASSKEY_OFFER_PROMPT } from '../src/oidc/policy.ts';
 import type { Member, Members } from '../src/store/port.ts';
 import { clientName, finish, loadInteraction } from './interaction.ts';
 
+/** What the passkey offer's pages are served with. */
 export type PasskeyOfferDeps = {
   provider: Provider;
   members: Members;

@@ -13,6 +13,7 @@ import type { Passkey } from '../src/store/port.ts';
 import { wayBack, type AccountGuard } from './account-guard.ts';
 import type { AccountSession } from './account-session.ts';
 
+/** What Passkey Settings' pages are served with. */
 export type PasskeySettingsDeps = {
   guard: AccountGuard;
   settings: PasskeySettings;

@@ -37,6 +37,7 @@ import { abortSignIn, showSignInStep } from './sign-in-step.ts';
 import { resendSmsStep, skipSmsStep, verifySmsStep } from './sms-step.ts';
 import { sendSmsWayIn, verifySmsWayIn } from './sms-way-in.ts';
 
+/** Everything the IdP's own routes are served with, built once in src/app.ts. */
 export type RouteDeps = {
   provider: Provider;
   store: Store;

@@ -9,6 +9,7 @@ import { renderLogin, type LoginDeps } from './login.ts';
 import { showOffer, type PasskeyOfferDeps } from './passkey-offer.ts';
 import { showSmsStep, type SmsStepDeps } from './sms-step.ts';
 
+/** What the page of any sign-in step may need. */
 export type SignInStepDeps = LoginDeps & SmsStepDeps & PasskeyOfferDeps & ConsentDeps;
 
 /** GET /interaction/:uid: the page of the step the sign-in is at (oidc-provider's prompt). */

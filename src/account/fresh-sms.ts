@@ -37,4 +37,5 @@ export function createFreshSms({ documents, smsOtp, clock }: { documents: Expiri
   };
 }
 
+/** The fresh-SMS rule, as createFreshSms builds it. */
 export type FreshSms = ReturnType<typeof createFreshSms>;

@@ -37,9 +37,13 @@ export const OTP_ERRORS = [
   'code_exhausted',
 ] as const;
 
+/** A code of CEREMONY_ERRORS. */
 export type CeremonyErrorCode = (typeof CEREMONY_ERRORS)[number];
+/** A code of LOGIN_ERRORS. */
 export type LoginErrorCode = (typeof LOGIN_ERRORS)[number];
+/** A code of REGISTRATION_ERRORS. */
 export type RegistrationErrorCode = (typeof REGISTRATION_ERRORS)[number];
+/** A code of OTP_ERRORS. */
 export type OtpErrorCode = (typeof OTP_ERRORS)[number];
 /** Every reason a log-in method refuses; interaction handlers map each code to a page message or a JSON error. */
 export type AuthErrorCode = LoginErrorCode | RegistrationErrorCode | OtpErrorCode;

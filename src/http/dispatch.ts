@@ -39,6 +39,7 @@ export function createRefusals() {
   };
 }
 
+/** The hand-off of refused requests to the Koa app, as createRefusals builds it. */
 export type Refusals = ReturnType<typeof createRefusals>;
 
 /**
@@ -53,6 +54,7 @@ export function routeMatcher(router: Router): (method: string, path: string) => 
   return (method, path) => (segments?.has(firstSegment(path)) ?? true) && router.match(path, method).path.length > 0;
 }
 
+/** What the dispatch decides with, and the listeners it hands requests to. */
 export type DispatchDeps = {
   issuer: string;
   trustProxy: TrustProxy;

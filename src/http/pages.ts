@@ -42,6 +42,7 @@ export function logUndelivered(logger: Logger): (error: Error & { code?: string 
   return (error) => logger.info('response not delivered', { reason: error.code ?? error.message });
 }
 
+/** What the pages' Koa app is built from. */
 export type PagesAppDeps = {
   trustProxy: TrustProxy;
   cookieSigner: CookieSigner;

@@ -31,4 +31,5 @@ export function wellKnownDocuments(config: Pick<Config, 'apps' | 'webauthn' | 'i
   };
 }
 
+/** The well-known documents' handlers, as wellKnownDocuments builds them. */
 export type WellKnownDocuments = ReturnType<typeof wellKnownDocuments>;
