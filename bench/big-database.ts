@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { BENCH_CLIENT } from './common.ts';
@@ -61,7 +62,9 @@ export function fillDocuments(file: string, documents: number, expired: number):
  */
 export function backUp(file: string, target: string, checkout = path.join(import.meta.dirname, '..')): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(checkout, 'src/store/backup-cli.ts'), '--to', target], {
+    // A checkout from before the tools moved to src/cli/ has the command under src/store/.
+    const command = ['src/cli/backup.ts', 'src/store/backup-cli.ts'].map((file) => path.join(checkout, file)).find((file) => existsSync(file))!;
+    const child = spawn(process.execPath, [command, '--to', target], {
       env: { PATH: process.env.PATH ?? '', DATABASE_URL: `sqlite:${file}` },
     });
     let out = '';

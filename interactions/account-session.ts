@@ -2,7 +2,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 import { HttpError } from '../src/http/http-error.ts';
-import { ACCOUNT_CLIENT_ID } from '../src/oidc/account-client.ts';
+import { ACCOUNT_CLIENT_ID } from '../src/config/clients.ts';
 import type { Member, Members } from '../src/store/port.ts';
 
 const STATE_COOKIE = 'jmb.account';

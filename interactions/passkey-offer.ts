@@ -1,263 +1,130 @@
-import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 import type { Interaction } from 'oidc-provider';
+import type { ChangeScope, FreshSms } from '../src/account/fresh-sms.ts';
 import type { PasskeyOffer } from '../src/account/passkey-offer.ts';
-import { SettingsError, type PasskeySettings } from '../src/account/passkey-settings.ts';
-import { OtpError, type OtpRequest, type SmsOtp } from '../src/auth/sms-otp/sms-otp.ts';
-import { readForm, readJson } from '../src/http/body.ts';
+import type { PasskeySettings } from '../src/account/passkey-settings.ts';
+import type { SmsOtp } from '../src/auth/sms-otp/sms-otp.ts';
+import { readForm } from '../src/http/body.ts';
 import type { Csrf } from '../src/http/csrf.ts';
 import { HttpError } from '../src/http/http-error.ts';
 import { assertSameOrigin } from '../src/http/same-origin.ts';
 import { maskPhone } from '../src/members/members.ts';
 import { assuranceOf, proofsFromAmr, type Proof } from '../src/oidc/assurance.ts';
 import { PASSKEY_OFFER_PROMPT } from '../src/oidc/policy.ts';
-import type { Clock, ExpiringDocuments, Member, Members, Passkey } from '../src/store/port.ts';
+import type { Member, Members } from '../src/store/port.ts';
 import { clientName, finish, loadInteraction } from './interaction.ts';
-import { settingsJsonError } from './passkey-settings.ts';
-import { renderSmsStep, type SmsPage } from './sms-page.ts';
 
+/** What the passkey offer's pages are served with. */
 export type PasskeyOfferDeps = {
   provider: Provider;
   members: Members;
-  documents: ExpiringDocuments;
   offer: PasskeyOffer;
+  freshSms: FreshSms;
   settings: PasskeySettings;
   smsOtp: SmsOtp;
   csrf: Csrf;
   issuerOrigin: string;
-  clock: Clock;
 };
 
-/** How long an SMS verification made for the offer lets the member register the passkey. */
-const VERIFIED_FOR_MS = 10 * 60 * 1000;
-const VERIFIED = 'PasskeyOfferVerified';
+// The offer of a passkey right after a password log-in: "Log in faster next time with a passkey",
+// with "Set up a passkey" running the seed's own steps in place (the SMS code, the device prompt,
+// "Passkey registered": passkey-offer-register.ts) and then "Continue to <relying party>", or "Not
+// now". The page skips itself on a browser that cannot make a passkey.
 
-/**
- * The offer of a passkey right after a password log-in: "Log in faster next time with a passkey",
- * with "Set up a passkey" running the seed's own steps in place (the SMS code, the device prompt,
- * "Passkey registered") and then "Continue to <relying party>", or "Not now". The page skips itself
- * on a browser that cannot make a passkey.
- */
-export function passkeyOfferRoutes(router: Router, deps: PasskeyOfferDeps): { showOffer(ctx: Context, details: Interaction): Promise<void> } {
-  const { provider, members, documents, offer, settings, smsOtp, csrf, issuerOrigin, clock } = deps;
-  const base = (details: Interaction) => `/interaction/${details.uid}/offer`;
-  const signInOf = (details: Interaction) => ({ id: details.uid, until: new Date(details.exp * 1000) });
-  const actor = (ctx: Context, details: Interaction) => ({
-    ip: ctx.ip, userAgent: ctx.get('user-agent') || undefined, clientId: String(details.params.client_id), locale: ctx.state.locale,
-  });
+/** Where the offer's pages and forms are, under the sign-in's own path. */
+export const offerPath = (details: Interaction) => `/interaction/${details.uid}/offer`;
+/** The sign-in the offer is made in, for its figures: each outcome counts once per sign-in. */
+export const signInOf = (details: Interaction) => ({ id: details.uid, until: new Date(details.exp * 1000) });
+/** Who did what, for the audit trail and the notices. */
+export const offerActor = (ctx: Context, details: Interaction) => ({
+  ip: ctx.ip, userAgent: ctx.get('user-agent') || undefined, clientId: String(details.params.client_id), locale: ctx.state.locale,
+});
 
-  /** The interaction of this offer, with the member it is for; anything else goes back to the sign-in page. */
-  async function offerStep(ctx: Context): Promise<{ details: Interaction; member: Member } | undefined> {
-    ctx.set('Cache-Control', 'no-store');
-    const details = await loadInteraction(provider, ctx);
-    const member = details.session ? await members.findById(details.session.accountId) : undefined;
-    if (details.prompt.name !== PASSKEY_OFFER_PROMPT || !member) {
-      if (ctx.state.json) throw new HttpError(400, 'invalid_request', 'this sign-in is not offering a passkey');
-      ctx.status = 303;
-      ctx.redirect(`/interaction/${details.uid}`);
-      return undefined;
-    }
-    return { details, member };
-  }
+/** What this sign-in's log-in proved so far, as it recorded it. */
+const signInAmr = (details: Interaction) => (details.lastSubmission?.login as { amr?: string[] } | undefined)?.amr;
+const proofsOf = (details: Interaction): Proof[] => proofsFromAmr(signInAmr(details) ?? details.session?.amr);
+/** Changes made in the offer are made in this sign-in, whose own SMS step counts. */
+export const offerScope = (details: Interaction): ChangeScope => ({ purpose: 'enrolment', bindTo: details.uid, signInAmr: signInAmr(details) });
+/** Whether the member's phone is verified for a passkey in this sign-in. */
+export const phoneVerified = (deps: Pick<PasskeyOfferDeps, 'freshSms'>, details: Interaction, member: Member) => deps.freshSms.holds(member, offerScope(details));
 
-  async function postedStep(ctx: Context) {
-    assertSameOrigin(ctx, issuerOrigin);
-    const step = await offerStep(ctx);
-    if (!step) return undefined;
-    const form = await readForm(ctx);
-    csrf.verify(ctx, step.details.uid, form.csrf);
-    return { ...step, form };
-  }
-
-  const smsRequest = (ctx: Context, details: Interaction, member: Member): OtpRequest => ({
-    member, purpose: 'enrolment', bindTo: details.uid, ip: ctx.ip, userAgent: ctx.get('user-agent') || undefined, locale: ctx.state.locale,
-  });
-  const smsPage = (ctx: Context, details: Interaction): SmsPage => ({
-    csrfScope: details.uid,
-    verifyAction: `${base(details)}/sms/verify`,
-    resendAction: `${base(details)}/sms/resend`,
-    cancelHref: `/interaction/${details.uid}`,
-    intro: ctx.state.t('offer.sms.intro'),
-  });
-  /** The proofs of this sign-in so far, as the log-in recorded them. */
-  const proofsOf = (details: Interaction): Proof[] => proofsFromAmr((details.lastSubmission?.login as { amr?: string[] } | undefined)?.amr ?? details.session?.amr);
-  const smsDoneInSignIn = (details: Interaction) =>
-    ((details.lastSubmission?.login as { amr?: string[] } | undefined)?.amr ?? []).includes('sms');
-  const verified = async (details: Interaction, member: Member) =>
-    smsDoneInSignIn(details) || (await documents.find(VERIFIED, details.uid))?.memberId === member.id;
-
-  /** Ends the offer and carries the sign-in on; a verified phone during it counts as a proof in the ID token. */
-  async function carryOn(ctx: Context, details: Interaction, member: Member, outcome: 'registered' | 'dismissed' | 'skipped') {
-    const phoneVerified = !smsDoneInSignIn(details) && (await documents.find(VERIFIED, details.uid))?.memberId === member.id;
-    if (!phoneVerified) return finish(details, ctx, { [PASSKEY_OFFER_PROMPT]: { outcome } }, true);
-    const { acr, amr } = assuranceOf([...proofsOf(details), { method: 'sms-otp' }]);
-    await finish(details, ctx, { login: { accountId: member.id, acr, amr, remember: true }, consent: {}, [PASSKEY_OFFER_PROMPT]: { outcome } });
-  }
-
-  async function showOffer(ctx: Context, details: Interaction): Promise<void> {
-    const member = details.session ? await members.findById(details.session.accountId) : undefined;
-    if (!member) throw new HttpError(400, 'invalid_request', 'the sign-in has no member');
-    await offer.recordOnce(member.id, 'offered', signInOf(details), actor(ctx, details));
-    await ctx.render('passkey-offer', {
-      title: ctx.state.t('offer.title'),
-      action: base(details),
-      csrf: csrf.token(ctx, details.uid),
-      phone: maskPhone(member.phone),
-      client: await clientName(provider, details, ctx.state.locale),
-    });
-  }
-
-  router.post('/interaction/:uid/offer/accept', async (ctx) => {
-    const step = await postedStep(ctx);
-    if (!step) return;
-    await offer.recordOnce(step.member.id, 'accepted', signInOf(step.details), actor(ctx, step.details));
+/** The interaction of this offer, with the member it is for; anything else goes back to the sign-in page. */
+export async function offerStep(ctx: Context, { provider, members }: PasskeyOfferDeps): Promise<{ details: Interaction; member: Member } | undefined> {
+  ctx.set('Cache-Control', 'no-store');
+  const details = await loadInteraction(provider, ctx);
+  const member = details.session ? await members.findById(details.session.accountId) : undefined;
+  if (details.prompt.name !== PASSKEY_OFFER_PROMPT || !member) {
+    if (ctx.state.json) throw new HttpError(400, 'invalid_request', 'this sign-in is not offering a passkey');
     ctx.status = 303;
-    ctx.redirect((await verified(step.details, step.member)) ? `${base(step.details)}/register` : `${base(step.details)}/sms`);
-  });
-
-  router.post('/interaction/:uid/offer/dismiss', async (ctx) => {
-    const step = await postedStep(ctx);
-    if (!step) return;
-    await offer.dismiss(step.member.id, signInOf(step.details), actor(ctx, step.details));
-    await carryOn(ctx, step.details, step.member, 'dismissed');
-  });
-
-  // A browser that cannot make a passkey: the page moved on by itself; nothing is remembered.
-  router.post('/interaction/:uid/offer/skip', async (ctx) => {
-    const step = await postedStep(ctx);
-    if (!step) return;
-    await offer.recordOnce(step.member.id, 'skipped', signInOf(step.details), actor(ctx, step.details));
-    await carryOn(ctx, step.details, step.member, 'skipped');
-  });
-
-  router.get('/interaction/:uid/offer/sms', async (ctx) => {
-    const step = await offerStep(ctx);
-    if (!step) return;
-    if (await verified(step.details, step.member)) return ctx.redirect(`${base(step.details)}/register`);
-    await renderSmsStep(ctx, { smsOtp, csrf }, smsRequest(ctx, step.details, step.member), smsPage(ctx, step.details), { send: true });
-  });
-
-  router.post('/interaction/:uid/offer/sms/verify', async (ctx) => {
-    const step = await postedStep(ctx);
-    if (!step) return;
-    const request = smsRequest(ctx, step.details, step.member);
-    try {
-      await smsOtp.verify({ ...request, code: step.form.code ?? '' });
-    } catch (error) {
-      if (!(error instanceof OtpError)) throw error;
-      return renderSmsStep(ctx, { smsOtp, csrf }, request, smsPage(ctx, step.details), { error });
-    }
-    await documents.upsert(VERIFIED, step.details.uid, { memberId: step.member.id }, new Date(clock() + VERIFIED_FOR_MS));
-    ctx.status = 303;
-    ctx.redirect(`${base(step.details)}/register`);
-  });
-
-  router.post('/interaction/:uid/offer/sms/resend', async (ctx) => {
-    const step = await postedStep(ctx);
-    if (!step) return;
-    const request = smsRequest(ctx, step.details, step.member);
-    try {
-      await smsOtp.issue(request);
-    } catch (error) {
-      if (!(error instanceof OtpError)) throw error;
-      return renderSmsStep(ctx, { smsOtp, csrf }, request, smsPage(ctx, step.details), { error });
-    }
-    ctx.status = 303;
-    ctx.redirect(`${base(step.details)}/sms`);
-  });
-
-  router.get('/interaction/:uid/offer/register', async (ctx) => {
-    const step = await offerStep(ctx);
-    if (!step) return;
-    if (!(await verified(step.details, step.member))) return ctx.redirect(`${base(step.details)}/sms`);
-    await ctx.render('passkey-offer-register', {
-      title: ctx.state.t('offer.register.title'),
-      action: base(step.details),
-      csrf: csrf.token(ctx, step.details.uid),
-    });
-  });
-
-  /** The JSON steps of the device prompt: only after the SMS step of this offer. */
-  async function registrationStep(ctx: Context) {
-    ctx.state.json = true;
-    assertSameOrigin(ctx, issuerOrigin);
-    const step = await offerStep(ctx);
-    if (!step) return undefined;
-    if (!(await verified(step.details, step.member))) throw new HttpError(403, 'sms_required', ctx.state.t('settings.error.sms_required'));
-    return step;
+    ctx.redirect(`/interaction/${details.uid}`);
+    return undefined;
   }
+  return { details, member };
+}
 
-  router.post('/interaction/:uid/offer/options', async (ctx) => {
-    const step = await registrationStep(ctx);
-    if (!step) return;
-    try {
-      ctx.body = await settings.startRegistration(step.member, step.details.uid, ctx.ip);
-    } catch (error) {
-      return settingsJsonError(ctx, error);
-    }
+/** A form posted in the offer: same origin, this offer's step, and its page's token. */
+export async function postedStep(ctx: Context, deps: PasskeyOfferDeps) {
+  assertSameOrigin(ctx, deps.issuerOrigin);
+  const step = await offerStep(ctx, deps);
+  if (!step) return undefined;
+  const form = await readForm(ctx);
+  deps.csrf.verify(ctx, step.details.uid, form.csrf);
+  return { ...step, form };
+}
+
+/** Ends the offer and carries the sign-in on; a verified phone during it counts as a proof in the ID token. */
+async function carryOn(ctx: Context, deps: PasskeyOfferDeps, details: Interaction, member: Member, outcome: 'registered' | 'dismissed' | 'skipped') {
+  const verifiedInOffer = !signInAmr(details)?.includes('sms') && await deps.freshSms.holds(member, { purpose: 'enrolment', bindTo: details.uid });
+  if (!verifiedInOffer) return finish(details, ctx, { [PASSKEY_OFFER_PROMPT]: { outcome } }, true);
+  const { acr, amr } = assuranceOf([...proofsOf(details), { method: 'sms-otp' }]);
+  await finish(details, ctx, { login: { accountId: member.id, acr, amr, remember: true }, consent: {}, [PASSKEY_OFFER_PROMPT]: { outcome } });
+}
+
+/** GET /interaction/:uid when the sign-in offers a passkey: the offer itself. */
+export async function showOffer(ctx: Context, deps: PasskeyOfferDeps, details: Interaction): Promise<void> {
+  const { provider, members, offer, csrf } = deps;
+  const member = details.session ? await members.findById(details.session.accountId) : undefined;
+  if (!member) throw new HttpError(400, 'invalid_request', 'the sign-in has no member');
+  await offer.recordOnce(member.id, 'offered', signInOf(details), offerActor(ctx, details));
+  await ctx.render('passkey-offer', {
+    title: ctx.state.t('offer.title'),
+    action: offerPath(details),
+    csrf: csrf.token(ctx, details.uid),
+    phone: maskPhone(member.phone),
+    client: await clientName(provider, details, ctx.state.locale),
   });
+}
 
-  router.post('/interaction/:uid/offer/register', async (ctx) => {
-    const step = await registrationStep(ctx);
-    if (!step) return;
-    const response = await readJson(ctx);
-    try {
-      const passkey = await settings.finishRegistration(step.member, step.details.uid, response, actor(ctx, step.details));
-      await offer.recordOnce(step.member.id, 'registered', signInOf(step.details), actor(ctx, step.details));
-      ctx.body = { redirectTo: `${base(step.details)}/done?id=${encodeURIComponent(passkey.id)}` };
-    } catch (error) {
-      return settingsJsonError(ctx, error);
-    }
-  });
+/** POST …/offer/accept: "Set up a passkey", through the SMS step unless the phone is verified in this sign-in. */
+export async function acceptOffer(ctx: Context, deps: PasskeyOfferDeps): Promise<void> {
+  const step = await postedStep(ctx, deps);
+  if (!step) return;
+  await deps.offer.recordOnce(step.member.id, 'accepted', signInOf(step.details), offerActor(ctx, step.details));
+  ctx.status = 303;
+  ctx.redirect((await phoneVerified(deps, step.details, step.member)) ? `${offerPath(step.details)}/register` : `${offerPath(step.details)}/sms`);
+}
 
-  /** "Passkey registered" in the sign-in: its name (ready to change in place), then "Continue to <relying party>". */
-  async function renderDone(ctx: Context, details: Interaction, passkey: Passkey, extra: { message?: string; error?: string; value?: string } = {}) {
-    const token = csrf.token(ctx, details.uid);
-    await ctx.render('passkey-offer-done', {
-      title: ctx.state.t('registered.title'),
-      name: passkey.name,
-      message: extra.message,
-      action: `${base(details)}/continue`,
-      csrf: token,
-      client: await clientName(provider, details, ctx.state.locale),
-      rename: { action: `${base(details)}/rename?id=${encodeURIComponent(passkey.id)}`, csrf: token, value: extra.value ?? passkey.name, error: extra.error },
-    });
-  }
+/** POST …/offer/dismiss: "Not now", remembered for a while. */
+export async function dismissOffer(ctx: Context, deps: PasskeyOfferDeps): Promise<void> {
+  const step = await postedStep(ctx, deps);
+  if (!step) return;
+  await deps.offer.dismiss(step.member.id, signInOf(step.details), offerActor(ctx, step.details));
+  await carryOn(ctx, deps, step.details, step.member, 'dismissed');
+}
 
-  router.get('/interaction/:uid/offer/done', async (ctx) => {
-    const step = await offerStep(ctx);
-    if (!step) return;
-    const passkey = await settings.find(step.member, String(ctx.query.id ?? '')).catch(() => undefined);
-    if (!passkey) return ctx.redirect(`/interaction/${step.details.uid}`);
-    await renderDone(ctx, step.details, passkey, ctx.query.renamed === '1' ? { message: ctx.state.t('settings.renamed', { name: passkey.name }) } : {});
-  });
+/** POST …/offer/skip: a browser that cannot make a passkey; the page moved on by itself, and nothing is remembered. */
+export async function skipOffer(ctx: Context, deps: PasskeyOfferDeps): Promise<void> {
+  const step = await postedStep(ctx, deps);
+  if (!step) return;
+  await deps.offer.recordOnce(step.member.id, 'skipped', signInOf(step.details), offerActor(ctx, step.details));
+  await carryOn(ctx, deps, step.details, step.member, 'skipped');
+}
 
-  // The name of the passkey just registered, changed in place: only in the sign-in whose phone was
-  // verified, and only for a passkey of this member.
-  router.post('/interaction/:uid/offer/rename', async (ctx) => {
-    const step = await postedStep(ctx);
-    if (!step) return;
-    if (!(await verified(step.details, step.member))) throw new HttpError(403, 'sms_required', 'the phone was not verified in this sign-in');
-    const id = String(ctx.query.id ?? '');
-    try {
-      await settings.rename(step.member, id, step.form.name ?? '', actor(ctx, step.details));
-    } catch (error) {
-      if (!(error instanceof SettingsError)) throw error;
-      if (error.code === 'not_found') throw new HttpError(404, 'not_found', 'no such passkey');
-      ctx.status = 400;
-      return renderDone(ctx, step.details, await settings.find(step.member, id), { error: ctx.state.t('settings.error.invalid_name'), value: step.form.name ?? '' });
-    }
-    ctx.status = 303;
-    ctx.redirect(`${base(step.details)}/done?id=${encodeURIComponent(id)}&renamed=1`);
-  });
-
-  router.post('/interaction/:uid/offer/continue', async (ctx) => {
-    const step = await postedStep(ctx);
-    if (!step) return;
-    const registered = (await settings.list(step.member)).length > 0;
-    await carryOn(ctx, step.details, step.member, registered ? 'registered' : 'dismissed');
-  });
-
-  return { showOffer };
+/** POST …/offer/continue: "Continue to <relying party>" after the offer's steps. */
+export async function continueAfterOffer(ctx: Context, deps: PasskeyOfferDeps): Promise<void> {
+  const step = await postedStep(ctx, deps);
+  if (!step) return;
+  const registered = (await deps.settings.list(step.member)).length > 0;
+  await carryOn(ctx, deps, step.details, step.member, registered ? 'registered' : 'dismissed');
 }

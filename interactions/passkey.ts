@@ -1,6 +1,6 @@
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
-import { AuthError, type AuthErrorCode } from '../src/auth/auth-error.ts';
+import { isAuthError, LOGIN_ERRORS, type LoginErrorCode } from '../src/auth/auth-error.ts';
 import type { PasskeyLogin } from '../src/auth/passkey/passkey-login.ts';
 import { readJson } from '../src/http/body.ts';
 import { overBudget } from '../src/http/admission.ts';
@@ -26,7 +26,7 @@ export type PasskeyDeps = {
   metrics: Pick<Metrics, 'login'>;
 };
 
-const STATUS: Record<AuthErrorCode, number> = {
+const STATUS: Record<LoginErrorCode, number> = {
   invalid_request: 400,
   challenge_expired: 400,
   challenge_mismatch: 400,
@@ -97,7 +97,7 @@ export async function passkeyAssertion(ctx: Context, deps: PasskeyDeps): Promise
       },
     };
   } catch (error) {
-    if (!(error instanceof AuthError)) throw error;
+    if (!isAuthError(error, LOGIN_ERRORS)) throw error;
     deps.metrics.login('passkey', error.code);
     ctx.status = STATUS[error.code];
     ctx.body = { error: error.code, error_description: ctx.state.t(`passkey.error.${error.code}` as MessageKey) };

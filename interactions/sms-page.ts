@@ -1,6 +1,6 @@
 import type { Context } from 'koa';
 import { canReceiveSmsCodes } from '../src/auth/sms-otp/eligibility.ts';
-import { OtpError, type OtpRequest, type SmsOtp } from '../src/auth/sms-otp/sms-otp.ts';
+import { isOtpError, type OtpError, type OtpRequest, type SmsOtp } from '../src/auth/sms-otp/sms-otp.ts';
 import type { Csrf } from '../src/http/csrf.ts';
 import type { MessageKey } from '../src/i18n/messages.ts';
 import { japanTime } from '../src/i18n/japan-time.ts';
@@ -41,9 +41,9 @@ export type SmsPageDeps = { smsOtp: SmsOtp; csrf: Csrf };
 export function otpErrorMessage(ctx: Context, error: OtpError): string {
   const { t, locale } = ctx.state;
   const time = (at: Date | undefined) => at ? japanTime(t, locale, at) : '';
-  if (error.code === 'invalid_code' && error.remaining === undefined) return t('sms.error.invalid_format');
-  if (error.code === 'invalid_code' && error.remaining === 1) return t('sms.error.invalid_code.one');
-  return t(`sms.error.${error.code}` as MessageKey, { remaining: error.remaining ?? 0, time: time(error.retryAt) });
+  if (error.code === 'invalid_code' && error.triesLeft === undefined) return t('sms.error.invalid_format');
+  if (error.code === 'invalid_code' && error.triesLeft === 1) return t('sms.error.invalid_code.one');
+  return t(`sms.error.${error.code}` as MessageKey, { remaining: error.triesLeft ?? 0, time: time(error.retryAt) });
 }
 
 const STATUS: Record<OtpError['code'], number> = {
@@ -71,7 +71,7 @@ export async function renderSmsStep(ctx: Context, deps: SmsPageDeps, request: Ot
       await deps.smsOtp.issue(request);
       status = await deps.smsOtp.status(request);
     } catch (caught) {
-      if (!(caught instanceof OtpError)) throw caught;
+      if (!isOtpError(caught)) throw caught;
       error = caught;
     }
   }
@@ -88,6 +88,21 @@ export async function renderSmsStep(ctx: Context, deps: SmsPageDeps, request: Ot
     resendIn,
     usedUp: error?.code === 'code_exhausted' || error?.code === 'no_code',
   });
+}
+
+/**
+ * A form of the SMS step (the code entered, or "Resend code"): runs `act`; a refusal is shown on the
+ * same step, and otherwise the browser goes on to `next`.
+ */
+export async function submitSmsStep(ctx: Context, deps: SmsPageDeps, request: OtpRequest, page: SmsPage, act: () => Promise<unknown>, next: string): Promise<void> {
+  try {
+    await act();
+  } catch (error) {
+    if (!isOtpError(error)) throw error;
+    return renderSmsStep(ctx, deps, request, page, { error });
+  }
+  ctx.status = 303;
+  ctx.redirect(next);
 }
 
 /** Renders the SMS step's template for `page` as `state` says; sends nothing. */

@@ -1,8 +1,9 @@
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 import type { Interaction } from 'oidc-provider';
+import { AuthError } from '../src/auth/auth-error.ts';
 import { canReceiveSmsCodes } from '../src/auth/sms-otp/eligibility.ts';
-import { OtpError, type OtpRequest, type SmsOtp } from '../src/auth/sms-otp/sms-otp.ts';
+import { isOtpError, type OtpRequest, type SmsOtp } from '../src/auth/sms-otp/sms-otp.ts';
 import { readForm } from '../src/http/body.ts';
 import type { Csrf } from '../src/http/csrf.ts';
 import { assertSameOrigin } from '../src/http/same-origin.ts';
@@ -12,13 +13,13 @@ import { SMS_PROMPT } from '../src/oidc/policy.ts';
 import type { Metrics } from '../src/metrics/port.ts';
 import type { Members } from '../src/store/port.ts';
 import { clientName, finish, loadInteraction } from './interaction.ts';
-import { renderSmsStep, type SmsPage } from './sms-page.ts';
+import { renderSmsStep, submitSmsStep, type SmsPage } from './sms-page.ts';
 
 export type SmsStepDeps = { provider: Provider; members: Members; smsOtp: SmsOtp; csrf: Csrf; issuerOrigin: string; metrics: Pick<Metrics, 'stepUp'> };
 
 async function stepContext(ctx: Context, deps: SmsStepDeps, details: Interaction) {
   const member = details.session ? await deps.members.findById(details.session.accountId) : undefined;
-  if (!member) throw new OtpError('no_code', 'the sign-in has no member');
+  if (!member) throw new AuthError('no_code', 'the sign-in has no member');
   const request: OtpRequest = {
     member,
     purpose: 'step-up',
@@ -65,7 +66,7 @@ export async function verifySmsStep(ctx: Context, deps: SmsStepDeps): Promise<vo
   try {
     await deps.smsOtp.verify({ ...request, code: form.code ?? '' });
   } catch (error) {
-    if (!(error instanceof OtpError)) throw error;
+    if (!isOtpError(error)) throw error;
     deps.metrics.stepUp(error.code);
     return renderSmsStep(ctx, deps, request, page, { error });
   }
@@ -85,14 +86,7 @@ export async function resendSmsStep(ctx: Context, deps: SmsStepDeps): Promise<vo
   const { details } = await postedStep(ctx, deps);
   if (details.prompt.name !== SMS_PROMPT) return ctx.redirect(`/interaction/${details.uid}`);
   const { request, page } = await stepContext(ctx, deps, details);
-  try {
-    await deps.smsOtp.issue(request);
-  } catch (error) {
-    if (!(error instanceof OtpError)) throw error;
-    return renderSmsStep(ctx, deps, request, page, { error });
-  }
-  ctx.status = 303;
-  ctx.redirect(`/interaction/${details.uid}`);
+  await submitSmsStep(ctx, deps, request, page, () => deps.smsOtp.issue(request), `/interaction/${details.uid}`);
 }
 
 /**

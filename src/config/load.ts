@@ -2,9 +2,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';
-import { ACCOUNT_CLIENT_ID } from '../oidc/account-client.ts';
-import { RESPONSE_MODES } from '../oidc/discovery.ts';
-import { generateSigningKey, keyStoreProblems, type KeyStore } from '../oidc/signing-keys.ts';
+import { ACCOUNT_CLIENT_ID, clientSchema } from './clients.ts';
 import { defaultDatabaseUrl } from './database-url.ts';
 import { DEMO_SITE_PORT, demoClients } from './demo-clients.ts';
 import { keyStoreFileOf } from './key-store-file.ts';
@@ -15,6 +13,7 @@ import { parse, readJson } from './parse.ts';
 import { loadPasswordHashing, type PasswordHashing } from './passwords.ts';
 import { loadLoginLimits, loadProtection, type LoginLimits, type ProtectionSettings } from './protection.ts';
 import { loadApps, loadSms, loadStorage, loadWebAuthn } from './sections.ts';
+import { generateSigningKey, keyStoreProblems, type KeyStore } from './signing-keys.ts';
 
 export type ClientMetadata = Record<string, unknown> & { client_id: string };
 export type Jwk = Record<string, unknown> & { kty: string; kid?: string };
@@ -87,13 +86,6 @@ export class ConfigError extends Error {
   }
 }
 
-const clientSchema = z.looseObject({
-  client_id: z.string().regex(/^[A-Za-z0-9_-]+$/, 'client_id may hold only letters, digits, "_" and "-"'),
-  redirect_uris: z.array(z.string()).min(1),
-  // Discovery offers the code flow with the query response mode only (`none` is the account page's own).
-  response_types: z.array(z.literal('code', 'only the "code" response type is offered')).optional(),
-  response_modes: z.array(z.enum(RESPONSE_MODES, `only the ${RESPONSE_MODES.map((m) => `"${m}"`).join(', ')} response mode is offered`)).optional(),
-});
 // Only the shape here: each key is checked on its own (signing-keys.ts), in a line naming its kid.
 const jwksSchema = z.object({ keys: z.array(z.looseObject({}), 'must be a JSON object with a "keys" array of private JWKs').min(1) }, 'must be a JSON object with a "keys" array of private JWKs');
 

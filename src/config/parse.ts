@@ -19,6 +19,11 @@ export function parse<T>(name: string, value: unknown, schema: z.ZodType<T>, pro
   return undefined;
 }
 
+/** Reads whole-number settings from `env`: `name`'s value checked against `schema` (a positive integer unless said), else `fallback`. */
+export function numberSettings(env: NodeJS.ProcessEnv, problems: string[]): (name: string, fallback: number, schema?: z.ZodType<number>) => number {
+  return (name, fallback, schema = positiveInt) => parse(name, env[name] ?? String(fallback), schema, problems) ?? fallback;
+}
+
 /** The parsed JSON content of `file`, or undefined with a problem saying why not. */
 export function readJson(name: string, file: string, problems: string[]): unknown {
   try {

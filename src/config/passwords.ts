@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parse } from './parse.ts';
+import { numberSettings } from './parse.ts';
 
 /** The cost of hashing a new or changed password with argon2id: memory in KiB, passes over it, and lanes. */
 export type PasswordHashing = { memoryKib: number; passes: number; parallelism: number };
@@ -20,8 +20,8 @@ const OWASP_LEAST_MEMORY_TIMES_PASSES = 7_168 * 5;
 
 /** PASSWORD_ARGON2_*: what new and changed passwords are hashed with (OWASP's parameters by default). */
 export function loadPasswordHashing(env: NodeJS.ProcessEnv, problems: string[]): PasswordHashing {
-  const number = (name: string, fallback: number, max: number) =>
-    parse(name, env[name] ?? String(fallback), z.coerce.number().int().min(1).max(max), problems) ?? fallback;
+  const setting = numberSettings(env, problems);
+  const number = (name: string, fallback: number, max: number) => setting(name, fallback, z.coerce.number().int().min(1).max(max));
   const hashing = {
     memoryKib: number('PASSWORD_ARGON2_MEMORY_KIB', OWASP_ARGON2ID.memoryKib, ARGON2ID_LIMITS.memoryKib),
     passes: number('PASSWORD_ARGON2_PASSES', OWASP_ARGON2ID.passes, ARGON2ID_LIMITS.passes),

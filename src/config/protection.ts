@@ -1,8 +1,10 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
-import { parseTrustProxy, type TrustProxy } from '../http/client-address.ts';
-import type { KindBounds } from '../store/port.ts';
-import { parse, positiveInt } from './parse.ts';
+import { numberSettings } from './parse.ts';
+import { parseTrustProxy, type TrustProxy } from './trust-proxy.ts';
+
+/** A bound on one kind of short-lived document: the most held in all, and per owner (a client's network); the store takes it as its KindBounds (store/port.ts). */
+export type DocumentBounds = { max: number; perOwner: number };
 
 /** What keeps one client, a wave of bots or a peak from knocking the IdP over. */
 export type ProtectionSettings = {
@@ -10,8 +12,8 @@ export type ProtectionSettings = {
   /** Per client address and minute: sign-ins started without a session, and passkey options asked for. */
   perAddressPerMinute: { signInStarts: number; passkeyOptions: number };
   /** Sign-ins in progress (oidc-provider interactions) and passkey challenges held at once. */
-  signIns: KindBounds;
-  challenges: KindBounds & { perSignIn: number };
+  signIns: DocumentBounds;
+  challenges: DocumentBounds & { perSignIn: number };
   /** The password hashing queue: hashes at once, most waiting, and the longest a request may wait. */
   hashing: { concurrency: number; maxQueue: number; maxWaitMs: number };
   /**
@@ -22,7 +24,7 @@ export type ProtectionSettings = {
   /** How long the server waits for a request's headers and for the whole request, and keeps an idle connection. */
   server: ServerTimeouts;
   /** Pushed authorization requests (RFC 9126): per client and address and minute, their largest size, and how many are held. */
-  pushedRequests: { perClientAndAddressPerMinute: number; maxBytes: number; held: KindBounds };
+  pushedRequests: { perClientAndAddressPerMinute: number; maxBytes: number; held: DocumentBounds };
 };
 
 /** The HTTP server's timeouts, in seconds. */
@@ -59,8 +61,7 @@ const nonNegativeInt = z.coerce.number().int().min(0);
 
 /** TRUST_PROXY and the budgets, bounds and thresholds of the protection settings. */
 export function loadProtection(env: NodeJS.ProcessEnv, problems: string[]): ProtectionSettings {
-  const number = (name: string, fallback: number, schema: z.ZodType<number> = positiveInt) =>
-    parse(name, env[name] ?? String(fallback), schema, problems) ?? fallback;
+  const number = numberSettings(env, problems);
   const trust = parseTrustProxy(env.TRUST_PROXY);
   if (typeof trust === 'string') problems.push(trust);
   const signInsMax = number('SIGNINS_IN_PROGRESS_MAX', 50_000);
@@ -107,7 +108,7 @@ export function loadProtection(env: NodeJS.ProcessEnv, problems: string[]): Prot
 
 /** HTTP_*_TIMEOUT_SECONDS: how long the server waits on a client. */
 export function loadServerTimeouts(env: NodeJS.ProcessEnv, problems: string[]): ServerTimeouts {
-  const number = (name: string, fallback: number) => parse(name, env[name] ?? String(fallback), positiveInt, problems) ?? fallback;
+  const number = numberSettings(env, problems);
   const timeouts = {
     headersSeconds: number('HTTP_HEADERS_TIMEOUT_SECONDS', 10),
     requestSeconds: number('HTTP_REQUEST_TIMEOUT_SECONDS', 30),
@@ -119,7 +120,7 @@ export function loadServerTimeouts(env: NodeJS.ProcessEnv, problems: string[]): 
 
 /** LOGIN_*: the password log-in's limits and waits. */
 export function loadLoginLimits(env: NodeJS.ProcessEnv, problems: string[]): LoginLimits {
-  const number = (name: string, fallback: number) => parse(name, env[name] ?? String(fallback), positiveInt, problems) ?? fallback;
+  const number = numberSettings(env, problems);
   const limits = {
     perMember: number('LOGIN_MAX_FAILURES_PER_MEMBER', 5),
     perDevice: number('LOGIN_MAX_FAILURES_PER_DEVICE', 10),

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import type { Config, SmsSettings, StorageSettings, WebAuthnSettings } from './load.ts';
-import { list, parse, positiveInt } from './parse.ts';
+import { list, numberSettings, parse, positiveInt } from './parse.ts';
 
 /** WEBAUTHN_*: the RP ID and every origin a ceremony may come from. */
 export function loadWebAuthn(env: NodeJS.ProcessEnv, issuerUrl: URL | null, problems: string[]): WebAuthnSettings {
@@ -42,19 +42,19 @@ export function loadSms(env: NodeJS.ProcessEnv, dataDir: string, production: boo
     if (messagingServiceSid && !/^MG[0-9a-fA-F]{32}$/.test(messagingServiceSid)) problems.push('TWILIO_MESSAGING_SERVICE_SID must be MG followed by 32 hex digits');
     twilio = { accountSid, authToken, ...(from && { from }), ...(messagingServiceSid && { messagingServiceSid }) };
   }
-  const limit = (name: string, fallback: string) => parse(name, env[name] ?? fallback, positiveInt, problems) ?? Number(fallback);
+  const limit = numberSettings(env, problems);
   return {
     transport,
     outboxFile: path.resolve(env.SMS_OUTBOX_FILE ?? path.join(dataDir, 'sms-outbox.jsonl')),
     twilio,
     limits: {
-      cooldownSeconds: limit('SMS_RESEND_COOLDOWN_SECONDS', '60'),
-      burstPerMember: limit('SMS_BURST_PER_MEMBER', '3'),
-      burstWindowSeconds: limit('SMS_BURST_WINDOW_SECONDS', '300'),
-      perMemberPerDay: limit('SMS_MAX_PER_MEMBER_PER_DAY', '10'),
-      perPhonePerDay: limit('SMS_MAX_PER_PHONE_PER_DAY', '10'),
-      perIpPerHour: limit('SMS_MAX_PER_IP_PER_HOUR', '20'),
-      perHour: limit('SMS_MAX_PER_HOUR', '1000'),
+      cooldownSeconds: limit('SMS_RESEND_COOLDOWN_SECONDS', 60),
+      burstPerMember: limit('SMS_BURST_PER_MEMBER', 3),
+      burstWindowSeconds: limit('SMS_BURST_WINDOW_SECONDS', 300),
+      perMemberPerDay: limit('SMS_MAX_PER_MEMBER_PER_DAY', 10),
+      perPhonePerDay: limit('SMS_MAX_PER_PHONE_PER_DAY', 10),
+      perIpPerHour: limit('SMS_MAX_PER_IP_PER_HOUR', 20),
+      perHour: limit('SMS_MAX_PER_HOUR', 1000),
     },
   };
 }

@@ -1,6 +1,9 @@
-import Router from '@koa/router';
+import type { Context } from 'koa';
 import type { Logger } from '../log.ts';
 import type { Clock, Store } from '../store/port.ts';
+
+/** Whether the store can write now, as `/readyz` answers it. */
+export type Readiness = { ready(): Promise<boolean> };
 
 /** How long one write check answers for: however often a load balancer asks, the store sees one. */
 const WRITE_CHECK_FRESH_MS = 2000;
@@ -10,7 +13,7 @@ const WRITE_CHECK_TIMEOUT_MS = 2000;
  * Whether the store can write, checked with a real, small write (a fresh one at most every two
  * seconds, answered within two seconds): what `/readyz` answers and the metrics report.
  */
-export function createReadiness(store: Store, logger: Logger, clock: Clock = Date.now): { ready(): Promise<boolean> } {
+export function createReadiness(store: Store, logger: Logger, clock: Clock = Date.now): Readiness {
   let last: { at: number; ready: boolean } | undefined;
   let checking: Promise<boolean> | undefined;
 
@@ -45,24 +48,22 @@ export function createReadiness(store: Store, logger: Logger, clock: Clock = Dat
   return { ready };
 }
 
+/** GET /healthz: the process answers. */
+export function answerHealthz(ctx: Context): void {
+  ctx.set('Cache-Control', 'no-store');
+  ctx.body = { status: 'ok' };
+}
+
 /**
- * `/healthz`: the process answers. `/readyz`: the store can write (see createReadiness): 503 while
- * it cannot, so a load balancer takes the instance out, and 200 again once it can.
+ * GET /readyz: the store can write (see createReadiness): 503 while it cannot, so a load balancer
+ * takes the instance out, and 200 again once it can.
  */
-export function healthRouter(store: Store, logger: Logger, clock: Clock = Date.now, { ready } = createReadiness(store, logger, clock)): Router {
-  const router = new Router();
-  router.get('/healthz', (ctx) => {
-    ctx.set('Cache-Control', 'no-store');
-    ctx.body = { status: 'ok' };
-  });
-  router.get('/readyz', async (ctx) => {
-    ctx.set('Cache-Control', 'no-store');
-    if (await ready()) {
-      ctx.body = { status: 'ready', store: store.kind };
-    } else {
-      ctx.status = 503;
-      ctx.body = { status: 'unavailable', store: store.kind };
-    }
-  });
-  return router;
+export async function answerReadyz(ctx: Context, { store, readiness }: { store: Pick<Store, 'kind'>; readiness: Readiness }): Promise<void> {
+  ctx.set('Cache-Control', 'no-store');
+  if (await readiness.ready()) {
+    ctx.body = { status: 'ready', store: store.kind };
+  } else {
+    ctx.status = 503;
+    ctx.body = { status: 'unavailable', store: store.kind };
+  }
 }

@@ -1,27 +1,35 @@
-import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Config } from '../config/load.ts';
 
+type Handler = (ctx: Context) => void;
+
+const json = (body: unknown): Handler => (ctx) => {
+  ctx.set('Cache-Control', 'public, max-age=3600');
+  ctx.type = 'application/json';
+  ctx.body = body;
+};
+
 /**
- * App association files, served from configuration: Android Digital Asset Links (so the apps may use
- * the IdP's passkeys), Apple's webcredentials, and WebAuthn related origins. Each answers 404 when
- * nothing is configured for it.
+ * The well-known documents the IdP serves itself, from configuration (discovery and the JWKS are
+ * oidc-provider's): the app association files, Android Digital Asset Links (so the apps may use the
+ * IdP's passkeys), Apple's webcredentials and WebAuthn related origins, each undefined where nothing
+ * is configured for it (its path is then not the IdP's, and answers 404); and the passkey endpoints.
  */
-export function wellKnownRouter(config: Pick<Config, 'apps' | 'webauthn'>): Router {
-  const router = new Router();
-  const json = (body: unknown) => (ctx: Context) => {
-    ctx.set('Cache-Control', 'public, max-age=3600');
-    ctx.type = 'application/json';
-    ctx.body = body;
-  };
+export function wellKnownDocuments(config: Pick<Config, 'apps' | 'webauthn' | 'issuer'>): {
+  assetLinks?: Handler; appleAppSiteAssociation?: Handler; webauthn?: Handler; passkeyEndpoints: Handler;
+} {
   const { android, ios } = config.apps;
-  if (android.length) {
-    router.get('/.well-known/assetlinks.json', json(android.map(({ packageName, fingerprint }) => ({
+  return {
+    assetLinks: android.length ? json(android.map(({ packageName, fingerprint }) => ({
       relation: ['delegate_permission/common.handle_all_urls', 'delegate_permission/common.get_login_creds'],
       target: { namespace: 'android_app', package_name: packageName, sha256_cert_fingerprints: [fingerprint] },
-    }))));
-  }
-  if (ios.length) router.get('/.well-known/apple-app-site-association', json({ webcredentials: { apps: ios } }));
-  if (config.webauthn.relatedOrigins.length) router.get('/.well-known/webauthn', json({ origins: config.webauthn.relatedOrigins }));
-  return router;
+    }))) : undefined,
+    appleAppSiteAssociation: ios.length ? json({ webcredentials: { apps: ios } }) : undefined,
+    webauthn: config.webauthn.relatedOrigins.length ? json({ origins: config.webauthn.relatedOrigins }) : undefined,
+    // Where password managers send members to create and manage passkeys (W3C passkey endpoints).
+    passkeyEndpoints: json({ enroll: `${config.issuer}/account/passkeys`, manage: `${config.issuer}/account/passkeys` }),
+  };
 }
+
+/** The well-known documents' handlers, as wellKnownDocuments builds them. */
+export type WellKnownDocuments = ReturnType<typeof wellKnownDocuments>;

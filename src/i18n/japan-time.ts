@@ -12,3 +12,8 @@ export function japanTime(t: Translate, locale: Locale, at: Date): string {
   const time = new Intl.DateTimeFormat(locale, { timeStyle: 'short', timeZone: 'Asia/Tokyo' }).format(minute);
   return t('time.japan', { time });
 }
+
+/** A date and time in Japan, in `locale`'s medium date and short time ("3 Jun 2026, 13:40"): on pages and in SMS notices alike. */
+export function japanDateTime(locale: Locale, at: Date): string {
+  return new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short', timeZone: 'Asia/Tokyo' }).format(at);
+}

@@ -1,8 +1,8 @@
-/** The account page's own client: it only routes a visitor through the standard log-in and back. */
-export const ACCOUNT_CLIENT_ID = 'jmb-account';
+import { ACCOUNT_CLIENT_ID } from '../config/clients.ts';
 
 /**
- * Its metadata, registered beside the configured clients. `response_type=none` issues no code and no
+ * The account page's own client, which only routes a visitor through the standard log-in and back:
+ * its metadata, registered beside the configured clients. `response_type=none` issues no code and no
  * token: after the log-in the account page reads the IdP session itself.
  */
 export function accountClient(issuer: string): Record<string, unknown> & { client_id: string } {

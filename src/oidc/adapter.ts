@@ -61,3 +61,11 @@ function adapterFor(model: string, documents: ExpiringDocuments, clock: Clock, o
     },
   });
 }
+
+/** oidc-provider's adapter factory with `model`'s adapter changed by `change`; every other model's as it was. */
+export function changingModel(factory: (model: string) => Adapter, model: string, change: (adapter: Adapter) => Adapter): (model: string) => Adapter {
+  return (name) => {
+    const adapter = factory(name);
+    return name === model ? change(adapter) : adapter;
+  };
+}

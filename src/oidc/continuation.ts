@@ -1,6 +1,6 @@
 import type Provider from 'oidc-provider';
 import type { Locale } from '../i18n/messages.ts';
-import { ACCOUNT_CLIENT_ID } from './account-client.ts';
+import { ACCOUNT_CLIENT_ID } from '../config/clients.ts';
 import { displayClientName } from './client-name.ts';
 
 /** Where a member can go on from a page that ends something: the relying party they came from. */

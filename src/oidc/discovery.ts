@@ -1,15 +1,8 @@
 import type { Next } from 'koa';
 import type { KoaContextWithOIDC } from 'oidc-provider';
+import { RESPONSE_MODES } from '../config/clients.ts';
 import type { Config } from '../config/load.ts';
 import { locales } from '../i18n/messages.ts';
-
-/**
- * The only response mode: the code comes back in the redirect URI's query. Our relying parties are a
- * server-side website and native apps, which read it there; `fragment` serves the implicit and hybrid
- * flows we do not offer, and `form_post` needs the relying party's cookies to survive a cross-site
- * POST, which SameSite=Lax cookies do not.
- */
-export const RESPONSE_MODES = ['query'] as const;
 
 /** Client authentication at the token and revocation endpoints: a secret for the website, none for native apps. */
 export const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'none'] as const;
@@ -30,7 +23,7 @@ export function discoveryMetadata(config: Pick<Config, 'documents'>): Record<str
 /**
  * Discovery as relying parties can use it. oidc-provider lists every response type it is configured
  * with, and every response mode it knows; `none` serves only the account page's own client
- * (account-client.ts), and only `query` is offered (RESPONSE_MODES).
+ * (account-client.ts), and only `query` is offered (config/clients.ts RESPONSE_MODES).
  */
 export function offeredDiscovery() {
   return async (ctx: KoaContextWithOIDC, next: Next): Promise<void> => {

@@ -1,4 +1,5 @@
 import type { Adapter } from 'oidc-provider';
+import { changingModel } from './adapter.ts';
 
 /** How long the secret of a log-out asked for without a session is kept: its form submits itself at once. */
 const LOGOUT_ONLY_SECONDS = 10 * 60;
@@ -14,16 +15,12 @@ const LOGOUT_ONLY_SECONDS = 10 * 60;
  * asked for, cookie or not) is kept for minutes, not weeks.
  */
 export function withoutEmptySessions(factory: (model: string) => Adapter): (model: string) => Adapter {
-  return (model) => {
-    const adapter = factory(model);
-    if (model !== 'Session') return adapter;
-    return {
-      ...adapter,
-      async upsert(id, payload, expiresIn) {
-        if (payload.accountId !== undefined) return adapter.upsert(id, payload, expiresIn);
-        if (payload.state === undefined) return;
-        await adapter.upsert(id, payload, Math.min(expiresIn ?? LOGOUT_ONLY_SECONDS, LOGOUT_ONLY_SECONDS));
-      },
-    };
-  };
+  return changingModel(factory, 'Session', (adapter) => ({
+    ...adapter,
+    async upsert(id, payload, expiresIn) {
+      if (payload.accountId !== undefined) return adapter.upsert(id, payload, expiresIn);
+      if (payload.state === undefined) return;
+      await adapter.upsert(id, payload, Math.min(expiresIn ?? LOGOUT_ONLY_SECONDS, LOGOUT_ONLY_SECONDS));
+    },
+  }));
 }

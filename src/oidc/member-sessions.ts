@@ -1,4 +1,6 @@
-import type Provider from 'oidc-provider';
+import type { Context } from 'koa';
+import Provider from 'oidc-provider';
+import type { Logger } from '../log.ts';
 import type { AuditLog, Clock, ExpiringDocuments } from '../store/port.ts';
 import { describeUserAgent } from '../auth/user-agent.ts';
 import { revokeGrant } from './adapter.ts';
@@ -155,3 +157,14 @@ export function createMemberSessions({ documents, audit, clock }: { documents: E
 }
 
 export type MemberSessions = ReturnType<typeof createMemberSessions>;
+
+/** Notes each session the provider saves for a member in `sessions`: the browser and the client address it was saved from. */
+export function noteSavedSessions(provider: Provider, sessions: MemberSessions, deps: { clientAddress: () => string | undefined; logger: Logger }): void {
+  provider.on('session.saved', (session: { accountId?: string; uid: string; exp?: number; new?: boolean }) => {
+    if (!session.accountId) return;
+    const ctx = (Provider as unknown as { ctx?: Context }).ctx;
+    const seen = { userAgent: ctx?.get('user-agent') || undefined, ip: deps.clientAddress() };
+    sessions.touch(session.accountId, session.uid, new Date((session.exp ?? 0) * 1000), seen, session.new === true)
+      .catch((error: unknown) => deps.logger.warn('a session could not be noted for its member', { error }));
+  });
+}

@@ -1,4 +1,5 @@
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import { RESPONSE_MODES } from '../config/clients.ts';
 import type { Config } from '../config/load.ts';
 import { limitKeyOf, trustsProxies } from '../http/client-address.ts';
 import type { CookieSigner } from '../http/cookie-signer.ts';
@@ -19,21 +20,21 @@ import { continuationOf } from './continuation.ts';
 import { supportedAcrValues } from './assurance.ts';
 import { acceptAuthorizationPost } from './authorization-post.ts';
 import { bareChallengeWithoutCredentials } from './bearer-challenge.ts';
-import { CLIENT_AUTH_METHODS, RESPONSE_MODES, discoveryMetadata, offeredDiscovery } from './discovery.ts';
+import { CLIENT_AUTH_METHODS, discoveryMetadata, offeredDiscovery } from './discovery.ts';
 import { loadFirstPartyGrant } from './grants.ts';
 import { LIFETIMES } from './lifetimes.ts';
 import { renderLoggedOutAgain, rpInitiatedLogout } from './logout.ts';
 import { cacheablePublicDocuments } from './public-documents.ts';
 import { MemberUnavailable, refuseSessionOf } from './member-unavailable.ts';
 import { PASSKEY_OFFER_METADATA, createPolicy } from './policy.ts';
-import type { Jwks } from './signing-keys.ts';
+import type { Jwks } from './provider-keys.ts';
 import { revokeOwnTokensOnly } from './revocation-policy.ts';
 import { releasableClaims, scopeClaims, withinReleasable } from './scope-claims.ts';
 import { passingAsUnavailable, ServiceUnavailable } from './unavailable.ts';
 
 export type ProviderDeps = {
   config: Config;
-  /** The keys to publish and sign with, signers marked (signing-keys.ts providerJwks). */
+  /** The keys to publish and sign with, signers marked (provider-keys.ts providerJwks). */
   jwks: Jwks;
   store: Store;
   logger: Logger;

@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { parseKeyStore } from '../config/load.ts';
 import { readProblem } from '../config/parse.ts';
 import type { Clock } from '../store/port.ts';
-import { providerJwks, type Jwks, type KeyStore } from './signing-keys.ts';
+import type { KeyStore } from '../config/signing-keys.ts';
+import { providerJwks, type Jwks } from './provider-keys.ts';
 
 export type SigningKeyWatchOptions = {
   /** The key store: JWKS_FILE, or the development keys under DATA_DIR. */

@@ -1,3 +1,4 @@
+import { databaseKindOf } from '../config/database-url.ts';
 import type { Clock, CommitObserver, KindBounds, Store } from './port.ts';
 
 export type OpenOptions = {
@@ -31,7 +32,8 @@ export type OpenOptions = {
 /** Opens the store a DATABASE_URL names: `sqlite:<path>`, `sqlite::memory:`, `postgres://…` or `mongodb://…`. */
 export async function openStore(databaseUrl: string, options: OpenOptions = {}): Promise<Store> {
   const clock = options.clock ?? Date.now;
-  if (databaseUrl.startsWith('sqlite:')) {
+  const kind = databaseKindOf(databaseUrl);
+  if (kind === 'sqlite') {
     const { openSqliteStore } = await import('./sqlite/sqlite-store.ts');
     return openSqliteStore(databaseUrl.slice('sqlite:'.length), clock, {
       signInKinds: options.signInKinds,
@@ -40,7 +42,7 @@ export async function openStore(databaseUrl: string, options: OpenOptions = {}):
       commits: options.commits,
     });
   }
-  if (isPostgresUrl(databaseUrl)) {
+  if (kind === 'postgres') {
     // Loaded only when asked for, like MongoDB's: the embedded default never loads pg.
     const { openPostgresStore } = await import('./postgres/postgres-store.ts');
     return openPostgresStore(databaseUrl, clock, {
@@ -49,15 +51,10 @@ export async function openStore(databaseUrl: string, options: OpenOptions = {}):
       signInKinds: options.signInKinds,
     });
   }
-  if (/^mongodb(\+srv)?:\/\//.test(databaseUrl)) {
+  if (kind === 'mongodb') {
     // Loaded only when asked for, so the embedded default never loads mongoose.
     const { openMongoStore } = await import('./mongo/mongo-store.ts');
     return openMongoStore(databaseUrl, clock, { ensureIndexes: options.ensureIndexes ?? true, signInKinds: options.signInKinds });
   }
   throw new Error('DATABASE_URL must start with "sqlite:", "postgres://" or "mongodb://"');
-}
-
-/** True for a PostgreSQL URL: `postgres://…` or `postgresql://…`. */
-export function isPostgresUrl(databaseUrl: string): boolean {
-  return /^postgres(ql)?:\/\//.test(databaseUrl);
 }

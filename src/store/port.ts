@@ -257,8 +257,9 @@ export function storeUnavailable(error: unknown): StoreUnavailableError | undefi
 }
 
 /**
- * The store cannot be opened as it is (no database server answers, or its schema is behind this
- * IdP's): nothing was served, and the message is the one line an operator sees.
+ * The store cannot be opened as it is (another IdP process serves the embedded file, no database
+ * server answers, or its schema is behind this IdP's): nothing was served, and the message is the
+ * one line an operator sees.
  */
 export class StoreOpenError extends Error {
   constructor(message: string, options: { cause?: unknown } = {}) {

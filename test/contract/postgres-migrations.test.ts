@@ -13,7 +13,7 @@ import { migrate } from '../../src/store/postgres/schema.ts';
 import { sharedCluster, withPostgres } from '../helpers/postgres.ts';
 import { createManualClock } from './store-contract.ts';
 
-const migrateCli = fileURLToPath(new URL('../../src/store/migrate-cli.ts', import.meta.url));
+const migrateCli = fileURLToPath(new URL('../../src/cli/migrate.ts', import.meta.url));
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Everything production asks for besides the database, in files under `dir`. */

@@ -6,7 +6,7 @@ export type KeysRun = { code: number | null; stdout: string; stderr: string; row
 
 export function runKeys(args: string[], env: NodeJS.ProcessEnv): Promise<KeysRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['src/oidc/keys-cli.ts', ...args], {
+    const child = spawn(process.execPath, ['src/cli/keys.ts', ...args], {
       cwd: path.resolve(import.meta.dirname, '../..'),
       env: { PATH: process.env.PATH, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -14,7 +14,7 @@ export type Run = { code: number | null; stdout: string; stderr: string };
 /** Runs the members tool as an operator would, under the same Node as the tests. */
 export function members(args: string[], options: { env: NodeJS.ProcessEnv; input?: string }): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['src/members/cli.ts', ...args], {
+    const child = spawn(process.execPath, ['src/cli/members.ts', ...args], {
       cwd: path.resolve(import.meta.dirname, '../..'),
       env: { PATH: process.env.PATH, ...options.env },
     });

@@ -13,7 +13,7 @@ const root = path.resolve(import.meta.dirname, '../..');
 
 function backupTo(databaseFile: string, target: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['src/store/backup-cli.ts', '--to', target], {
+    const child = spawn(process.execPath, ['src/cli/backup.ts', '--to', target], {
       cwd: root,
       env: { PATH: process.env.PATH, DATABASE_URL: `sqlite:${databaseFile}` },
     });

@@ -2,7 +2,7 @@ import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { endDeviceTrust, setPassword, setStatus } from '../../src/members/members.ts';
-import { bindNewPhone, enableMember } from '../../src/members/support-desk.ts';
+import { bindNewPhone, enableMember } from '../../src/account/support-desk.ts';
 import { Browser, hiddenField } from '../helpers/browser.ts';
 import { submitPassword } from '../helpers/log-in.ts';
 import { MemorySms } from '../helpers/memory-sms.ts';
@@ -59,7 +59,7 @@ test.serial('a new password set with the members tool ends the copied cookie: wi
   const { thief } = await copiedCookie(t, member.number, member.password);
 
   const env = { PATH: process.env.PATH, DATA_DIR: app.dir, DATABASE_URL: app.config.databaseUrl };
-  const changed = spawnSync(process.execPath, ['src/members/cli.ts', 'set-password', '--number', member.number, '--password-stdin'], {
+  const changed = spawnSync(process.execPath, ['src/cli/members.ts', 'set-password', '--number', member.number, '--password-stdin'], {
     cwd: path.resolve(import.meta.dirname, '../..'), env, input: 'a brand new passphrase\n', encoding: 'utf8', timeout: 60_000,
   });
   t.is(changed.status, 0, changed.stderr);
@@ -88,7 +88,7 @@ test.serial('the desk\'s logout-everywhere ends the copied cookie', async (t) =>
   const env = {
     PATH: process.env.PATH, DATA_DIR: app.dir, DATABASE_URL: app.config.databaseUrl, OIDC_CLIENTS_FILE: path.join(app.dir, 'clients.json'), ISSUER: app.url,
   };
-  const ended = spawnSync(process.execPath, ['src/members/cli.ts', 'logout-everywhere', '--number', member.number, '--by', 'Hanako Sato', '--reason', 'cookie stolen'], {
+  const ended = spawnSync(process.execPath, ['src/cli/members.ts', 'logout-everywhere', '--number', member.number, '--by', 'Hanako Sato', '--reason', 'cookie stolen'], {
     cwd: path.resolve(import.meta.dirname, '../..'), env, encoding: 'utf8', timeout: 60_000,
   });
   t.is(ended.status, 0, ended.stderr);

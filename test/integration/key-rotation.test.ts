@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import * as jose from 'jose';
 import * as client from 'openid-client';
 import { SIGNING_KEY_RETENTION_SECONDS } from '../../src/oidc/lifetimes.ts';
-import { retireKeys, type KeyStore } from '../../src/oidc/signing-keys.ts';
+import { retireKeys, type KeyStore } from '../../src/config/signing-keys.ts';
 import { Browser, hiddenField } from '../helpers/browser.ts';
 import { runKeys } from '../helpers/keys-cli.ts';
 import { scrape } from '../helpers/metrics.ts';

@@ -2,7 +2,7 @@ import test from 'ava';
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as jose from 'jose';
 import { createLogger } from '../../src/log.ts';
-import type { KeyStore, ScheduledJwk } from '../../src/oidc/signing-keys.ts';
+import type { KeyStore, ScheduledJwk } from '../../src/config/signing-keys.ts';
 import { runKeys } from '../helpers/keys-cli.ts';
 import { scrape } from '../helpers/metrics.ts';
 import { logInWithPassword } from '../helpers/log-in.ts';

@@ -57,7 +57,7 @@ test('a second IdP on the same SQLite file refuses to start with one line; the m
   t.true(lines[0]!.includes(`pid ${first.pid}`), 'names the process holding it');
   t.regex(lines[0]!, /PostgreSQL \(DATABASE_URL=postgres:/);
 
-  const added = await run(['src/members/cli.ts', 'add', '--number', '300000001', '--name', 'Taro Yamada', '--phone', '+819012345678', '--country', 'JP', '--password', 'try-me-123'], { DATA_DIR: dir });
+  const added = await run(['src/cli/members.ts', 'add', '--number', '300000001', '--name', 'Taro Yamada', '--phone', '+819012345678', '--country', 'JP', '--password', 'try-me-123'], { DATA_DIR: dir });
   t.is(added.code, 0, added.stderr);
 
   const exited = new Promise((resolve) => first.once('exit', resolve));

@@ -143,7 +143,7 @@ test.serial('the support desk lists a member\'s sessions and logs them out every
   const env = {
     PATH: process.env.PATH, DATA_DIR: app.dir, DATABASE_URL: app.config.databaseUrl, OIDC_CLIENTS_FILE: path.join(app.dir, 'clients.json'), ISSUER: app.url,
   };
-  const members = (...args: string[]) => spawnSync(process.execPath, ['src/members/cli.ts', ...args], { cwd: path.resolve(import.meta.dirname, '../..'), env, encoding: 'utf8', timeout: 60_000 });
+  const members = (...args: string[]) => spawnSync(process.execPath, ['src/cli/members.ts', ...args], { cwd: path.resolve(import.meta.dirname, '../..'), env, encoding: 'utf8', timeout: 60_000 });
 
   const listed = members('sessions', '--number', member.number);
   t.is(listed.status, 0, listed.stderr);

@@ -1,6 +1,7 @@
 import test from 'ava';
 import type { IncomingMessage } from 'node:http';
-import { createClientAddress, limitKeyOf, parseTrustProxy, type TrustProxy } from '../../src/http/client-address.ts';
+import { createClientAddress, limitKeyOf } from '../../src/http/client-address.ts';
+import { parseTrustProxy, type TrustProxy } from '../../src/config/trust-proxy.ts';
 
 function request(peer: string, headers: Record<string, string> = {}): IncomingMessage {
   return { socket: { remoteAddress: peer }, headers: { ...headers } } as unknown as IncomingMessage;

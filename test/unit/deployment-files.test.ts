@@ -68,7 +68,7 @@ test('the default stack: PostgreSQL, its schema applied first, two IdP instances
   t.like({ user: url.username, password: url.password, host: url.hostname, db: url.pathname.slice(1) },
     { user: postgres.POSTGRES_USER, password: postgres.POSTGRES_PASSWORD, host: 'postgres', db: postgres.POSTGRES_DB }, 'the URL names the database the postgres service makes');
   t.is(environmentOf(stack.migrate).DATABASE_URL, url.toString());
-  t.deepEqual(stack.migrate?.command, ['node', 'src/store/migrate-cli.ts']);
+  t.deepEqual(stack.migrate?.command, ['node', 'src/cli/migrate.ts']);
   t.deepEqual(environmentOf(stack['idp-1']), environmentOf(stack['idp-2']), 'one issuer, one database, one set of keys for both');
   t.is(environmentOf(stack['idp-1']).TRUST_PROXY, '1', 'one proxy in front, whose X-Forwarded-* headers are believed');
   t.is(stack['idp-1']?.depends_on?.migrate?.condition, 'service_completed_successfully');

@@ -5,7 +5,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ConfigError, loadConfig, parseKeyStore, type Jwk } from '../../src/config/load.ts';
-import { generateSigningKey, providerJwks, type KeyStore, type ScheduledJwk } from '../../src/oidc/signing-keys.ts';
+import { generateSigningKey, type KeyStore, type ScheduledJwk } from '../../src/config/signing-keys.ts';
+import { providerJwks } from '../../src/oidc/provider-keys.ts';
 import { runKeys } from '../helpers/keys-cli.ts';
 
 const now = Date.now();

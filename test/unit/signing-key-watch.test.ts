@@ -2,7 +2,8 @@ import test from 'ava';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { generateSigningKey, type Jwks, type KeyStore } from '../../src/oidc/signing-keys.ts';
+import { generateSigningKey, type KeyStore } from '../../src/config/signing-keys.ts';
+import type { Jwks } from '../../src/oidc/provider-keys.ts';
 import { watchSigningKeys } from '../../src/oidc/signing-key-watch.ts';
 
 test('a store the provider refuses although it passed the checks is a failed reload, tried again at the next check', async (t) => {

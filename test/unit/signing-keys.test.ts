@@ -3,7 +3,8 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SIGNING_KEY_RETENTION_SECONDS } from '../../src/oidc/lifetimes.ts';
-import { generateSigningKey, keyStoreProblems, providerJwks, retireKeys, rotateKeys, RotationRefused, signersAt, type KeyStore } from '../../src/oidc/signing-keys.ts';
+import { generateSigningKey, keyStoreProblems, retireKeys, rotateKeys, RotationRefused, signersAt, type KeyStore } from '../../src/config/signing-keys.ts';
+import { providerJwks } from '../../src/oidc/provider-keys.ts';
 import { runKeys } from '../helpers/keys-cli.ts';
 
 const HOUR = 3600_000;

@@ -1,7 +1,7 @@
 import { DatabaseSync } from 'node:sqlite';
 import test from 'ava';
 import { migrate } from '../../src/store/sqlite/schema.ts';
-import { INDEXED_LOOKUPS, PREFIX_LISTING } from '../../src/store/sqlite/sqlite-store.ts';
+import { INDEXED_LOOKUPS, PREFIX_LISTING } from '../../src/store/sqlite/sqlite-documents.ts';
 
 // With millions of sessions, a lookup by uid that scanned every session would stall every sign-in.
 test('lookups by uid, user code and grant id search their indexes instead of scanning', (t) => {

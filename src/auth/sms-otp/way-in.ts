@@ -1,7 +1,7 @@
 import type { Locale } from '../../i18n/messages.ts';
 import type { Counters, Member, Members } from '../../store/port.ts';
 import { canReceiveSmsCodes } from './eligibility.ts';
-import { OtpError, OTP_POLICY, type SmsOtp } from './sms-otp.ts';
+import { isOtpError, OTP_POLICY, type SmsOtp } from './sms-otp.ts';
 
 /** Codes tried in one sign-in's way in, whatever number they were for: past it every code is refused unread. */
 const TRIES_PER_SIGN_IN = OTP_POLICY.failuresBeforeLock;
@@ -53,7 +53,7 @@ export function createSmsWayIn({ members, counters, smsOtp }: { members: Members
         await smsOtp.issue({ ...scope(member, request.bindTo), ip: request.ip, userAgent: request.userAgent, locale: request.locale });
       } catch (error) {
         // A cooldown, a spent budget, a lock or a failed delivery reads like a number without a phone.
-        if (!(error instanceof OtpError)) throw error;
+        if (!isOtpError(error)) throw error;
       }
     },
 
@@ -67,7 +67,7 @@ export function createSmsWayIn({ members, counters, smsOtp }: { members: Members
         await smsOtp.verify({ ...scope(member, request.bindTo), code: request.code, ip: request.ip, userAgent: request.userAgent });
         return { member };
       } catch (error) {
-        if (!(error instanceof OtpError)) throw error;
+        if (!isOtpError(error)) throw error;
         return { refused: 'not_verified' };
       }
     },

@@ -10,6 +10,9 @@ export type BulkWork =
   | { work: 'old-audit'; before: number }
   | { work: 'free-pages' };
 
+/** Runs bulk work in short transactions (see inSlices); resolves with how many rows (or pages) went. */
+export type Bulk = (work: BulkWork) => Promise<number>;
+
 /**
  * One batch of `work` on `db`, without a transaction of its own (the caller runs it in one):
  * returns how much it did, at most `batch` (fewer means nothing is left).

@@ -1,5 +1,8 @@
 import type { DatabaseSync, SQLInputValue, SQLOutputValue, StatementResultingChanges } from 'node:sqlite';
 
+/** A row as the store's sections read it. */
+export type Row = Record<string, SQLInputValue>;
+
 /** What the store's sections do with a prepared statement: run it with positional parameters. */
 export type Statement = {
   run(...params: SQLInputValue[]): StatementResultingChanges;

@@ -1,8 +1,12 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { DatabaseSync } from 'node:sqlite';
+import { StoreOpenError } from '../port.ts';
 
-/** Another IdP process serves this database file; the message is the one line an operator sees. */
-export class DatabaseInUseError extends Error {
+/**
+ * Another IdP process serves this database file: the store cannot be opened, like any StoreOpenError,
+ * and the message is the one line an operator sees.
+ */
+export class DatabaseInUseError extends StoreOpenError {
   readonly file: string;
   readonly pid: number | undefined;
   constructor(file: string, pid: number | undefined) {

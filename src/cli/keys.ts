@@ -5,13 +5,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { keyStoreFileOf } from '../config/key-store-file.ts';
 import { parseKeyStore } from '../config/load.ts';
 import { loadSigningKeyOverlapHours } from '../config/operations.ts';
 import { readProblem } from '../config/parse.ts';
-import { SIGNING_KEY_RETENTION_SECONDS } from './lifetimes.ts';
-import { keyStates, kindOf, retireKeys, rotateKeys, RotationRefused, type KeyState, type KeyStore, type ScheduledJwk } from './signing-keys.ts';
+import { keyStates, kindOf, retireKeys, rotateKeys, RotationRefused, type KeyState, type KeyStore, type ScheduledJwk } from '../config/signing-keys.ts';
+import { SIGNING_KEY_RETENTION_SECONDS } from '../oidc/lifetimes.ts';
+import { CliError, parseCommandLine, printRows, refused, usage } from './command-line.ts';
 
 const USAGE = `Usage: npm run --silent keys -- <command>
 
@@ -29,14 +29,6 @@ States: signing (the key of its kind that signs now), next (published, signs fro
 verifying (replaced; kept so that what it signed still verifies, until retire_after).
 Exit status: 0 done; 1 refused (nothing written); 2 usage error. The reason is one line on stderr.
 `;
-
-class CliError extends Error {
-  readonly exitCode: 1 | 2;
-  constructor(exitCode: 1 | 2, message: string) {
-    super(message);
-    this.exitCode = exitCode;
-  }
-}
 
 type Row = { kid: string; kind: string; alg: string | undefined; state: KeyState; added_at: string | null; signs_from: string | null; replaced_at: string | null; retire_after: string | null };
 
@@ -59,11 +51,11 @@ function read(file: string, now: number): KeyStore {
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));
   } catch (error) {
-    throw new CliError(1, `cannot read the key store ${file}: ${readProblem(error)}`);
+    throw refused(`cannot read the key store ${file}: ${readProblem(error)}`);
   }
   const problems: string[] = [];
   const store = parseKeyStore(file, raw, problems, now);
-  if (!store) throw new CliError(1, problems.join('; '));
+  if (!store) throw refused(problems.join('; '));
   return store;
 }
 
@@ -75,23 +67,16 @@ function write(file: string, store: KeyStore): void {
     renameSync(temporary, file);
   } catch (error) {
     rmSync(temporary, { force: true });
-    throw new CliError(1, `cannot write the key store ${file}: ${(error as Error).message}`);
+    throw refused(`cannot write the key store ${file}: ${(error as Error).message}`);
   }
 }
 
 function main(args: string[], env: NodeJS.ProcessEnv): Row[] {
   const [command, ...rest] = args;
-  if (command === undefined) throw new CliError(2, 'missing command (see "npm run keys -- help")');
-  if (command === 'help' || command === '--help' || command === '-h') {
-    process.stdout.write(USAGE);
-    return [];
-  }
-  let values: { 'overlap-hours'?: string };
-  try {
-    values = parseArgs({ args: rest, options: command === 'rotate' ? { 'overlap-hours': { type: 'string' } } : {}, strict: true }).values;
-  } catch (error) {
-    throw new CliError(2, `${(error as Error).message.split('\n')[0]} (see "npm run keys -- help")`);
-  }
+  if (command === undefined) throw usage('keys', 'missing command');
+  if (command === 'help' || command === '--help' || command === '-h') return help();
+  const values = parseCommandLine('keys', command === 'rotate' ? { 'overlap-hours': { type: 'string' } } : {}, rest);
+  if (values.help) return help();
   const file = keyStoreFileOf(env);
   const now = Date.now();
   switch (command) {
@@ -99,8 +84,9 @@ function main(args: string[], env: NodeJS.ProcessEnv): Row[] {
       return rows(read(file, now), now);
     case 'rotate': {
       const problems: string[] = [];
-      const hours = values['overlap-hours'] === undefined ? loadSigningKeyOverlapHours(env, problems) : Number(values['overlap-hours']);
-      if (problems.length) throw new CliError(1, problems.join('; '));
+      const overlap = values['overlap-hours'];
+      const hours = typeof overlap === 'string' ? Number(overlap) : loadSigningKeyOverlapHours(env, problems);
+      if (problems.length) throw refused(problems.join('; '));
       if (!Number.isFinite(hours) || hours < 0) throw new CliError(2, '--overlap-hours must be a number of hours, 0 or more');
       if (hours < 1) process.stderr.write('warning: relying parties that cache the JWKS will not know the new keys when they start signing\n');
       try {
@@ -108,7 +94,7 @@ function main(args: string[], env: NodeJS.ProcessEnv): Row[] {
         write(file, store);
         return rows(store, now).filter((row) => added.some((key: ScheduledJwk) => key.kid === row.kid));
       } catch (error) {
-        if (error instanceof RotationRefused) throw new CliError(1, error.message);
+        if (error instanceof RotationRefused) throw refused(error.message);
         throw error;
       }
     }
@@ -119,13 +105,13 @@ function main(args: string[], env: NodeJS.ProcessEnv): Row[] {
       return rows(store, now);
     }
     default:
-      throw new CliError(2, `unknown command ${JSON.stringify(command.slice(0, 40))} (see "npm run keys -- help")`);
+      throw usage('keys', `unknown command ${JSON.stringify(command.slice(0, 40))}`);
   }
 }
 
-try {
-  process.stdout.write(main(process.argv.slice(2), process.env).map((row) => `${JSON.stringify(row)}\n`).join(''));
-} catch (error) {
-  process.stderr.write(`${error instanceof CliError ? error.message : `error: ${(error as Error).message}`}\n`.replace(/\s*\n\s*(?=.)/g, ' '));
-  process.exitCode = error instanceof CliError ? error.exitCode : 1;
+function help(): [] {
+  process.stdout.write(USAGE);
+  return [];
 }
+
+await printRows(() => main(process.argv.slice(2), process.env));

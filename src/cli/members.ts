@@ -1,16 +1,20 @@
+/**
+ * `npm run members -- <command>`: adds and changes members in the IdP's store, and the support
+ * desk's commands on one member (desk-commands.ts).
+ */
+import { createPasskeyOffer } from '../account/passkey-offer.ts';
+import { DeskRefusal } from '../account/support-desk.ts';
+import { assemblePasswordHasher } from '../assembly.ts';
 import { defaultDatabaseUrl } from '../config/database-url.ts';
 import { loadPasswordHashing } from '../config/passwords.ts';
-import { createPasskeyOffer } from '../account/passkey-offer.ts';
+import { createMember, MemberInputError, publicView, setPassword, setStatus } from '../members/members.ts';
+import type { PasswordHasher } from '../members/password.ts';
+import { validateMemberNumber } from '../members/validate.ts';
 import { openStore } from '../store/open.ts';
 import type { Member, Members } from '../store/port.ts';
-import {
-  checked, CliError, parseCommandLine, refused, required, target, targetMember, usage, type Action, type Command, type Values,
-} from './command-line.ts';
+import { checked, parseCommandLine, printRows, refused, type Values } from './command-line.ts';
 import { deskCommands } from './desk-commands.ts';
-import { createMember, MemberInputError, publicView, setPassword, setStatus } from './members.ts';
-import { createPasswordHasher, type PasswordHasher } from './password.ts';
-import { DeskRefusal } from './support-desk.ts';
-import { validateMemberNumber } from './validate.ts';
+import { required, target, targetMember, usage, type Action, type Command } from './member-command.ts';
 
 const USAGE = `Usage: npm run --silent members -- <command> [options]
 
@@ -69,7 +73,7 @@ function passwordHasher(env: NodeJS.ProcessEnv): PasswordHasher {
   const problems: string[] = [];
   const hashing = loadPasswordHashing(env, problems);
   if (problems.length) throw refused(problems.join('; '));
-  return createPasswordHasher(hashing);
+  return assemblePasswordHasher(hashing);
 }
 
 // Each command checks its command line first and only then gets the store, so a usage error never opens it.
@@ -151,30 +155,29 @@ async function readPassword(values: Values): Promise<string> {
   return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
 }
 
-async function main(args: string[], env: NodeJS.ProcessEnv): Promise<void> {
+/** Runs the command `args` names; returns the rows it shows. */
+async function main(args: string[], env: NodeJS.ProcessEnv): Promise<object[]> {
   const [name, ...rest] = args;
-  if (name === 'help' || name === '--help' || name === '-h') return void process.stdout.write(USAGE);
+  if (name === 'help' || name === '--help' || name === '-h') return help();
   if (name === undefined) throw usage('missing command');
   const command = Object.hasOwn(commands, name) ? commands[name]! : undefined;
   if (!command) throw usage(`unknown command ${JSON.stringify(name.slice(0, 40))}`);
-  const values = parseCommandLine(command, rest);
-  if (values.help) return void process.stdout.write(USAGE);
+  const values = parseCommandLine('members', command.options, rest);
+  if (values.help) return help();
   const action = await command.prepare(values, env);
 
   const store = await openStore(env.DATABASE_URL ?? defaultDatabaseUrl(env), { ensureIndexes: env.NODE_ENV !== 'production' });
   try {
-    const shown = await action(store);
-    process.stdout.write(shown.map((row) => `${JSON.stringify(row)}\n`).join(''));
+    return await action(store);
   } finally {
     await store.close();
   }
 }
 
-try {
-  await main(process.argv.slice(2), process.env);
-} catch (error) {
-  const exitCode = error instanceof CliError ? error.exitCode : 1;
-  const message = error instanceof MemberInputError || error instanceof CliError || error instanceof DeskRefusal ? error.message : `error: ${(error as Error).message}`;
-  process.stderr.write(`${message.replace(/\s*\n\s*/g, ' ')}\n`);
-  process.exitCode = exitCode;
+function help(): [] {
+  process.stdout.write(USAGE);
+  return [];
 }
+
+// A member's input refused, or a desk action on something that does not exist, is said as it is.
+await printRows(() => main(process.argv.slice(2), process.env), (error) => error instanceof MemberInputError || error instanceof DeskRefusal);

@@ -1,7 +1,8 @@
 import { canReceiveSmsCodes } from '../auth/sms-otp/eligibility.ts';
 import type { SmsSender } from '../auth/sms-otp/sms-sender.ts';
+import { japanDateTime } from '../i18n/japan-time.ts';
 import type { AuditLog, Clock, Member, Members, Passkey, Passkeys } from '../store/port.ts';
-import { maskPhone, MemberInputError, setPhone, setStatus } from './members.ts';
+import { maskPhone, MemberInputError, setPhone, setStatus } from '../members/members.ts';
 
 /** Who at the desk did something to a member's account, and why: both go into the member's audit trail. */
 export type DeskOperator = { by: string; reason: string | undefined };
@@ -86,7 +87,7 @@ export async function bindNewPhone(deps: { members: Members; sender: SmsSender; 
 /** The notice of a phone change, in Japanese for members residing in Japan and in English otherwise. No code, no link. */
 export function phoneNotice(member: Member, which: 'previous' | 'current', at: Date): string {
   const japanese = member.country === 'JP';
-  const when = new Intl.DateTimeFormat(japanese ? 'ja' : 'en', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'Asia/Tokyo' }).format(at);
+  const when = japanDateTime(japanese ? 'ja' : 'en', at);
   if (japanese) {
     return which === 'previous'
       ? `【JMB】${when}にJMBアカウントの電話番号が別の番号に変更されました。お心当たりのない場合は、至急JMBまでご連絡ください。`

@@ -1,5 +1,5 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import type { Jwk } from '../config/load.ts';
+import type { Jwk } from './load.ts';
 import { keyLabel, signingKeyProblems } from './signing-key-check.ts';
 
 /**
@@ -11,8 +11,6 @@ import { keyLabel, signingKeyProblems } from './signing-key-check.ts';
  */
 export type ScheduledJwk = Jwk & { added_at?: string; signs_from?: string };
 export type KeyStore = { keys: ScheduledJwk[] };
-/** A JWKS as oidc-provider takes it. */
-export type Jwks = { keys: Jwk[] };
 
 /** Where a key stands at a moment: signing, published and waiting to sign, or kept for verification after it signed. */
 export type KeyState = 'signing' | 'next' | 'verifying';
@@ -49,26 +47,6 @@ export function keyStates(keys: readonly ScheduledJwk[], now: number): { key: Sc
     const replacedAt = Math.min(...successors.map(signsFrom));
     return { key, state: 'verifying', replacedAt: Number.isFinite(replacedAt) ? replacedAt : undefined };
   });
-}
-
-/**
- * The JWKS to give oidc-provider at `now`: every key (so every key is published), our schedule
- * members removed, and every key but the signer of its kind marked `key_ops: ["verify"]`.
- * oidc-provider signs with the first key of the algorithm whose `key_ops`, if present, include
- * "sign" (KeyStore.selectForSign), so the mark is what keeps it from signing with the others,
- * whatever their order; it still verifies with them (an `id_token_hint` issued before a rotation).
- */
-export function providerJwks(store: KeyStore, now: number): Jwks {
-  const signers = new Set(signersAt(store.keys, now).values());
-  return {
-    keys: store.keys.map((key) => {
-      const { added_at: _added, signs_from: _from, ...jwk } = key;
-      // Without "alg", oidc-provider would let an RSA key sign PS256 to RS512 as well: each key signs
-      // the one algorithm its kind is in the store for.
-      const alg = jwk.alg ?? REQUIRED_KINDS.find((required) => required.kind === kindOf(key))?.alg;
-      return signers.has(key) ? { ...jwk, alg } : { ...jwk, alg, key_ops: ['verify'] };
-    }),
-  };
 }
 
 /**

@@ -3,14 +3,16 @@ import { liftLoginWaits } from '../auth/password/password-login.ts';
 import type { SmsSender } from '../auth/sms-otp/sms-sender.ts';
 import { reenableSmsVerification, unlockSmsVerification } from '../auth/sms-otp/sms-otp.ts';
 import { describeUserAgent } from '../auth/user-agent.ts';
+import { assembleMemberSessions, assembleProvider, assembleSmsSender } from '../assembly.ts';
 import { createLogger } from '../log.ts';
 import type { Member, Store } from '../store/port.ts';
-import { checked, refused, required, target, targetMember, usage, type Command, type Values } from './command-line.ts';
-import { endDeviceTrust, maskPhone, publicView } from './members.ts';
 import {
   bindNewPhone, deskPasskeys, enableMember, recordDeskAction, removeMemberPasskey, type DeskOperator,
-} from './support-desk.ts';
-import { validatePhone } from './validate.ts';
+} from '../account/support-desk.ts';
+import { endDeviceTrust, maskPhone, publicView } from '../members/members.ts';
+import { validatePhone } from '../members/validate.ts';
+import { checked, refused, type Values } from './command-line.ts';
+import { required, target, targetMember, usage, type Command } from './member-command.ts';
 
 /** The members tool's support-desk commands: each on one member, recorded with the operator and reason. */
 export const deskCommands: Record<string, Command> = {
@@ -105,26 +107,25 @@ function deskOperator(values: Values): DeskOperator {
 
 /** The SMS transport SMS_TRANSPORT names, as the IdP builds it; its log lines go to stderr, never among the JSON. */
 async function smsSenderFor(env: NodeJS.ProcessEnv): Promise<SmsSender> {
-  // Loaded only for the command that sends: the settings' schemas and the Twilio library take longer
-  // to load than most commands take to run.
-  const [{ loadSms }, { createSmsSender }] = await Promise.all([import('../config/sections.ts'), import('../auth/sms-otp/create-sender.ts')]);
+  // Loaded only for the command that sends: the settings' schemas take longer to load than most commands take to run.
+  const { loadSms } = await import('../config/sections.ts');
   const problems: string[] = [];
   const settings = loadSms(env, path.resolve(env.DATA_DIR ?? './data'), env.NODE_ENV === 'production', problems);
   if (problems.length) throw refused(`invalid SMS settings: ${problems.join('; ')}`);
-  return createSmsSender(settings, createLogger('warn', (line) => process.stderr.write(line)), Date.now);
+  return assembleSmsSender(settings, createLogger('warn', (line) => process.stderr.write(line)), Date.now);
 }
 
 /**
  * The member's sessions, and the IdP's OIDC provider on this store as the server builds it (the same
  * configuration from the environment): to read sessions and to send back-channel logouts signed with
- * the IdP's current keys. Loaded only for the commands that need them: oidc-provider and the
- * configuration take longer to load than most commands take to run.
+ * the IdP's current keys.
  */
 async function sessionsOf(store: Store) {
-  const [{ loadConfig }, { CookieSigner }, { createMemberSessions }, { createProvider }, { providerJwks }] = await Promise.all([
-    import('../config/load.ts'), import('../http/cookie-signer.ts'), import('../oidc/member-sessions.ts'), import('../oidc/provider.ts'), import('../oidc/signing-keys.ts'),
-  ]);
+  const { loadConfig } = await import('../config/load.ts');
   const config = loadConfig(process.env);
-  const provider = createProvider({ config, jwks: providerJwks(config.jwks, Date.now()), store, logger: createLogger('silent'), clock: Date.now, cookieSigner: new CookieSigner(config.cookieKeys) });
-  return { sessions: createMemberSessions({ documents: store.documents, audit: store.audit, clock: Date.now }), provider };
+  const [{ provider }, sessions] = await Promise.all([
+    assembleProvider(config, store, { logger: createLogger('silent'), clock: Date.now }),
+    assembleMemberSessions(store, Date.now),
+  ]);
+  return { sessions, provider };
 }

@@ -5,8 +5,8 @@
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-import { defaultDatabaseUrl } from '../config/database-url.ts';
+import { databaseKindOf, defaultDatabaseUrl } from '../config/database-url.ts';
+import { CliError, parseCommandLine } from './command-line.ts';
 
 /** The priority the backup runs at (`nice`): well behind the IdP's, never stopped by it. */
 const BACKUP_NICENESS = 10;
@@ -14,21 +14,23 @@ const BACKUP_NICENESS = 10;
 const USAGE = 'Usage: npm run db:backup -- --to <file>   (DATABASE_URL names the database, as for the IdP)';
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { to: { type: 'string' }, help: { type: 'boolean' } }, strict: true });
-  if (values.help || !values.to) {
+  const args = process.argv.slice(2);
+  const values = args[0] === 'help' ? { help: true } : parseCommandLine('db:backup', { to: { type: 'string' } }, args);
+  if (values.help || typeof values.to !== 'string') {
     console.error(USAGE);
     return 2;
   }
   const databaseUrl = process.env.DATABASE_URL ?? defaultDatabaseUrl(process.env);
-  if (/^postgres(ql)?:\/\//.test(databaseUrl)) {
+  const kind = databaseKindOf(databaseUrl);
+  if (kind === 'postgres') {
     console.error('db:backup copies the embedded SQLite store; for PostgreSQL use pg_dump or your provider\'s backups (point-in-time recovery)');
     return 2;
   }
-  if (/^mongodb(\+srv)?:\/\//.test(databaseUrl)) {
+  if (kind === 'mongodb') {
     console.error('db:backup copies the embedded SQLite store; for MongoDB use mongodump (see docs/storage.md, "Backups")');
     return 2;
   }
-  if (!databaseUrl.startsWith('sqlite:') || databaseUrl === 'sqlite::memory:') {
+  if (kind !== 'sqlite' || databaseUrl === 'sqlite::memory:') {
     console.error('DATABASE_URL must name an SQLite file ("sqlite:<path>")');
     return 2;
   }
@@ -49,7 +51,7 @@ async function main(): Promise<number> {
   } catch {
     // not allowed here: the backup runs at the usual priority
   }
-  const { backupSqlite } = await import('./sqlite/backup.ts');
+  const { backupSqlite } = await import('../store/sqlite/backup.ts');
   const report = await backupSqlite(source, target);
   console.log(`wrote ${target}: ${report.bytes.toLocaleString('en')} bytes (${report.pages.toLocaleString('en')} pages), ` +
     `schema version ${report.schemaVersion}, ${report.members} members, ${report.passkeys} passkeys, ${report.documents} documents, ` +
@@ -60,6 +62,6 @@ async function main(): Promise<number> {
 try {
   process.exitCode = await main();
 } catch (error) {
-  console.error(`db:backup failed: ${(error as Error).message}`);
-  process.exitCode = 1;
+  console.error(error instanceof CliError ? error.message : `db:backup failed: ${(error as Error).message}`);
+  process.exitCode = error instanceof CliError ? error.exitCode : 1;
 }
