@@ -13,7 +13,7 @@ import { loadAccountSession } from './account-session.ts';
 export async function showLoggedIn(ctx: Context, { provider, members }: { provider: Provider; members: Members }): Promise<boolean> {
   const current = await loadAccountSession(provider, members, ctx);
   if (!current) return false;
-  const wayOn = await continuationOf(provider, provider.issuer, rememberedClient(ctx));
+  const wayOn = await continuationOf(provider, provider.issuer, rememberedClient(ctx), ctx.state.locale);
   const href = wayOn?.home ?? wayOn?.startAgain;
   const { t } = ctx.state;
   await ctx.render('signed-in', {

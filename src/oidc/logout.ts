@@ -1,6 +1,7 @@
 import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
 import { confirm } from 'oidc-provider/lib/actions/end_session.js';
 import { rememberedClient } from '../http/return-cookie.ts';
+import { displayClientName } from './client-name.ts';
 import { continuationOf } from './continuation.ts';
 
 /** Where "Stay logged in" leads on the account page: the page then says the member is still logged in. */
@@ -34,7 +35,7 @@ export function rpInitiatedLogout(issuer: string): RpInitiatedLogout {
         await rendering.render('logged-out', {
           title: t('logout.still.title'),
           stillLoggedIn: true,
-          loggedOutOf: client ? String(client.clientName ?? client.clientId) : undefined,
+          loggedOutOf: client ? displayClientName(client, rendering.state.locale) : undefined,
         });
         return;
       }

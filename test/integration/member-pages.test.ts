@@ -205,3 +205,18 @@ test.serial('the account page\'s SMS step says why it is asked, and a code used 
   t.notRegex(page.html, /id="sms-verify"/, 'no field for a code that can no longer be used');
   t.regex(page.html, /<button type="submit" class="primary" id="resend"/, '"Resend code" is the main action');
 });
+
+test.serial('Back to a finished sign-in names the relying party in the page\'s language', async (t) => {
+  const member = await newMember();
+  const browser = new Browser(app.url);
+  browser.acceptLanguage = 'ja';
+  const { final, url } = await browser.follow((await (await website()).start()).url);
+  const posted = await browser.post(`${url}/login`, { csrf: hiddenField(final.html, 'csrf'), number: member.number, password: member.password });
+  const next = await browser.follow(posted.location!);
+  if (/\/offer\/dismiss/.test(next.final.html)) await browser.post(`${next.url}/offer/dismiss`, { csrf: hiddenField(next.final.html, 'csrf') });
+  // The browser's Back button: the finished sign-in's page again.
+  const again = await browser.get(url);
+  t.is(again.status, 200);
+  t.regex(again.html, /JMBウェブサイトに戻る/);
+  t.notRegex(again.html, /JMB websiteに戻る/);
+});
