@@ -4,6 +4,7 @@ import { openStore } from '../../src/store/open.ts';
 import type { Store } from '../../src/store/port.ts';
 import { PRUNE_AUDIT } from '../../src/store/postgres/postgres-audit.ts';
 import { PRUNE_COUNTERS } from '../../src/store/postgres/postgres-counters.ts';
+import { openDatabase } from '../../src/store/postgres/connect.ts';
 import { DOCUMENT_QUERIES, endOfPrefix } from '../../src/store/postgres/postgres-documents.ts';
 import { openPostgresStore } from '../../src/store/postgres/postgres-store.ts';
 import { sharedCluster, withPostgres } from '../helpers/postgres.ts';
@@ -12,20 +13,21 @@ import { SIGN_IN_KINDS, createManualClock, registerStoreContract } from './store
 const minute = 60_000;
 
 // The whole store contract on a real PostgreSQL: a private cluster for this file, a fresh database
-// for each test, migrated as the IdP migrates it outside production.
+// for each test, migrated as the IdP migrates it outside production, its statements prepared by name
+// as the IdP prepares them (DATABASE_PREPARED_STATEMENTS=on, the default).
 withPostgres('PostgreSQL contract suite', () => {
   const cluster = sharedCluster();
   registerStoreContract('postgres', async () => {
     const url = await cluster().createDatabase();
     const clock = createManualClock();
-    const store = await openStore(url, { clock, ensureIndexes: true, signInKinds: SIGN_IN_KINDS, poolSize: 4 });
+    const store = await openStore(url, { clock, ensureIndexes: true, signInKinds: SIGN_IN_KINDS, poolSize: 4, preparedStatements: true });
     return { store, clock, bounded: 'SignInInProgress' };
   });
 
   const open = async (t: import('ava').ExecutionContext, options: { icuLocale?: string } = {}) => {
     const url = await cluster().createDatabase(options);
     const clock = createManualClock();
-    const store = await openStore(url, { clock, ensureIndexes: true, poolSize: 2 });
+    const store = await openStore(url, { clock, ensureIndexes: true, poolSize: 2, preparedStatements: true });
     t.teardown(() => store.close());
     return { store, clock, url };
   };
@@ -110,6 +112,37 @@ withPostgres('PostgreSQL contract suite', () => {
       await store.counters.prune();
       await store.audit.prune(new Date(clock()));
     }), [0, 0], 'upkeep is not the IdP\'s work');
+  });
+
+  test('postgres: statements are prepared once per connection by name, or not at all with DATABASE_PREPARED_STATEMENTS=off', async (t) => {
+    const url = await cluster().createDatabase();
+    for (const preparedStatements of [true, false]) {
+      const db = openDatabase(url, { poolSize: 1, preparedStatements });
+      t.teardown(() => db.end());
+      for (let i = 0; i < 3; i++) t.is((await db.query<{ n: number }>('SELECT $1::int AS n', [i])).rows[0]?.n, i);
+      // Without parameters: the simple protocol, never prepared; on the pool's one connection.
+      const { rows } = await db.query<{ name: string; statement: string }>('SELECT name, statement FROM pg_prepared_statements');
+      t.deepEqual(rows.map((row) => row.statement), preparedStatements ? ['SELECT $1::int AS n'] : [], `prepared statements ${preparedStatements ? 'on' : 'off'}`);
+    }
+  });
+
+  test('postgres: a schema step that adds a column or changes a column\'s type leaves the statements prepared before it working', async (t) => {
+    const { store, clock, url } = await open(t);
+    const member = { id: 'm1', number: '100', name: 'Hana', phone: '+81', country: 'JP', status: 'active' as const, passwordHash: 'h', createdAt: new Date(clock()), updatedAt: new Date(clock()) };
+    await store.members.create(member);
+    // Each read prepared on both pooled connections.
+    await Promise.all([store.members.findById('m1'), store.members.findById('m1'), store.passkeys.listForMember('m1')]);
+    // What a release's schema step may do while the release before it still serves (add first).
+    await cluster().sql('ALTER TABLE members ADD COLUMN nickname text', [], url);
+    t.deepEqual(await store.members.findById('m1'), { ...member, deviceGeneration: 0 });
+    await cluster().sql('ALTER TABLE passkeys ADD COLUMN label text', [], url);
+    t.deepEqual(await store.passkeys.listForMember('m1'), []);
+    // The server refuses a prepared statement whose result changed type ("cached plan must not change
+    // result type"); nothing ran, and the store prepares it anew.
+    await cluster().sql('ALTER TABLE members ALTER COLUMN name TYPE varchar(200)', [], url);
+    const [first, second] = await Promise.all([store.members.findById('m1'), store.members.findById('m1')]);
+    t.deepEqual([first?.name, second?.name], ['Hana', 'Hana']);
+    t.is((await store.members.update('m1', { name: 'Hana K.' }))?.name, 'Hana K.');
   });
 
   test('postgres: the end of a prefix bounds exactly the strings that start with it', (t) => {
