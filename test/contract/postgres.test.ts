@@ -100,10 +100,14 @@ withPostgres('PostgreSQL contract suite', () => {
     const expires = new Date(clock() + minute);
     t.deepEqual(await counted(() => store.documents.upsert('Session', 's1', { n: 1 }, expires)), [1, 1]);
     t.deepEqual(await counted(() => store.documents.find('Session', 's1')), [1, 1]);
-    // BEGIN with the document's advisory lock in one round trip, the locked read, the write, COMMIT.
-    t.deepEqual(await counted(() => store.documents.update('Session', 's1', (current) => ({ payload: { n: Number(current?.n) + 1 }, expiresAt: expires }))), [3, 4]);
-    // A change that writes nothing still opens and ends its transaction.
-    t.deepEqual(await counted(() => store.documents.update('Session', 's1', () => undefined)), [2, 3]);
+    // No transaction: the read (which would have made the document, had there been none), then the
+    // write if the document is still as read.
+    t.deepEqual(await counted(() => store.documents.update('Session', 's1', (current) => ({ payload: { n: Number(current?.n) + 1 }, expiresAt: expires }))), [2, 2]);
+    t.deepEqual(await store.documents.find('Session', 's1'), { n: 2 });
+    // A document new to the store is made by the first statement; a change that writes nothing only reads.
+    t.deepEqual(await counted(() => store.documents.update('Session', 's2', (current) => ({ payload: { n: Number(current?.n ?? 0) + 1 }, expiresAt: expires }))), [1, 1]);
+    t.deepEqual(await store.documents.find('Session', 's2'), { n: 1 });
+    t.deepEqual(await counted(() => store.documents.update('Session', 's1', () => undefined)), [1, 1]);
     t.deepEqual(await counted(async () => {
       await store.ping();
       await store.checkWrites();

@@ -1,8 +1,9 @@
-import { createHash } from 'node:crypto';
 import type { Clock, ExpiringDocuments, KindBounds, Payload } from '../port.ts';
 import { deleteInBatches, type BatchOptions } from './batches.ts';
 import type { Database, Query } from './connect.ts';
-import { fromDb, jsonFromDb, jsonToDb, toDb, toDbOrNull } from './db-text.ts';
+import { fromDb, jsonToDb, toDb } from './db-text.ts';
+import { indexed, toPayload, type DocumentRow } from './document-row.ts';
+import { updateDocument } from './postgres-update.ts';
 
 const LIVE = '(expires_at IS NULL OR expires_at > $3)';
 const COLUMNS = 'payload::text AS payload, consumed_at';
@@ -54,7 +55,7 @@ const UPSERT_BOUNDED = `
   )
   DELETE FROM documents d USING beyond b WHERE d.kind = b.kind AND d.id = b.id`;
 
-type Row = { id?: string; payload: string; consumed_at: string | null; expires_at?: Date | null; owner?: string | null };
+type Row = DocumentRow & { id?: string; expires_at?: Date | null };
 
 /**
  * ExpiringDocuments on one `documents` table, the payload as jsonb; every read leaves out documents
@@ -68,7 +69,7 @@ export function postgresDocuments(db: Database, clock: Clock, bounded: Readonly<
   const now = () => at(clock());
 
   const write = (query: Query, kind: string, id: string, payload: Payload, expiresAt: Date | undefined, owner: string | undefined) => {
-    const values = [toDb(kind), toDb(id), jsonToDb(payload), text(payload.grantId), text(payload.uid), text(payload.userCode), expiresAt?.toISOString() ?? null];
+    const values = [toDb(kind), toDb(id), jsonToDb(payload), indexed(payload.grantId), indexed(payload.uid), indexed(payload.userCode), expiresAt?.toISOString() ?? null];
     const bounds = bounded[kind];
     if (!bounds) return query(UPSERT, values);
     return query(UPSERT_BOUNDED, [...values, toDb(owner ?? ''), Math.max(0, bounds.perOwner - 1), now()]);
@@ -97,24 +98,8 @@ export function postgresDocuments(db: Database, clock: Clock, bounded: Readonly<
         : await db.query<Row>(DOCUMENT_QUERIES.listByIdPrefix, [toDb(kind), from, now(), end, limit]);
       return rows.map((row) => ({ id: fromDb(row.id!), payload: toPayload(row)! }));
     },
-    async update(kind, id, change, owner) {
-      // A row lock cannot cover a document that does not exist yet, and two updates of a missing
-      // document would both insert, the second losing the first's change. A transaction-scoped
-      // advisory lock on the document's key (taken with BEGIN, in the same round trip) serializes
-      // every update of it across instances; FOR UPDATE then holds the row against the other writers
-      // (consume, take, upsert) meanwhile. The read is a statement of its own, after the lock, so its
-      // snapshot includes what the previous holder committed.
-      await db.transaction(async (query) => {
-        const { rows } = await query<Row>(
-          `SELECT ${COLUMNS}, expires_at, owner FROM documents WHERE kind = $1 AND id = $2 FOR UPDATE`, [toDb(kind), toDb(id)]);
-        const row = rows[0];
-        const live = row && (!row.expires_at || row.expires_at.getTime() > clock());
-        const next = change(live ? toPayload(row) : undefined);
-        if (!next) return;
-        // A live document keeps the owner that made it (the write itself sees to that); one that
-        // arrives now counts against the owner given.
-        await write(query, kind, id, next.payload, next.expiresAt, owner ?? (typeof row?.owner === 'string' ? fromDb(row.owner) : undefined));
-      }, `BEGIN; SELECT pg_advisory_xact_lock('${lockKey(kind, id)}'::bigint)`);
+    update(kind, id, change, owner) {
+      return updateDocument(db, clock, { kind, id, bounds: bounded[kind] }, change, owner);
     },
     async consume(kind, id) {
       const current = clock();
@@ -142,17 +127,6 @@ export function postgresDocuments(db: Database, clock: Clock, bounded: Readonly<
   };
 }
 
-function toPayload(row: Row | undefined): Payload | undefined {
-  if (!row) return undefined;
-  const payload = jsonFromDb<Payload>(row.payload);
-  if (row.consumed_at !== null) payload.consumed = Number(row.consumed_at);
-  return payload;
-}
-
-function text(value: unknown): string | null {
-  return typeof value === 'string' ? toDbOrNull(value) : null;
-}
-
 /**
  * The least string after every string that starts with `prefix`, in code point order (which is the
  * byte order of "C" on UTF-8): the prefix with its last code point one higher, after dropping
@@ -167,10 +141,4 @@ export function endOfPrefix(prefix: string): string | undefined {
     if (next <= 0x10ffff) return String.fromCodePoint(...points, next);
   }
   return undefined;
-}
-
-/** A 64-bit advisory lock key for one document, in decimal (digits and a sign only). */
-function lockKey(kind: string, id: string): string {
-  const digest = createHash('sha256').update(JSON.stringify(['document', kind, id])).digest();
-  return digest.readBigInt64BE(0).toString();
 }
