@@ -5,7 +5,7 @@ import type { Store } from '../../src/store/port.ts';
 import { PRUNE_AUDIT } from '../../src/store/postgres/postgres-audit.ts';
 import { PRUNE_COUNTERS } from '../../src/store/postgres/postgres-counters.ts';
 import { openDatabase } from '../../src/store/postgres/connect.ts';
-import { DOCUMENT_QUERIES, endOfPrefix } from '../../src/store/postgres/postgres-documents.ts';
+import { BOUNDED_WRITE, DOCUMENT_QUERIES, endOfPrefix } from '../../src/store/postgres/postgres-documents.ts';
 import { openPostgresStore } from '../../src/store/postgres/postgres-store.ts';
 import { sharedCluster, withPostgres } from '../helpers/postgres.ts';
 import { SIGN_IN_KINDS, createManualClock, registerStoreContract } from './store-contract.ts';
@@ -87,6 +87,33 @@ withPostgres('PostgreSQL contract suite', () => {
       t.notRegex(plan, /Seq Scan/, `${name}:\n${plan}`);
       t.regex(plan, index, `${name}:\n${plan}`);
     }
+  });
+
+  test('postgres: a document of a bounded kind written again walks no share; one that arrives walks its owner\'s', async (t) => {
+    const { url } = await open(t);
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    t.teardown(() => client.end());
+    const later = new Date(Date.now() + minute).toISOString();
+    const write = async (id: string, owner: string) => {
+      // EXPLAIN ANALYZE runs the statement: in a transaction rolled back, it changes nothing.
+      await client.query('BEGIN');
+      try {
+        const { rows } = await client.query<{ 'QUERY PLAN': unknown }>('EXPLAIN (ANALYZE, FORMAT JSON) ' + BOUNDED_WRITE,
+          ['Interaction', id, '{}', null, null, null, later, owner, 999, new Date().toISOString()]);
+        return rowsWalked(rows[0]!['QUERY PLAN']);
+      } finally {
+        await client.query('ROLLBACK');
+      }
+    };
+    // One network holding 200 sign-ins among a thousand networks holding one each.
+    await client.query(`INSERT INTO documents (kind, id, payload, expires_at, owner, written)
+      SELECT 'Interaction', 'i' || g, '{}', $1, CASE WHEN g <= 200 THEN '192.0.2.66' ELSE 'n' || g END, nextval('documents_written')
+      FROM generate_series(1, 1200) g`, [later]);
+    await client.query('ANALYZE documents');
+    t.true(await write('i7', '192.0.2.66') < 10, 'a sign-in\'s next step counts no share again');
+    t.true(await write('new', '192.0.2.66') >= 200, 'an arrival counts its owner\'s share');
+    t.true(await write('other', '203.0.113.1') < 10, 'and no other owner\'s');
   });
 
   test('postgres: the statements and round trips of the IdP\'s work are counted, health checks and pruning are not', async (t) => {
@@ -197,6 +224,17 @@ withPostgres('PostgreSQL contract suite', () => {
     t.is(await store.reclaimSpace(), 0, 'autovacuum manages the space');
   });
 });
+
+/** Rows the plan's scans of tables and indexes returned, summed over every scan. */
+function rowsWalked(plan: unknown): number {
+  let rows = 0;
+  const visit = (node: Record<string, unknown>) => {
+    if (/^(Seq Scan|Index Scan|Index Only Scan|Bitmap Index Scan)$/.test(String(node['Node Type']))) rows += Number(node['Actual Rows']) * Number(node['Actual Loops']);
+    for (const child of (node.Plans as Record<string, unknown>[] | undefined) ?? []) visit(child);
+  };
+  for (const entry of plan as { Plan: Record<string, unknown> }[]) visit(entry.Plan);
+  return rows;
+}
 
 function codePoints(text: string): string {
   return [...text].map((character) => character.codePointAt(0)!.toString(16).padStart(6, '0')).join('');

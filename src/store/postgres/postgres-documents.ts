@@ -36,24 +36,32 @@ const UPSERT = `
  * A write of a bounded kind and the trim of its owner's share, as one statement: the owner keeps its
  * newest `$9` other documents of the kind and this one. A live document written again (a sign-in's
  * next step) keeps its first owner and its place, so a member moving on is never counted as a new
- * arrival nor in another network's share; an expired one arrives anew. The trim reads the snapshot
- * from before the write, so it leaves this document out by id. Owners racing on several instances
- * may hold a few more for a moment; the next write of that owner trims them.
+ * arrival nor in another network's share; an expired one arrives anew. Only an arrival (its place
+ * the one drawn now) can take an owner past its share, so only an arrival trims: the trim walks the
+ * owner's share. It reads the snapshot from before the write, so it leaves this document out by id.
+ * Owners racing on several instances may hold a few more for a moment; the next arrival of that
+ * owner trims them.
  */
 const UPSERT_BOUNDED = `
-  WITH written AS (
+  WITH drawn AS (
+    SELECT nextval('documents_written') AS place
+  ), written AS (
     INSERT INTO documents AS d (kind, id, payload, grant_id, uid, user_code, consumed_at, expires_at, owner, written)
-    VALUES ($1, $2, $3::jsonb, $4, $5, $6, NULL, $7, $8, nextval('documents_written'))
+    SELECT $1, $2, $3::jsonb, $4, $5, $6, NULL, $7, $8, place FROM drawn
     ON CONFLICT (kind, id) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id, uid = excluded.uid,
       user_code = excluded.user_code, consumed_at = NULL, expires_at = excluded.expires_at,
       owner = CASE WHEN d.expires_at IS NULL OR d.expires_at > $10 THEN d.owner ELSE excluded.owner END,
       written = CASE WHEN d.expires_at IS NULL OR d.expires_at > $10 THEN d.written ELSE excluded.written END
-    RETURNING d.owner
+    RETURNING d.owner, d.written = (SELECT place FROM drawn) AS arrived
   ), beyond AS (
-    SELECT kind, id FROM documents WHERE kind = $1 AND owner = (SELECT owner FROM written) AND owner IS NOT NULL AND id <> $2
+    SELECT kind, id FROM documents WHERE EXISTS (SELECT FROM written WHERE arrived)
+      AND kind = $1 AND owner = (SELECT owner FROM written) AND owner IS NOT NULL AND id <> $2
     ORDER BY written DESC OFFSET $9
   )
   DELETE FROM documents d USING beyond b WHERE d.kind = b.kind AND d.id = b.id`;
+
+/** The write of a bounded kind, exported so that a test can check what it walks. */
+export const BOUNDED_WRITE = UPSERT_BOUNDED;
 
 type Row = DocumentRow & { id?: string; expires_at?: Date | null };
 

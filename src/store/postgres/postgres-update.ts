@@ -22,7 +22,8 @@ const INSERT_BOUNDED = `INSERT INTO documents (kind, id, payload, grant_id, uid,
  * same statement (as postgres-documents.ts's bounded upsert does).
  */
 const arriving = (write: string, bounded: boolean) => `arrived AS (${write})` + (!bounded ? '' : `, beyond AS (
-    SELECT kind, id FROM documents WHERE kind = $1 AND owner = (SELECT owner FROM arrived) AND owner IS NOT NULL AND id <> $2
+    SELECT kind, id FROM documents WHERE EXISTS (SELECT FROM arrived)
+      AND kind = $1 AND owner = (SELECT owner FROM arrived) AND owner IS NOT NULL AND id <> $2
     ORDER BY written DESC OFFSET $9
   ), trimmed AS (
     DELETE FROM documents d USING beyond b WHERE d.kind = b.kind AND d.id = b.id
