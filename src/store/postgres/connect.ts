@@ -109,15 +109,19 @@ export function openDatabase(url: string, options: DatabaseOptions): Database {
   // A statement's name is a digest of its text, with a generation that a schema change moves on.
   const names = new Map<string, string>();
   let generation = 0;
-  const statement = (text: string, values: unknown[] | undefined): pg.QueryConfig => {
-    if (!options.preparedStatements || values === undefined) return { text, values };
+  const nameOf = (text: string, values: unknown[] | undefined): string | undefined => {
+    if (!options.preparedStatements || values === undefined) return undefined;
     let name = names.get(text);
-    if (name === undefined) {
-      if (names.size >= NAMED_MAX) return { text, values };
+    if (name === undefined && names.size < NAMED_MAX) {
       name = `jmb_${generation}_${createHash('sha256').update(text).digest('base64url').slice(0, 22)}`;
       names.set(text, name);
     }
-    return { name, text, values };
+    return name;
+  };
+  // Without parameters, the simple protocol (BEGIN with its statements, migrations); unnamed otherwise.
+  const on = (client: pg.ClientBase): Query => (text, values) => {
+    const name = nameOf(text, values);
+    return name === undefined ? client.query(text, values) : client.query({ name, text, values });
   };
 
   const retried = async <T>(work: () => Promise<T>): Promise<T> => {
@@ -145,11 +149,11 @@ export function openDatabase(url: string, options: DatabaseOptions): Database {
     traffic.statements += statements;
   };
 
-  const single = (counted: boolean): Query => (text, values) => retried(async () => {
+  const single = (counted: boolean): Query => <R extends pg.QueryResultRow>(text: string, values?: unknown[]) => retried(async () => {
     const client = await checkout();
     try {
       if (counted) sent(1);
-      const result = await client.query(statement(text, values));
+      const result = await on(client)<R>(text, values);
       release(client);
       return result;
     } catch (error) {
@@ -163,9 +167,10 @@ export function openDatabase(url: string, options: DatabaseOptions): Database {
     upkeep: single(false),
     transaction: (work, begin = 'BEGIN') => retried(async () => {
       const client = await checkout();
+      const send = on(client);
       const inTransaction: Query = (text, values) => {
         sent(1);
-        return client.query(statement(text, values));
+        return send(text, values);
       };
       try {
         sent(begin.split(';').filter((part) => part.trim()).length - 1);
