@@ -52,7 +52,8 @@ export type BenchPostgres = {
   databaseFor(flow: string): Promise<string>;
   /** The WAL position now, in bytes from the start: exact, for counting a few log-ins. */
   walBytes(): Promise<number>;
-  sample(): Promise<PostgresSample>;
+  /** What the server has spent so far; the IdP connections counted are those to `flow`'s database. */
+  sample(flow: string): Promise<PostgresSample>;
   stop(): Promise<void>;
 };
 
@@ -81,19 +82,19 @@ export async function startBenchPostgres(membersUrl: string): Promise<BenchPostg
       settings,
       dataDir: cluster.dataDir,
       async databaseFor(flow) {
-        const name = `bench_${flow.replace(/\W/g, '_').toLowerCase()}`;
+        const name = databaseName(flow);
         await sampler.query(`CREATE DATABASE ${name} TEMPLATE ${MEMBERS_DATABASE}`);
         return cluster.urlOf(name);
       },
       async walBytes() {
         return Number((await sampler.query<{ wal: string }>("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::text AS wal")).rows[0]!.wal);
       },
-      async sample() {
+      async sample(flow) {
         const { rows: [row] } = await sampler.query<{ wal: string; syncs: string; commits: string; connections: string }>(`SELECT
           pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::text AS wal,
           (SELECT wal_sync FROM pg_stat_wal)::text AS syncs,
           (SELECT sum(xact_commit) FROM pg_stat_database)::text AS commits,
-          (SELECT count(*) FROM pg_stat_activity WHERE application_name = 'jmb-idp')::text AS connections`);
+          (SELECT count(*) FROM pg_stat_activity WHERE application_name = 'jmb-idp' AND datname = $1)::text AS connections`, [databaseName(flow)]);
         return { cpuMicros: cpu(), walBytes: Number(row!.wal), walSyncs: Number(row!.syncs), commits: Number(row!.commits), connections: Number(row!.connections) };
       },
       async stop() {
@@ -106,6 +107,11 @@ export async function startBenchPostgres(membersUrl: string): Promise<BenchPostg
     await cluster.stop();
     throw error;
   }
+}
+
+/** The database of `flow`'s IdP. */
+function databaseName(flow: string): string {
+  return `bench_${flow.replace(/\W/g, '_').toLowerCase()}`;
 }
 
 /** What the server spent between `before` and `after` on `completed` log-ins over `seconds`. */

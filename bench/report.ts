@@ -50,6 +50,8 @@ export type RunFacts = {
   storeWork: Partial<Record<Flow, StoreWork>>;
   countedLogIns: number;
   baseline: boolean;
+  /** The baseline build runs on PostgreSQL (BENCH_BASELINE_STORE=postgres), against the `postgres` flow. */
+  baselineOnPostgres?: boolean;
   postgres?: { version: string; settings: Record<string, string> };
   settings: { seconds: number; warmupSeconds: number; rounds: number; concurrency: number } & Record<string, unknown>;
   concurrency: Partial<Record<Flow, number>>;
@@ -202,6 +204,14 @@ export function summarise(facts: RunFacts) {
     mainThreadCostRatio: mainThreadRatio(idp, postgres),
     password: ratio(password.postgres?.logInsPerSecond ?? 0, password.idp?.logInsPerSecond ?? 0),
   };
+  // This build against the baseline build, both one IdP on PostgreSQL: throughput, and the CPU each
+  // log-in costs the IdP's main thread and the database server (lower is better: baseline over this).
+  const postgresOverBaseline = postgres && facts.baselineOnPostgres && {
+    value: ratio(postgres.peak.logInsPerSecond, stock.peak.logInsPerSecond),
+    rounds: pairedRounds('postgres', 'stock'),
+    mainThreadCostRatio: mainThreadRatio(postgres, stock),
+    databaseCostRatio: ratio(postgres.peak.database?.cpuMsPerLogIn ?? 0, stock.peak.database?.cpuMsPerLogIn ?? 0),
+  };
   const workersOverOne = postgres && workers && {
     workers: facts.workers,
     value: ratio(workers.peak.logInsPerSecond, postgres.peak.logInsPerSecond),
@@ -230,12 +240,12 @@ export function summarise(facts: RunFacts) {
       countedLogIns: facts.countedLogIns,
     },
     ...(postgres && {
-      databasePerPasskeyLogIn: Object.fromEntries((['postgres', 'workers'] as Flow[]).filter(has).map((flow) => [flow, {
+      databasePerPasskeyLogIn: Object.fromEntries((['postgres', 'workers', ...(facts.baselineOnPostgres ? ['stock'] : [])] as Flow[]).filter(has).map((flow) => [flow, {
         statements: storeWork[flow]?.statements ?? null,
         roundTrips: storeWork[flow]?.roundTrips ?? null,
         walBytesOneAtATime: storeWork[flow]?.walBytes ?? null,
-        atPeak: flow === 'postgres' ? postgres.peak.database : workers?.peak.database,
-        atHalfPeak: flow === 'postgres' ? postgres.halfPeak.database : workers?.halfPeak.database,
+        atPeak: { postgres, workers, stock }[flow as 'postgres' | 'workers' | 'stock']?.peak.database,
+        atHalfPeak: { postgres, workers, stock }[flow as 'postgres' | 'workers' | 'stock']?.halfPeak.database,
       }])),
       postgresServer: facts.postgres,
     }),
@@ -244,6 +254,7 @@ export function summarise(facts: RunFacts) {
       p99AtHalfPeakMs: { slowestStep: slowestIdpStep, target: TARGETS.p99AtHalfPeakMs, met: slowestIdpStep < TARGETS.p99AtHalfPeakMs },
       ...(postgresOverSqlite && { postgresOverSqlite }),
       ...(workersOverOne && { workersOverOne }),
+      ...(postgresOverBaseline && { postgresOverBaseline }),
     },
     trials,
     passwordTrials: facts.passwordTrials,
@@ -292,6 +303,10 @@ export function markdown(results: Results): string {
     const r = targets.postgresOverSqlite;
     lines.push(`| **one IdP on PostgreSQL / on SQLite** | | **${r.value.toFixed(2)}** | ${r.rounds.join(' / ')}; target ≥ ${r.target}: ${met(r.met)} | SQLite / PostgreSQL: ${r.mainThreadCostRatio.toFixed(2)} | | | | |`);
   }
+  if ('postgresOverBaseline' in targets && targets.postgresOverBaseline) {
+    const r = targets.postgresOverBaseline;
+    lines.push(`| **this build / the baseline, both one IdP on PostgreSQL** | | **${r.value.toFixed(2)}** | ${r.rounds.join(' / ')} | this build / baseline: ${r.mainThreadCostRatio.toFixed(2)} | | | | database: ${r.databaseCostRatio.toFixed(2)} |`);
+  }
   if ('workersOverOne' in targets && targets.workersOverOne) {
     const r = targets.workersOverOne;
     lines.push(`| **WORKERS=${r.workers} / one IdP, on PostgreSQL** | | **${r.value.toFixed(2)}** | ${r.rounds.join(' / ')} | | | | | |`);
@@ -331,7 +346,7 @@ export function markdown(results: Results): string {
       '| flow | statements | round trips | WAL bytes, one at a time | database CPU per log-in, peak | database CPU, peak | WAL bytes per log-in, peak | WAL flushes per log-in, peak | commits per log-in, peak | IdP connections open |',
       '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
       ...(Object.entries(results.databasePerPasskeyLogIn) as [Flow, { statements: number | null; roundTrips: number | null; walBytesOneAtATime: number | null; atPeak?: ReturnType<typeof databaseFigures> }][]).map(([flow, d]) =>
-        `| ${SHORT[flow]} | ${d.statements ?? ''} | ${d.roundTrips ?? ''} | ${d.walBytesOneAtATime ?? ''} | ${d.atPeak ? `${d.atPeak.cpuMsPerLogIn.toFixed(2)} ms` : ''} | ${d.atPeak ? pct(d.atPeak.cpu) : ''} | ${d.atPeak?.walBytesPerLogIn ?? ''} | ${d.atPeak?.walSyncsPerLogIn ?? ''} | ${d.atPeak?.commitsPerLogIn ?? ''} | ${d.atPeak?.connections ?? ''} |`),
+        `| ${flow === 'stock' ? 'baseline' : SHORT[flow]} | ${d.statements ?? ''} | ${d.roundTrips ?? ''} | ${d.walBytesOneAtATime ?? ''} | ${d.atPeak ? `${d.atPeak.cpuMsPerLogIn.toFixed(2)} ms` : ''} | ${d.atPeak ? pct(d.atPeak.cpu) : ''} | ${d.atPeak?.walBytesPerLogIn ?? ''} | ${d.atPeak?.walSyncsPerLogIn ?? ''} | ${d.atPeak?.commitsPerLogIn ?? ''} | ${d.atPeak?.connections ?? ''} |`),
       '',
     );
   }

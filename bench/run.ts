@@ -30,6 +30,8 @@
  * SQLITE_SYNCHRONOUS=full runs the SQLite IdP at that durability level (default `normal`, as `npm start`).
  * BENCH_BASELINE=<another checkout of this project> puts that build of the IdP (at its defaults too) in
  * the stock flow's place, on its own copy of the same database: a paired A/B of two builds in one run.
+ * BENCH_BASELINE_STORE=postgres (with BENCH_STORES=sqlite,postgres) runs that build on PostgreSQL
+ * instead, on a database of its own in the same cluster: the A/B of two builds on PostgreSQL.
  */
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -75,10 +77,16 @@ const sqliteSynchronous = process.env.SQLITE_SYNCHRONOUS ?? 'normal';
 
 const baselineBuild = process.env.BENCH_BASELINE ? path.resolve(process.env.BENCH_BASELINE) : undefined;
 if (baselineBuild && !existsSync(path.join(baselineBuild, 'bench/idp-server.ts'))) throw new Error(`BENCH_BASELINE: no bench/idp-server.ts in ${baselineBuild}`);
+const baselineStore = process.env.BENCH_BASELINE_STORE ?? 'sqlite';
+if (baselineStore !== 'sqlite' && baselineStore !== 'postgres') throw new Error(`BENCH_BASELINE_STORE must be "sqlite" or "postgres", got "${baselineStore}"`);
+const baselineOnPostgres = baselineStore === 'postgres';
+if (baselineOnPostgres && !(baselineBuild && withPostgres)) throw new Error('BENCH_BASELINE_STORE=postgres needs BENCH_BASELINE and BENCH_STORES=sqlite,postgres');
 
 const FLOWS: Flow[] = ['stock', 'idp', 'silent', ...(withPostgres ? ['postgres' as const] : []), ...(withPostgres && settings.workers > 1 ? ['workers' as const] : [])];
 const DESCRIPTIONS: Record<Flow, string> = {
-  stock: baselineBuild ? `JMB IdP built from ${baselineBuild} (the baseline of this A/B, at its defaults, same database)` : 'stock oidc-provider, log-in checks nothing (in-memory store)',
+  stock: baselineBuild
+    ? `JMB IdP built from ${baselineBuild} (the baseline of this A/B, at its defaults, ${baselineOnPostgres ? 'on PostgreSQL, one process, a database of its own' : 'same database'})`
+    : 'stock oidc-provider, log-in checks nothing (in-memory store)',
   idp: `JMB IdP at its defaults, passkey log-in (LOG_LEVEL=info, SQLite store, SQLITE_SYNCHRONOUS=${sqliteSynchronous})`,
   silent: 'the same JMB IdP with LOG_LEVEL=silent (for the cost of logging)',
   postgres: 'JMB IdP at its defaults on PostgreSQL, one process (DATABASE_POOL_SIZE 10)',
@@ -91,7 +99,7 @@ const LATENCY_FLOWS: Flow[] = FLOWS.filter((flow) => flow !== 'silent');
 /** The IdP at its defaults on each store: the flows that also log members in by password. */
 const PASSWORD_FLOWS: Flow[] = FLOWS.filter((flow) => flow === 'idp' || flow === 'postgres' || flow === 'workers');
 /** The flows on the PostgreSQL cluster. */
-const DATABASE_FLOWS: Flow[] = FLOWS.filter((flow) => flow === 'postgres' || flow === 'workers');
+const DATABASE_FLOWS: Flow[] = FLOWS.filter((flow) => flow === 'postgres' || flow === 'workers' || (flow === 'stock' && baselineOnPostgres));
 /** Closed-loop virtual users: each process of a flow gets as many as one IdP alone. */
 const concurrency = Object.fromEntries(FLOWS.map((flow) => [flow, settings.concurrency * processes(flow)])) as Record<Flow, number>;
 const passwordConcurrency = Object.fromEntries(PASSWORD_FLOWS.map((flow) => [flow, settings.passwordConcurrency * processes(flow)])) as Partial<Record<Flow, number>>;
@@ -110,7 +118,7 @@ type Snapshot = Awaited<ReturnType<typeof snapshot>>;
 async function snapshot(server: ServerChild, database: BenchPostgres | undefined) {
   return {
     server: await server.usage(),
-    database: await database?.sample(),
+    database: await database?.sample(server.flow),
     driver: process.cpuUsage(),
     driverThread: process.threadCpuUsage(),
     driverLoop: eventLoopUtilization(),
@@ -321,6 +329,7 @@ async function main(): Promise<void> {
       storeWork,
       countedLogIns: COUNTED_LOG_INS,
       baseline: baselineBuild !== undefined,
+      baselineOnPostgres,
       ...(postgres && { postgres: { version: postgres.version, settings: postgres.settings } }),
       settings: { ...settings, sqliteSynchronous },
       concurrency,

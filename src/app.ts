@@ -115,6 +115,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     clock,
     ensureIndexes: !config.production,
     poolSize: config.storage.databasePoolSize,
+    preparedStatements: config.storage.databasePreparedStatements,
     signInKinds,
     serving: true,
     sqliteSynchronous: config.storage.sqliteSynchronous,

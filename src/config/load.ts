@@ -51,7 +51,13 @@ export type Config = {
 };
 
 /** Upkeep and durability of the store, and how many connections to a database server it keeps. */
-export type StorageSettings = { pruneIntervalSeconds: number; auditRetentionDays: number; sqliteSynchronous: 'full' | 'normal'; databasePoolSize: number };
+export type StorageSettings = {
+  pruneIntervalSeconds: number;
+  auditRetentionDays: number;
+  sqliteSynchronous: 'full' | 'normal';
+  databasePoolSize: number;
+  databasePreparedStatements: boolean;
+};
 
 export type SmsLimits = {
   cooldownSeconds: number;

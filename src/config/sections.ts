@@ -73,7 +73,7 @@ export function loadApps(env: NodeJS.ProcessEnv, problems: string[]): Config['ap
   return { android, ios };
 }
 
-/** PRUNE_INTERVAL_SECONDS, AUDIT_RETENTION_DAYS, SQLITE_SYNCHRONOUS and DATABASE_POOL_SIZE: upkeep, durability and connections of the store. */
+/** PRUNE_INTERVAL_SECONDS, AUDIT_RETENTION_DAYS, SQLITE_SYNCHRONOUS, DATABASE_POOL_SIZE and DATABASE_PREPARED_STATEMENTS: upkeep, durability and connections of the store. */
 export function loadStorage(env: NodeJS.ProcessEnv, problems: string[]): StorageSettings {
   return {
     pruneIntervalSeconds: parse('PRUNE_INTERVAL_SECONDS', env.PRUNE_INTERVAL_SECONDS ?? '600', positiveInt, problems) ?? 600,
@@ -81,5 +81,6 @@ export function loadStorage(env: NodeJS.ProcessEnv, problems: string[]): Storage
     // `normal` by default: `full` cost about 40% of the passkey log-in benchmark's throughput (docs/storage.md, Durability).
     sqliteSynchronous: parse('SQLITE_SYNCHRONOUS', env.SQLITE_SYNCHRONOUS ?? 'normal', z.enum(['full', 'normal']), problems) ?? 'normal',
     databasePoolSize: parse('DATABASE_POOL_SIZE', env.DATABASE_POOL_SIZE ?? '10', z.coerce.number().int().min(1).max(1000), problems) ?? 10,
+    databasePreparedStatements: (parse('DATABASE_PREPARED_STATEMENTS', env.DATABASE_PREPARED_STATEMENTS ?? 'on', z.enum(['on', 'off']), problems) ?? 'on') === 'on',
   };
 }

@@ -14,6 +14,7 @@ export const settings: readonly Setting[] = [
   { name: 'ISSUER', default: 'http://localhost:$PORT', doc: 'the issuer URL (https in production, no trailing slash)' },
   { name: 'DATABASE_URL', default: 'sqlite:./data/jmb-idp.db', doc: '`sqlite:<path>`, `sqlite::memory:`, `postgres://…` or `mongodb://…`' },
   { name: 'DATABASE_POOL_SIZE', default: '10', doc: 'PostgreSQL: the most connections one IdP process keeps open; machines × WORKERS × this must stay below the server\'s `max_connections`' },
+  { name: 'DATABASE_PREPARED_STATEMENTS', default: 'on', doc: 'PostgreSQL: `on` prepares each statement once per connection (the server parses and plans it once); `off` behind a pooler in transaction mode that cannot carry prepared statements (PgBouncer before 1.21, or without `max_prepared_statements`)' },
   { name: 'WORKERS', default: '1', doc: 'IdP processes on this machine serving PORT together: a number or `auto` (one per core); more than one needs PostgreSQL or MongoDB' },
   { name: 'DATA_DIR', default: './data', doc: 'where development keys and the SMS outbox are kept' },
   { name: 'OIDC_CLIENTS_FILE', default: '(built-in demo clients)', doc: 'JSON array of client metadata in oidc-provider format' },

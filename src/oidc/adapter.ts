@@ -1,4 +1,4 @@
-import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
+import Provider, { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Clock, ExpiringDocuments } from '../store/port.ts';
 import { passingAsUnavailable } from './unavailable.ts';
 
@@ -17,7 +17,29 @@ export async function revokeGrant(documents: ExpiringDocuments, grantId: string)
  * `temporarily_unavailable`), not as a server error.
  */
 export function createOidcAdapter(documents: ExpiringDocuments, clock: Clock, ownerOf: () => string | undefined = () => undefined): (model: string) => Adapter {
-  return (model) => guarded(adapterFor(model, documents, clock, ownerOf));
+  const resumed = resumedInteractions();
+  return (model) => guarded(adapterFor(model, documents, clock, ownerOf, resumed));
+}
+
+/**
+ * Sign-ins in progress that the request being served took at its resume. oidc-provider's resume
+ * reads the Interaction and, unless the log-in turned out to be for another account than the
+ * browser's session (then it writes it again), deletes it before going on: read and delete are one
+ * step (one DELETE … RETURNING on a database), and the delete that follows has nothing left to do.
+ */
+function resumedInteractions() {
+  const taken = new WeakMap<object, Set<string>>();
+  const request = () => Provider.ctx as { oidc?: { route?: string } } | undefined;
+  return {
+    /** True while serving oidc-provider's resume (the end of an authorization or a device flow). */
+    resuming: () => /(^|_)resume$/.test(request()?.oidc?.route ?? ''),
+    took(id: string) {
+      const ctx = request();
+      if (ctx) taken.set(ctx, (taken.get(ctx) ?? new Set()).add(id));
+    },
+    /** Forgets `id` for this request; true when it had been taken (so there is nothing to delete). */
+    release: (id: string) => taken.get(request() ?? {})?.delete(id) ?? false,
+  };
 }
 
 /** The adapter with every method's store failures translated. */
@@ -27,13 +49,21 @@ function guarded(adapter: Adapter): Adapter {
   return Object.fromEntries(methods) as Adapter;
 }
 
-function adapterFor(model: string, documents: ExpiringDocuments, clock: Clock, ownerOf: () => string | undefined): Adapter {
+function adapterFor(model: string, documents: ExpiringDocuments, clock: Clock, ownerOf: () => string | undefined, resumed: ReturnType<typeof resumedInteractions>): Adapter {
+  const interaction = model === 'Interaction';
   return ({
     async upsert(id, payload, expiresIn) {
+      // Written again after the resume took it: a later destroy must delete it.
+      if (interaction) resumed.release(id);
       const expiresAt = expiresIn ? new Date(clock() + expiresIn * 1000) : undefined;
       await documents.upsert(model, id, payload as Record<string, unknown>, expiresAt, ownerOf());
     },
     async find(id) {
+      if (interaction && resumed.resuming()) {
+        const payload = await documents.take(model, id);
+        if (payload) resumed.took(id);
+        return payload as AdapterPayload | undefined;
+      }
       return (await documents.find(model, id)) as AdapterPayload | undefined;
     },
     async findByUid(uid) {
@@ -54,6 +84,7 @@ function adapterFor(model: string, documents: ExpiringDocuments, clock: Clock, o
       throw new errors.InvalidGrant(`${model === 'RefreshToken' ? 'refresh token' : 'grant'} already used`);
     },
     async destroy(id) {
+      if (interaction && resumed.release(id)) return;
       await documents.destroy(model, id);
     },
     async revokeByGrantId(grantId) {

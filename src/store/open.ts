@@ -12,6 +12,11 @@ export type OpenOptions = {
   /** The most connections to PostgreSQL this process keeps (DATABASE_POOL_SIZE; 10 when unset). */
   poolSize?: number;
   /**
+   * PostgreSQL statements prepared by name once per connection (DATABASE_PREPARED_STATEMENTS; off when
+   * unset, as for tools, which run a few statements each).
+   */
+  preparedStatements?: boolean;
+  /**
    * The kinds of documents anyone can create without proving anything (sign-ins in progress), with
    * their bounds. The embedded store keeps them in the IdP process's memory, within `max` in all and
    * `perOwner` per owner (a client's network); PostgreSQL and MongoDB keep them in the database,
@@ -48,6 +53,7 @@ export async function openStore(databaseUrl: string, options: OpenOptions = {}):
     return openPostgresStore(databaseUrl, clock, {
       migrate: options.ensureIndexes ?? true,
       poolSize: options.poolSize ?? 10,
+      preparedStatements: options.preparedStatements,
       signInKinds: options.signInKinds,
     });
   }

@@ -4,7 +4,8 @@ import { openStore } from '../../src/store/open.ts';
 import type { Store } from '../../src/store/port.ts';
 import { PRUNE_AUDIT } from '../../src/store/postgres/postgres-audit.ts';
 import { PRUNE_COUNTERS } from '../../src/store/postgres/postgres-counters.ts';
-import { DOCUMENT_QUERIES, endOfPrefix } from '../../src/store/postgres/postgres-documents.ts';
+import { openDatabase } from '../../src/store/postgres/connect.ts';
+import { BOUNDED_WRITE, DOCUMENT_QUERIES, endOfPrefix } from '../../src/store/postgres/postgres-documents.ts';
 import { openPostgresStore } from '../../src/store/postgres/postgres-store.ts';
 import { sharedCluster, withPostgres } from '../helpers/postgres.ts';
 import { SIGN_IN_KINDS, createManualClock, registerStoreContract } from './store-contract.ts';
@@ -12,20 +13,21 @@ import { SIGN_IN_KINDS, createManualClock, registerStoreContract } from './store
 const minute = 60_000;
 
 // The whole store contract on a real PostgreSQL: a private cluster for this file, a fresh database
-// for each test, migrated as the IdP migrates it outside production.
+// for each test, migrated as the IdP migrates it outside production, its statements prepared by name
+// as the IdP prepares them (DATABASE_PREPARED_STATEMENTS=on, the default).
 withPostgres('PostgreSQL contract suite', () => {
   const cluster = sharedCluster();
   registerStoreContract('postgres', async () => {
     const url = await cluster().createDatabase();
     const clock = createManualClock();
-    const store = await openStore(url, { clock, ensureIndexes: true, signInKinds: SIGN_IN_KINDS, poolSize: 4 });
+    const store = await openStore(url, { clock, ensureIndexes: true, signInKinds: SIGN_IN_KINDS, poolSize: 4, preparedStatements: true });
     return { store, clock, bounded: 'SignInInProgress' };
   });
 
   const open = async (t: import('ava').ExecutionContext, options: { icuLocale?: string } = {}) => {
     const url = await cluster().createDatabase(options);
     const clock = createManualClock();
-    const store = await openStore(url, { clock, ensureIndexes: true, poolSize: 2 });
+    const store = await openStore(url, { clock, ensureIndexes: true, poolSize: 2, preparedStatements: true });
     t.teardown(() => store.close());
     return { store, clock, url };
   };
@@ -87,6 +89,33 @@ withPostgres('PostgreSQL contract suite', () => {
     }
   });
 
+  test('postgres: a document of a bounded kind written again walks no share; one that arrives walks its owner\'s', async (t) => {
+    const { url } = await open(t);
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    t.teardown(() => client.end());
+    const later = new Date(Date.now() + minute).toISOString();
+    const write = async (id: string, owner: string) => {
+      // EXPLAIN ANALYZE runs the statement: in a transaction rolled back, it changes nothing.
+      await client.query('BEGIN');
+      try {
+        const { rows } = await client.query<{ 'QUERY PLAN': unknown }>('EXPLAIN (ANALYZE, FORMAT JSON) ' + BOUNDED_WRITE,
+          ['Interaction', id, '{}', null, null, null, later, owner, 999, new Date().toISOString()]);
+        return rowsWalked(rows[0]!['QUERY PLAN']);
+      } finally {
+        await client.query('ROLLBACK');
+      }
+    };
+    // One network holding 200 sign-ins among a thousand networks holding one each.
+    await client.query(`INSERT INTO documents (kind, id, payload, expires_at, owner, written)
+      SELECT 'Interaction', 'i' || g, '{}', $1, CASE WHEN g <= 200 THEN '192.0.2.66' ELSE 'n' || g END, nextval('documents_written')
+      FROM generate_series(1, 1200) g`, [later]);
+    await client.query('ANALYZE documents');
+    t.true(await write('i7', '192.0.2.66') < 10, 'a sign-in\'s next step counts no share again');
+    t.true(await write('new', '192.0.2.66') >= 200, 'an arrival counts its owner\'s share');
+    t.true(await write('other', '203.0.113.1') < 10, 'and no other owner\'s');
+  });
+
   test('postgres: the statements and round trips of the IdP\'s work are counted, health checks and pruning are not', async (t) => {
     const { store, clock } = await open(t);
     t.deepEqual([store.statementsRun?.(), store.roundTripsRun?.()], [0, 0], 'opening and migrating are not counted');
@@ -98,10 +127,14 @@ withPostgres('PostgreSQL contract suite', () => {
     const expires = new Date(clock() + minute);
     t.deepEqual(await counted(() => store.documents.upsert('Session', 's1', { n: 1 }, expires)), [1, 1]);
     t.deepEqual(await counted(() => store.documents.find('Session', 's1')), [1, 1]);
-    // BEGIN with the document's advisory lock in one round trip, the locked read, the write, COMMIT.
-    t.deepEqual(await counted(() => store.documents.update('Session', 's1', (current) => ({ payload: { n: Number(current?.n) + 1 }, expiresAt: expires }))), [3, 4]);
-    // A change that writes nothing still opens and ends its transaction.
-    t.deepEqual(await counted(() => store.documents.update('Session', 's1', () => undefined)), [2, 3]);
+    // No transaction: the read (which would have made the document, had there been none), then the
+    // write if the document is still as read.
+    t.deepEqual(await counted(() => store.documents.update('Session', 's1', (current) => ({ payload: { n: Number(current?.n) + 1 }, expiresAt: expires }))), [2, 2]);
+    t.deepEqual(await store.documents.find('Session', 's1'), { n: 2 });
+    // A document new to the store is made by the first statement; a change that writes nothing only reads.
+    t.deepEqual(await counted(() => store.documents.update('Session', 's2', (current) => ({ payload: { n: Number(current?.n ?? 0) + 1 }, expiresAt: expires }))), [1, 1]);
+    t.deepEqual(await store.documents.find('Session', 's2'), { n: 1 });
+    t.deepEqual(await counted(() => store.documents.update('Session', 's1', () => undefined)), [1, 1]);
     t.deepEqual(await counted(async () => {
       await store.ping();
       await store.checkWrites();
@@ -110,6 +143,37 @@ withPostgres('PostgreSQL contract suite', () => {
       await store.counters.prune();
       await store.audit.prune(new Date(clock()));
     }), [0, 0], 'upkeep is not the IdP\'s work');
+  });
+
+  test('postgres: statements are prepared once per connection by name, or not at all with DATABASE_PREPARED_STATEMENTS=off', async (t) => {
+    const url = await cluster().createDatabase();
+    for (const preparedStatements of [true, false]) {
+      const db = openDatabase(url, { poolSize: 1, preparedStatements });
+      t.teardown(() => db.end());
+      for (let i = 0; i < 3; i++) t.is((await db.query<{ n: number }>('SELECT $1::int AS n', [i])).rows[0]?.n, i);
+      // Without parameters: the simple protocol, never prepared; on the pool's one connection.
+      const { rows } = await db.query<{ name: string; statement: string }>('SELECT name, statement FROM pg_prepared_statements');
+      t.deepEqual(rows.map((row) => row.statement), preparedStatements ? ['SELECT $1::int AS n'] : [], `prepared statements ${preparedStatements ? 'on' : 'off'}`);
+    }
+  });
+
+  test('postgres: a schema step that adds a column or changes a column\'s type leaves the statements prepared before it working', async (t) => {
+    const { store, clock, url } = await open(t);
+    const member = { id: 'm1', number: '100', name: 'Hana', phone: '+81', country: 'JP', status: 'active' as const, passwordHash: 'h', createdAt: new Date(clock()), updatedAt: new Date(clock()) };
+    await store.members.create(member);
+    // Each read prepared on both pooled connections.
+    await Promise.all([store.members.findById('m1'), store.members.findById('m1'), store.passkeys.listForMember('m1')]);
+    // What a release's schema step may do while the release before it still serves (add first).
+    await cluster().sql('ALTER TABLE members ADD COLUMN nickname text', [], url);
+    t.deepEqual(await store.members.findById('m1'), { ...member, deviceGeneration: 0 });
+    await cluster().sql('ALTER TABLE passkeys ADD COLUMN label text', [], url);
+    t.deepEqual(await store.passkeys.listForMember('m1'), []);
+    // The server refuses a prepared statement whose result changed type ("cached plan must not change
+    // result type"); nothing ran, and the store prepares it anew.
+    await cluster().sql('ALTER TABLE members ALTER COLUMN name TYPE varchar(200)', [], url);
+    const [first, second] = await Promise.all([store.members.findById('m1'), store.members.findById('m1')]);
+    t.deepEqual([first?.name, second?.name], ['Hana', 'Hana']);
+    t.is((await store.members.update('m1', { name: 'Hana K.' }))?.name, 'Hana K.');
   });
 
   test('postgres: the end of a prefix bounds exactly the strings that start with it', (t) => {
@@ -160,6 +224,17 @@ withPostgres('PostgreSQL contract suite', () => {
     t.is(await store.reclaimSpace(), 0, 'autovacuum manages the space');
   });
 });
+
+/** Rows the plan's scans of tables and indexes returned, summed over every scan. */
+function rowsWalked(plan: unknown): number {
+  let rows = 0;
+  const visit = (node: Record<string, unknown>) => {
+    if (/^(Seq Scan|Index Scan|Index Only Scan|Bitmap Index Scan)$/.test(String(node['Node Type']))) rows += Number(node['Actual Rows']) * Number(node['Actual Loops']);
+    for (const child of (node.Plans as Record<string, unknown>[] | undefined) ?? []) visit(child);
+  };
+  for (const entry of plan as { Plan: Record<string, unknown> }[]) visit(entry.Plan);
+  return rows;
+}
 
 function codePoints(text: string): string {
   return [...text].map((character) => character.codePointAt(0)!.toString(16).padStart(6, '0')).join('');

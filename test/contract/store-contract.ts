@@ -103,6 +103,25 @@ export function registerStoreContract(prefix: string, open: () => Promise<StoreS
     await append('f5', 'f5', '192.0.2.66');
     t.deepEqual(await store.documents.find(bounded, 'mine'), { items: ['m1', 'm2'] });
   });
+  contract('bounded kinds: an update over an expired document makes it arrive anew, in the share of the owner it names', async (t, { store, clock, bounded }) => {
+    if (!bounded) {
+      t.pass('this store was opened without bounds');
+      return;
+    }
+    await store.documents.upsert(bounded, 'stale', { n: 0 }, new Date(clock() + minute), '203.0.113.1');
+    clock.advance(2 * minute);
+    const expires = new Date(clock() + minute);
+    for (const id of ['f1', 'f2', 'f3']) await store.documents.upsert(bounded, id, { id }, expires, '192.0.2.66');
+    const seen: unknown[] = [];
+    await store.documents.update(bounded, 'stale', (current) => {
+      seen.push(current);
+      return { payload: { n: 1 }, expiresAt: expires };
+    }, '192.0.2.66');
+    t.is(seen.at(-1), undefined, 'the change saw no live document');
+    t.deepEqual(await store.documents.find(bounded, 'stale'), { n: 1 });
+    t.is(await store.documents.find(bounded, 'f1'), undefined, 'it counts in the share of the network that asked, whose oldest went');
+    t.deepEqual([await store.documents.find(bounded, 'f2'), await store.documents.find(bounded, 'f3')], [{ id: 'f2' }, { id: 'f3' }]);
+  });
   contract('ping resolves', async (t, { store }) => {
     await t.notThrowsAsync(store.ping());
   });

@@ -171,13 +171,14 @@ test('WORKERS: one process unless asked; a number or auto; more than one needs a
   t.true(problemsOf({ DATA_DIR: dir, SIGNING_KEY_CHECK_SECONDS: '0' }).some((p) => /^SIGNING_KEY_CHECK_SECONDS/.test(p)));
 });
 
-test('storage upkeep: pruning every ten minutes, audit kept 400 days, durability normal by default; bad values named', (t) => {
+test('storage upkeep: pruning every ten minutes, audit kept 400 days, durability normal, statements prepared by default; bad values named', (t) => {
   const dir = tempDir();
-  t.deepEqual(loadConfig({ DATA_DIR: dir }).storage, { pruneIntervalSeconds: 600, auditRetentionDays: 400, sqliteSynchronous: 'normal', databasePoolSize: 10 });
-  t.deepEqual(loadConfig({ DATA_DIR: dir, PRUNE_INTERVAL_SECONDS: '60', AUDIT_RETENTION_DAYS: '0', SQLITE_SYNCHRONOUS: 'full', DATABASE_POOL_SIZE: '40' }).storage,
-    { pruneIntervalSeconds: 60, auditRetentionDays: 0, sqliteSynchronous: 'full', databasePoolSize: 40 });
-  const problems = problemsOf({ DATA_DIR: dir, PRUNE_INTERVAL_SECONDS: '0', AUDIT_RETENTION_DAYS: '-1', SQLITE_SYNCHRONOUS: 'off', DATABASE_POOL_SIZE: '0' });
-  for (const name of ['PRUNE_INTERVAL_SECONDS', 'AUDIT_RETENTION_DAYS', 'SQLITE_SYNCHRONOUS', 'DATABASE_POOL_SIZE']) t.true(problems.some((p) => p.startsWith(name)), name);
+  t.deepEqual(loadConfig({ DATA_DIR: dir }).storage,
+    { pruneIntervalSeconds: 600, auditRetentionDays: 400, sqliteSynchronous: 'normal', databasePoolSize: 10, databasePreparedStatements: true });
+  t.deepEqual(loadConfig({ DATA_DIR: dir, PRUNE_INTERVAL_SECONDS: '60', AUDIT_RETENTION_DAYS: '0', SQLITE_SYNCHRONOUS: 'full', DATABASE_POOL_SIZE: '40', DATABASE_PREPARED_STATEMENTS: 'off' }).storage,
+    { pruneIntervalSeconds: 60, auditRetentionDays: 0, sqliteSynchronous: 'full', databasePoolSize: 40, databasePreparedStatements: false });
+  const problems = problemsOf({ DATA_DIR: dir, PRUNE_INTERVAL_SECONDS: '0', AUDIT_RETENTION_DAYS: '-1', SQLITE_SYNCHRONOUS: 'off', DATABASE_POOL_SIZE: '0', DATABASE_PREPARED_STATEMENTS: 'yes' });
+  for (const name of ['PRUNE_INTERVAL_SECONDS', 'AUDIT_RETENTION_DAYS', 'SQLITE_SYNCHRONOUS', 'DATABASE_POOL_SIZE', 'DATABASE_PREPARED_STATEMENTS']) t.true(problems.some((p) => p.startsWith(name)), name);
 });
 
 test('connections and pushed requests: seconds-long server timeouts, a per-address share of an eighth, a few KB per pushed request; bad values named', (t) => {

@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
-import { isPassingPostgresError, isRetryable, storeError } from './unavailable.ts';
+import { isPassingPostgresError, isRetryable, isStalePlan, storeError } from './unavailable.ts';
 
 /**
  * Waiting longer than this for a connection (the database unreachable, or every pooled connection
@@ -21,6 +22,12 @@ const STATEMENT_TIMEOUT_MS = 10_000;
 const IDLE_IN_TRANSACTION_TIMEOUT_MS = 10_000;
 /** Attempts at work that a deadlock or serialization failure rolled back whole. */
 const ATTEMPTS = 3;
+/**
+ * Statement texts prepared by name at most; past it a statement goes unnamed. The store's statements
+ * are a fixed set (a member's update has a few dozen combinations of columns): this only guards the
+ * server's memory against a text that would carry a value.
+ */
+const NAMED_MAX = 500;
 
 /** One statement with its parameters, on whatever connection the caller holds. */
 export type Query = <R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]) => Promise<pg.QueryResult<R>>;
@@ -33,6 +40,19 @@ export type Query = <R extends pg.QueryResultRow = pg.QueryResultRow>(text: stri
  * keeps its connections open.
  */
 export type Traffic = { statements: number; roundTrips: number };
+
+/** How the store connects. */
+export type DatabaseOptions = {
+  /** Connections kept at most (DATABASE_POOL_SIZE). */
+  poolSize: number;
+  /**
+   * Statements with parameters are prepared by name, once per connection (DATABASE_PREPARED_STATEMENTS):
+   * the server parses and plans each once instead of at every execution. Behind a pooler in
+   * transaction mode this needs one that carries prepared statements across its connections
+   * (PgBouncer 1.21 or later with `max_prepared_statements`). Off when not given.
+   */
+  preparedStatements?: boolean;
+};
 
 /** The store's way into PostgreSQL: single statements, and transactions on one connection. */
 export type Database = {
@@ -53,12 +73,12 @@ export type Database = {
 
 /**
  * A pool of at most `poolSize` connections to the database `url` names. The store keeps no session
- * state on a connection between statements (no prepared statements by name, no session-level locks
- * or settings), so it runs behind a pooler in transaction mode too. A connection that failed in a
+ * state on a connection between transactions but its prepared statements (no session-level locks or
+ * settings), so it runs behind a pooler in transaction mode too. A connection that failed in a
  * way that may pass (cut, or left on a read-only standby by a failover) is closed rather than
  * pooled again, so the next statement gets a fresh one: the pool recovers by itself.
  */
-export function openDatabase(url: string, options: { poolSize: number }): Database {
+export function openDatabase(url: string, options: DatabaseOptions): Database {
   const pool = new pg.Pool({
     connectionString: url,
     max: options.poolSize,
@@ -86,12 +106,37 @@ export function openDatabase(url: string, options: { poolSize: number }): Databa
   const release = (client: pg.PoolClient, error?: unknown) => client.release(isPassingPostgresError(error) ? (error as Error) : undefined);
   const discard = (client: pg.PoolClient, error: unknown) => client.release(error instanceof Error ? error : new Error(String(error)));
 
+  // A statement's name is a digest of its text, with a generation that a schema change moves on.
+  const names = new Map<string, string>();
+  let generation = 0;
+  const nameOf = (text: string, values: unknown[] | undefined): string | undefined => {
+    if (!options.preparedStatements || values === undefined) return undefined;
+    let name = names.get(text);
+    if (name === undefined && names.size < NAMED_MAX) {
+      name = `jmb_${generation}_${createHash('sha256').update(text).digest('base64url').slice(0, 22)}`;
+      names.set(text, name);
+    }
+    return name;
+  };
+  // Without parameters, the simple protocol (BEGIN with its statements, migrations); unnamed otherwise.
+  const on = (client: pg.ClientBase): Query => (text, values) => {
+    const name = nameOf(text, values);
+    return name === undefined ? client.query(text, values) : client.query({ name, text, values });
+  };
+
   const retried = async <T>(work: () => Promise<T>): Promise<T> => {
     for (let attempt = 1; ; attempt++) {
       try {
         return await work();
       } catch (error) {
-        if (attempt < ATTEMPTS && isRetryable(error)) continue;
+        if (isStalePlan(error)) {
+          // A migration changed what a prepared statement returns (its columns' types): the server
+          // refused it before running it. Every connection prepares every statement anew, under new
+          // names; the old ones go with their connections.
+          names.clear();
+          generation++;
+        }
+        if (attempt < ATTEMPTS && (isRetryable(error) || isStalePlan(error))) continue;
         throw storeError(error);
       }
     }
@@ -104,11 +149,11 @@ export function openDatabase(url: string, options: { poolSize: number }): Databa
     traffic.statements += statements;
   };
 
-  const single = (counted: boolean): Query => (text, values) => retried(async () => {
+  const single = (counted: boolean): Query => <R extends pg.QueryResultRow>(text: string, values?: unknown[]) => retried(async () => {
     const client = await checkout();
     try {
       if (counted) sent(1);
-      const result = await client.query(text, values);
+      const result = await on(client)<R>(text, values);
       release(client);
       return result;
     } catch (error) {
@@ -122,9 +167,10 @@ export function openDatabase(url: string, options: { poolSize: number }): Databa
     upkeep: single(false),
     transaction: (work, begin = 'BEGIN') => retried(async () => {
       const client = await checkout();
+      const send = on(client);
       const inTransaction: Query = (text, values) => {
         sent(1);
-        return client.query(text, values);
+        return send(text, values);
       };
       try {
         sent(begin.split(';').filter((part) => part.trim()).length - 1);

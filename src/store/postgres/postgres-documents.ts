@@ -1,8 +1,9 @@
-import { createHash } from 'node:crypto';
 import type { Clock, ExpiringDocuments, KindBounds, Payload } from '../port.ts';
 import { deleteInBatches, type BatchOptions } from './batches.ts';
 import type { Database, Query } from './connect.ts';
-import { fromDb, jsonFromDb, jsonToDb, toDb, toDbOrNull } from './db-text.ts';
+import { fromDb, jsonToDb, toDb } from './db-text.ts';
+import { indexed, toPayload, type DocumentRow } from './document-row.ts';
+import { updateDocument } from './postgres-update.ts';
 
 const LIVE = '(expires_at IS NULL OR expires_at > $3)';
 const COLUMNS = 'payload::text AS payload, consumed_at';
@@ -35,26 +36,34 @@ const UPSERT = `
  * A write of a bounded kind and the trim of its owner's share, as one statement: the owner keeps its
  * newest `$9` other documents of the kind and this one. A live document written again (a sign-in's
  * next step) keeps its first owner and its place, so a member moving on is never counted as a new
- * arrival nor in another network's share; an expired one arrives anew. The trim reads the snapshot
- * from before the write, so it leaves this document out by id. Owners racing on several instances
- * may hold a few more for a moment; the next write of that owner trims them.
+ * arrival nor in another network's share; an expired one arrives anew. Only an arrival (its place
+ * the one drawn now) can take an owner past its share, so only an arrival trims: the trim walks the
+ * owner's share. It reads the snapshot from before the write, so it leaves this document out by id.
+ * Owners racing on several instances may hold a few more for a moment; the next arrival of that
+ * owner trims them.
  */
 const UPSERT_BOUNDED = `
-  WITH written AS (
+  WITH drawn AS (
+    SELECT nextval('documents_written') AS place
+  ), written AS (
     INSERT INTO documents AS d (kind, id, payload, grant_id, uid, user_code, consumed_at, expires_at, owner, written)
-    VALUES ($1, $2, $3::jsonb, $4, $5, $6, NULL, $7, $8, nextval('documents_written'))
+    SELECT $1, $2, $3::jsonb, $4, $5, $6, NULL, $7, $8, place FROM drawn
     ON CONFLICT (kind, id) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id, uid = excluded.uid,
       user_code = excluded.user_code, consumed_at = NULL, expires_at = excluded.expires_at,
       owner = CASE WHEN d.expires_at IS NULL OR d.expires_at > $10 THEN d.owner ELSE excluded.owner END,
       written = CASE WHEN d.expires_at IS NULL OR d.expires_at > $10 THEN d.written ELSE excluded.written END
-    RETURNING d.owner
+    RETURNING d.owner, d.written = (SELECT place FROM drawn) AS arrived
   ), beyond AS (
-    SELECT kind, id FROM documents WHERE kind = $1 AND owner = (SELECT owner FROM written) AND owner IS NOT NULL AND id <> $2
+    SELECT kind, id FROM documents WHERE EXISTS (SELECT FROM written WHERE arrived)
+      AND kind = $1 AND owner = (SELECT owner FROM written) AND owner IS NOT NULL AND id <> $2
     ORDER BY written DESC OFFSET $9
   )
   DELETE FROM documents d USING beyond b WHERE d.kind = b.kind AND d.id = b.id`;
 
-type Row = { id?: string; payload: string; consumed_at: string | null; expires_at?: Date | null; owner?: string | null };
+/** The write of a bounded kind, exported so that a test can check what it walks. */
+export const BOUNDED_WRITE = UPSERT_BOUNDED;
+
+type Row = DocumentRow & { id?: string; expires_at?: Date | null };
 
 /**
  * ExpiringDocuments on one `documents` table, the payload as jsonb; every read leaves out documents
@@ -68,7 +77,7 @@ export function postgresDocuments(db: Database, clock: Clock, bounded: Readonly<
   const now = () => at(clock());
 
   const write = (query: Query, kind: string, id: string, payload: Payload, expiresAt: Date | undefined, owner: string | undefined) => {
-    const values = [toDb(kind), toDb(id), jsonToDb(payload), text(payload.grantId), text(payload.uid), text(payload.userCode), expiresAt?.toISOString() ?? null];
+    const values = [toDb(kind), toDb(id), jsonToDb(payload), indexed(payload.grantId), indexed(payload.uid), indexed(payload.userCode), expiresAt?.toISOString() ?? null];
     const bounds = bounded[kind];
     if (!bounds) return query(UPSERT, values);
     return query(UPSERT_BOUNDED, [...values, toDb(owner ?? ''), Math.max(0, bounds.perOwner - 1), now()]);
@@ -97,24 +106,8 @@ export function postgresDocuments(db: Database, clock: Clock, bounded: Readonly<
         : await db.query<Row>(DOCUMENT_QUERIES.listByIdPrefix, [toDb(kind), from, now(), end, limit]);
       return rows.map((row) => ({ id: fromDb(row.id!), payload: toPayload(row)! }));
     },
-    async update(kind, id, change, owner) {
-      // A row lock cannot cover a document that does not exist yet, and two updates of a missing
-      // document would both insert, the second losing the first's change. A transaction-scoped
-      // advisory lock on the document's key (taken with BEGIN, in the same round trip) serializes
-      // every update of it across instances; FOR UPDATE then holds the row against the other writers
-      // (consume, take, upsert) meanwhile. The read is a statement of its own, after the lock, so its
-      // snapshot includes what the previous holder committed.
-      await db.transaction(async (query) => {
-        const { rows } = await query<Row>(
-          `SELECT ${COLUMNS}, expires_at, owner FROM documents WHERE kind = $1 AND id = $2 FOR UPDATE`, [toDb(kind), toDb(id)]);
-        const row = rows[0];
-        const live = row && (!row.expires_at || row.expires_at.getTime() > clock());
-        const next = change(live ? toPayload(row) : undefined);
-        if (!next) return;
-        // A live document keeps the owner that made it (the write itself sees to that); one that
-        // arrives now counts against the owner given.
-        await write(query, kind, id, next.payload, next.expiresAt, owner ?? (typeof row?.owner === 'string' ? fromDb(row.owner) : undefined));
-      }, `BEGIN; SELECT pg_advisory_xact_lock('${lockKey(kind, id)}'::bigint)`);
+    update(kind, id, change, owner) {
+      return updateDocument(db, clock, { kind, id, bounds: bounded[kind] }, change, owner);
     },
     async consume(kind, id) {
       const current = clock();
@@ -142,17 +135,6 @@ export function postgresDocuments(db: Database, clock: Clock, bounded: Readonly<
   };
 }
 
-function toPayload(row: Row | undefined): Payload | undefined {
-  if (!row) return undefined;
-  const payload = jsonFromDb<Payload>(row.payload);
-  if (row.consumed_at !== null) payload.consumed = Number(row.consumed_at);
-  return payload;
-}
-
-function text(value: unknown): string | null {
-  return typeof value === 'string' ? toDbOrNull(value) : null;
-}
-
 /**
  * The least string after every string that starts with `prefix`, in code point order (which is the
  * byte order of "C" on UTF-8): the prefix with its last code point one higher, after dropping
@@ -167,10 +149,4 @@ export function endOfPrefix(prefix: string): string | undefined {
     if (next <= 0x10ffff) return String.fromCodePoint(...points, next);
   }
   return undefined;
-}
-
-/** A 64-bit advisory lock key for one document, in decimal (digits and a sign only). */
-function lockKey(kind: string, id: string): string {
-  const digest = createHash('sha256').update(JSON.stringify(['document', kind, id])).digest();
-  return digest.readBigInt64BE(0).toString();
 }

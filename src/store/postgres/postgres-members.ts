@@ -7,6 +7,12 @@ type Row = {
   password_hash: string; device_generation: number; created_at: Date; updated_at: Date;
 };
 
+/**
+ * What a member read returns, named: a column a later schema step adds changes nothing the
+ * statements prepared before it return (`*` would, and the server would refuse them).
+ */
+const SELECTED = 'id, number, name, phone, country, status, password_hash, device_generation, created_at, updated_at';
+
 const COLUMNS: Record<Exclude<keyof MemberChanges, 'nextDeviceGeneration'>, string> = {
   name: 'name', phone: 'phone', country: 'country', status: 'status', passwordHash: 'password_hash',
 };
@@ -28,11 +34,11 @@ export function postgresMembers(db: Database, clock: Clock): Members {
       }
       return { ...member, deviceGeneration: member.deviceGeneration ?? 0 };
     },
-    findById: (id) => one('SELECT * FROM members WHERE id = $1', [toDb(id)]),
-    findByNumber: (number) => one('SELECT * FROM members WHERE number = $1', [toDb(number)]),
+    findById: (id) => one(`SELECT ${SELECTED} FROM members WHERE id = $1`, [toDb(id)]),
+    findByNumber: (number) => one(`SELECT ${SELECTED} FROM members WHERE number = $1`, [toDb(number)]),
     async list({ limit, afterNumber }) {
       if (limit <= 0) return [];
-      const { rows } = await db.query<Row>('SELECT * FROM members WHERE number > $1 ORDER BY number LIMIT $2', [toDb(afterNumber ?? ''), limit]);
+      const { rows } = await db.query<Row>(`SELECT ${SELECTED} FROM members WHERE number > $1 ORDER BY number LIMIT $2`, [toDb(afterNumber ?? ''), limit]);
       return rows.map((row) => toMember(row)!);
     },
     async update(id, { nextDeviceGeneration, ...changes }) {
@@ -42,7 +48,7 @@ export function postgresMembers(db: Database, clock: Clock): Members {
       // Against the stored value, in the same statement: two changes at once both count.
       if (nextDeviceGeneration) sets.push('device_generation = device_generation + 1');
       const values = entries.map(([, value]) => toDb(value));
-      return one(`UPDATE members SET ${[...sets, `updated_at = $${values.length + 1}`].join(', ')} WHERE id = $${values.length + 2} RETURNING *`,
+      return one(`UPDATE members SET ${[...sets, `updated_at = $${values.length + 1}`].join(', ')} WHERE id = $${values.length + 2} RETURNING ${SELECTED}`,
         [...values, new Date(clock()).toISOString(), toDb(id)]);
     },
   };

@@ -8,6 +8,9 @@ type Row = {
   synced: boolean; backed_up: boolean; aaguid: string; name: string; created_at: Date; last_used_at: Date | null; last_used_from: string | null;
 };
 
+/** What a passkey read returns, named (as members' reads are, see postgres-members.ts). */
+const SELECTED = 'id, member_id, user_handle, public_key, counter, transports, synced, backed_up, aaguid, name, created_at, last_used_at, last_used_from';
+
 /** Passkeys on one `passkeys` table, keyed by credential id. */
 export function postgresPasskeys(db: Database): Passkeys {
   return {
@@ -25,10 +28,10 @@ export function postgresPasskeys(db: Database): Passkeys {
       }
     },
     async findById(id) {
-      return toPasskey((await db.query<Row>('SELECT * FROM passkeys WHERE id = $1', [toDb(id)])).rows[0]);
+      return toPasskey((await db.query<Row>(`SELECT ${SELECTED} FROM passkeys WHERE id = $1`, [toDb(id)])).rows[0]);
     },
     async listForMember(memberId) {
-      const { rows } = await db.query<Row>('SELECT * FROM passkeys WHERE member_id = $1 ORDER BY created_at, id', [toDb(memberId)]);
+      const { rows } = await db.query<Row>(`SELECT ${SELECTED} FROM passkeys WHERE member_id = $1 ORDER BY created_at, id`, [toDb(memberId)]);
       return rows.map((row) => toPasskey(row)!);
     },
     async recordUse(id, use) {

@@ -14,6 +14,8 @@ export type PostgresStoreOptions = {
   migrate: boolean;
   /** Connections this instance keeps at most (DATABASE_POOL_SIZE). */
   poolSize: number;
+  /** Statements prepared by name once per connection (DATABASE_PREPARED_STATEMENTS); off when not given. */
+  preparedStatements?: boolean;
   /** Kinds anyone can create without proving anything (sign-ins in progress), bounded per client address. */
   signInKinds?: Readonly<Record<string, KindBounds>>;
   /** Rows per pruning statement and the pause between statements (tests make them small). */
@@ -28,7 +30,7 @@ export type PostgresStoreOptions = {
  */
 export async function openPostgresStore(url: string, clock: Clock, options: PostgresStoreOptions): Promise<Store> {
   const where = redactUrl(url);
-  const db = openDatabase(url, { poolSize: options.poolSize });
+  const db = openDatabase(url, { poolSize: options.poolSize, preparedStatements: options.preparedStatements });
   try {
     await connected(db, where);
     if (options.migrate) await migrate(db);

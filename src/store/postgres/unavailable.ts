@@ -43,6 +43,16 @@ export function isRetryable(error: unknown): boolean {
   return RETRYABLE_CODES.has(String((error as { code?: unknown } | undefined)?.code));
 }
 
+/**
+ * True when the server refused to run a prepared statement because a schema change altered the type
+ * of what it returns (0A000, "cached plan must not change result type"): nothing ran, and the
+ * statement prepared anew succeeds.
+ */
+export function isStalePlan(error: unknown): boolean {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  return code === '0A000' && typeof message === 'string' && message.includes('cached plan must not change result type');
+}
+
 /** The error a store caller sees for an error from node-postgres: StoreUnavailableError where it may pass. */
 export function storeError(error: unknown): unknown {
   if (!isPassingPostgresError(error)) return error;
