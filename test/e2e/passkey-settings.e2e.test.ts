@@ -176,9 +176,18 @@ for (const [language, labels] of [['English', english], ['Japanese', japanese]] 
       t.is(page.url(), `${app.url}/account?client_id=jmb-website`, 'the IdP session from the website log-in opens the account page, no second log-in');
       await page.getByRole('link', { name: labels.passkeys, exact: true }).click();
 
-      // STEP 2: the SMS verification code.
+      // STEP 2: the SMS verification code. The settings page's script is held back for a moment, as
+      // on a slow phone network: until it runs, "New registration" cannot be pressed in vain.
+      let releaseScript!: () => void;
+      const scriptHeld = new Promise<void>((resolve) => { releaseScript = resolve; });
+      await page.route('**/assets/passkey-settings.js', async (route) => {
+        await scriptHeld;
+        await route.continue();
+      });
       let smsSeen = await passSmsStep(t, page, labels, member.phone, 0);
       t.is(smsSeen, 1, 'one SMS was sent');
+      t.true(await page.getByRole('button', { name: labels.newRegistration, exact: true }).isDisabled(), 'New registration waits for its script');
+      releaseScript();
 
       // STEP 3: Passkey Settings (Register/Delete), "New registration".
       t.true(await page.getByText(labels.none, { exact: true }).isVisible(), 'no passkeys yet');

@@ -51,4 +51,6 @@
         show(data.msgFailed);
       });
   });
+  // The button comes disabled until now, so that a press before this script ran is not lost silently.
+  button.disabled = false;
 })();
