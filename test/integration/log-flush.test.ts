@@ -53,6 +53,27 @@ function assertEveryLine(t: ExecutionContext, stdout: string): void {
   t.deepEqual(new Set(logged.map((entry) => entry.i)).size, LINES, 'each once');
 }
 
+test('a line logged alone, in a quiet moment, reaches the pipe while the process runs on', async (t) => {
+  // Lines are gathered into larger writes; an operator watching a quiet IdP still sees each at once.
+  // The process then idles for ten minutes: a line held back until it ends would come far too late.
+  const script = `
+    import { createLogger } from '${log}';
+    const output = createLogger('info');
+    output.info('alone', { n: 1 });
+    process.stderr.write('logged\\n');
+    setTimeout(() => {}, 600_000);`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => child.kill('SIGKILL'));
+  await new Promise<void>((resolve) => child.stderr!.setEncoding('utf8').on('data', (chunk: string) => chunk.includes('logged') && resolve()));
+  let seen = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => { seen += chunk; });
+  // Ten seconds after it was logged, a hundred times the flush interval: ample on a busy machine.
+  for (let waited = 0; !seen.includes('\n') && waited < 10_000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+  t.is(child.exitCode, null, 'the process is still running');
+  t.true(seen.includes('\n'), 'the line arrived while the process was still running');
+  t.like(JSON.parse(seen.split('\n')[0]!), { level: 'info', msg: 'alone', n: 1 });
+});
+
 test('lines still buffered when the process calls process.exit are written', async (t) => {
   const run = await logThenEnd('process.exit(0);');
   t.is(run.code, 0);
