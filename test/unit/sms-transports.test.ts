@@ -214,7 +214,8 @@ test.serial('twilio: no answer fails as unavailable within the per-attempt timeo
   t.true(scope.isDone());
   t.is(bodies.length, 3);
   t.deepEqual(delays, [250, 500]);
-  t.true(elapsed < 3 * 200 + 1_000, `gave up after ${Math.round(elapsed)} ms`);
+  // Well under the 5 s the mock waits before it answers, with room for a busy machine's late timers.
+  t.true(elapsed < 3 * 200 + 3_000, `gave up after ${Math.round(elapsed)} ms`);
   t.true(elapsed >= 3 * 200 - 50, `waited for each attempt: ${Math.round(elapsed)} ms`);
   t.like(JSON.parse(lines.at(-1)!), { level: 'error', msg: 'twilio send failed', attempt: 3 });
 });
