@@ -66,10 +66,10 @@ export function createLogger(level: LogLevel, write?: (line: string) => void): O
 /**
  * Standard output, written asynchronously: a line is appended to a buffer and the request goes on;
  * the buffer goes to the file descriptor on libuv's thread pool once it holds BATCH bytes, or at the
- * latest FLUSH_EVERY_MS after, one write for all the lines gathered meanwhile. Chosen over a worker-thread transport, which costs the
- * event loop about the same (a little less for a line logged alone, the same when lines come
- * together, as under load) but adds a second V8 isolate, and whose flush on a crash depends on that
- * other thread draining a shared buffer. Here `flushSync` writes what is buffered from the calling
+ * latest FLUSH_EVERY_MS after, one write for all the lines gathered meanwhile. Chosen over a
+ * worker-thread transport, which costs the event loop about the same (a little less for a line logged
+ * alone, the same when lines come together, as under load) but adds a second V8 isolate, and whose
+ * flush on a crash depends on that other thread draining a shared buffer. Here `flushSync` writes what is buffered from the calling
  * thread, and pino calls it on process exit, however the process exits. A chunk already handed to
  * the thread pool at that moment is still written (Node drains the pool before the process ends),
  * possibly after the lines flushed beside it when the pool was busy hashing; chunks of at most

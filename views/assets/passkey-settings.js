@@ -19,14 +19,15 @@
   var swa = window.SimpleWebAuthnBrowser;
   var status = document.getElementById('registration-status');
   var alertBox = document.getElementById('registration-alert');
-  if (!button || !swa) return;
+  if (!button) return;
 
   function show(text) {
     status.textContent = '';
     alertBox.textContent = text;
     alertBox.hidden = false;
   }
-  if (!swa.browserSupportsWebAuthn()) {
+  // Without the WebAuthn library (it did not load) or WebAuthn itself, the button stays disabled, and says why.
+  if (!swa || !swa.browserSupportsWebAuthn()) {
     button.disabled = true;
     show(data.msgUnsupported);
     return;
