@@ -20,7 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { BENCH_CLIENT, LOOPBACK_BUDGETS, setting, type ChildMessage, type ServerUsage } from './common.ts';
 import { closedLoop, logIn, PasskeyPool, round, type Target, type TrialResult } from './driver.ts';
-import { createMembers } from './server-child.ts';
+import { createMembers, stopChild } from './server-child.ts';
 
 const settings = {
   seconds: setting('BENCH_SECONDS', 5, 1, 60),
@@ -96,18 +96,7 @@ class LoggingServer {
   }
 
   stop(): Promise<void> {
-    if (this.child.exitCode !== null || !this.child.connected) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.child.kill('SIGKILL');
-        resolve();
-      }, 5_000);
-      this.child.once('exit', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      this.child.disconnect();
-    });
+    return stopChild(this.child);
   }
 }
 

@@ -130,21 +130,25 @@ export class ServerChild {
 
   /** Closing the IPC channel makes the child close its server and exit. */
   async stop(): Promise<void> {
-    if (this.child.exitCode === null && this.child.connected) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          this.child.kill('SIGKILL');
-          resolve();
-        }, 5_000);
-        this.child.once('exit', () => {
-          clearTimeout(timer);
-          resolve();
-        });
-        this.child.disconnect();
-      });
-    }
+    await stopChild(this.child);
     if (this.drain.exitCode === null) this.drain.kill();
   }
+}
+
+/** Closes the IPC channel of a forked server, which makes it close and exit; killed if still there after 5 s. */
+export function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || !child.connected) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      resolve();
+    }, 5_000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.disconnect();
+  });
 }
 
 /**
