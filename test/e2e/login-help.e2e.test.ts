@@ -4,6 +4,7 @@ import { accessibilityViolations } from '../helpers/axe.ts';
 import { Browser as FormClient, hiddenField } from '../helpers/browser.ts';
 import { newPage, waitForRelyingPartyCallback } from '../helpers/chromium.ts';
 import { sharedBrowserAndApp } from '../helpers/e2e.ts';
+import { fillLogInForm } from '../helpers/log-in.ts';
 import { RelyingParty } from '../helpers/relying-party.ts';
 import { WEBSITE, createMember } from '../helpers/test-app.ts';
 
@@ -37,12 +38,6 @@ const japanese: typeof english = {
 
 /** What an element says, its spaces (a narrow no-break space in "1:36 PM") as plain ones. */
 const said = async (page: Page, selector: string) => ((await page.locator(selector).textContent()) ?? '').replace(/\s+/g, ' ').trim();
-
-async function logIn(page: Page, labels: typeof english, number: string, password: string): Promise<void> {
-  await page.getByLabel(labels.number, { exact: true }).fill(number);
-  await page.getByLabel(labels.password, { exact: true }).fill(password);
-  await page.getByRole('button', { name: labels.submit, exact: true }).click();
-}
 
 /** Strangers' wrong passwords on `number` until every browser the member never used has to wait. */
 async function holdNumber(number: string): Promise<void> {
@@ -85,7 +80,7 @@ for (const [language, labels] of [['English', english], ['Japanese', japanese]] 
     const { context, page } = await newPage(e2e.browser, { locale: labels.locale });
     try {
       await page.goto((await (await website()).start()).url);
-      await logIn(page, labels, member.number, 'not the password');
+      await fillLogInForm(page, labels, { number: member.number, password: 'not the password' });
       const alert = page.locator('#login-error');
       await alert.waitFor();
       t.is(await said(page, '#login-error'), labels.triesLeft);
@@ -109,7 +104,7 @@ for (const [language, labels] of [['English', english], ['Japanese', japanese]] 
       await page.clock.pauseAt(START + 1_000);
       await page.goto(flow.url);
       const refused = page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname.endsWith('/login'));
-      await logIn(page, labels, member.number, member.password);
+      await fillLogInForm(page, labels, { number: member.number, password: member.password });
       t.is((await refused).status(), 429);
 
       await page.locator('#login-error').waitFor();
@@ -160,7 +155,7 @@ for (const [language, labels] of [['English', english], ['Japanese', japanese]] 
       try {
         await page.setViewportSize(viewport);
         await page.goto((await (await website()).start()).url);
-        await logIn(page, labels, member.number, member.password);
+        await fillLogInForm(page, labels, { number: member.number, password: member.password });
         await page.locator('#wait-countdown').waitFor();
         t.true(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'no horizontal scrolling');
         t.deepEqual(await accessibilityViolations(page), [], 'the page with the wait meets WCAG A and AA');

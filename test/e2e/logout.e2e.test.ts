@@ -3,27 +3,15 @@
  * to the website; the question "Log out of JMB?" stays for a log-out that does not identify the
  * member's session; "Stay logged in" returns where the member came from, logged in, and says so.
  */
-import test, { type ExecutionContext } from 'ava';
-import type { Browser, Page } from 'playwright-core';
-import type { DemoSite } from '../../demo/site.ts';
-import { accessibilityViolations } from '../helpers/axe.ts';
-import { launchChromium, newPage } from '../helpers/chromium.ts';
-import { startDemoSiteWithIdp } from '../helpers/demo-site.ts';
-import { createMember, type TestApp } from '../helpers/test-app.ts';
+import test from 'ava';
+import type { Page } from 'playwright-core';
+import { expectAccessible } from '../helpers/axe.ts';
+import { newPage } from '../helpers/chromium.ts';
+import { sharedBrowserAndDemoSite } from '../helpers/e2e.ts';
+import { fillLogInForm } from '../helpers/log-in.ts';
+import { createMember } from '../helpers/test-app.ts';
 
-let app: TestApp;
-let site: DemoSite;
-let browser: Browser;
-
-test.before(async () => {
-  browser = await launchChromium();
-  ({ site, app } = await startDemoSiteWithIdp());
-});
-test.after.always(async () => {
-  await browser?.close();
-  await site?.close();
-  await app?.stop();
-});
+const e2e = sharedBrowserAndDemoSite();
 
 const english = {
   locale: 'en-US',
@@ -55,43 +43,32 @@ type Labels = typeof english;
 
 const heading = (page: Page, name: string) => page.getByRole('heading', { level: 1, name, exact: true });
 
-async function expectAccessible(t: ExecutionContext, page: Page, what: string): Promise<void> {
-  t.deepEqual(await accessibilityViolations(page), [], `${what}: no WCAG A or AA violation`);
-}
-
-/** Fills the IdP's log-in page and submits it. */
-async function logInOnIdp(page: Page, labels: Labels, member: { number: string; password: string }): Promise<void> {
-  await page.getByLabel(labels.number, { exact: true }).fill(member.number);
-  await page.getByLabel(labels.password, { exact: true }).fill(member.password);
-  await page.getByRole('button', { name: labels.submit, exact: true }).click();
-}
-
 /** "Manage your account" opened directly at the IdP, logging in there. */
 async function logInAtAccountPage(page: Page, labels: Labels, member: { number: string; password: string }): Promise<void> {
-  await page.goto(`${app.url}/account`);
-  await logInOnIdp(page, labels, member);
+  await page.goto(`${e2e.app.url}/account`);
+  await fillLogInForm(page, labels, member);
   await heading(page, labels.account).waitFor();
 }
 
 /** Logs in at the demo website, through the IdP's log-in page. */
 async function logInAtWebsite(page: Page, member: { number: string; password: string }): Promise<void> {
-  await page.goto(`${site.url}/`);
+  await page.goto(`${e2e.site.url}/`);
   await page.getByRole('button', { name: 'Log in', exact: true }).click();
-  await logInOnIdp(page, english, member);
+  await fillLogInForm(page, english, member);
   await atWebsite(page, 'Log out');
 }
 
 /** On the demo website's home page, with `button` ("Log in" or "Log out") on it. */
 async function atWebsite(page: Page, button: 'Log in' | 'Log out'): Promise<void> {
-  await page.waitForURL((url) => url.origin === site.url && url.pathname === '/');
+  await page.waitForURL((url) => url.origin === e2e.site.url && url.pathname === '/');
   await page.getByRole('button', { name: button, exact: true }).waitFor();
 }
 
 /** Whether the IdP still has the member logged in in this browser: the account page opens without a log-in. */
 async function loggedInAtIdp(page: Page, labels: Labels = english): Promise<boolean> {
-  await page.goto(`${app.url}/account`);
+  await page.goto(`${e2e.app.url}/account`);
   await page.waitForLoadState('domcontentloaded');
-  if (page.url().startsWith(`${app.url}/interaction/`)) return false;
+  if (page.url().startsWith(`${e2e.app.url}/interaction/`)) return false;
   await heading(page, labels.account).waitFor();
   return true;
 }
@@ -101,15 +78,15 @@ function countQuestions(page: Page): () => number {
   let count = 0;
   page.on('response', (response) => {
     const { origin, pathname } = new URL(response.url());
-    if (origin === app.url && pathname === '/session/end' && response.status() === 200 && response.request().isNavigationRequest()) count += 1;
+    if (origin === e2e.app.url && pathname === '/session/end' && response.status() === 200 && response.request().isNavigationRequest()) count += 1;
   });
   return () => count;
 }
 
 for (const [language, labels] of [['English', english], ['Japanese', japanese]] as const) {
   test.serial(`${language}: "Stay logged in" on the question from the account page returns to the account page, logged in, and says so`, async (t) => {
-    const member = await createMember(app.store);
-    const { context, page } = await newPage(browser, { locale: labels.locale });
+    const member = await createMember(e2e.app.store);
+    const { context, page } = await newPage(e2e.browser, { locale: labels.locale });
     try {
       await logInAtAccountPage(page, labels, member);
       await page.getByRole('link', { name: labels.logOutHere, exact: true }).click();
@@ -136,8 +113,8 @@ for (const [language, labels] of [['English', english], ['Japanese', japanese]] 
 }
 
 test.serial("the website's Log out logs out of the website and JMB at once, without asking again", async (t) => {
-  const member = await createMember(app.store);
-  const { context, page } = await newPage(browser);
+  const member = await createMember(e2e.app.store);
+  const { context, page } = await newPage(e2e.browser);
   try {
     await logInAtWebsite(page, member);
     const questions = countQuestions(page);
@@ -152,8 +129,8 @@ test.serial("the website's Log out logs out of the website and JMB at once, with
 });
 
 test.serial('when the website\'s log-out does not match the JMB session, the question is asked and "Stay logged in" leaves both logged in', async (t) => {
-  const member = await createMember(app.store);
-  const { context, page } = await newPage(browser);
+  const member = await createMember(e2e.app.store);
+  const { context, page } = await newPage(e2e.browser);
   try {
     await logInAtWebsite(page, member);
     // The JMB session the website's log-in made is gone from this browser, and the member logs in
@@ -161,7 +138,7 @@ test.serial('when the website\'s log-out does not match the JMB session, the que
     await context.clearCookies({ name: /^_session/ });
     await logInAtAccountPage(page, english, member);
 
-    await page.goto(`${site.url}/`);
+    await page.goto(`${e2e.site.url}/`);
     const questions = countQuestions(page);
     await page.getByRole('button', { name: 'Log out', exact: true }).click();
     await heading(page, english.question).waitFor();
@@ -172,7 +149,7 @@ test.serial('when the website\'s log-out does not match the JMB session, the que
     t.true(await loggedInAtIdp(page), 'and so does JMB');
 
     // Answering "Log out" logs out of both.
-    await page.goto(`${site.url}/`);
+    await page.goto(`${e2e.site.url}/`);
     await page.getByRole('button', { name: 'Log out', exact: true }).click();
     await page.getByRole('button', { name: english.logOut, exact: true }).click();
     await atWebsite(page, 'Log in');
@@ -185,9 +162,9 @@ test.serial('when the website\'s log-out does not match the JMB session, the que
 
 for (const [language, labels] of [['English', english], ['Japanese', japanese]] as const) {
   test.serial(`${language}: the account page says "Log out of this device" for its own session and "Log out" for each other one`, async (t) => {
-    const member = await createMember(app.store);
-    const elsewhere = await newPage(browser, { locale: labels.locale });
-    const { context, page } = await newPage(browser, { locale: labels.locale });
+    const member = await createMember(e2e.app.store);
+    const elsewhere = await newPage(e2e.browser, { locale: labels.locale });
+    const { context, page } = await newPage(e2e.browser, { locale: labels.locale });
     try {
       await logInAtAccountPage(elsewhere.page, labels, member);
       await logInAtAccountPage(page, labels, member);

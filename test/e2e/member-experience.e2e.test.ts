@@ -1,6 +1,6 @@
-import test, { type ExecutionContext } from 'ava';
+import test from 'ava';
 import type { Page } from 'playwright-core';
-import { accessibilityViolations } from '../helpers/axe.ts';
+import { expectAccessible } from '../helpers/axe.ts';
 import { addVirtualAuthenticator, newPage, waitForRelyingPartyCallback } from '../helpers/chromium.ts';
 import { sharedBrowserAndApp } from '../helpers/e2e.ts';
 import { fillLogInForm } from '../helpers/log-in.ts';
@@ -24,10 +24,6 @@ async function settled(page: Page, callback: Promise<string>): Promise<string> {
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
   return url;
-}
-
-async function expectAccessible(t: ExecutionContext, page: Page, what: string): Promise<void> {
-  t.deepEqual(await accessibilityViolations(page), [], `${what}: no WCAG A or AA violation`);
 }
 
 /** Opens the website's sign-in and logs in with member number and password. */

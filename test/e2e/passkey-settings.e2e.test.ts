@@ -5,38 +5,24 @@
  * passkey logs the member in (acr phr), is renamed, deleted, and refused once deleted.
  */
 import test, { type ExecutionContext } from 'ava';
-import type { Browser, Page, Request } from 'playwright-core';
-import type { DemoSite } from '../../demo/site.ts';
+import type { Page, Request } from 'playwright-core';
 import {
   addCredential,
   addVirtualAuthenticator,
   credentialsOnceSettled,
   fromCdpBinary,
   getCredentials,
-  launchChromium,
   withoutAutofill,
   newPage,
   waitForRelyingPartyCallback,
 } from '../helpers/chromium.ts';
-import { startDemoSiteWithIdp } from '../helpers/demo-site.ts';
+import { sharedBrowserAndDemoSite } from '../helpers/e2e.ts';
 import { codeOf, nextSms } from '../helpers/outbox.ts';
-import { createMember, type TestApp } from '../helpers/test-app.ts';
+import { createMember } from '../helpers/test-app.ts';
 
-let app: TestApp;
-let site: DemoSite;
-let browser: Browser;
-
-test.before(async () => {
-  browser = await launchChromium();
-  // The wait between two codes to the same member is member-wide (60 s by default): the journey
-  // asks for a second code, in a new session, well under a minute after the first.
-  ({ site, app } = await startDemoSiteWithIdp({ SMS_RESEND_COOLDOWN_SECONDS: '1' }));
-});
-test.after.always(async () => {
-  await browser?.close();
-  await site?.close();
-  await app?.stop();
-});
+// The wait between two codes to the same member is member-wide (60 s by default): the journey
+// asks for a second code, in a new session, well under a minute after the first.
+const e2e = sharedBrowserAndDemoSite({ SMS_RESEND_COOLDOWN_SECONDS: '1' });
 
 const english = {
   locale: 'en-US',
@@ -127,7 +113,7 @@ function countLoginCeremonies(page: Page): () => number {
 
 /** On the demo website's home page, signed in: "Log in" is gone and "Log out" is there. */
 async function atDemoHome(page: Page): Promise<void> {
-  await page.waitForURL((url) => url.origin === site.url && url.pathname === '/');
+  await page.waitForURL((url) => url.origin === e2e.site.url && url.pathname === '/');
   await page.getByRole('button', { name: 'Log out', exact: true }).waitFor();
 }
 
@@ -135,7 +121,7 @@ async function atDemoHome(page: Page): Promise<void> {
 async function passSmsStep(t: ExecutionContext, page: Page, labels: Labels, phone: string, seen: number): Promise<number> {
   await heading(page, labels.smsHeading).waitFor();
   t.is(new URL(page.url()).pathname, '/account/passkeys', 'the SMS step guards the passkey settings');
-  const { body, count } = await nextSms(app.dir, phone, seen);
+  const { body, count } = await nextSms(e2e.app.dir, phone, seen);
   t.true(body.startsWith(labels.smsCode), `the SMS is in the member's language: ${JSON.stringify(body)}`);
   await page.getByLabel(labels.code, { exact: true }).fill(codeOf(body));
   await heading(page, labels.settings).waitFor();
@@ -144,25 +130,25 @@ async function passSmsStep(t: ExecutionContext, page: Page, labels: Labels, phon
 
 /** From the demo website (signed in) through "Log out", which the IdP does at once, back to the website signed out. */
 async function logOutAtDemo(page: Page): Promise<void> {
-  await page.goto(`${site.url}/`);
+  await page.goto(`${e2e.site.url}/`);
   await page.getByRole('button', { name: 'Log out', exact: true }).click();
-  await page.waitForURL((url) => url.origin === site.url && url.pathname === '/');
+  await page.waitForURL((url) => url.origin === e2e.site.url && url.pathname === '/');
   await page.getByRole('button', { name: 'Log in', exact: true }).waitFor();
 }
 
 for (const [language, labels] of [['English', english], ['Japanese', japanese]] as const) {
   test.serial(`${language}: a member registers a passkey (STEP 1–5), logs in with it, renames and deletes it, and the deleted passkey is refused`, async (t) => {
-    const member = await createMember(app.store, { phone: uniquePhone(), country: 'JP' });
-    const { context, page } = await newPage(browser, { locale: labels.locale });
+    const member = await createMember(e2e.app.store, { phone: uniquePhone(), country: 'JP' });
+    const { context, page } = await newPage(e2e.browser, { locale: labels.locale });
     try {
       // Logged in at the website with membership number and password.
-      await page.goto(`${site.url}/`);
+      await page.goto(`${e2e.site.url}/`);
       await page.getByRole('button', { name: 'Log in', exact: true }).click();
       await page.getByLabel(labels.number, { exact: true }).fill(member.number);
-      t.true(page.url().startsWith(`${app.url}/interaction/`), 'the website sent the member to the IdP log-in page');
+      t.true(page.url().startsWith(`${e2e.app.url}/interaction/`), 'the website sent the member to the IdP log-in page');
       t.is(await page.locator('html').getAttribute('lang'), labels.locale.slice(0, 2));
       await page.getByLabel(labels.password, { exact: true }).fill(member.password);
-      const passwordCallback = waitForRelyingPartyCallback(page, `${site.url}/callback`);
+      const passwordCallback = waitForRelyingPartyCallback(page, `${e2e.site.url}/callback`);
       await page.getByRole('button', { name: labels.submit, exact: true }).click();
       await passwordCallback;
       await atDemoHome(page);
@@ -173,7 +159,7 @@ for (const [language, labels] of [['English', english], ['Japanese', japanese]] 
       // STEP 1: "Manage your account", then "Register / Change / Delete Passkey".
       await page.getByRole('link', { name: 'Manage your account', exact: true }).click();
       await heading(page, labels.account).waitFor();
-      t.is(page.url(), `${app.url}/account?client_id=jmb-website`, 'the IdP session from the website log-in opens the account page, no second log-in');
+      t.is(page.url(), `${e2e.app.url}/account?client_id=jmb-website`, 'the IdP session from the website log-in opens the account page, no second log-in');
       await page.getByRole('link', { name: labels.passkeys, exact: true }).click();
 
       // STEP 2: the SMS verification code. The settings page's script is held back for a moment, as
@@ -208,11 +194,11 @@ for (const [language, labels] of [['English', english], ['Japanese', japanese]] 
       const held = await getCredentials(authenticator);
       t.is(held.length, 1, 'the device holds the new passkey');
       t.true(held[0]!.isResidentCredential, 'as a discoverable credential');
-      const [stored] = await app.store.passkeys.listForMember(member.id);
+      const [stored] = await e2e.app.store.passkeys.listForMember(member.id);
       t.is(stored?.id, fromCdpBinary(held[0]!.credentialId), 'the IdP stored the same credential');
       t.false(stored?.synced, 'a device-bound passkey');
 
-      const added = await nextSms(app.dir, member.phone, smsSeen);
+      const added = await nextSms(e2e.app.dir, member.phone, smsSeen);
       t.true(added.body.includes(labels.addedNotice), `the member is told by SMS that a passkey was added: ${JSON.stringify(added.body)}`);
       smsSeen = added.count;
 
@@ -226,7 +212,7 @@ for (const [language, labels] of [['English', english], ['Japanese', japanese]] 
       // A new log-in with the passkey: the log-in page's autofill request completes by itself.
       await logOutAtDemo(page);
       const ceremonies = countLoginCeremonies(page);
-      const passkeyCallback = waitForRelyingPartyCallback(page, `${site.url}/callback`);
+      const passkeyCallback = waitForRelyingPartyCallback(page, `${e2e.site.url}/callback`);
       await page.getByRole('button', { name: 'Log in', exact: true }).click();
       await passkeyCallback;
       await atDemoHome(page);
@@ -251,7 +237,7 @@ for (const [language, labels] of [['English', english], ['Japanese', japanese]] 
       t.is((await page.getByRole('status').filter({ hasText: labels.newName }).textContent())?.trim(), labels.renamed(labels.newName));
       t.is(await rows.count(), 1);
       t.is((await rows.locator('h2').textContent())?.trim(), labels.newName, 'the list shows the new name');
-      t.is((await app.store.passkeys.findById(stored!.id))?.name, labels.newName);
+      t.is((await e2e.app.store.passkeys.findById(stored!.id))?.name, labels.newName);
 
       // Delete. The credential is kept aside (with its private key) to try it again afterwards.
       const [beforeDelete] = await getCredentials(authenticator);
@@ -262,8 +248,8 @@ for (const [language, labels] of [['English', english], ['Japanese', japanese]] 
       t.is((await page.getByRole('status').filter({ hasText: labels.newName }).textContent())?.trim(), labels.deleted(labels.newName));
       t.is(await rows.count(), 0, 'the list shows no passkeys');
       t.true(await page.getByText(labels.none, { exact: true }).isVisible());
-      t.deepEqual(await app.store.passkeys.listForMember(member.id), []);
-      const removed = await nextSms(app.dir, member.phone, smsSeen);
+      t.deepEqual(await e2e.app.store.passkeys.listForMember(member.id), []);
+      const removed = await nextSms(e2e.app.dir, member.phone, smsSeen);
       t.true(removed.body.includes(labels.removedNotice), `the member is told by SMS that a passkey was removed: ${JSON.stringify(removed.body)}`);
       // The page told the browser which passkeys remain (none), so the device dropped it.
       t.deepEqual(await credentialsOnceSettled(authenticator, (ids) => ids.length === 0), [], 'the device no longer offers the deleted passkey');
@@ -281,7 +267,7 @@ for (const [language, labels] of [['English', english], ['Japanese', japanese]] 
       const alert = page.getByRole('alert');
       await alert.waitFor();
       t.is((await alert.textContent())?.trim(), labels.unknownPasskey);
-      t.true(page.url().startsWith(`${app.url}/interaction/`), 'the member stays on the log-in page');
+      t.true(page.url().startsWith(`${e2e.app.url}/interaction/`), 'the member stays on the log-in page');
       t.true(await page.getByLabel(labels.number, { exact: true }).isVisible(), 'with the number and password form');
     } finally {
       await context.close();
@@ -291,10 +277,10 @@ for (const [language, labels] of [['English', english], ['Japanese', japanese]] 
 
 // Pages sent with `Referrer-Policy: no-referrer` make Chromium post forms with `Origin: null`.
 test.serial('the demo website accepts its own "Log in" button from Chromium (Origin: null under Referrer-Policy: no-referrer)', async (t) => {
-  const { context, page } = await newPage(browser, { locale: 'en-US' });
+  const { context, page } = await newPage(e2e.browser, { locale: 'en-US' });
   try {
-    await page.goto(`${site.url}/`);
-    const posted = page.waitForResponse((r) => r.request().method() === 'POST' && r.url() === `${site.url}/login`);
+    await page.goto(`${e2e.site.url}/`);
+    const posted = page.waitForResponse((r) => r.request().method() === 'POST' && r.url() === `${e2e.site.url}/login`);
     await page.getByRole('button', { name: 'Log in', exact: true }).click();
     const response = await posted;
     t.is(response.status(), 303, `the log-in form post was answered ${response.status()} (sent with Origin: ${await response.request().headerValue('origin')})`);

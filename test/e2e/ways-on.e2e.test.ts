@@ -2,11 +2,12 @@
  * Pages that used to be dead ends or said the wrong thing, in Chromium: Back after a finished log-in,
  * and a form the IdP refuses for the member's security.
  */
-import test, { type ExecutionContext } from 'ava';
+import test from 'ava';
 import type { Page } from 'playwright-core';
-import { accessibilityViolations } from '../helpers/axe.ts';
+import { expectAccessible } from '../helpers/axe.ts';
 import { newPage, waitForRelyingPartyCallback } from '../helpers/chromium.ts';
 import { sharedBrowserAndApp } from '../helpers/e2e.ts';
+import { fillLogInForm } from '../helpers/log-in.ts';
 import { codeOf, nextSms } from '../helpers/outbox.ts';
 import { RelyingParty } from '../helpers/relying-party.ts';
 import { enrolSoftPasskey } from '../helpers/soft-authenticator.ts';
@@ -54,22 +55,11 @@ const japanese: typeof english = {
   refused: 'この操作を受け付けられませんでした',
   backToPage: '元のページに戻る',
 };
-type Labels = typeof english;
 
 const heading = (page: Page, name: string) => page.getByRole('heading', { level: 1, name, exact: true });
 
 let nextPhone = 1;
 const uniquePhone = () => `+8180${String(process.pid % 10000).padStart(4, '0')}${String(nextPhone++).padStart(4, '0')}`;
-
-async function expectAccessible(t: ExecutionContext, page: Page, what: string): Promise<void> {
-  t.deepEqual(await accessibilityViolations(page), [], `${what}: no WCAG A or AA violation`);
-}
-
-async function logIn(page: Page, labels: Labels, member: { number: string; password: string }): Promise<void> {
-  await page.getByLabel(labels.number, { exact: true }).fill(member.number);
-  await page.getByLabel(labels.password, { exact: true }).fill(member.password);
-  await page.getByRole('button', { name: labels.submit, exact: true }).click();
-}
 
 for (const [language, labels] of [['English', english], ['Japanese', japanese]] as const) {
   test.serial(`${language}: Back after a finished log-in says the member is logged in and leads on, not "expired"`, async (t) => {
@@ -81,7 +71,7 @@ for (const [language, labels] of [['English', english], ['Japanese', japanese]] 
       const signIn = page.url();
       t.true(signIn.startsWith(`${e2e.app.url}/interaction/`));
       const callback = waitForRelyingPartyCallback(page, CALLBACK);
-      await logIn(page, labels, member);
+      await fillLogInForm(page, labels, member);
       await callback;
       // The website's host does not resolve here: the browser shows its own error page for it.
       await page.waitForURL((url) => url.protocol === 'chrome-error:');
@@ -125,7 +115,7 @@ test.serial('a form refused for the member\'s security explains itself, leads ba
   const { context, page } = await newPage(e2e.browser, { locale: english.locale });
   try {
     await page.goto(`${e2e.app.url}/account/passkeys`);
-    await logIn(page, english, member);
+    await fillLogInForm(page, english, member);
     const { body } = await nextSms(e2e.app.dir, member.phone, 0);
     await page.getByLabel(english.code, { exact: true }).fill(codeOf(body));
     await heading(page, english.settings).waitFor();

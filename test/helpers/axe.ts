@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import type { ExecutionContext } from 'ava';
 import type { Page } from 'playwright-core';
 
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
@@ -18,4 +19,9 @@ export async function accessibilityViolations(page: Page): Promise<string[]> {
     return axe.run(document, { runOnly: { type: 'tag', values: tags } });
   }, WCAG_A_AA);
   return result.violations.map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+}
+
+/** Fails `t` with axe-core's findings when the page as it is now has any WCAG A or AA violation. */
+export async function expectAccessible(t: ExecutionContext, page: Page, what: string): Promise<void> {
+  t.deepEqual(await accessibilityViolations(page), [], `${what}: no WCAG A or AA violation`);
 }

@@ -1,6 +1,8 @@
 import test from 'ava';
 import type { Browser } from 'playwright-core';
+import type { DemoSite } from '../../demo/site.ts';
 import { launchChromium } from './chromium.ts';
+import { startDemoSiteWithIdp } from './demo-site.ts';
 import { startTestApp, type TestApp } from './test-app.ts';
 
 /**
@@ -16,6 +18,24 @@ export function sharedBrowserAndApp(options: Parameters<typeof startTestApp>[0] 
   });
   test.after.always(async () => {
     await shared.browser?.close();
+    await shared.app?.stop();
+  });
+  return shared;
+}
+
+/**
+ * One Chromium, and the demo website with the IdP it signs in with, shared by the tests of an
+ * end-to-end file like {@link sharedBrowserAndApp}. `env` goes to the IdP.
+ */
+export function sharedBrowserAndDemoSite(env: Record<string, string> = {}): { readonly app: TestApp; readonly site: DemoSite; readonly browser: Browser } {
+  const shared = {} as { app: TestApp; site: DemoSite; browser: Browser };
+  test.before(async () => {
+    shared.browser = await launchChromium();
+    Object.assign(shared, await startDemoSiteWithIdp(env));
+  });
+  test.after.always(async () => {
+    await shared.browser?.close();
+    await shared.site?.close();
     await shared.app?.stop();
   });
   return shared;
