@@ -36,6 +36,10 @@
     else form.submit();
   }
   input.addEventListener('input', submitWhenComplete);
+  // Digits typed or filled in before this script ran count too; a value the browser put back on
+  // "Back" is a code already used, which waits for the member.
+  var navigation = window.performance && performance.getEntriesByType ? performance.getEntriesByType('navigation')[0] : null;
+  if (!navigation || navigation.type !== 'back_forward') submitWhenComplete();
   if (!('OTPCredential' in window)) return;
   var abort = new AbortController();
   form.addEventListener('submit', function () { abort.abort(); });
