@@ -23,9 +23,18 @@ const normalised = (name: string) => {
   const lower = name.toLowerCase();
   return lower.includes('-') || lower.includes('_') ? lower.replace(/[-_]/g, '') : lower;
 };
+// Field names come from a few hundred places in the code and from libraries' errors: each is judged
+// once. The memo stops growing at NAMES_KEPT, past which a name is judged every time.
+const NAMES_KEPT = 1024;
+const judged = new Map<string, boolean>();
 const isSecretName = (name: string) => {
-  const plain = normalised(name);
-  return SECRET_NAMES.has(plain) || SECRET_SUFFIXES.some((suffix) => plain.endsWith(suffix));
+  let secret = judged.get(name);
+  if (secret === undefined) {
+    const plain = normalised(name);
+    secret = SECRET_NAMES.has(plain) || SECRET_SUFFIXES.some((suffix) => plain.endsWith(suffix));
+    if (judged.size < NAMES_KEPT) judged.set(name, secret);
+  }
+  return secret;
 };
 
 // Secrets as they appear inside text: after a name in JSON, util.inspect output, a query string or
@@ -59,11 +68,13 @@ export function scrubText(text: string, opaque = false): string {
 }
 
 type Options = { stacks: boolean };
-type Walk = Options & { inError: boolean; seen: WeakSet<object>; depth: number };
+// `within` holds the objects being walked, outermost first: a value among them is a cycle.
+type Walk = Options & { inError: boolean; within: object[] };
+const MAX_DEPTH = 8;
 
 /** The fields of a log line with every secret replaced, at any depth; errors keep their stack only with `stacks`. */
 export function redactFields(fields: Record<string, unknown>, options: Options): Record<string, unknown> {
-  return redactObject(fields, { ...options, inError: false, seen: new WeakSet(), depth: 0 });
+  return redactObject(fields, { stacks: options.stacks, inError: false, within: [fields] });
 }
 
 function redact(value: unknown, walk: Walk, name?: string): unknown {
@@ -71,20 +82,19 @@ function redact(value: unknown, walk: Walk, name?: string): unknown {
   if (typeof value === 'string') return scrubText(value, walk.inError);
   if (typeof value === 'bigint') return String(value);
   if (typeof value !== 'object' || value === null) return value;
-  if (walk.seen.has(value)) return '[circular]';
-  if (walk.depth >= 8) return '[nested too deep]';
+  if (walk.within.includes(value)) return '[circular]';
+  if (walk.within.length > MAX_DEPTH) return '[nested too deep]';
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString();
   if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return `[${value.byteLength} bytes]`;
-  walk.seen.add(value);
-  const inner = { ...walk, depth: walk.depth + 1 };
+  walk.within.push(value);
   try {
-    if (value instanceof Error) return redactError(value, { ...inner, inError: true });
-    if (Array.isArray(value)) return value.map((item) => redact(item, inner));
+    if (value instanceof Error) return redactError(value, walk.inError ? walk : { ...walk, inError: true });
+    if (Array.isArray(value)) return value.map((item) => redact(item, walk));
     if (value instanceof Map || value instanceof Set) return `[${value.constructor.name} of ${value.size}]`;
     if (value instanceof URL) return scrubText(value.href, walk.inError);
-    return redactObject(value as Record<string, unknown>, inner);
+    return redactObject(value as Record<string, unknown>, walk);
   } finally {
-    walk.seen.delete(value);
+    walk.within.pop();
   }
 }
 
@@ -92,8 +102,8 @@ function redactObject(object: Record<string, unknown>, walk: Walk): Record<strin
   // A JWK (or what looks like one) keeps its public members only.
   const jwk = typeof object.kty === 'string' || (object.d !== undefined && ['n', 'x', 'crv'].some((member) => object[member] !== undefined));
   const result: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(object)) {
-    result[name] = jwk && JWK_PRIVATE.has(name) ? REDACTED : redact(value, walk, name);
+  for (const name of Object.keys(object)) {
+    result[name] = jwk && JWK_PRIVATE.has(name) ? REDACTED : redact(object[name], walk, name);
   }
   return result;
 }

@@ -14,7 +14,12 @@ export type Logger = {
   info(message: string, fields?: LogFields): void;
   warn(message: string, fields?: LogFields): void;
   error(message: string, fields?: LogFields): void;
+  /** The line every request ends with, at info: the same line as `info('request', line)`, written without the general walk. */
+  request(line: RequestLine): void;
 };
+
+/** What the log says of each request (http/error-boundary.ts): never the query, never a header. */
+export type RequestLine = { method: string; path: string; status: number; ms: number; ip: string };
 
 /** A logger that owns its output: `flushSync` writes every line it still holds before it returns. */
 export type OwnLogger = Logger & { flushSync(): void };
@@ -31,15 +36,17 @@ const noop = () => {};
 
 /**
  * Writes lines at or above `level` to `write`, or by default to stdout without waiting for the write.
- * Errors keep their stack only at error level. At `silent` nothing is built and a call costs nothing.
+ * `base` fields (a worker's number) are on every line. Errors keep their stack only at error level.
+ * At `silent` nothing is built and a call costs nothing.
  */
-export function createLogger(level: LogLevel, write?: (line: string) => void): OwnLogger {
-  if (level === 'silent') return { debug: noop, info: noop, warn: noop, error: noop, flushSync: noop };
+export function createLogger(level: LogLevel, write?: (line: string) => void, base?: LogFields): OwnLogger {
+  if (level === 'silent') return { debug: noop, info: noop, warn: noop, error: noop, request: noop, flushSync: noop };
   const destination = write ? { write } : stdout();
+  const baseFields = base && redactFields(base, { stacks: false });
   const output = pino({
     level,
-    base: undefined,
-    timestamp: pino.stdTimeFunctions.isoTime,
+    base: baseFields,
+    timestamp: () => `,"time":"${isoNow()}"`,
     formatters: { level: (label) => ({ level: label }) },
     hooks: {
       // Runs only for a line at an enabled level (pino makes the others no-ops), so the redaction,
@@ -59,7 +66,22 @@ export function createLogger(level: LogLevel, write?: (line: string) => void): O
     info: at('info'),
     warn: at('warn'),
     error: at('error'),
+    request: output.isLevelEnabled('info') ? requestLines(destination, baseFields) : noop,
     flushSync: () => (destination as DestinationStream & { flushSync?: () => void }).flushSync?.(),
+  };
+}
+
+/**
+ * The request line, the one written for every request, formatted directly: byte for byte what pino
+ * writes for `info('request', line)` after redaction, at a fraction of the cost. Of its fields only
+ * the path comes from the client, and it goes through the same scrubbing as any text.
+ */
+function requestLines(destination: { write(line: string): unknown }, base: LogFields | undefined): (line: RequestLine) => void {
+  const head = '{"level":"info","time":"';
+  const tail = `"${base ? `,${JSON.stringify(base).slice(1, -1)}` : ''},"msg":"request","method":`;
+  return ({ method, path, status, ms, ip }) => {
+    destination.write(`${head}${isoNow()}${tail}${JSON.stringify(method)},"path":${JSON.stringify(scrubText(path))},` +
+      `"status":${JSON.stringify(status)},"ms":${JSON.stringify(ms)},"ip":${JSON.stringify(ip)}}\n`);
   };
 }
 
@@ -77,4 +99,21 @@ export function createLogger(level: LogLevel, write?: (line: string) => void): O
  */
 function stdout() {
   return pino.destination({ dest: 1, sync: false, maxWrite: PIPE_BUF, minLength: BATCH, periodicFlush: FLUSH_EVERY_MS });
+}
+
+// The time of a line as toISOString writes it, which cost a sixth of the log's time under load: the
+// date, hour and minute are formatted once a minute, the seconds and milliseconds every line.
+let minuteStart = 0;
+let minutePrefix = '';
+/** `new Date().toISOString()`, for the years 0 to 9999. */
+export function isoNow(now = Date.now()): string {
+  const intoMinute = now - minuteStart;
+  if (intoMinute < 0 || intoMinute >= 60_000) {
+    minuteStart = now - (((now % 60_000) + 60_000) % 60_000);
+    minutePrefix = new Date(minuteStart).toISOString().slice(0, 17);
+    return isoNow(now);
+  }
+  const seconds = Math.floor(intoMinute / 1000);
+  const millis = intoMinute % 1000;
+  return `${minutePrefix}${seconds < 10 ? '0' : ''}${seconds}.${millis < 10 ? '00' : millis < 100 ? '0' : ''}${millis}Z`;
 }

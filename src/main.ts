@@ -1,7 +1,6 @@
 import cluster from 'node:cluster';
 import { createApp } from './app.ts';
 import { runPrimary } from './cluster/primary.ts';
-import { workerLogger } from './cluster/worker-logger.ts';
 import { loadConfigOrExit } from './config/load.ts';
 import { createHttpServer } from './http/http-server.ts';
 import { createLogger, type OwnLogger } from './log.ts';
@@ -28,10 +27,12 @@ async function main(): Promise<void> {
   };
   exitOnUncaughtErrors(lastResort, exit);
   const config = loadConfigOrExit(process.env);
-  log = createLogger(config.logLevel);
-  if (config.operations.workers > 1 && cluster.isPrimary) return runPrimary(config, log);
   const worker = cluster.worker;
-  const app = await createApp(config, { logger: worker ? workerLogger(log, worker.id) : log }).catch((error: unknown) => {
+  // A worker's lines carry its number, so that one worker's lines can be told from another's (the
+  // primary logs each worker's number with its process id when it starts it).
+  log = createLogger(config.logLevel, undefined, worker ? { worker: worker.id } : undefined);
+  if (config.operations.workers > 1 && cluster.isPrimary) return runPrimary(config, log);
+  const app = await createApp(config, { logger: log }).catch((error: unknown) => {
     const problem = storeOpenProblem(error);
     if (problem === undefined) throw error;
     process.stderr.write(`jmb-idp: ${problem}\n`);

@@ -106,8 +106,8 @@ export function retryHref(ctx: Pick<Context, 'method' | 'originalUrl'>, page: st
 export function logRequest(logger: Logger, req: IncomingMessage, res: ServerResponse, ip: string): void {
   const started = performance.now();
   res.once('close', () => {
-    logger.info('request', {
-      method: req.method,
+    logger.request({
+      method: req.method ?? '',
       path: pathOf(req.url),
       status: res.statusCode,
       ms: Math.round((performance.now() - started) * 10) / 10,

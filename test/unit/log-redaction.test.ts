@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import Provider from 'oidc-provider';
-import { createLogger, type LogFields } from '../../src/log.ts';
+import { createLogger, isoNow, type LogFields } from '../../src/log.ts';
 
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }) as Record<string, string>;
 const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' }) as Record<string, string>;
@@ -131,4 +131,36 @@ test('an error nothing caught stops the IdP with one redacted line, for a throw 
     t.like(JSON.parse(lines[0]!), { level: 'error', error: { message: 'jwks.keys[0].p configuration must be a non-empty string' } });
     t.false(PRIVATE_MEMBERS.some((member) => result.stderr.includes(rsa[member]!)), `${how}: no private key material`);
   }
+});
+
+test('the request line says what an info line would, byte for byte, with a secret in the path scrubbed and a worker\'s number', (t) => {
+  const s = secrets();
+  const lines = (base?: LogFields) => {
+    const written: string[] = [];
+    const logger = createLogger('info', (line) => written.push(line), base);
+    const line = { method: 'GET', path: `/cb/access_token=${s.accessToken}/"\u2028\\`, status: 404, ms: 0.7, ip: '2001:db8::1' };
+    logger.request(line);
+    logger.info('request', line);
+    return written.map((text) => text.replace(/"time":"[^"]+"/, '"time":"…"'));
+  };
+  for (const base of [undefined, { worker: 3 }]) {
+    const [request, info] = lines(base);
+    t.is(request, info);
+    t.false(request!.includes(s.accessToken), 'the token in the path is not written');
+    t.like(JSON.parse(request!), { msg: 'request', status: 404, ms: 0.7, ip: '2001:db8::1', ...base });
+  }
+  const quiet: string[] = [];
+  createLogger('warn', (line) => quiet.push(line)).request({ method: 'GET', path: '/', status: 200, ms: 1, ip: '::1' });
+  t.deepEqual(quiet, [], 'above info, no request line');
+});
+
+test('a line\'s time reads as toISOString would write it, across minutes, days, years, and a clock set back', (t) => {
+  const times = [Date.UTC(2026, 11, 31, 23, 59, 59, 999), Date.UTC(2027, 0, 1), Date.UTC(2027, 0, 1, 0, 0, 0, 5), Date.UTC(2026, 11, 31, 23, 59, 0, 40), 0, 1_000, 59_999, 60_000, Date.UTC(9999, 11, 31, 23, 59, 59, 999)];
+  for (let i = 0; i < 2_000; i++) times.push(Date.UTC(2026, 11, 7, 12) + i * 997);
+  for (const time of times) t.is(isoNow(time), new Date(time).toISOString(), String(time));
+  const { logger, lines } = capture();
+  const before = Date.now();
+  logger.info('now');
+  const written = Date.parse(JSON.parse(lines[0]!).time);
+  t.true(written >= before && written <= Date.now(), 'the line carries the time it was written');
 });
