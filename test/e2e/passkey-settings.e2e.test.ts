@@ -12,6 +12,7 @@ import {
   credentialsOnceSettled,
   fromCdpBinary,
   getCredentials,
+  holdScript,
   withoutAutofill,
   newPage,
   waitForRelyingPartyCallback,
@@ -164,12 +165,7 @@ for (const [language, labels] of [['English', english], ['Japanese', japanese]] 
 
       // STEP 2: the SMS verification code. The settings page's script is held back for a moment, as
       // on a slow phone network: until it runs, "New registration" cannot be pressed in vain.
-      let releaseScript!: () => void;
-      const scriptHeld = new Promise<void>((resolve) => { releaseScript = resolve; });
-      await page.route('**/assets/passkey-settings.js', async (route) => {
-        await scriptHeld;
-        await route.continue();
-      });
+      const releaseScript = await holdScript(page, '**/assets/passkey-settings.js');
       let smsSeen = await passSmsStep(t, page, labels, member.phone, 0);
       t.is(smsSeen, 1, 'one SMS was sent');
       t.true(await page.getByRole('button', { name: labels.newRegistration, exact: true }).isDisabled(), 'New registration waits for its script');

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { accessibilityViolations } from '../helpers/axe.ts';
 import { Browser as FormClient } from '../helpers/browser.ts';
-import { newPage, waitForRelyingPartyCallback } from '../helpers/chromium.ts';
+import { holdScript, newPage, waitForRelyingPartyCallback } from '../helpers/chromium.ts';
 import { sharedBrowserAndApp } from '../helpers/e2e.ts';
 import { fillLogInForm, submitPassword } from '../helpers/log-in.ts';
 import { MemorySms } from '../helpers/memory-sms.ts';
@@ -47,12 +47,7 @@ for (const [language, labels] of [['English', english], ['Japanese', japanese]] 
       await wayIn.waitFor();
       t.deepEqual(await accessibilityViolations(page), [], 'the log-in page with the way in meets WCAG A and AA');
       // The phone may fill the code in before the page's script has run: it still counts.
-      let releaseScript!: () => void;
-      const scriptHeld = new Promise<void>((resolve) => { releaseScript = resolve; });
-      await page.route('**/assets/sms-step.js', async (route) => {
-        await scriptHeld;
-        await route.continue();
-      });
+      const releaseScript = await holdScript(page, '**/assets/sms-step.js');
       await wayIn.click();
       const code = page.getByLabel(labels.code, { exact: true });
       await code.waitFor();

@@ -254,3 +254,17 @@ export async function withoutAutofill(page: Page): Promise<void> {
     }
   });
 }
+
+/**
+ * Holds back the page's scripts whose URL matches `pattern`, as a slow phone network would, until
+ * the returned function is called.
+ */
+export async function holdScript(page: Page, pattern: string): Promise<() => void> {
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => { release = resolve; });
+  await page.route(pattern, async (route) => {
+    await held;
+    await route.continue();
+  });
+  return release;
+}
