@@ -144,7 +144,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     members, counters: store.counters, audit: store.audit, limits: config.loginLimits, devices, hashing, clock, addressKey: limitKeyOf,
     passwords: assemblePasswordHasher(config.passwordHashing),
   });
-  const challenges = createChallenges(store.documents, { perBinding: protection.challenges.perSignIn, ownerOf: limitKeyOf });
+  const challenges = createChallenges(store.documents, {
+    perBinding: protection.challenges.perSignIn,
+    ownerOf: limitKeyOf,
+    releaseOnTake: (store.inMemory?.() ?? []).some(({ kind }) => kind === CHALLENGE_KIND),
+  });
   const assertions = createAssertionVerifier();
   const passkeyLogin = createPasskeyLogin({
     settings: config.webauthn,

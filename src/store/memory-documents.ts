@@ -42,6 +42,12 @@ export function createMemoryDocuments(clock: Clock, bounds: KindBounds): Expirin
 
   const upsert = (kind: string, id: string, payload: Payload, expiresAt: Date | undefined, owner = '') => {
     const key = keyOf(kind, id);
+    // Written already expired: absent to every read, so it goes now rather than hold a place in the
+    // bound until the next prune.
+    if (expiresAt !== undefined && expiresAt.getTime() <= clock()) {
+      remove(key);
+      return;
+    }
     const existing = entries.get(key);
     // Written again (a sign-in's next step): still its first owner's, in its place among what that
     // owner holds. Only an arrival can push anything out.

@@ -118,6 +118,40 @@ test('passkey challenges asked for from many addresses of one IPv6 /64 count in 
   t.is(await challenges.take('flood-1'), undefined);
 });
 
+test('passkey challenges in memory: sign-ins that finished leave nothing behind, so the bound keeps room for new ones', async (t) => {
+  // Every sign-in from one busy address (a carrier's NAT): past the bound, the owner holding the most
+  // loses its newest arrival, so anything a finished sign-in left behind would cost a new one its challenge.
+  const documents = createMemoryDocuments(Date.now, { max: 10, perOwner: 1_000 });
+  const challenges = createChallenges(documents, { perBinding: 3, ownerOf: limitKeyOf, releaseOnTake: true });
+  const expires = new Date(Date.now() + 60_000);
+  for (let i = 1; i <= 30; i++) {
+    await challenges.save(`challenge-${i}`, { purpose: 'login', boundTo: `sign-in-${i}` }, expires, '198.51.100.7');
+    t.deepEqual(await challenges.take(`challenge-${i}`), { purpose: 'login', boundTo: `sign-in-${i}` }, `sign-in ${i} finds its challenge`);
+  }
+  t.is(documents.size(), 0, 'no record outlives its sign-in\'s last challenge');
+
+  await challenges.save('member-at-the-nat', { purpose: 'login', boundTo: 'nat-member' }, expires, '198.51.100.7');
+  await challenges.save('member-elsewhere', { purpose: 'login', boundTo: 'other-member' }, expires, '203.0.113.9');
+  t.deepEqual(await challenges.take('member-at-the-nat'), { purpose: 'login', boundTo: 'nat-member' }, 'a member behind the busy address still logs in');
+  t.deepEqual(await challenges.take('member-elsewhere'), { purpose: 'login', boundTo: 'other-member' });
+  t.is(documents.evicted(), 0);
+
+  // A sign-in holding two challenges (the autofill request and the button): taking one keeps the other.
+  await challenges.save('autofill', { purpose: 'login', boundTo: 'two-tabs' }, expires, '198.51.100.7');
+  await challenges.save('button', { purpose: 'login', boundTo: 'two-tabs' }, expires, '198.51.100.7');
+  t.truthy(await challenges.take('button'));
+  t.deepEqual(await challenges.take('autofill'), { purpose: 'login', boundTo: 'two-tabs' });
+  t.is(documents.size(), 0);
+});
+
+test('in-memory documents: a document written already expired is gone, and frees its place at once', async (t) => {
+  const documents = createMemoryDocuments(Date.now, { max: 10, perOwner: 10 });
+  await documents.upsert('WebAuthnChallenge', 'record', { challenges: ['a'] }, new Date(Date.now() + 60_000), 'owner');
+  await documents.update('WebAuthnChallenge', 'record', () => ({ payload: { challenges: [] }, expiresAt: new Date(0) }));
+  t.is(await documents.find('WebAuthnChallenge', 'record'), undefined);
+  t.is(documents.size(), 0);
+});
+
 test('rate limit: a clock set back neither refills nor empties a bucket', (t) => {
   let now = 1_000_000;
   const limit = createRateLimit({ perMinute: 2, maxKeys: 10 }, () => now);

@@ -11,6 +11,14 @@ export type ChallengesOptions = {
   perBinding: number;
   /** The owner a client address's challenges count under: its network, as the limits count it. */
   ownerOf?: (address: string) => string;
+  /**
+   * A binding's record goes as soon as its last challenge is taken, instead of living on until it
+   * expires. For challenges held in bounded memory, where a record left behind by every finished
+   * sign-in fills the bound and pushes out the newest challenges of the busiest address (members
+   * behind a carrier's NAT). In a database the record is pruned with the other expired rows, and
+   * the extra read-change-write per log-in would cost more than it saves.
+   */
+  releaseOnTake?: boolean;
 };
 
 /**
@@ -37,7 +45,7 @@ export function createChallenges(documents: ExpiringDocuments, options: Challeng
         const kept = [...live.filter((held) => held !== challenge), challenge];
         // The change may run more than once: what the written record leaves out is what goes.
         withdrawn = kept.splice(0, Math.max(0, kept.length - options.perBinding));
-        return { payload: { challenges: kept }, expiresAt };
+        return { payload: { challenges: kept, expires: expiresAt.getTime() }, expiresAt };
       }, owner);
       await Promise.all(withdrawn.map((old) => documents.destroy(CHALLENGE_KIND, old)));
     },
@@ -45,8 +53,17 @@ export function createChallenges(documents: ExpiringDocuments, options: Challeng
     async take(challenge: string): Promise<ChallengeBinding | undefined> {
       // A challenge is base64url; only a binding's record has a colon in its id.
       if (challenge.includes(':')) return undefined;
-      const payload = await documents.take(CHALLENGE_KIND, challenge);
-      return payload as ChallengeBinding | undefined;
+      const binding = (await documents.take(CHALLENGE_KIND, challenge)) as ChallengeBinding | undefined;
+      if (binding && options.releaseOnTake) {
+        // The record without this challenge, until the same time; written already expired, it is gone.
+        await documents.update(CHALLENGE_KIND, recordId(binding), (record) => {
+          if (!record || !Array.isArray(record.challenges)) return undefined;
+          const left = (record.challenges as string[]).filter((held) => held !== challenge);
+          if (left.length === 0) return { payload: { challenges: [] }, expiresAt: new Date(0) };
+          return typeof record.expires === 'number' ? { payload: { challenges: left, expires: record.expires }, expiresAt: new Date(record.expires) } : undefined;
+        });
+      }
+      return binding;
     },
   };
 }
