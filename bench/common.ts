@@ -72,6 +72,10 @@ export type ServerUsage = {
   eluActive: number;
   eluIdle: number;
   rss: number;
+  /** V8's heap in use and reserved, and memory outside it held by JavaScript objects (Buffers among it), bytes. */
+  heapUsed?: number;
+  heapTotal?: number;
+  external?: number;
 };
 
 /** Listens on an ephemeral loopback port and resolves with it. */
@@ -94,7 +98,11 @@ export function serveParent(server: Server, issuer: string, port: number, close:
     const cpu = process.cpuUsage();
     const main = process.threadCpuUsage();
     const elu = performance.eventLoopUtilization();
-    send({ type: 'usage', usage: { cpuMicros: cpu.user + cpu.system, mainThreadCpuMicros: main.user + main.system, eluActive: elu.active, eluIdle: elu.idle, rss: process.memoryUsage.rss() } });
+    const memory = process.memoryUsage();
+    send({ type: 'usage', usage: {
+      cpuMicros: cpu.user + cpu.system, mainThreadCpuMicros: main.user + main.system, eluActive: elu.active, eluIdle: elu.idle,
+      rss: memory.rss, heapUsed: memory.heapUsed, heapTotal: memory.heapTotal, external: memory.external,
+    } });
   });
   process.on('disconnect', () => {
     server.closeAllConnections();

@@ -19,7 +19,14 @@
  *    logging cost is the silent IdP's against the IdP's at its defaults.
  * 5. Latency: open-loop trials at half of each flow's own median peak, every flow but the silent IdP
  *    → p99 per step.
- * 6. Prints Markdown tables and writes bench/results/latest.json (report.ts).
+ * 6. The cost of logging, side by side: BENCH_LOGGING_PAIRS pairs of fresh IdP processes, one at its
+ *    defaults and one silent, each pair warmed up together and then loaded at the same time over
+ *    BENCH_LOGGING_SLICES slices (side-by-side.ts): info / silent log-ins, and CPU per log-in with the
+ *    log's reader included, median over the pairs. Fresh processes, because a process's history
+ *    weighs (one warmed up for 3 s ran a quarter slower than one that had served for a minute); several
+ *    pairs, because two identical processes side by side still differ by a few percent.
+ *    BENCH_LOGGING_CONTROL=1 makes both of each pair silent: the A/A that shows what the phase resolves.
+ * 7. Prints Markdown tables and writes bench/results/latest.json (report.ts).
  *
  * Short runs: BENCH_SECONDS, BENCH_WARMUP_SECONDS, BENCH_ROUNDS, BENCH_CONCURRENCY, BENCH_MEMBERS.
  * BENCH_PASSWORD_CONCURRENCY: virtual users per IdP process for password log-ins (default: the
@@ -46,6 +53,7 @@ import { overloadTrial, type Credentials } from './overload-driver.ts';
 import { postgresUsage, startBenchPostgres, type BenchPostgres, type PostgresUsage } from './postgres.ts';
 import { markdown, summarise, type Flow, type PasswordTrial, type StoreWork, type Trial, type Usage } from './report.ts';
 import { createMembers, ServerChild } from './server-child.ts';
+import { sideBySide, type LoggingPair } from './side-by-side.ts';
 
 const here = import.meta.dirname;
 
@@ -67,6 +75,9 @@ const settings = {
   members: Math.round(setting('BENCH_MEMBERS', 256, 16, 5000)),
   stores,
   workers: withPostgres ? Math.round(setting('BENCH_WORKERS', 2, 1, 16)) : 1,
+  loggingPairs: Math.round(setting('BENCH_LOGGING_PAIRS', 3, 1, 15)),
+  loggingSlices: Math.round(setting('BENCH_LOGGING_SLICES', 4, 1, 30)),
+  loggingControl: process.env.BENCH_LOGGING_CONTROL === '1',
   /** Hard cap on log-ins started in one trial, whatever the rate. */
   maxLogInsPerTrial: 50_000,
 };
@@ -110,6 +121,8 @@ if (settings.members < Math.max(...Object.values(concurrency), ...Object.values(
 const COUNTED_LOG_INS = 10;
 /** Unmeasured load on each server before the first trial. */
 const WARM_UP_SECONDS = 3;
+/** The same for each pair of the logging phase, both at once. */
+const LOGGING_WARM_UP_SECONDS = 10;
 /** Every member's password: one real argon2id hash serves them all. */
 const PASSWORD = 'bench-password-0123456789';
 
@@ -174,7 +187,9 @@ async function main(): Promise<void> {
   let postgres: BenchPostgres | undefined;
   const perTrialSeconds = settings.warmupSeconds + settings.seconds;
   const trialsPerRound = FLOWS.length + LATENCY_FLOWS.length + PASSWORD_FLOWS.length;
-  const expectedSeconds = trialsPerRound * settings.rounds * perTrialSeconds + (FLOWS.length + PASSWORD_FLOWS.length) * WARM_UP_SECONDS + 15 + (withPostgres ? 30 : 0);
+  const loggingSeconds = settings.loggingPairs * (settings.loggingSlices * perTrialSeconds + LOGGING_WARM_UP_SECONDS + 5);
+  const expectedSeconds = trialsPerRound * settings.rounds * perTrialSeconds + loggingSeconds +
+    (FLOWS.length + PASSWORD_FLOWS.length) * WARM_UP_SECONDS + 15 + (withPostgres ? 30 : 0);
   const stopAll = async () => {
     await Promise.all(servers.map((server) => server.stop()));
     await postgres?.stop();
@@ -197,7 +212,8 @@ async function main(): Promise<void> {
 
   try {
     const log = (line: string) => process.stderr.write(`${line}\n`);
-    log(`bench: about ${Math.round(expectedSeconds / 10) * 10} s (${settings.rounds} rounds × (${FLOWS.length} flows at peak + ${PASSWORD_FLOWS.length} password + ${LATENCY_FLOWS.length} at half peak) × ${perTrialSeconds} s)`);
+    log(`bench: about ${Math.round(expectedSeconds / 10) * 10} s (${settings.rounds} rounds × (${FLOWS.length} flows at peak + ${PASSWORD_FLOWS.length} password + ${LATENCY_FLOWS.length} at half peak) × ${perTrialSeconds} s, ` +
+      `then the logging phase, ${settings.loggingPairs} pairs × ${settings.loggingSlices} × ${perTrialSeconds} s side by side)`);
     const membersFile = path.join(dir, 'bench.db');
     const passkeys = await createMembers(`sqlite:${membersFile}`, settings.members, PASSWORD);
     const credentials: Credentials[] = passkeys.map((passkey, i) => ({ number: String(400_000_001 + i), password: PASSWORD, passkey }));
@@ -211,11 +227,11 @@ async function main(): Promise<void> {
 
     // Each IdP process serves a copy of the same members of its own: a SQLite file (one process per
     // file) or a PostgreSQL database. No LOG_LEVEL is the IdP's default: info.
-    const idpServer = (flow: Flow, script: string, env: Record<string, string>) => async () => {
+    const idpServer = (flow: Flow | `logging-${string}`, script: string, env: Record<string, string>) => async () => {
       const flowDir = path.join(dir, flow);
       mkdirSync(flowDir);
       let databaseUrl: string;
-      if (DATABASE_FLOWS.includes(flow)) {
+      if ((DATABASE_FLOWS as string[]).includes(flow)) {
         databaseUrl = await postgres!.databaseFor(flow);
       } else {
         copyFileSync(membersFile, path.join(flowDir, 'bench.db'));
@@ -243,6 +259,7 @@ async function main(): Promise<void> {
       byFlow[flow] = await starts[flow]();
       servers.push(byFlow[flow]);
     }
+
     const databaseOf = (flow: Flow) => (DATABASE_FLOWS.includes(flow) ? postgres : undefined);
     const pool = new PasskeyPool(passkeys);
 
@@ -318,6 +335,30 @@ async function main(): Promise<void> {
       }
     }
 
+    // The cost of logging: pairs of fresh processes, the IdP at its defaults and silent, with the same
+    // history, loaded at the same time, so that both meet the same machine at every moment.
+    const loggingPairs: LoggingPair[] = [];
+    for (let pair = 1; pair <= settings.loggingPairs; pair++) {
+      const pairServers: ServerChild[] = [];
+      // Which of the two starts first (and is loaded first in each slice) alternates from pair to
+      // pair: in the A/A control the first of two identical processes cost about 1% more.
+      const roles = [['info', settings.loggingControl ? 'silent' : 'info'], ['silent', 'silent']] as const;
+      for (const [role, level] of pair % 2 ? roles : [...roles].reverse()) {
+        const server = await idpServer(`logging-${role}-${pair}`, 'idp-server.ts', { LOG_LEVEL: level })();
+        servers.push(server);
+        pairServers.push(server);
+      }
+      await Promise.all(pairServers.map((server) => closedLoop(server.target, pool, {
+        warmupMs: 0, durationMs: LOGGING_WARM_UP_SECONDS * 1000, maxLogIns: settings.maxLogInsPerTrial, concurrency: settings.concurrency,
+      })));
+      const measuredPair = await sideBySide(pairServers, pool, { slices: settings.loggingSlices, concurrency: settings.concurrency, ...bounds }, log);
+      const info = measuredPair.find((server) => server.name.startsWith('logging-info'))!;
+      const silent = measuredPair.find((server) => server.name.startsWith('logging-silent'))!;
+      for (const server of measuredPair) if (server.failed) log(`bench: logging pair ${pair}: ${server.failed} log-ins failed on ${server.name}`);
+      loggingPairs.push({ info, silent });
+      await Promise.all(pairServers.map((server) => server.stop()));
+    }
+
     const results = summarise({
       flows: FLOWS,
       descriptions: DESCRIPTIONS,
@@ -327,6 +368,8 @@ async function main(): Promise<void> {
       trials,
       passwordTrials,
       storeWork,
+      loggingPairs,
+      loggingControl: settings.loggingControl,
       countedLogIns: COUNTED_LOG_INS,
       baseline: baselineBuild !== undefined,
       baselineOnPostgres,
