@@ -73,7 +73,7 @@ export async function passkeyAssertion(ctx: Context, deps: PasskeyDeps): Promise
   const details = await loginInteraction(ctx, deps);
   const response = await readJson(ctx);
   try {
-    const { member, passkey } = await deps.passkeyLogin.finish({
+    const { member, passkey, memberPasskeys } = await deps.passkeyLogin.finish({
       boundTo: details.uid,
       response,
       ip: ctx.ip,
@@ -84,14 +84,13 @@ export async function passkeyAssertion(ctx: Context, deps: PasskeyDeps): Promise
     const { acr, amr } = assuranceOf([{ method: 'passkey', synced: passkey.synced }]);
     const redirectTo = await submitResult(details, { login: { accountId: member.id, acr, amr, remember: true }, consent: {} });
     rememberDevice(ctx, deps.device, member);
-    const current = await deps.passkeys.listForMember(member.id);
     ctx.body = {
       redirectTo,
       // For the WebAuthn Signal API: the device keeps only passkeys the IdP still accepts, with current names.
       signals: {
         rpId: deps.rpId,
         userId: passkey.userHandle,
-        allAcceptedCredentialIds: current.map((p) => p.id),
+        allAcceptedCredentialIds: memberPasskeys.map((p) => p.id),
         name: member.number,
         displayName: member.name,
       },

@@ -152,7 +152,6 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const assertions = createAssertionVerifier();
   const passkeyLogin = createPasskeyLogin({
     settings: config.webauthn,
-    members,
     passkeys: store.passkeys,
     challenges,
     audit: store.audit,

@@ -162,12 +162,21 @@ export type Passkey = {
   lastUsedFrom: string | undefined;
 };
 
+/** A passkey, its member and the member's passkeys, as a log-in reads them (Passkeys.forLogIn). */
+export type PasskeyLogInRead = { passkey: Passkey; member: Member | undefined; memberPasskeys: Passkey[] };
+
 export interface Passkeys {
   /** Throws DuplicateError('id') when the credential id is already registered. */
   create(passkey: Passkey): Promise<void>;
   findById(id: string): Promise<Passkey | undefined>;
   /** Oldest first. */
   listForMember(memberId: string): Promise<Passkey[]>;
+  /**
+   * What a passkey log-in reads, in one read of the store: the passkey with this credential id, its
+   * member (undefined if gone), and every passkey of that member, oldest first, itself among them.
+   * Undefined when no passkey has this id.
+   */
+  forLogIn(id: string): Promise<PasskeyLogInRead | undefined>;
   /**
    * Records a successful use: sets the counter, last-used time and place, but only while the stored
    * counter still equals `expectedCounter` (compare-and-swap). False when another use got there first.

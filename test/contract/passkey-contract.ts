@@ -1,4 +1,4 @@
-import { DuplicateError, type Passkey } from '../../src/store/port.ts';
+import { DuplicateError, type Member, type Passkey } from '../../src/store/port.ts';
 import type { Contract } from './store-contract.ts';
 
 const minute = 60_000;
@@ -123,6 +123,24 @@ export const passkeyContract: Record<string, Contract> = {
     t.is(await store.passkeys.findById('cred-1'), undefined);
     t.deepEqual(await store.passkeys.listForMember('m1'), [kept]);
     t.false(await store.passkeys.remove('m1', 'cred-1'));
+  },
+  "forLogIn reads the passkey, its member as stored and every passkey of the member, oldest first": async (t, { store, clock }) => {
+    const at = (minutes: number) => clock() + minutes * minute;
+    const member: Member = {
+      id: 'm1', number: '1000000009', name: 'Taro Suzuki 鈴木太郎 \u0000', phone: '+819012345678', country: 'JP', status: 'active',
+      passwordHash: 'argon2id$v=19$m=19456,t=2,p=1$salt$hash', deviceGeneration: 3, createdAt: new Date(at(-60)), updatedAt: new Date(at(-30)),
+    };
+    await store.members.create(member);
+    const phone = passkey('cred-phone', 'm1', at(2), { counter: 7, synced: false, lastUsedAt: new Date(at(3)), lastUsedFrom: 'Safari on iPhone' });
+    const laptop = passkey('cred-laptop', 'm1', at(1));
+    const other = passkey('cred-other', 'm2', at(0));
+    for (const created of [phone, laptop, other]) await store.passkeys.create(created);
+
+    t.deepEqual(await store.passkeys.forLogIn('cred-phone'), { passkey: phone, member, memberPasskeys: [laptop, phone] });
+    t.deepEqual(await store.passkeys.forLogIn('cred-laptop'), { passkey: laptop, member, memberPasskeys: [laptop, phone] });
+    t.is(await store.passkeys.forLogIn('cred-missing'), undefined);
+    // A passkey whose member is gone still reads, without a member: the log-in refuses it.
+    t.deepEqual(await store.passkeys.forLogIn('cred-other'), { passkey: other, member: undefined, memberPasskeys: [other] });
   },
   'countMembers counts members with at least one passkey, once each': async (t, { store, clock }) => {
     t.is(await store.passkeys.countMembers(), 0);

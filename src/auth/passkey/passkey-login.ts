@@ -1,6 +1,6 @@
 import { generateAuthenticationOptions, type PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
 import type { WebAuthnSettings } from '../../config/load.ts';
-import type { AuditLog, Clock, Member, Members, Passkey, Passkeys } from '../../store/port.ts';
+import type { AuditLog, Clock, Member, Passkey, Passkeys } from '../../store/port.ts';
 import { AuthError } from '../auth-error.ts';
 import { describeUserAgent } from '../user-agent.ts';
 import { VerifierUnavailableError, type VerifyAssertion } from './assertion-verifier.ts';
@@ -10,7 +10,6 @@ import { ceremonyErrorCode } from './webauthn-errors.ts';
 
 export type PasskeyLoginDeps = {
   settings: WebAuthnSettings;
-  members: Members;
   passkeys: Passkeys;
   challenges: Challenges;
   audit: AuditLog;
@@ -21,7 +20,8 @@ export type PasskeyLoginDeps = {
 
 export type PasskeyAttempt = { boundTo: string; response: unknown; ip: string; userAgent?: string; clientId?: string };
 
-export type PasskeyLoginResult = { member: Member; passkey: Passkey };
+/** The member logged in, the passkey used, and every passkey of the member as the log-in read them. */
+export type PasskeyLoginResult = { member: Member; passkey: Passkey; memberPasskeys: Passkey[] };
 
 /** How long a member has to answer the device prompt (autofill requests wait for the member). */
 const CHALLENGE_TTL_MS = 5 * 60 * 1000;
@@ -31,7 +31,7 @@ const CHALLENGE_TTL_MS = 5 * 60 * 1000;
  * verification of the assertion against the stored credential, the RP ID and every allowed origin.
  */
 export function createPasskeyLogin(deps: PasskeyLoginDeps) {
-  const { settings, members, passkeys, challenges, audit, clock, verify } = deps;
+  const { settings, passkeys, challenges, audit, clock, verify } = deps;
 
   return {
     /**
@@ -64,8 +64,10 @@ export function createPasskeyLogin(deps: PasskeyLoginDeps) {
         throw new AuthError('challenge_mismatch', 'the passkey request belongs to another sign-in');
       }
 
-      const passkey = await passkeys.findById(response.id);
-      if (!passkey) throw new AuthError('unknown_credential', 'this passkey is not registered');
+      // The passkey, its member and the member's passkeys (for the Signal API) in one read of the store.
+      const read = await passkeys.forLogIn(response.id);
+      if (!read) throw new AuthError('unknown_credential', 'this passkey is not registered');
+      const { passkey, member, memberPasskeys } = read;
       const event = { at: new Date(clock()), memberId: passkey.memberId, ip, userAgent, clientId };
       // The credential must belong to the account the authenticator says it signed for (WebAuthn §7.2 step 6).
       if (response.response.userHandle !== passkey.userHandle) {
@@ -108,13 +110,12 @@ export function createPasskeyLogin(deps: PasskeyLoginDeps) {
         throw new AuthError('counter_regression', 'this passkey reported a signature counter that went backwards');
       }
 
-      const member = await members.findById(passkey.memberId);
       if (!member || member.status !== 'active') {
         await audit.append({ ...event, type: 'login.passkey', outcome: 'failure', detail: { reason: `member ${member?.status ?? 'missing'}` } });
         throw new AuthError('member_unavailable', 'this account cannot log in');
       }
       await audit.append({ ...event, type: 'login.passkey', outcome: 'success', detail: { passkey: passkey.name } });
-      return { member, passkey };
+      return { member, passkey, memberPasskeys };
     },
   };
 }

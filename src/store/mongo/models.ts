@@ -1,5 +1,5 @@
 import { Schema, type Connection, type Model, type mongo } from 'mongoose';
-import type { Passkey } from '../port.ts';
+import type { Member, Passkey } from '../port.ts';
 import { passingErrors } from './unavailable.ts';
 
 /**
@@ -175,4 +175,20 @@ export function isDuplicateKey(error: unknown, field: string): boolean {
   const { code, keyPattern, message } = error as { code?: unknown; keyPattern?: Record<string, unknown>; message?: unknown };
   if (code !== 11000) return false;
   return keyPattern ? field in keyPattern : String(message).includes(`dup key: { ${field}:`);
+}
+
+/** A member from its document (also read for a passkey log-in, mongo-passkeys.ts). */
+export function toMember(record: MemberRecord | null): Member | undefined {
+  return record ? {
+    id: record._id,
+    number: record.number,
+    name: record.name,
+    phone: record.phone,
+    country: record.country,
+    status: record.status as Member['status'],
+    passwordHash: record.passwordHash,
+    deviceGeneration: record.deviceGeneration ?? 0,
+    createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
+  } : undefined;
 }

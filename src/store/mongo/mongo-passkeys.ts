@@ -1,12 +1,12 @@
 import type { Model, mongo } from 'mongoose';
 import { DuplicateError, type Passkey, type Passkeys } from '../port.ts';
-import { isDuplicateKey, type PasskeyRecord } from './models.ts';
+import { isDuplicateKey, toMember, type MemberRecord, type PasskeyRecord } from './models.ts';
 
 /**
  * Passkeys on one `passkeys` collection, `_id` = credential id. Every filter built from a caller's
  * string compares with `$eq`, so no value is ever read as a query operator.
  */
-export function mongoPasskeys(passkeys: Model<PasskeyRecord>): Passkeys {
+export function mongoPasskeys(passkeys: Model<PasskeyRecord>, members: Model<MemberRecord>): Passkeys {
   return {
     async create(passkey) {
       const { id, publicKey, transports, lastUsedAt, lastUsedFrom, ...fields } = passkey;
@@ -30,6 +30,16 @@ export function mongoPasskeys(passkeys: Model<PasskeyRecord>): Passkeys {
     async listForMember(memberId) {
       const records = await passkeys.find({ memberId: { $eq: memberId } }).sort({ createdAt: 1, _id: 1 }).lean<PasskeyRecord[]>();
       return records.map((record) => toPasskey(record)!);
+    },
+    async forLogIn(id) {
+      // Two collections: the passkey first, then its member and the member's passkeys together.
+      const passkey = toPasskey(await passkeys.findOne({ _id: { $eq: id } }).lean<PasskeyRecord>());
+      if (!passkey) return undefined;
+      const [member, memberPasskeys] = await Promise.all([
+        members.findOne({ _id: { $eq: passkey.memberId } }).lean<MemberRecord>(),
+        passkeys.find({ memberId: { $eq: passkey.memberId } }).sort({ createdAt: 1, _id: 1 }).lean<PasskeyRecord[]>(),
+      ]);
+      return { passkey, member: toMember(member), memberPasskeys: memberPasskeys.map((record) => toPasskey(record)!) };
     },
     async recordUse(id, use) {
       // The filter is re-checked inside the single-document write: of two uses that read the same

@@ -7,13 +7,12 @@ import {
   type Count,
   type Counters,
   type KindBounds,
-  type Member,
   type Members,
   type Store,
   StoreUnavailableError,
 } from '../port.ts';
 import { connectMongo } from './connect.ts';
-import { createStoreIndexes, defineModels, isDuplicateKey, type AuditRecord, type CounterRecord, type MemberRecord } from './models.ts';
+import { createStoreIndexes, defineModels, isDuplicateKey, type AuditRecord, type CounterRecord, type MemberRecord, toMember } from './models.ts';
 import { mongoDocuments } from './mongo-documents.ts';
 import { mongoPasskeys } from './mongo-passkeys.ts';
 import { storeError } from './unavailable.ts';
@@ -39,7 +38,7 @@ export async function openMongoStore(url: string, clock: Clock, options: { ensur
     kind: 'mongodb',
     documents: mongoDocuments(models.documents, clock, options.signInKinds),
     members: mongoMembers(models.members, clock),
-    passkeys: mongoPasskeys(models.passkeys),
+    passkeys: mongoPasskeys(models.passkeys, models.members),
     counters: mongoCounters(models.counters, clock),
     audit: mongoAudit(models.audit),
     async ping() {
@@ -87,19 +86,6 @@ export async function dropMongoDatabase(url: string): Promise<void> {
 }
 
 function mongoMembers(members: Model<MemberRecord>, clock: Clock): Members {
-  const toMember = (record: MemberRecord | null): Member | undefined => record ? {
-    id: record._id,
-    number: record.number,
-    name: record.name,
-    phone: record.phone,
-    country: record.country,
-    status: record.status as Member['status'],
-    passwordHash: record.passwordHash,
-    deviceGeneration: record.deviceGeneration ?? 0,
-    createdAt: record.createdAt,
-    updatedAt: record.updatedAt,
-  } : undefined;
-
   return {
     async create(member) {
       const { id, ...fields } = member;

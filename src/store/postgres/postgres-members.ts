@@ -2,6 +2,8 @@ import { DuplicateError, type Clock, type Member, type MemberChanges, type Membe
 import type { Database } from './connect.ts';
 import { fromDb, toDb } from './db-text.ts';
 
+export type MemberRow = Row;
+
 type Row = {
   id: string; number: string; name: string; phone: string; country: string; status: string;
   password_hash: string; device_generation: number; created_at: Date; updated_at: Date;
@@ -11,7 +13,7 @@ type Row = {
  * What a member read returns, named: a column a later schema step adds changes nothing the
  * statements prepared before it return (`*` would, and the server would refuse them).
  */
-const SELECTED = 'id, number, name, phone, country, status, password_hash, device_generation, created_at, updated_at';
+export const SELECTED = 'id, number, name, phone, country, status, password_hash, device_generation, created_at, updated_at';
 
 const COLUMNS: Record<Exclude<keyof MemberChanges, 'nextDeviceGeneration'>, string> = {
   name: 'name', phone: 'phone', country: 'country', status: 'status', passwordHash: 'password_hash',
@@ -54,7 +56,8 @@ export function postgresMembers(db: Database, clock: Clock): Members {
   };
 }
 
-function toMember(row: Row | undefined): Member | undefined {
+/** A member from its row (also read beside a passkey, postgres-passkeys.ts). */
+export function toMember(row: Row | undefined): Member | undefined {
   return row && {
     id: fromDb(row.id),
     number: fromDb(row.number),

@@ -1,7 +1,7 @@
 import { DuplicateError, type Passkey, type Passkeys } from '../port.ts';
 import type { Database } from './connect.ts';
 import { fromDb, fromDbOrUndefined, toDb, toDbOrNull } from './db-text.ts';
-import { isUniqueViolation } from './postgres-members.ts';
+import { isUniqueViolation, SELECTED as MEMBER_SELECTED, toMember, type MemberRow } from './postgres-members.ts';
 
 type Row = {
   id: string; member_id: string; user_handle: string; public_key: Buffer; counter: string; transports: string[];
@@ -33,6 +33,20 @@ export function postgresPasskeys(db: Database): Passkeys {
     async listForMember(memberId) {
       const { rows } = await db.query<Row>(`SELECT ${SELECTED} FROM passkeys WHERE member_id = $1 ORDER BY created_at, id`, [toDb(memberId)]);
       return rows.map((row) => toPasskey(row)!);
+    },
+    async forLogIn(id) {
+      // Every passkey of the credential's member, and the member once, as a JSON object beside each row.
+      const { rows } = await db.query<Row & { member: MemberRow | null }>(`
+        SELECT ${SELECTED.split(', ').map((column) => `p.${column}`).join(', ')},
+          (SELECT row_to_json(m) FROM (SELECT ${MEMBER_SELECTED} FROM members WHERE id = p.member_id) m) AS member
+        FROM passkeys p
+        WHERE p.member_id = (SELECT member_id FROM passkeys WHERE id = $1)
+        ORDER BY p.created_at, p.id`, [toDb(id)]);
+      const memberPasskeys = rows.map((row) => toPasskey(row)!);
+      const passkey = memberPasskeys.find((candidate) => candidate.id === id);
+      if (!passkey) return undefined;
+      const member = rows[0]!.member;
+      return { passkey, member: member ? toMember({ ...member, created_at: new Date(member.created_at), updated_at: new Date(member.updated_at) }) : undefined, memberPasskeys };
     },
     async recordUse(id, use) {
       // Compare-and-set: of two uses that read the same counter, only the first to write still

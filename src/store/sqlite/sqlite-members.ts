@@ -2,6 +2,25 @@ import { DuplicateError, type Clock, type Member, type MemberChanges, type Membe
 import type { Prepare, Row } from './counted.ts';
 import type { GroupCommit } from './group-commit.ts';
 
+/** A member from its row; with `prefix`, from the columns named so (a member read beside another table's row). */
+export function toMember(row: Row | undefined, prefix = ''): Member | undefined {
+  return row && {
+    id: row[`${prefix}id`] as string,
+    number: row[`${prefix}number`] as string,
+    name: row[`${prefix}name`] as string,
+    phone: row[`${prefix}phone`] as string,
+    country: row[`${prefix}country`] as string,
+    status: row[`${prefix}status`] as Member['status'],
+    passwordHash: row[`${prefix}password_hash`] as string,
+    deviceGeneration: Number(row[`${prefix}device_generation`]),
+    createdAt: new Date(row[`${prefix}created_at`] as number),
+    updatedAt: new Date(row[`${prefix}updated_at`] as number),
+  };
+}
+
+/** The member columns, as `toMember` reads them with a prefix. */
+export const MEMBER_COLUMNS = ['id', 'number', 'name', 'phone', 'country', 'status', 'password_hash', 'device_generation', 'created_at', 'updated_at'] as const;
+
 /** The members section. */
 export function sqliteMembers(prepare: Prepare, commits: GroupCommit, clock: Clock): Members {
   const insert = prepare(`
@@ -12,19 +31,6 @@ export function sqliteMembers(prepare: Prepare, commits: GroupCommit, clock: Clo
   const list = prepare('SELECT * FROM members WHERE number > ? ORDER BY number LIMIT ?');
   const columns: Record<Exclude<keyof MemberChanges, 'nextDeviceGeneration'>, string> = {
     name: 'name', phone: 'phone', country: 'country', status: 'status', passwordHash: 'password_hash',
-  };
-
-  const toMember = (row: Row | undefined): Member | undefined => row && {
-    id: row.id as string,
-    number: row.number as string,
-    name: row.name as string,
-    phone: row.phone as string,
-    country: row.country as string,
-    status: row.status as Member['status'],
-    passwordHash: row.password_hash as string,
-    deviceGeneration: Number(row.device_generation),
-    createdAt: new Date(row.created_at as number),
-    updatedAt: new Date(row.updated_at as number),
   };
 
   return {

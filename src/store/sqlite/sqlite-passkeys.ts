@@ -1,6 +1,7 @@
 import { DuplicateError, type Passkey, type Passkeys } from '../port.ts';
 import type { Prepare, Row } from './counted.ts';
 import type { GroupCommit } from './group-commit.ts';
+import { MEMBER_COLUMNS, toMember } from './sqlite-members.ts';
 
 /** The passkeys section. */
 export function sqlitePasskeys(prepare: Prepare, commits: GroupCommit): Passkeys {
@@ -9,6 +10,12 @@ export function sqlitePasskeys(prepare: Prepare, commits: GroupCommit): Passkeys
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
   const byId = prepare('SELECT * FROM passkeys WHERE id = ?');
   const forMember = prepare('SELECT * FROM passkeys WHERE member_id = ? ORDER BY created_at, id');
+  // Every passkey of the credential's member, each row with the member's columns beside it (m_…).
+  const forLogIn = prepare(`
+    SELECT passkeys.*, ${MEMBER_COLUMNS.map((column) => `members.${column} AS m_${column}`).join(', ')}
+    FROM passkeys LEFT JOIN members ON members.id = passkeys.member_id
+    WHERE passkeys.member_id = (SELECT member_id FROM passkeys WHERE id = ?)
+    ORDER BY passkeys.created_at, passkeys.id`);
   const recordUse = prepare('UPDATE passkeys SET counter = ?, last_used_at = ?, last_used_from = ? WHERE id = ? AND counter = ?');
   const rename = prepare('UPDATE passkeys SET name = ? WHERE member_id = ? AND id = ?');
   const remove = prepare('DELETE FROM passkeys WHERE member_id = ? AND id = ?');
@@ -47,6 +54,13 @@ export function sqlitePasskeys(prepare: Prepare, commits: GroupCommit): Passkeys
     },
     async listForMember(memberId) {
       return (await commits.read(() => forMember.all(memberId)) as Row[]).map((row) => toPasskey(row)!);
+    },
+    async forLogIn(id) {
+      const rows = await commits.read(() => forLogIn.all(id)) as Row[];
+      const memberPasskeys = rows.map((row) => toPasskey(row)!);
+      const passkey = memberPasskeys.find((candidate) => candidate.id === id);
+      if (!passkey) return undefined;
+      return { passkey, member: rows[0]!.m_id === null ? undefined : toMember(rows[0], 'm_'), memberPasskeys };
     },
     async recordUse(id, use) {
       return (await commits.write(() => recordUse.run(use.counter, use.at.getTime(), use.from ?? null, id, use.expectedCounter))).changes === 1;
