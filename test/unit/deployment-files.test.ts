@@ -115,6 +115,7 @@ test('the Dockerfile ships Node 24 with production dependencies only, as a non-r
   t.true(users.length > 0, 'the final stage sets USER');
   t.notRegex(users.at(-1)!, /^(root|0)(:|$)/);
   t.true(stage.includes('CMD ["node", "src/main.ts"]'));
+  t.true(stage.some((line) => /^ENV\s+MALLOC_ARENA_MAX=2$/.test(line)), 'the image keeps the C library to two malloc arenas');
 });
 
 test('.dockerignore keeps dependencies, data and history out of the build context', (t) => {
