@@ -11,8 +11,9 @@ CMD ["npx", "ava", "test/contract"]
 FROM node:24-bookworm-slim
 # Production unless told otherwise, so a forgotten setting fails start-up instead of using a development default.
 ENV NODE_ENV=production
-# Two malloc arenas instead of one per thread: the thread pool's password hashes (19 MiB each) would
-# otherwise leave their memory in an arena per thread, about 110 MB more resident under load.
+# Two malloc arenas instead of one per thread: memory freed by the thread pool and the worker thread
+# (password hashes of 19 MiB each among it) otherwise stays in an arena per thread, about 110 MB more
+# resident under load.
 ENV MALLOC_ARENA_MAX=2
 WORKDIR /app
 COPY package.json package-lock.json ./
