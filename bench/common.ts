@@ -2,6 +2,8 @@
  * What the benchmark's processes share: the one relying party both servers know, the request it
  * makes, and the small protocol between `run.ts` and a server child (over the IPC channel).
  */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -72,10 +74,6 @@ export type ServerUsage = {
   eluActive: number;
   eluIdle: number;
   rss: number;
-  /** V8's heap in use and reserved, and memory outside it held by JavaScript objects (Buffers among it), bytes. */
-  heapUsed?: number;
-  heapTotal?: number;
-  external?: number;
 };
 
 /** Listens on an ephemeral loopback port and resolves with it. */
@@ -98,11 +96,7 @@ export function serveParent(server: Server, issuer: string, port: number, close:
     const cpu = process.cpuUsage();
     const main = process.threadCpuUsage();
     const elu = performance.eventLoopUtilization();
-    const memory = process.memoryUsage();
-    send({ type: 'usage', usage: {
-      cpuMicros: cpu.user + cpu.system, mainThreadCpuMicros: main.user + main.system, eluActive: elu.active, eluIdle: elu.idle,
-      rss: memory.rss, heapUsed: memory.heapUsed, heapTotal: memory.heapTotal, external: memory.external,
-    } });
+    send({ type: 'usage', usage: { cpuMicros: cpu.user + cpu.system, mainThreadCpuMicros: main.user + main.system, eluActive: elu.active, eluIdle: elu.idle, rss: process.memoryUsage.rss() } });
   });
   process.on('disconnect', () => {
     server.closeAllConnections();
@@ -111,4 +105,31 @@ export function serveParent(server: Server, issuer: string, port: number, close:
     setTimeout(() => process.exit(0), 2_000).unref();
   });
   send({ type: 'ready', issuer, port, ...extra });
+}
+
+export type ProcStat = { ppid: number; utime: number; stime: number; cutime: number; cstime: number };
+
+/** Fields of /proc/<pid>/stat (proc(5)); undefined when the process has gone. */
+export function procStat(pid: number): ProcStat | undefined {
+  let line: string;
+  try {
+    line = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // The command name (field 2) is in parentheses and may hold spaces: fields 3 onward follow the last ')'.
+  const fields = line.slice(line.lastIndexOf(')') + 2).split(' ');
+  const field = (n: number) => Number(fields[n - 3]);
+  return { ppid: field(4), utime: field(14), stime: field(15), cutime: field(16), cstime: field(17) };
+}
+
+/** Clock ticks per second, the unit of /proc/<pid>/stat's times. */
+export function clockTicks(): number {
+  try {
+    const ticks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+    if (ticks > 0) return ticks;
+  } catch {
+    // getconf missing: Linux's USER_HZ is 100 on every architecture the IdP runs on.
+  }
+  return 100;
 }

@@ -12,11 +12,11 @@
  *   they are approximate;
  * - the IdP's connections open at the end (pg_stat_activity, application_name jmb-idp).
  */
-import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import pg from 'pg';
 import { openStore } from '../src/store/open.ts';
 import { startPostgres, type PostgresCluster } from '../test/helpers/postgres-cluster.ts';
+import { clockTicks, procStat as stat } from './common.ts';
 
 /** What the server had spent by one moment; the benchmark takes differences. */
 export type PostgresSample = {
@@ -168,29 +168,3 @@ function serverCpu(cluster: PostgresCluster): () => number {
   };
 }
 
-type ProcStat = { ppid: number; utime: number; stime: number; cutime: number; cstime: number };
-
-/** Fields of /proc/<pid>/stat (proc(5)); undefined when the process has gone. */
-function stat(pid: number): ProcStat | undefined {
-  let line: string;
-  try {
-    line = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return undefined;
-  }
-  // The command name (field 2) is in parentheses and may hold spaces: fields 3 onward follow the last ')'.
-  const fields = line.slice(line.lastIndexOf(')') + 2).split(' ');
-  const field = (n: number) => Number(fields[n - 3]);
-  return { ppid: field(4), utime: field(14), stime: field(15), cutime: field(16), cstime: field(17) };
-}
-
-/** Clock ticks per second, the unit of /proc/<pid>/stat's times. */
-function clockTicks(): number {
-  try {
-    const ticks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
-    if (ticks > 0) return ticks;
-  } catch {
-    // getconf missing: Linux's USER_HZ is 100 on every architecture the IdP runs on.
-  }
-  return 100;
-}

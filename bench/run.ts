@@ -259,7 +259,6 @@ async function main(): Promise<void> {
       byFlow[flow] = await starts[flow]();
       servers.push(byFlow[flow]);
     }
-
     const databaseOf = (flow: Flow) => (DATABASE_FLOWS.includes(flow) ? postgres : undefined);
     const pool = new PasskeyPool(passkeys);
 

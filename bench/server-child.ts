@@ -2,14 +2,13 @@
  * A benchmark's server in a child process of its own, and the members it logs in: shared by
  * `npm run bench` and the other benchmarks.
  */
-import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { hashPassword } from '../src/members/password.ts';
 import { openStore } from '../src/store/open.ts';
 import { enrolSoftPasskey, type SoftPasskey } from '../test/helpers/soft-authenticator.ts';
-import { BENCH_RP_ID, type ChildMessage, type ServerUsage } from './common.ts';
+import { BENCH_RP_ID, clockTicks, procStat, type ChildMessage, type ServerUsage } from './common.ts';
 import type { Target } from './driver.ts';
 
 const here = import.meta.dirname;
@@ -96,16 +95,6 @@ export class ServerChild {
     return { statements: value('jmb_store_statements_total'), roundTrips: value('jmb_store_round_trips_total') };
   }
 
-  /** The server's process id (with WORKERS, the primary's). */
-  get pid(): number | undefined {
-    return this.child.pid;
-  }
-
-  /** The process id of the process reading the server's log. */
-  get logReaderPid(): number | undefined {
-    return this.drain.pid;
-  }
-
   /**
    * The CPU time the process reading the server's log (`cat`) has used, user and system, from
    * /proc: what the log costs outside the server. Undefined where /proc is not there.
@@ -154,21 +143,13 @@ export class ServerChild {
   }
 }
 
-let clockTicks: number | undefined;
-/** User and system CPU time of process `pid` from /proc/<pid>/stat, in microseconds (the kernel counts in clock ticks). */
+let microsPerTick: number | undefined;
+/** User and system CPU time of process `pid` (from /proc), in microseconds; undefined when it has gone. */
 function processCpuMicros(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return undefined;
-  }
-  // The fields after the command name (which may hold spaces, inside parentheses): state is the
-  // third field of the line, utime the 14th and stime the 15th.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  clockTicks ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / clockTicks;
+  const found = pid === undefined ? undefined : procStat(pid);
+  if (!found) return undefined;
+  microsPerTick ??= 1e6 / clockTicks();
+  return (found.utime + found.stime) * microsPerTick;
 }
 
 /** Closes the IPC channel of a forked server, which makes it close and exit; killed if still there after 5 s. */
